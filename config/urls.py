@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "Accord administration"
+admin.site.site_title = "Accord admin"
+admin.site.index_title = "Definitions, agreements and data"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("agreements.urls")),
+    path("", include("reports.urls")),
+    path("", include("leads.urls")),
+]

@@ -1,0 +1,28 @@
+"""Navigation shown on every page: the user's role and the links that role may follow."""
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from . import roles
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    links = []
+    if roles.has_role(user, roles.SALES_REP):
+        links.append(("My queue", "/queue/"))
+    if roles.has_role(user, roles.SALES_MANAGER):
+        links += [("Team", "/team/"), ("Lead desk", "/desk/")]
+    if roles.has_role(user, roles.MARKETING, roles.OPS):
+        links += [("Marketing", "/marketing/"), ("Imports", "/imports/")]
+    if roles.has_role(user, roles.SALES_MANAGER, roles.OPS, roles.MARKETING, roles.SALES_REP):
+        links.append(("Reports", "/reports/"))
+    if roles.has_role(user, roles.OPS):
+        links.append(("Ops", "/ops/"))
+    links.append(("Playbook", "/playbook/"))
+    seen: set[str] = set()
+    unique = [(label, url) for label, url in links if not (url in seen or seen.add(url))]
+    return {"nav_links": unique, "nav_role": roles.primary_role(user) or "No role"}

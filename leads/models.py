@@ -1,0 +1,657 @@
+"""Leads and their lifecycle.
+
+The stage graph of DESIGN.md lives in `Lead`, top to bottom: each transition
+says where it comes from, where it goes, who may run it and what it needs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from django_fsm import FSMField, FSMModelMixin, post_transition, transition
+
+from . import roles
+from .stages import CLOSED_STAGES, MARKETING_STAGES, OPEN_STAGES, SALES_STAGES, Stage
+
+
+class LeadError(Exception):
+    """A business rule refused the operation; the message is fit to show the user."""
+
+
+class StaleLead(LeadError):
+    """The lead changed since the user loaded it."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(
+            message
+            or "This lead was changed by someone else while you were looking at it. "
+            "Reload it to see the latest version; nothing was saved."
+        )
+
+
+def normalize_email(value: str | None) -> str:
+    """The lead's identity: trimmed and lower-cased."""
+    return (value or "").strip().lower()
+
+
+class Team(models.Model):
+    """A sales team and its manager; routing sends leads to a team, then to one of its reps."""
+
+    name = models.CharField(max_length=100, unique=True)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="managed_teams",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RepProfile(models.Model):
+    """Routing facts about a sales rep: team, away flag and how many open leads they can hold."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rep_profile"
+    )
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="reps")
+    is_away = models.BooleanField(default=False, help_text="Away reps get no new leads.")
+    open_lead_cap = models.PositiveIntegerField(default=500)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.team})"
+
+
+class Account(models.Model):
+    """A company; leads are matched to it by their email or website domain."""
+
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Campaign(models.Model):
+    """A marketing campaign within a channel, with its cost and dates."""
+
+    name = models.CharField(max_length=200, unique=True)
+    channel = models.ForeignKey("agreements.Channel", on_delete=models.PROTECT)
+    cost = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- Who may run a transition ------------------------------------------------
+# django-fsm calls these with (lead, user); user is never None here, because
+# system actions (imports, intake, the SLA engine) bypass the permission check.
+
+
+def _is_sales_for(lead: Lead, user: Any) -> bool:
+    """The lead's own rep, or a manager of the owner's team (or of the lead desk)."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    if roles.has_role(user, roles.SALES_REP) and lead.owner_id == user.pk:
+        return True
+    if roles.has_role(user, roles.SALES_MANAGER):
+        if lead.owner_id is None or lead.owner_id == user.pk:
+            return True
+        return RepProfile.objects.filter(user_id=lead.owner_id, team__manager=user).exists()
+    return False
+
+
+def marketing_may(lead: Lead, user: Any) -> bool:
+    return roles.is_marketing(user)
+
+
+def sales_may(lead: Lead, user: Any) -> bool:
+    return _is_sales_for(lead, user)
+
+
+def owner_side_may(lead: Lead, user: Any) -> bool:
+    """Marketing-owned stages: marketing or the lead's sales owner; sales stages: sales only."""
+    if lead.stage in MARKETING_STAGES and roles.is_marketing(user):
+        return True
+    return _is_sales_for(lead, user)
+
+
+def manager_or_ops_may(lead: Lead, user: Any) -> bool:
+    return roles.has_role(user, roles.SALES_MANAGER, roles.OPS)
+
+
+def channel_allows_cold_prospecting(lead: Lead) -> bool:
+    return lead.channel is not None and lead.channel.allows_cold_prospecting
+
+
+class LeadQuerySet(models.QuerySet):
+    def open(self) -> LeadQuerySet:
+        return self.filter(stage__in=OPEN_STAGES)
+
+    def visible_to(self, user: Any) -> LeadQuerySet:
+        """The leads a user may see: reps their own, managers their teams' and the desk."""
+        if user.is_superuser or roles.has_role(user, roles.OPS, roles.MARKETING):
+            return self
+        if roles.has_role(user, roles.SALES_MANAGER):
+            return self.filter(
+                models.Q(owner__isnull=True)
+                | models.Q(owner=user)
+                | models.Q(owner__rep_profile__team__manager=user)
+            )
+        if roles.has_role(user, roles.SALES_REP):
+            return self.filter(owner=user)
+        return self.none()
+
+
+class Lead(FSMModelMixin, models.Model):
+    """A person marketing or sales may sell to, one per normalized email."""
+
+    class SLAStatus(models.TextChoices):
+        NONE = "none", "No SLA"
+        PENDING = "pending", "Clock running"
+        MET = "met", "Met"
+        BREACHED = "breached", "Breached"
+
+    email = models.EmailField(max_length=254, unique=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    website = models.CharField(max_length=200, blank=True)
+
+    stage = FSMField(
+        max_length=20, choices=Stage.choices, default=Stage.SUSPECT, protected=True, db_index=True
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="owned_leads",
+    )
+    channel = models.ForeignKey(
+        "agreements.Channel", on_delete=models.PROTECT, null=True, blank=True
+    )
+    campaign = models.ForeignKey(Campaign, on_delete=models.SET_NULL, null=True, blank=True)
+    persona = models.ForeignKey(
+        "agreements.Persona", on_delete=models.SET_NULL, null=True, blank=True
+    )
+    account = models.ForeignKey(Account, on_delete=models.SET_NULL, null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    stage_entered_at = models.DateTimeField(default=timezone.now)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    first_touch_at = models.DateTimeField(null=True, blank=True)
+    last_touch_at = models.DateTimeField(null=True, blank=True)
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    sla_status = models.CharField(max_length=10, choices=SLAStatus.choices, default=SLAStatus.NONE)
+    sla_rule = models.ForeignKey(
+        "agreements.ResponseRule",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    sla_agreement = models.ForeignKey(
+        "agreements.Agreement", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    nurture_until = models.DateField(null=True, blank=True)
+    disqualify_reason = models.CharField(max_length=200, blank=True)
+    version = models.PositiveIntegerField(
+        default=1, help_text="Bumped on every save; a stale copy cannot overwrite a newer one."
+    )
+
+    objects = LeadQuerySet.as_manager()
+
+    # Set only while save() runs: the version this copy was loaded at.
+    _expected_version: int | None = None
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "stage"], name="lead_owner_stage"),
+            models.Index(
+                fields=["sla_due_at"],
+                name="lead_sla_pending_due",
+                condition=models.Q(sla_status="pending"),
+            ),
+            models.Index(Lower("company"), name="lead_company_lower"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage not in CLOSED_STAGES
+
+    @property
+    def is_sales_stage(self) -> bool:
+        return self.stage in SALES_STAGES
+
+    def get_absolute_url(self) -> str:
+        return reverse("leads:detail", args=[self.pk])
+
+    # --- Optimistic locking ----------------------------------------------
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.email = normalize_email(self.email)
+        updating = not self._state.adding and self.pk is not None
+        if updating:
+            self._expected_version = self.version
+            self.version += 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at"}
+        try:
+            super().save(*args, **kwargs)
+        except StaleLead:
+            self.version = self._expected_version or self.version
+            raise
+        finally:
+            self._expected_version = None
+        self._write_transition_side_effects()
+
+    def _write_transition_side_effects(self) -> None:
+        """Persist what the transitions since the last save decided (history, deals)."""
+        changes = self.__dict__.pop("_pending_stage_changes", None)
+        if changes:
+            StageChange.objects.bulk_create(changes)
+        deal = self.__dict__.pop("_deal_to_open", None)
+        if deal is not None:
+            deal.save()
+        closing = self.__dict__.pop("_close_deals", None)
+        if closing is not None:
+            self.deals.filter(status=Deal.Status.OPEN).update(
+                status=closing, closed_at=timezone.now()
+            )
+
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
+        if self._expected_version is None:
+            return super()._do_update(base_qs, using, pk_val, values, update_fields, forced_update)
+        updated = super()._do_update(
+            base_qs.filter(version=self._expected_version),
+            using,
+            pk_val,
+            values,
+            update_fields,
+            forced_update,
+        )
+        if not updated and base_qs.filter(pk=pk_val).using(using).exists():
+            raise StaleLead()
+        return updated
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        # A protected FSM field cannot be reassigned, which full_clean() would do.
+        exclude = set(exclude or ()) | {"stage"}
+        super().clean_fields(exclude=exclude)
+
+    # --- The lifecycle -----------------------------------------------------
+    # Every transition takes `by` (the user, or None for the system) and an
+    # optional `note`; the post_transition handler below records the change.
+
+    @transition(
+        field=stage,
+        source=Stage.SUSPECT,
+        target=Stage.FAN,
+        permission=marketing_may,
+        custom={"label": "Mark as fan", "side": "marketing"},
+    )
+    def mark_fan(self, *, by: Any = None, note: str = "") -> None:
+        """Suspect → Fan: the contact interacted with our content or site."""
+
+    @transition(
+        field=stage,
+        source=[Stage.SUSPECT, Stage.FAN],
+        target=Stage.IQL,
+        permission=marketing_may,
+        custom={"label": "Qualify information (IQL)", "side": "marketing"},
+    )
+    def qualify_information(self, *, by: Any = None, note: str = "") -> None:
+        """Suspect/Fan → IQL: email verified and demographic fit confirmed."""
+
+    @transition(
+        field=stage,
+        source=[Stage.SUSPECT, Stage.FAN, Stage.IQL, Stage.NURTURE],
+        target=Stage.MQL,
+        permission=owner_side_may,
+        custom={"label": "Hand-raise (MQL)", "side": "marketing"},
+    )
+    def hand_raise(self, *, by: Any = None, note: str = "") -> None:
+        """→ MQL: a contact or demo request; starts the follow-up SLA clock."""
+        self.nurture_until = None
+
+    @transition(
+        field=stage,
+        source=[Stage.MQL, Stage.NURTURE],
+        target=Stage.WORKING,
+        permission=sales_may,
+        custom={"label": "Start working", "side": "sales"},
+    )
+    def start_working(self, *, by: Any = None, note: str = "") -> None:
+        """MQL/Nurture → Working: the first sales touch does this by itself."""
+        self.nurture_until = None
+
+    @transition(
+        field=stage,
+        source=Stage.IQL,
+        target=Stage.WORKING,
+        permission=sales_may,
+        conditions=[channel_allows_cold_prospecting],
+        custom={"label": "Start cold prospecting", "side": "sales"},
+    )
+    def start_prospecting(self, *, by: Any = None, note: str = "") -> None:
+        """IQL → Working: only for leads whose channel allows cold prospecting."""
+
+    @transition(
+        field=stage,
+        source=Stage.WORKING,
+        target=Stage.SQL,
+        permission=sales_may,
+        custom={"label": "Accept (SQL)", "side": "sales"},
+    )
+    def accept(self, *, by: Any = None, note: str = "") -> None:
+        """Working → SQL: sales confirmed the data and the qualification."""
+
+    @transition(
+        field=stage,
+        source=Stage.SQL,
+        target=Stage.OPPORTUNITY,
+        permission=sales_may,
+        custom={"label": "Open opportunity", "side": "sales", "needs": "amount"},
+    )
+    def open_opportunity(
+        self, *, by: Any = None, amount: Decimal | str | None = None, note: str = ""
+    ) -> None:
+        """SQL → Opportunity: a deal is active; needs its amount."""
+        value = _positive_amount(amount)
+        self._deal_to_open = Deal(lead=self, account_id=self.account_id, amount=value, opened_by=by)
+
+    @transition(
+        field=stage,
+        source=Stage.OPPORTUNITY,
+        target=Stage.CONVERTED,
+        permission=sales_may,
+        custom={"label": "Deal won (converted)", "side": "sales"},
+    )
+    def win(self, *, by: Any = None, note: str = "") -> None:
+        """Opportunity → Converted: the deal was won; converted is final."""
+        self._close_deals = Deal.Status.WON
+
+    @transition(
+        field=stage,
+        source=sorted(OPEN_STAGES),
+        target=Stage.DISQUALIFIED,
+        permission=owner_side_may,
+        custom={"label": "Disqualify", "side": "either", "needs": "reason"},
+    )
+    def disqualify(self, *, by: Any = None, reason: str = "", note: str = "") -> None:
+        """Any open stage → Disqualified: a reason is required."""
+        reason = (reason or "").strip()
+        if not reason:
+            raise LeadError("A reason is required to disqualify a lead.")
+        self.disqualify_reason = reason[:200]
+        self.nurture_until = None
+        if self.stage == Stage.OPPORTUNITY:
+            self._close_deals = Deal.Status.LOST
+
+    @transition(
+        field=stage,
+        source=[Stage.MQL, Stage.WORKING, Stage.SQL, Stage.OPPORTUNITY],
+        target=Stage.NURTURE,
+        permission=owner_side_may,
+        custom={"label": "Needs nurturing", "side": "either", "needs": "return_on"},
+    )
+    def nurture(
+        self, *, by: Any = None, return_on: dt.date | str | None = None, note: str = ""
+    ) -> None:
+        """→ Nurture: the buyer needs more time; a return date (in the future) is required."""
+        if isinstance(return_on, str) and return_on:
+            try:
+                return_on = dt.date.fromisoformat(return_on)
+            except ValueError as exc:
+                raise LeadError("The return date must be a date like 2026-03-31.") from exc
+        if not isinstance(return_on, dt.date):
+            raise LeadError("A return date is required to put a lead in nurture.")
+        if return_on <= timezone.localdate():
+            raise LeadError("The return date must be in the future.")
+        self.nurture_until = return_on
+        if self.stage == Stage.OPPORTUNITY:
+            self._close_deals = Deal.Status.LOST
+
+    @transition(
+        field=stage,
+        source=Stage.DISQUALIFIED,
+        target=Stage.SUSPECT,
+        permission=manager_or_ops_may,
+        custom={"label": "Reopen", "side": "either"},
+    )
+    def reopen(self, *, by: Any = None, note: str = "") -> None:
+        """Disqualified → Suspect: a manager or ops reopens a lead."""
+        self.disqualify_reason = ""
+
+    # --- Touches -------------------------------------------------------------
+    def record_sales_touch(self, at: dt.datetime) -> None:
+        """Stamp a human sales touch: first/last touch and the SLA outcome."""
+        if self.first_touch_at is None:
+            self.first_touch_at = at
+            if self.sla_status == self.SLAStatus.PENDING and self.sla_due_at is not None:
+                if at <= self.sla_due_at:
+                    self.sla_status = self.SLAStatus.MET
+                else:
+                    self.sla_status = self.SLAStatus.BREACHED
+        if self.last_touch_at is None or at > self.last_touch_at:
+            self.last_touch_at = at
+
+
+def _positive_amount(amount: Decimal | str | None) -> Decimal:
+    try:
+        value = Decimal(str(amount).strip().replace(",", "")) if amount not in (None, "") else None
+    except ArithmeticError as exc:
+        raise LeadError("The deal amount must be a number, like 12000.") from exc
+    if value is None:
+        raise LeadError("A deal amount is required to open an opportunity.")
+    if not value.is_finite() or value <= 0:
+        raise LeadError("The deal amount must be greater than zero.")
+    return value.quantize(Decimal("0.01"))
+
+
+class StageChange(models.Model):
+    """One move through the lifecycle: who, when, from, to, why, under which agreement."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.CharField(max_length=20, choices=Stage.choices)
+    to_stage = models.CharField(max_length=20, choices=Stage.choices)
+    transition = models.CharField(max_length=50)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+    agreement = models.ForeignKey(
+        "agreements.Agreement", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["lead", "at"], name="stagechange_lead_at")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.from_stage} → {self.to_stage}"
+
+
+@post_transition.connect
+def _record_stage_change(
+    sender: type, instance: Any, name: str, source: str, target: str, **kwargs: Any
+) -> None:
+    if not isinstance(instance, Lead):
+        return
+    from agreements.models import Agreement
+
+    method_kwargs = kwargs.get("method_kwargs") or {}
+    by = method_kwargs.get("by")
+    now = timezone.now()
+    instance.stage_entered_at = now
+    active = Agreement.current()
+    instance.__dict__.setdefault("_pending_stage_changes", []).append(
+        StageChange(
+            lead=instance,
+            from_stage=source,
+            to_stage=target,
+            transition=name,
+            by=by if getattr(by, "is_authenticated", False) else None,
+            at=now,
+            note=str(method_kwargs.get("note") or method_kwargs.get("reason") or ""),
+            agreement=active,
+        )
+    )
+
+
+class Activity(models.Model):
+    """One touch or action on a lead, by one side, shown on the lead's timeline."""
+
+    class Side(models.TextChoices):
+        MARKETING = "marketing", "Marketing"
+        SALES = "sales", "Sales"
+        CUSTOMER = "customer", "Customer"
+        SYSTEM = "system", "System"
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email"
+        CALL = "call", "Call"
+        MEETING = "meeting", "Meeting"
+        SOCIAL = "social", "Social"
+        NOTE = "note", "Note"
+        SEQUENCE_STEP = "sequence_step", "Sequence step"
+        WEB_VISIT = "web_visit", "Web visit"
+        CONTENT_DOWNLOAD = "content_download", "Content download"
+        FORM = "form", "Form submission"
+        WEBINAR = "webinar", "Webinar"
+        LIST_IMPORT = "list_import", "Appeared in a list"
+        ASSIGNMENT = "assignment", "Assignment"
+
+    # Kinds a rep logs by hand; each one is a human sales touch.
+    SALES_TOUCH_KINDS = (
+        Kind.CALL,
+        Kind.EMAIL,
+        Kind.MEETING,
+        Kind.SOCIAL,
+        Kind.NOTE,
+        Kind.SEQUENCE_STEP,
+    )
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    side = models.CharField(max_length=10, choices=Side.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    occurred_at = models.DateTimeField(default=timezone.now)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    is_touch = models.BooleanField(
+        default=False, help_text="A human sales touch (counts for first touch and the SLA)."
+    )
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "activities"
+        indexes = [models.Index(fields=["lead", "occurred_at"], name="activity_lead_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.lead_id}"
+
+
+class Deal(models.Model):
+    """A sales opportunity on a lead: amount and outcome."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="deals")
+    account = models.ForeignKey(Account, on_delete=models.SET_NULL, null=True, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    status = models.CharField(max_length=5, choices=Status.choices, default=Status.OPEN)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+
+    def __str__(self) -> str:
+        return f"{self.amount} ({self.get_status_display()})"
+
+
+class Feedback(models.Model):
+    """What sales tells marketing about a lead: fit, reason codes and free text."""
+
+    class Fit(models.TextChoices):
+        GOOD = "good", "Good fit"
+        PARTIAL = "partial", "Partial fit"
+        POOR = "poor", "Poor fit"
+
+    class Reason(models.TextChoices):
+        BAD_DATA = "bad_data", "Bad data (wrong email/phone)"
+        WRONG_PERSONA = "wrong_persona", "Wrong persona or title"
+        NO_BUDGET = "no_budget", "No budget"
+        NO_ENGAGEMENT = "no_engagement", "No engagement"
+        COMPETITOR = "competitor", "Competitor or chose a competitor"
+        NOT_A_FIT = "not_a_fit", "Company not a fit"
+        WRONG_MESSAGE = "wrong_message", "Message did not match their need"
+        DUPLICATE = "duplicate", "Duplicate"
+        OTHER = "other", "Other"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="feedback")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    fit = models.CharField(max_length=10, choices=Fit.choices, blank=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
+    text = models.TextField(blank=True)
+    reply_to = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name_plural = "feedback"
+
+    def __str__(self) -> str:
+        return f"Feedback on {self.lead_id}: {self.get_reason_display() or self.fit}"

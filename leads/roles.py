@@ -1,0 +1,114 @@
+"""The four roles (Django groups) and the permissions each one gets, applied on migrate."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+OPS = "Ops"
+MARKETING = "Marketing"
+SALES_REP = "Sales rep"
+SALES_MANAGER = "Sales manager"
+ROLES = (OPS, MARKETING, SALES_REP, SALES_MANAGER)
+
+_CRUD = ("add", "change", "delete", "view")
+
+
+def _all(app: str, *models: str) -> list[str]:
+    return [f"{app}.{action}_{model}" for model in models for action in _CRUD]
+
+
+def _view(app: str, *models: str) -> list[str]:
+    return [f"{app}.view_{model}" for model in models]
+
+
+AGREEMENT_MODELS = (
+    "channel",
+    "persona",
+    "businesscalendar",
+    "holiday",
+    "agreement",
+    "responserule",
+)
+LEAD_MODELS = ("lead", "account", "activity", "campaign", "deal", "feedback", "stagechange")
+
+# Permissions are defined here, in code; `sync_roles` writes them on every migrate.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    OPS: [
+        *_all("agreements", *AGREEMENT_MODELS),
+        *_all("leads", "lead", "account", "activity", "campaign", "team", "repprofile"),
+        *_view("leads", "deal", "feedback", "stagechange"),
+        *_all("django_celery_beat", "periodictask", "crontabschedule", "intervalschedule"),
+        "auth.view_user",
+    ],
+    MARKETING: [
+        *_view("agreements", *AGREEMENT_MODELS),
+        *_view("leads", *LEAD_MODELS),
+        "leads.add_lead",
+        "leads.add_campaign",
+        "leads.change_campaign",
+    ],
+    SALES_REP: [
+        *_view("agreements", *AGREEMENT_MODELS),
+        *_view("leads", *LEAD_MODELS),
+    ],
+    SALES_MANAGER: [
+        *_view("agreements", *AGREEMENT_MODELS),
+        *_view("leads", *LEAD_MODELS),
+        "leads.change_lead",
+    ],
+}
+
+
+def sync_roles(**kwargs: object) -> None:
+    """Create the four groups and give them exactly the permissions above."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for name in names:
+            app_label, codename = name.split(".", 1)
+            perm = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if perm is not None:
+                wanted.append(perm)
+        group.permissions.set(wanted)
+
+
+def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
+    """The role names of a user, cached on the user object for the request."""
+    if not user.is_authenticated:
+        return set()
+    cached = getattr(user, "_accord_roles", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))
+        user._accord_roles = cached
+    return cached
+
+
+def has_role(user: AbstractBaseUser | AnonymousUser, *roles: str) -> bool:
+    """True when the user is in any of the given roles (superusers are in all)."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return bool(user_roles(user) & set(roles))
+
+
+def is_marketing(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return has_role(user, MARKETING, OPS)
+
+
+def primary_role(user: AbstractBaseUser | AnonymousUser) -> str | None:
+    """The role whose home page the user lands on after login."""
+    roles = user_roles(user)
+    for role in (SALES_MANAGER, SALES_REP, MARKETING, OPS):
+        if role in roles:
+            return role
+    if user.is_authenticated and user.is_superuser:
+        return OPS
+    return None

@@ -1,0 +1,172 @@
+"""Write operations on leads. Each runs in one transaction and raises LeadError on refusal."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import can_proceed, has_transition_perm
+
+from . import roles
+from .models import Activity, Feedback, Lead, LeadError, StaleLead
+from .stages import Stage
+
+# The transitions a person may ask for by name (from a page, the admin or an API).
+TRANSITIONS = (
+    "mark_fan",
+    "qualify_information",
+    "hand_raise",
+    "start_working",
+    "start_prospecting",
+    "accept",
+    "open_opportunity",
+    "win",
+    "disqualify",
+    "nurture",
+    "reopen",
+)
+
+
+def transition_label(name: str) -> str:
+    method = getattr(Lead, name)
+    for t in method._django_fsm.transitions.values():
+        return t.custom.get("label", name)
+    return name
+
+
+def available_transitions(lead: Lead, user: Any) -> list[tuple[str, str]]:
+    """(name, label) of each transition this user may run on this lead now."""
+    return [
+        (t.name, t.custom.get("label", t.name))
+        for t in lead.get_available_user_stage_transitions(user)
+    ]
+
+
+def _lock(lead: Lead, expected_version: int | None) -> Lead:
+    """Reload the lead under a row lock and refuse if the caller's copy is stale."""
+    locked = Lead.objects.select_for_update().select_related("channel").get(pk=lead.pk)
+    version = lead.version if expected_version is None else expected_version
+    if locked.version != version:
+        raise StaleLead()
+    return locked
+
+
+def run_transition(
+    lead: Lead,
+    name: str,
+    *,
+    by: Any,
+    expected_version: int | None = None,
+    **arguments: Any,
+) -> Lead:
+    """Run one lifecycle transition for a user (by=None: the system), then save it.
+
+    Refuses with LeadError when the stage does not allow it, the user may not run
+    it, a required argument is missing, or the lead changed since it was loaded.
+    """
+    if name not in TRANSITIONS:
+        raise LeadError(f"“{name}” is not a lifecycle action.")
+    with transaction.atomic():
+        locked = _lock(lead, expected_version)
+        method = getattr(locked, name)
+        label = transition_label(name)
+        if not can_proceed(method, check_conditions=False):
+            raise LeadError(
+                f"A lead in stage {locked.get_stage_display()} cannot be moved by “{label}”."
+            )
+        if not can_proceed(method):
+            raise LeadError(
+                f"“{label}” is not allowed for this lead: its channel does not allow "
+                "cold prospecting."
+            )
+        if by is not None and not has_transition_perm(method, by):
+            raise LeadError(f"You are not allowed to run “{label}” on this lead.")
+        method(by=by, **arguments)
+        locked.save()
+    _copy_into(lead, locked)
+    return locked
+
+
+def _copy_into(target: Lead, source: Lead) -> None:
+    """Refresh the caller's copy so it can keep being used after a service call."""
+    for field in Lead._meta.concrete_fields:
+        target.__dict__[field.attname] = getattr(source, field.attname)
+
+
+def log_touch(
+    lead: Lead,
+    *,
+    by: Any,
+    kind: str,
+    subject: str = "",
+    body: str = "",
+    at: dt.datetime | None = None,
+    expected_version: int | None = None,
+) -> Activity:
+    """Log a touch by a user. A sales touch on an MQL (or returning nurture) starts Working."""
+    if kind not in Activity.SALES_TOUCH_KINDS:
+        raise LeadError("Choose what kind of touch this was (call, email, meeting, …).")
+    at = at or timezone.now()
+    sales = Lead.objects.filter(pk=lead.pk).visible_to(by).exists() and roles.has_role(
+        by, roles.SALES_REP, roles.SALES_MANAGER
+    )
+    marketing = roles.is_marketing(by)
+    if not sales and not marketing:
+        raise LeadError("You are not allowed to log touches on this lead.")
+    with transaction.atomic():
+        locked = _lock(lead, expected_version)
+        if sales and not _sales_may_touch(locked, by):
+            raise LeadError("Only the lead's rep or their manager can log a sales touch.")
+        activity = Activity.objects.create(
+            lead=locked,
+            side=Activity.Side.SALES if sales else Activity.Side.MARKETING,
+            kind=kind,
+            actor=by,
+            occurred_at=at,
+            subject=subject[:200],
+            body=body,
+            is_touch=sales,
+        )
+        if sales:
+            locked.record_sales_touch(at)
+            if locked.stage in (Stage.MQL, Stage.NURTURE):
+                locked.start_working(by=by, note="First sales touch")
+        locked.save()
+    _copy_into(lead, locked)
+    return activity
+
+
+def _sales_may_touch(lead: Lead, user: Any) -> bool:
+    from .models import sales_may
+
+    return lead.stage not in (Stage.DISQUALIFIED, Stage.CONVERTED) and sales_may(lead, user)
+
+
+def disqualify_with_feedback(
+    lead: Lead,
+    *,
+    by: Any,
+    reason: str,
+    fit: str = "",
+    feedback_reason: str = "",
+    text: str = "",
+    expected_version: int | None = None,
+) -> Lead:
+    """Disqualify a lead; marketing-sourced leads also need structured feedback to marketing."""
+    marketing_sourced = lead.channel is not None and lead.channel.is_marketing_sourced
+    if marketing_sourced and not (fit and feedback_reason):
+        raise LeadError(
+            "This lead came from marketing: say how well it fit and pick a reason, "
+            "so marketing can learn from it."
+        )
+    with transaction.atomic():
+        locked = run_transition(
+            lead, "disqualify", by=by, reason=reason, expected_version=expected_version
+        )
+        if fit or feedback_reason or text:
+            Feedback.objects.create(
+                lead=locked, author=by, fit=fit, reason=feedback_reason, text=text
+            )
+    return locked

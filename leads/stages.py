@@ -1,0 +1,36 @@
+"""The lifecycle's stage values and who owns them (the graph itself is in models.Lead)."""
+
+from django.db import models
+
+
+class Stage(models.TextChoices):
+    SUSPECT = "suspect", "Suspect"
+    FAN = "fan", "Fan"
+    IQL = "iql", "Information Qualified Lead"
+    MQL = "mql", "Marketing Qualified Lead"
+    WORKING = "working", "Working"
+    SQL = "sql", "Sales Qualified"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    DISQUALIFIED = "disqualified", "Disqualified"
+    NURTURE = "nurture", "Needs Nurturing"
+    CONVERTED = "converted", "Converted"
+
+
+MARKETING_STAGES = frozenset({Stage.SUSPECT, Stage.FAN, Stage.IQL, Stage.MQL})
+SALES_STAGES = frozenset({Stage.WORKING, Stage.SQL, Stage.OPPORTUNITY})
+OPEN_STAGES = MARKETING_STAGES | SALES_STAGES | {Stage.NURTURE}
+CLOSED_STAGES = frozenset({Stage.DISQUALIFIED, Stage.CONVERTED})
+
+# The level column of DESIGN.md's lifecycle table (None: outside the funnel).
+STAGE_LEVEL = {
+    Stage.SUSPECT: 1,
+    Stage.FAN: 2,
+    Stage.IQL: 3,
+    Stage.MQL: 4,
+    Stage.WORKING: 5,
+    Stage.SQL: 6,
+    Stage.OPPORTUNITY: 7,
+    Stage.DISQUALIFIED: None,
+    Stage.NURTURE: None,
+    Stage.CONVERTED: None,
+}

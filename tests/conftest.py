@@ -1,0 +1,78 @@
+"""Shared fixtures: one user per role, a team, and the browser pointed at Debian's chromium."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from leads import roles
+from tests.factories import RepFactory, TeamFactory, UserFactory
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "pw-accord-test"
+
+
+@pytest.fixture
+def ops(db):
+    return UserFactory(username="ops-user", role=roles.OPS, is_staff=True)
+
+
+@pytest.fixture
+def marketer(db):
+    return UserFactory(username="marketer", role=roles.MARKETING)
+
+
+@pytest.fixture
+def team(db):
+    return TeamFactory(
+        name="East", manager=UserFactory(username="manager", role=roles.SALES_MANAGER)
+    )
+
+
+@pytest.fixture
+def manager(team):
+    return team.manager
+
+
+@pytest.fixture
+def rep(team):
+    return RepFactory(username="rep", team=team)
+
+
+@pytest.fixture
+def other_rep(db):
+    """A rep in another team, with another manager."""
+    other_team = TeamFactory(
+        name="West", manager=UserFactory(username="manager-west", role=roles.SALES_MANAGER)
+    )
+    return RepFactory(username="rep-west", team=other_team)
+
+
+@pytest.fixture
+def users_by_role(ops, marketer, manager, rep):
+    return {
+        roles.OPS: ops,
+        roles.MARKETING: marketer,
+        roles.SALES_MANAGER: manager,
+        roles.SALES_REP: rep,
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
