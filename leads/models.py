@@ -655,3 +655,45 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"Feedback on {self.lead_id}: {self.get_reason_display() or self.fit}"
+
+
+class Assignment(models.Model):
+    """Each time a lead gets an owner (or loses one): who, to whom, by which rule, and why.
+
+    Routing, manual reassignment and SLA escalation all write one, so a manager can
+    answer "why did she get this lead?".
+    """
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="assignments")
+    from_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    to_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty: the lead went to the lead desk.",
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty: the system (routing or the SLA engine).",
+    )
+    at = models.DateTimeField(default=timezone.now)
+    rule = models.CharField(max_length=200, blank=True, help_text="The routing rule that matched.")
+    reason = models.TextField(blank=True)
+    open_load = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The new owner's open leads at that moment."
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["lead", "at"], name="assignment_lead_at")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.from_owner_id} → {self.to_owner_id}"
