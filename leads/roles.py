@@ -32,7 +32,16 @@ AGREEMENT_MODELS = (
     "agreement",
     "responserule",
 )
-LEAD_MODELS = ("lead", "account", "activity", "campaign", "deal", "feedback", "stagechange")
+LEAD_MODELS = (
+    "lead",
+    "account",
+    "activity",
+    "campaign",
+    "deal",
+    "feedback",
+    "stagechange",
+    "assignment",
+)
 
 # Permissions are defined here, in code; `sync_roles` writes them on every migrate.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
