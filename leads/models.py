@@ -245,6 +245,11 @@ class Lead(FSMModelMixin, models.Model):
                 condition=models.Q(sla_status="pending"),
             ),
             models.Index(Lower("company"), name="lead_company_lower"),
+            models.Index(
+                fields=["nurture_until"],
+                name="lead_nurture_due",
+                condition=models.Q(stage="nurture"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -560,6 +565,7 @@ class Activity(models.Model):
         WEBINAR = "webinar", "Webinar"
         LIST_IMPORT = "list_import", "Appeared in a list"
         ASSIGNMENT = "assignment", "Assignment"
+        NURTURE_RETURN = "nurture_return", "Back from nurture"
 
     # Kinds a rep logs by hand; each one is a human sales touch.
     SALES_TOUCH_KINDS = (
@@ -583,11 +589,25 @@ class Activity(models.Model):
     is_touch = models.BooleanField(
         default=False, help_text="A human sales touch (counts for first touch and the SLA)."
     )
+    once_key = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="Set on system activities that must exist at most once per lead.",
+    )
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
         verbose_name_plural = "activities"
         indexes = [models.Index(fields=["lead", "occurred_at"], name="activity_lead_time")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead", "once_key"],
+                condition=~models.Q(once_key=""),
+                name="activity_once_per_lead_key",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.lead_id}"

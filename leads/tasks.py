@@ -1,0 +1,116 @@
+"""Background work on leads (Celery), and the schedules beat runs it on.
+
+Every task here is an idempotent scan of the database: it takes no lead ids,
+so a lost or repeated message, or two workers running it at once, gives the
+same result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from .models import Activity, Lead
+from .stages import Stage
+
+WAKE_SUBJECT = "Back from nurture: follow up"
+BATCH = 500
+
+# Schedules written to django-celery-beat on every migrate (created once, then
+# left alone so ops can change or disable them in the admin).
+SCHEDULES = [
+    {
+        "name": "Wake nurtured leads (daily)",
+        "task": "leads.tasks.wake_nurtured_leads",
+        "crontab": {"minute": "0", "hour": "6"},
+        "description": "Leads whose nurture return date has arrived get a follow-up "
+        "activity on their timeline, once per stay in nurture.",
+    },
+]
+
+
+def _wake_key(lead: Lead) -> str:
+    """One wake-up per stay in nurture: the stay is identified by when it began."""
+    return f"nurture-return:{lead.stage_entered_at.isoformat()}"
+
+
+def due_nurtured_leads() -> Any:
+    """Leads in nurture whose return date has arrived and that were not woken this stay."""
+    woken_this_stay = Activity.objects.filter(
+        lead=OuterRef("pk"),
+        kind=Activity.Kind.NURTURE_RETURN,
+        occurred_at__gte=OuterRef("stage_entered_at"),
+    )
+    return (
+        Lead.objects.filter(stage=Stage.NURTURE, nurture_until__lte=timezone.localdate())
+        .exclude(Exists(woken_this_stay))
+        .order_by("pk")
+        .only("pk", "owner_id", "nurture_until", "stage_entered_at")
+    )
+
+
+@shared_task(name="leads.tasks.wake_nurtured_leads")
+def wake_nurtured_leads() -> int:
+    """Put "Back from nurture: follow up" on each due nurtured lead's timeline, exactly once.
+
+    Returns how many leads were woken by this run. A unique constraint on
+    (lead, once_key) makes a concurrent run skip the leads the other one got.
+    """
+    woken = 0
+    now = timezone.now()
+    last_pk = 0
+    while batch := list(due_nurtured_leads().filter(pk__gt=last_pk)[:BATCH]):
+        last_pk = batch[-1].pk
+        woken += sum(_wake(lead, now) for lead in batch)
+    return woken
+
+
+def _wake(lead: Lead, now: Any) -> bool:
+    """Write the wake-up activity; False when a concurrent run already did."""
+    try:
+        with transaction.atomic():
+            Activity.objects.create(
+                lead_id=lead.pk,
+                side=Activity.Side.SYSTEM,
+                kind=Activity.Kind.NURTURE_RETURN,
+                occurred_at=now,
+                subject=WAKE_SUBJECT,
+                body=f"Nurture return date {lead.nurture_until:%Y-%m-%d} has arrived.",
+                once_key=_wake_key(lead),
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def ensure_schedules(**kwargs: object) -> None:
+    """Create the periodic tasks above in django-celery-beat if they are missing."""
+    from django.conf import settings
+    from django.db import connections
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    using = str(kwargs.get("using") or "default")
+    if PeriodicTask._meta.db_table not in connections[using].introspection.table_names():
+        return  # django_celery_beat is not migrated yet
+    for spec in SCHEDULES:
+        if PeriodicTask.objects.using(using).filter(name=spec["name"]).exists():
+            continue
+        crontab, _ = CrontabSchedule.objects.using(using).get_or_create(
+            **spec["crontab"],
+            day_of_week="*",
+            day_of_month="*",
+            month_of_year="*",
+            timezone=settings.TIME_ZONE,
+        )
+        PeriodicTask.objects.using(using).get_or_create(
+            name=spec["name"],
+            defaults={
+                "task": spec["task"],
+                "crontab": crontab,
+                "description": spec["description"],
+            },
+        )
