@@ -11,14 +11,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, router, transaction
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, post_transition, transition
 
 from . import roles
-from .stages import CLOSED_STAGES, MARKETING_STAGES, OPEN_STAGES, SALES_STAGES, Stage
+from .stages import CLOSED_STAGES, OPEN_STAGES, SALES_STAGES, Stage
 
 
 class LeadError(Exception):
@@ -127,22 +127,28 @@ def _is_sales_for(lead: Lead, user: Any) -> bool:
 
 
 def marketing_may(lead: Lead, user: Any) -> bool:
+    """Marketing-owned moves: Marketing and Ops."""
     return roles.is_marketing(user)
 
 
 def sales_may(lead: Lead, user: Any) -> bool:
+    """Sales-owned moves: the lead's rep and the manager of the owner's team."""
     return _is_sales_for(lead, user)
 
 
 def owner_side_may(lead: Lead, user: Any) -> bool:
-    """Marketing-owned stages: marketing or the lead's sales owner; sales stages: sales only."""
-    if lead.stage in MARKETING_STAGES and roles.is_marketing(user):
+    """Out of a marketing stage or nurture (shared): marketing or the lead's sales side;
+    out of a sales stage: the sales side only."""
+    if lead.stage not in SALES_STAGES and roles.is_marketing(user):
         return True
     return _is_sales_for(lead, user)
 
 
 def manager_or_ops_may(lead: Lead, user: Any) -> bool:
-    return roles.has_role(user, roles.SALES_MANAGER, roles.OPS)
+    """Ops, or a sales manager who may act for the lead (the owner's team, or the lead desk)."""
+    if roles.has_role(user, roles.OPS):
+        return True
+    return roles.has_role(user, roles.SALES_MANAGER) and _is_sales_for(lead, user)
 
 
 def channel_allows_cold_prospecting(lead: Lead) -> bool:
@@ -282,7 +288,17 @@ class Lead(FSMModelMixin, models.Model):
         try:
             super().save(*args, **kwargs)
         except StaleLead:
-            self.version = self._expected_version or self.version
+            self.version = self._expected_version
+            # The refused UPDATE matched no row and the database raised nothing: the
+            # surrounding transaction is healthy, so undo Django's mark-for-rollback.
+            using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+            if transaction.get_connection(using).in_atomic_block:
+                transaction.set_rollback(False, using=using)
+            raise
+        except Exception:
+            # Nothing was written: this copy keeps the version it was loaded at.
+            if updating:
+                self.version = self._expected_version
             raise
         finally:
             self._expected_version = None
@@ -350,7 +366,7 @@ class Lead(FSMModelMixin, models.Model):
         field=stage,
         source=[Stage.SUSPECT, Stage.FAN, Stage.IQL, Stage.NURTURE],
         target=Stage.MQL,
-        permission=owner_side_may,
+        permission=marketing_may,
         custom={"label": "Hand-raise (MQL)", "side": "marketing"},
     )
     def hand_raise(self, *, by: Any = None, note: str = "") -> None:
@@ -480,15 +496,25 @@ class Lead(FSMModelMixin, models.Model):
             self.last_touch_at = at
 
 
+# Deal.amount holds 14 digits, 2 of them after the point.
+MAX_DEAL_AMOUNT = Decimal("999999999999.99")
+
+
 def _positive_amount(amount: Decimal | str | None) -> Decimal:
+    """A deal amount as typed by a person ("12,000.50"), or a LeadError saying what is wrong."""
+    text = "" if amount is None else str(amount).strip().replace(",", "")
+    if not text:
+        raise LeadError("A deal amount is required to open an opportunity.")
     try:
-        value = Decimal(str(amount).strip().replace(",", "")) if amount not in (None, "") else None
+        value = Decimal(text)
     except ArithmeticError as exc:
         raise LeadError("The deal amount must be a number, like 12000.") from exc
-    if value is None:
-        raise LeadError("A deal amount is required to open an opportunity.")
-    if not value.is_finite() or value <= 0:
+    if not value.is_finite():
+        raise LeadError("The deal amount must be a number, like 12000.")
+    if value <= 0:
         raise LeadError("The deal amount must be greater than zero.")
+    if value > MAX_DEAL_AMOUNT:
+        raise LeadError("The deal amount is too large.")
     return value.quantize(Decimal("0.01"))
 
 
@@ -537,7 +563,7 @@ def _record_stage_change(
             transition=name,
             by=by if getattr(by, "is_authenticated", False) else None,
             at=now,
-            note=str(method_kwargs.get("note") or method_kwargs.get("reason") or ""),
+            note=str(method_kwargs.get("note") or method_kwargs.get("reason") or "").strip(),
             agreement=active,
         )
     )

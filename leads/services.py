@@ -117,6 +117,11 @@ def log_touch(
         raise LeadError("You are not allowed to log touches on this lead.")
     with transaction.atomic():
         locked = _lock(lead, expected_version)
+        if sales and not locked.is_open:
+            raise LeadError(
+                f"This lead is closed ({locked.get_stage_display()}): "
+                "sales touches can no longer be logged on it."
+            )
         if sales and not _sales_may_touch(locked, by):
             raise LeadError("Only the lead's rep or their manager can log a sales touch.")
         activity = Activity.objects.create(
