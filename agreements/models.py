@@ -2,11 +2,153 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any, ClassVar
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from leads.stages import Stage
+from leads.stages import STAGE_LEVEL, Stage
+
+from .calendar import CalendarSpec, parse_working_days
+
+
+class AgreementError(Exception):
+    """An agreement operation was refused; the message is fit to show the user."""
+
+
+class OwnerTeam(models.TextChoices):
+    """Which side owns a stage or a term."""
+
+    MARKETING = "marketing", "Marketing"
+    MARKETING_COLD = "marketing_cold", "Marketing (+ Sales if cold prospecting)"
+    SALES = "sales", "Sales"
+    BOTH = "both", "Sales + Marketing"
+    NONE = "none", "n/a"
+
+
+class VersionedWords(models.Model):
+    """Words Ops edits in place, with a version number and the date it took effect.
+
+    An edit that changes any of `VERSIONED_FIELDS` makes version n+1 and stamps
+    `effective_from`; a save that changes nothing keeps the version. Every save is
+    also kept by django-simple-history (who, when, before/after), so the words of
+    version n are `history.filter(version=n).first()` (see `words_at_version`).
+    Records made under a definition keep its version *number* — e.g.
+    `leads.StageChange.stage_definition_version` — and `words_at_version` turns
+    that number back into the words that were in force.
+    """
+
+    VERSIONED_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+    effective_from = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            stored = type(self).objects.filter(pk=self.pk).values(*self.VERSIONED_FIELDS).first()
+            if stored is not None and any(
+                stored[name] != getattr(self, name) for name in self.VERSIONED_FIELDS
+            ):
+                current = type(self).objects.filter(pk=self.pk).values_list("version", flat=True)
+                self.version = current[0] + 1
+                self.effective_from = timezone.now()
+                if kwargs.get("update_fields") is not None:
+                    kwargs["update_fields"] = {
+                        *kwargs["update_fields"],
+                        "version",
+                        "effective_from",
+                    }
+        super().save(*args, **kwargs)
+
+    def words_at_version(self, version: int) -> Any:
+        """The historical snapshot of this record as it read at `version` (None if unknown)."""
+        return self.history.filter(version=version).order_by("-history_date", "-history_id").first()
+
+
+class StageDefinition(VersionedWords):
+    """What a lifecycle stage means, as the playbook shows it. Ops edits the words.
+
+    One row per value of `leads.stages.Stage`; the transitions between stages live
+    in code (`leads.models.Lead`), never here.
+    """
+
+    VERSIONED_FIELDS = (
+        "owner",
+        "level",
+        "name",
+        "conditions",
+        "exit_criteria",
+        "rep_actions",
+        "response_time",
+    )
+
+    stage = models.CharField(max_length=20, choices=Stage.choices, unique=True)
+    owner = models.CharField(max_length=20, choices=OwnerTeam.choices, default=OwnerTeam.MARKETING)
+    level = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Place in the funnel (1 = Suspect); empty outside it."
+    )
+    name = models.CharField(max_length=100)
+    conditions = models.TextField(help_text="What is true of a lead in this stage.")
+    exit_criteria = models.TextField(blank=True, help_text="What moves a lead out of it.")
+    rep_actions = models.TextField(
+        "what the rep does", blank=True, help_text="The playbook action for this stage."
+    )
+    response_time = models.CharField(
+        "how fast",
+        max_length=200,
+        blank=True,
+        help_text="In words, e.g. 'within the agreed follow-up time'. The binding time is "
+        "in the agreement's response rules.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        order = list(Stage.values)
+        return (self.level or 99, order.index(self.stage) if self.stage in order else 99)
+
+    @classmethod
+    def default_level(cls, stage: str) -> int | None:
+        return STAGE_LEVEL.get(Stage(stage))
+
+    @classmethod
+    def version_in_force(cls, stage: str) -> int | None:
+        """The current version number of a stage's definition (None if not defined)."""
+        return cls.objects.filter(stage=stage).values_list("version", flat=True).first()
+
+
+class Term(VersionedWords):
+    """A glossary entry both teams use the same way (MQL, SQL, …)."""
+
+    VERSIONED_FIELDS = ("name", "abbreviation", "definition", "owner", "measured_by")
+
+    name = models.CharField(max_length=100, unique=True)
+    abbreviation = models.CharField(max_length=20, blank=True)
+    definition = models.TextField()
+    owner = models.CharField(
+        "owning team", max_length=20, choices=OwnerTeam.choices, default=OwnerTeam.MARKETING
+    )
+    measured_by = models.TextField("how it is measured", blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.abbreviation})" if self.abbreviation else self.name
 
 
 class Channel(models.Model):
@@ -70,6 +212,36 @@ class BusinessCalendar(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        try:
+            self.spec(holidays=())
+        except (ValueError, KeyError) as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def spec(self, holidays: Any = None) -> CalendarSpec:
+        """The pure calendar.py view of this calendar (reads the holidays unless given)."""
+        if holidays is None:
+            holidays = self.holidays.values_list("date", flat=True)
+        start, end = self.workday_start, self.workday_end
+        if isinstance(start, str):
+            start = dt.time.fromisoformat(start)
+        if isinstance(end, str):
+            end = dt.time.fromisoformat(end)
+        return CalendarSpec(
+            time_zone=self.time_zone,
+            working_days=parse_working_days(self.working_days),
+            start=start,
+            end=end,
+            holidays=frozenset(holidays),
+        )
+
+    def working_days_display(self) -> str:
+        names = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+        days = sorted(parse_working_days(self.working_days))
+        if days and days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
+            return f"{names[days[0]]} to {names[days[-1]]}"
+        return ", ".join(names[d] for d in days) or "no day"
+
 
 class Holiday(models.Model):
     calendar = models.ForeignKey(
@@ -77,6 +249,7 @@ class Holiday(models.Model):
     )
     date = models.DateField()
     name = models.CharField(max_length=100)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["date"]
@@ -89,34 +262,72 @@ class Holiday(models.Model):
 
 
 class Agreement(models.Model):
-    """One version of the service-level agreement between marketing and sales."""
+    """One version of the service-level agreement between marketing and sales.
+
+    Draft → (signed by a Marketing lead and a Sales manager) → active → superseded.
+    Only a draft can be edited; an active or superseded version is read-only, and
+    changing it means cloning it into a new draft (see agreements.services).
+    """
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         ACTIVE = "active", "Active"
         SUPERSEDED = "superseded", "Superseded"
 
-    version = models.PositiveIntegerField(unique=True)
+    # The only fields services may change on a version that is no longer a draft.
+    LIFECYCLE_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"status", "effective_from", "superseded_at", "activated_by"}
+    )
+
+    version = models.PositiveIntegerField(
+        unique=True, blank=True, help_text="Numbered automatically when left empty."
+    )
     title = models.CharField(max_length=200, default="Marketing–Sales service-level agreement")
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
-    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT, null=True, blank=True)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.DRAFT, editable=False
+    )
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        help_text="The working hours that 'business time' in the rules refers to.",
+    )
     lead_scoring_enabled = models.BooleanField(
         default=False, help_text="Off: an MQL is a hand-raise, not a score."
     )
-    untouched_days_1 = models.PositiveIntegerField(default=30)
-    untouched_days_2 = models.PositiveIntegerField(default=60)
-    untouched_days_3 = models.PositiveIntegerField(default=90)
+    untouched_days_1 = models.PositiveIntegerField("first untouched threshold (days)", default=30)
+    untouched_days_2 = models.PositiveIntegerField("second untouched threshold (days)", default=60)
+    untouched_days_3 = models.PositiveIntegerField("third untouched threshold (days)", default=90)
     marketing_signed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
     )
-    marketing_signed_at = models.DateTimeField(null=True, blank=True)
+    marketing_signed_at = models.DateTimeField(null=True, blank=True, editable=False)
     sales_signed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
     )
-    sales_signed_at = models.DateTimeField(null=True, blank=True)
-    effective_from = models.DateTimeField(null=True, blank=True)
-    superseded_at = models.DateTimeField(null=True, blank=True)
-    notes = models.TextField(blank=True)
+    sales_signed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    effective_from = models.DateTimeField(null=True, blank=True, editable=False)
+    superseded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    notes = models.TextField(blank=True, help_text="Shown on the playbook under the title.")
     history = HistoricalRecords()
 
     class Meta:
@@ -134,16 +345,164 @@ class Agreement(models.Model):
 
     @classmethod
     def current(cls) -> Agreement | None:
+        """The active version, or None before the first one is activated."""
         return cls.objects.filter(status=cls.Status.ACTIVE).select_related("calendar").first()
 
+    @classmethod
+    def next_version(cls) -> int:
+        highest = cls.objects.aggregate(models.Max("version"))["version__max"]
+        return (highest or 0) + 1
 
-class ResponseRule(models.Model):
-    """Sales' promise: first touch within a time for leads of a channel and/or stage."""
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
 
-    class Unit(models.TextChoices):
-        MINUTES = "minutes", "minutes"
-        HOURS = "hours", "hours"
-        DAYS = "days", "days"
+    @property
+    def is_read_only(self) -> bool:
+        return not self.is_draft
+
+    @property
+    def is_fully_signed(self) -> bool:
+        return bool(self.marketing_signed_by_id and self.sales_signed_by_id)
+
+    def read_only_message(self) -> str:
+        return (
+            f"Version {self.version} is {self.get_status_display().lower()} and cannot be "
+            "changed. Clone it into a new draft to propose changes."
+        )
+
+    def clean(self) -> None:
+        if self.pk and self._stored_status() not in (None, self.Status.DRAFT):
+            raise ValidationError(self.read_only_message())
+        thresholds = (self.untouched_days_1, self.untouched_days_2, self.untouched_days_3)
+        if None not in thresholds and not thresholds[0] < thresholds[1] < thresholds[2]:
+            raise ValidationError(
+                "The untouched thresholds must grow: first < second < third (e.g. 30, 60, 90)."
+            )
+
+    def _stored_status(self) -> str | None:
+        return type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.version is None:
+            self.version = type(self).next_version()
+        if self.pk is not None and not self._state.adding:
+            self._refuse_edit_unless_draft(kwargs.get("update_fields"))
+        super().save(*args, **kwargs)
+
+    def _refuse_edit_unless_draft(self, update_fields: Any) -> None:
+        """An active or superseded version only changes its lifecycle stamps."""
+        stored = type(self).objects.filter(pk=self.pk).first()
+        if stored is None or stored.status == self.Status.DRAFT:
+            return
+        names = (
+            set(update_fields)
+            if update_fields is not None
+            else {f.attname for f in self._meta.concrete_fields}
+        )
+        for field in self._meta.concrete_fields:
+            if field.attname not in names or field.name in self.LIFECYCLE_FIELDS:
+                continue
+            if getattr(stored, field.attname) != getattr(self, field.attname):
+                raise AgreementError(stored.read_only_message())
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        if self.pk and self._stored_status() not in (None, self.Status.DRAFT):
+            raise AgreementError(
+                f"Version {self.version} has been in force and is kept as a record; "
+                "only drafts can be deleted."
+            )
+        return super().delete(*args, **kwargs)
+
+    def calendar_spec(self) -> CalendarSpec | None:
+        return self.calendar.spec() if self.calendar_id else None
+
+    def rule_for(self, stage: str, channel_id: int | None) -> ResponseRule | None:
+        """The rule covering a lead in `stage` from `channel_id`; a channel's own rule wins."""
+        if "rules" not in getattr(self, "_prefetched_objects_cache", {}):
+            models.prefetch_related_objects([self], "rules")
+        rules = [r for r in self.rules.all() if r.stage == stage]
+        for rule in rules:
+            if channel_id is not None and rule.channel_id == channel_id:
+                return rule
+        for rule in rules:
+            if rule.channel_id is None:
+                return rule
+        return None
+
+
+class AgreementPart(models.Model):
+    """A row that belongs to one agreement version and is frozen with it."""
+
+    class Meta:
+        abstract = True
+
+    def _check_agreement_is_draft(self) -> None:
+        agreement_id = self.agreement_id
+        if agreement_id is None:
+            return
+        status = Agreement.objects.filter(pk=agreement_id).values_list("status", "version").first()
+        if status is not None and status[0] != Agreement.Status.DRAFT:
+            raise AgreementError(
+                f"Version {status[1]} is {status[0]} and cannot be changed. "
+                "Clone it into a new draft to propose changes."
+            )
+
+    def clean(self) -> None:
+        try:
+            self._check_agreement_is_draft()
+        except AgreementError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self._check_agreement_is_draft()
+        if self.pk is not None and not self._state.adding:
+            moved_from = (
+                type(self).objects.filter(pk=self.pk).values_list("agreement_id", flat=True)
+            )
+            if moved_from and moved_from[0] != self.agreement_id:
+                raise AgreementError("A rule cannot move to another agreement version.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        self._check_agreement_is_draft()
+        return super().delete(*args, **kwargs)
+
+
+class Unit(models.TextChoices):
+    MINUTES = "minutes", "minutes"
+    HOURS = "hours", "hours"
+    DAYS = "days", "days"
+
+
+def duration_of(amount: int, unit: str, spec: CalendarSpec | None, business: bool) -> dt.timedelta:
+    """A rule's amount as a timedelta; a business day is one working day of the calendar."""
+    if unit == Unit.MINUTES:
+        return dt.timedelta(minutes=amount)
+    if unit == Unit.HOURS:
+        return dt.timedelta(hours=amount)
+    if business:
+        return amount * (spec or CalendarSpec()).workday_length
+    return dt.timedelta(days=amount)
+
+
+def describe_duration(amount: int | None, unit: str, business: bool) -> str:
+    """'2 business hours', '1 day', '30 minutes' — for the playbook and what-changed."""
+    if amount is None:
+        return "never"
+    word = unit[:-1] if amount == 1 else unit
+    return f"{amount} {'business ' if business else ''}{word}"
+
+
+class ResponseRule(AgreementPart):
+    """Sales' promise: first touch within a time for leads of a channel and/or stage.
+
+    The clock starts when a lead enters `stage`. A rule for a channel beats the
+    any-channel rule for the same stage. `escalate_after` is counted from the
+    same start, in the same kind of time, and must not be shorter than the promise.
+    """
+
+    Unit = Unit
 
     class Escalation(models.TextChoices):
         NOTIFY_MANAGER = "notify_manager", "Notify the owner's manager"
@@ -155,26 +514,158 @@ class ResponseRule(models.Model):
         Channel, on_delete=models.CASCADE, null=True, blank=True, help_text="Empty: any channel."
     )
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.MQL)
-    within_amount = models.PositiveIntegerField()
+    within_amount = models.PositiveIntegerField("first touch within")
     within_unit = models.CharField(max_length=10, choices=Unit.choices, default=Unit.HOURS)
     business_time = models.BooleanField(
-        default=True, help_text="Count only the calendar's working hours."
+        default=True,
+        help_text="Count only the calendar's working hours (off: wall-clock time). "
+        "A business day is one working day of the calendar.",
     )
-    warn_at_percent = models.PositiveSmallIntegerField(default=75)
-    escalate_after_amount = models.PositiveIntegerField(null=True, blank=True)
+    warn_at_percent = models.PositiveSmallIntegerField(
+        default=75, help_text="Warn the rep when this share of the time has passed."
+    )
+    escalate_after_amount = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Counted from when the clock started. Empty: never."
+    )
     escalate_after_unit = models.CharField(max_length=10, choices=Unit.choices, default=Unit.HOURS)
     escalate_action = models.CharField(
-        max_length=20, choices=Escalation.choices, default=Escalation.NOTIFY_MANAGER
+        "escalate how",
+        max_length=20,
+        choices=Escalation.choices,
+        default=Escalation.NOTIFY_MANAGER,
+    )
+    escalate_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="also notify",
+        help_text="Optional: a person told on every escalation (e.g. the head of sales).",
     )
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["agreement", "stage", "channel"]
+        ordering = ["agreement", "stage", "channel__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "stage", "channel"],
+                condition=models.Q(channel__isnull=False),
+                name="one_rule_per_channel_and_stage",
+            ),
+            models.UniqueConstraint(
+                fields=["agreement", "stage"],
+                condition=models.Q(channel__isnull=True),
+                name="one_any_channel_rule_per_stage",
+            ),
+        ]
 
     def __str__(self) -> str:
         scope = self.channel.name if self.channel_id else "any channel"
-        kind = "business" if self.business_time else "wall-clock"
-        return (
-            f"{self.get_stage_display()} from {scope}: first touch within "
-            f"{self.within_amount} {kind} {self.within_unit}"
+        return f"{self.get_stage_display()} from {scope}: first touch within {self.within_text}"
+
+    @property
+    def within_text(self) -> str:
+        return describe_duration(self.within_amount, self.within_unit, self.business_time)
+
+    @property
+    def escalate_text(self) -> str:
+        return describe_duration(
+            self.escalate_after_amount, self.escalate_after_unit, self.business_time
         )
+
+    def clean(self) -> None:
+        super().clean()
+        if self.within_amount is not None and self.within_amount < 1:
+            raise ValidationError({"within_amount": "The follow-up time must be at least 1."})
+        if not 1 <= (self.warn_at_percent or 0) <= 100:
+            raise ValidationError({"warn_at_percent": "Warn at a share between 1 and 100 %."})
+        if self.within_amount and self.escalate_after_amount:
+            promise = duration_of(self.within_amount, self.within_unit, None, self.business_time)
+            escalate = duration_of(
+                self.escalate_after_amount, self.escalate_after_unit, None, self.business_time
+            )
+            if escalate < promise:
+                raise ValidationError(
+                    {"escalate_after_amount": "Escalate no sooner than the follow-up time."}
+                )
+
+    def due_after(self, spec: CalendarSpec | None) -> dt.timedelta:
+        return duration_of(self.within_amount, self.within_unit, spec, self.business_time)
+
+    def escalate_after(self, spec: CalendarSpec | None) -> dt.timedelta | None:
+        if self.escalate_after_amount is None:
+            return None
+        return duration_of(
+            self.escalate_after_amount, self.escalate_after_unit, spec, self.business_time
+        )
+
+
+class TouchGoal(AgreementPart):
+    """Sales' effort promise: at least K touches within D days of a lead becoming Working."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="touch_goals")
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, null=True, blank=True, help_text="Empty: any channel."
+    )
+    touches = models.PositiveSmallIntegerField("at least this many touches", default=6)
+    within_days = models.PositiveSmallIntegerField("within days of becoming Working", default=14)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["agreement", "channel__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "channel"],
+                condition=models.Q(channel__isnull=False),
+                name="one_touch_goal_per_channel",
+            ),
+            models.UniqueConstraint(
+                fields=["agreement"],
+                condition=models.Q(channel__isnull=True),
+                name="one_any_channel_touch_goal",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.channel.name if self.channel_id else "every lead"
+        return f"{scope}: {self.touches} touches within {self.within_days} days of Working"
+
+
+class MarketingCommitment(AgreementPart):
+    """Marketing's promise for each month or quarter: volumes, pipeline and acceptance."""
+
+    class Period(models.TextChoices):
+        MONTH = "month", "Every month"
+        QUARTER = "quarter", "Every quarter"
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="commitments")
+    period = models.CharField(max_length=10, choices=Period.choices, default=Period.MONTH)
+    new_leads = models.PositiveIntegerField("new leads", default=0)
+    mqls = models.PositiveIntegerField("MQLs", default=0)
+    sales_accepted = models.PositiveIntegerField("sales-accepted leads (SQL)", default=0)
+    pipeline_amount = models.DecimalField(
+        "pipeline amount", max_digits=14, decimal_places=2, default=0
+    )
+    min_acceptance_rate = models.PositiveSmallIntegerField(
+        "minimum acceptance rate (%)",
+        default=0,
+        help_text="Share of MQLs that sales accepts (SQL) — a measure of lead quality.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["agreement", "period"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "period"], name="one_commitment_per_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_period_display()}: {self.mqls} MQLs"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.min_acceptance_rate is not None and self.min_acceptance_rate > 100:
+            raise ValidationError({"min_acceptance_rate": "A rate is at most 100 %."})

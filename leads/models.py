@@ -533,6 +533,12 @@ class StageChange(models.Model):
     agreement = models.ForeignKey(
         "agreements.Agreement", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    stage_definition_version = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Version of the target stage's definition in force at the time "
+        "(agreements.StageDefinition.words_at_version reads its words).",
+    )
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -548,13 +554,16 @@ def _record_stage_change(
 ) -> None:
     if not isinstance(instance, Lead):
         return
-    from agreements.models import Agreement
+    from agreements.models import Agreement, StageDefinition
+    from agreements.services import apply_response_rule
 
     method_kwargs = kwargs.get("method_kwargs") or {}
     by = method_kwargs.get("by")
     now = timezone.now()
     instance.stage_entered_at = now
     active = Agreement.current()
+    # Start, keep or stop the first-touch clock for the stage just entered.
+    apply_response_rule(instance, now, agreement=active)
     instance.__dict__.setdefault("_pending_stage_changes", []).append(
         StageChange(
             lead=instance,
@@ -565,6 +574,7 @@ def _record_stage_change(
             at=now,
             note=str(method_kwargs.get("note") or method_kwargs.get("reason") or "").strip(),
             agreement=active,
+            stage_definition_version=StageDefinition.version_in_force(target),
         )
     )
 

@@ -31,6 +31,10 @@ AGREEMENT_MODELS = (
     "holiday",
     "agreement",
     "responserule",
+    "touchgoal",
+    "marketingcommitment",
+    "stagedefinition",
+    "term",
 )
 LEAD_MODELS = (
     "lead",
