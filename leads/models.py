@@ -211,6 +211,14 @@ class Lead(FSMModelMixin, models.Model):
         "agreements.Persona", on_delete=models.SET_NULL, null=True, blank=True
     )
     account = models.ForeignKey(Account, on_delete=models.SET_NULL, null=True, blank=True)
+    source_batch = models.ForeignKey(
+        "ImportBatch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="created_leads",
+        help_text="The list import that created this lead.",
+    )
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -753,3 +761,212 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id}: {self.from_owner_id} → {self.to_owner_id}"
+
+
+# --- Lead intake: list imports, routing rules and intake tokens ---------------
+
+
+class ImportBatch(models.Model):
+    """One uploaded lead list: who, when, which file and channel, and what the import did."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        REVERTED = "reverted", "Reverted"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    file_name = models.CharField(max_length=255)
+    file_size = models.PositiveBigIntegerField(default=0)
+    checksum = models.CharField(max_length=64, db_index=True, help_text="SHA-256 of the file.")
+    channel = models.ForeignKey("agreements.Channel", on_delete=models.PROTECT)
+    campaign = models.ForeignKey(Campaign, on_delete=models.SET_NULL, null=True, blank=True)
+    preset = models.CharField(max_length=40, blank=True, help_text="The export format detected.")
+    mapping = models.JSONField(default=dict, blank=True, help_text="Header → column.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    preview = models.JSONField(default=dict, blank=True, help_text="Counts of the dry run.")
+    total_rows = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, help_text="Why the whole file failed, if it did.")
+    reverted_at = models.DateTimeField(null=True, blank=True)
+    reverted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revert_kept = models.JSONField(
+        default=list, blank=True, help_text="Leads the revert kept because a rep worked them."
+    )
+    accounts_created = models.JSONField(
+        default=list, blank=True, help_text="Ids of the accounts this batch created."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "import batches"
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("leads:import_detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.REVERTED)
+
+    @property
+    def list_name(self) -> str:
+        """The list as people call it: the campaign if there is one, else the file name."""
+        return self.campaign.name if self.campaign_id else self.file_name
+
+
+class ImportRowError(models.Model):
+    """A row the import rejected: where it is in the file and why."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="row_errors")
+    row = models.PositiveIntegerField(help_text="Row number in the file (the header is row 1).")
+    column = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(max_length=500)
+    values = models.JSONField(default=list, blank=True, help_text="The row's cells as read.")
+
+    class Meta:
+        ordering = ["batch", "row", "id"]
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.reason}"
+
+
+class ImportChange(models.Model):
+    """What a batch did to a lead it did not create: fields it filled, the activity it wrote.
+
+    Revert reads these to restore the lead; re-runs read them to stay idempotent.
+    """
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="changes")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    filled = models.JSONField(default=dict, blank=True, help_text="Field → the value written.")
+    wrote_activity = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "lead"], name="one_change_per_batch_lead")
+        ]
+
+
+class SavedMapping(models.Model):
+    """A hand-made header mapping, saved under a name for the next file of the same kind."""
+
+    name = models.CharField(max_length=100, unique=True)
+    mapping = models.JSONField(default=dict, help_text="Header → column (or empty: ignore).")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoutingRule(models.Model):
+    """Sends new leads that match (persona, country, channel; empty = any) to a team."""
+
+    name = models.CharField(max_length=100, unique=True)
+    priority = models.PositiveIntegerField(default=100, help_text="Lower numbers are tried first.")
+    persona = models.ForeignKey(
+        "agreements.Persona", on_delete=models.CASCADE, null=True, blank=True
+    )
+    country = models.CharField(
+        max_length=200, blank=True, help_text="Comma-separated ISO country codes; empty: any."
+    )
+    channel = models.ForeignKey(
+        "agreements.Channel", on_delete=models.CASCADE, null=True, blank=True
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="routing_rules")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["priority", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def countries(self) -> set[str]:
+        return {c.strip().upper() for c in self.country.split(",") if c.strip()}
+
+    def matches(self, lead: Lead) -> bool:
+        """True when every condition the rule sets holds for the lead."""
+        if self.persona_id is not None and lead.persona_id != self.persona_id:
+            return False
+        if self.channel_id is not None and lead.channel_id != self.channel_id:
+            return False
+        countries = self.countries
+        return not countries or (lead.country or "").upper() in countries
+
+
+class RoutingCursor(models.Model):
+    """One row per team, locked while routing, so concurrent imports take turns fairly."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, primary_key=True)
+    last_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+
+class IntakeToken(models.Model):
+    """A secret that lets one website form or tool post leads into one channel."""
+
+    channel = models.ForeignKey(
+        "agreements.Channel", on_delete=models.CASCADE, related_name="intake_tokens"
+    )
+    name = models.CharField(max_length=100, help_text="Who uses it, e.g. “Website demo form”.")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=12, editable=False, help_text="To recognise it.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["channel", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class IntakeSubmission(models.Model):
+    """One accepted post to the intake endpoint; its key makes retries harmless."""
+
+    token = models.ForeignKey(IntakeToken, on_delete=models.CASCADE, related_name="submissions")
+    dedupe_key = models.CharField(max_length=200)
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    created_lead = models.BooleanField(default=False)
+    received_at = models.DateTimeField(default=timezone.now)
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["token", "dedupe_key"], name="one_submission_per_key")
+        ]
