@@ -8,8 +8,16 @@ export HOST PORT
 
 .PHONY: run test lint format bench install install-dev browser clean
 
+# Debian's python3 needs python3-venv for `-m venv`; installed when missing and we are root.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@if ! $(PYTHON) -m venv $(VENV) >/dev/null 2>&1; then \
+	  rm -rf $(VENV); \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's python3-venv ..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; \
+	  fi; \
+	  $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "Cannot create $(VENV): install python3-venv"; exit 1; }; \
+	fi
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
@@ -28,9 +36,11 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo ""
-	@echo "Accord is starting at http://$(HOST):$(PORT)/  (web + Celery worker + beat; Ctrl-C stops all)"
+	@echo "Accord is starting at http://$(HOST):$(PORT)/  (sign in with a demo login above)"
+	@echo "Web server, Celery worker and beat run together below; Ctrl-C stops all three."
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	@# 130: honcho stopped everything after Ctrl-C, which is how this is meant to end.
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile || [ $$? -eq 130 ]
 
 # Debian's chromium for the browser tests; installed when missing and we are root.
 browser:
