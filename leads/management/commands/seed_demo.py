@@ -16,7 +16,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from agreements.models import Channel
+from agreements import services as agreement_services
+from agreements.models import Agreement, Channel
 from leads import roles
 from leads.models import (
     Account,
@@ -106,6 +107,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
             users = self._users()
+            agreement = self._agreement(users)
             created = self._leads(users)
         self.stdout.write(self.style.SUCCESS("Demo logins (username / password / role):"))
         for username, _first, _last, role, team, _staff in USERS:
@@ -114,6 +116,22 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo leads: {created} created this run, {self._demo_leads().count()} in all."
         )
+        if agreement is not None:
+            self.stdout.write(f"Agreement in force: version {agreement.version}.")
+
+    def _agreement(self, users: dict[str, User]) -> Agreement | None:
+        """Sign the oldest draft SLA as the demo marketer and manager, and activate it (once)."""
+        current = Agreement.current()
+        if current is not None:
+            return current
+        draft = Agreement.objects.filter(status=Agreement.Status.DRAFT).order_by("version").first()
+        if draft is None:
+            return None
+        if draft.marketing_signed_by_id is None:
+            agreement_services.sign(draft, users["marketing"], agreement_services.MARKETING_SIDE)
+        if draft.sales_signed_by_id is None:
+            agreement_services.sign(draft, users["manager"], agreement_services.SALES_SIDE)
+        return agreement_services.activate(draft, by=users["ops"])
 
     def _demo_leads(self) -> Any:
         return Lead.objects.filter(email__endswith=DEMO_DOMAIN_SUFFIX)
