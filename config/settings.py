@@ -179,6 +179,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# No result backend: tasks record their outcome in our own models. Without
+# results to expire, beat adds no "celery.backend_cleanup" schedule either.
+CELERY_RESULT_EXPIRES = None
 
 # --- Accord ---------------------------------------------------------------
 IMPORT_MAX_UPLOAD_BYTES = int(env("IMPORT_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
