@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
@@ -10,7 +11,7 @@ from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
 from . import roles
-from .models import Activity, Feedback, Lead, LeadError, StaleLead
+from .models import Activity, Assignment, Feedback, Lead, LeadError, RepProfile, StaleLead
 from .stages import Stage
 
 # The transitions a person may ask for by name (from a page, the admin or an API).
@@ -175,3 +176,123 @@ def disqualify_with_feedback(
                 lead=locked, author=by, fit=fit, reason=feedback_reason, text=text
             )
     return locked
+
+
+# --- Workspaces: who owns a lead, and the feedback thread --------------------
+
+
+def _may_assign(by: Any, to_user: Any | None) -> None:
+    """Managers assign within their own teams; the system (by=None) and superusers anywhere."""
+    if by is None or by.is_superuser:
+        return
+    if not roles.has_role(by, roles.SALES_MANAGER):
+        raise LeadError("Only a sales manager can assign leads.")
+    if (
+        to_user is not None
+        and not RepProfile.objects.filter(user=to_user, team__manager=by).exists()
+    ):
+        raise LeadError("You can assign leads only to reps of your own teams.")
+
+
+def reassign(
+    leads: Iterable[Lead],
+    to_user: Any | None,
+    *,
+    by: Any,
+    reason: str = "",
+    rule: str = "",
+) -> list[Assignment]:
+    """Give open leads a new owner (None: back to the lead desk), recording each move.
+
+    Writes one Assignment (with the new owner's open load at that moment) and one
+    assignment Activity per lead that changes hands; leads already owned by
+    `to_user` are left alone. `by=None` is the system (routing, SLA escalation).
+    """
+    wanted = [lead.pk for lead in leads]
+    if not wanted:
+        raise LeadError("Choose at least one lead.")
+    if to_user is not None and not RepProfile.objects.filter(user=to_user).exists():
+        raise LeadError(f"{to_user} is not a sales rep.")
+    _may_assign(by, to_user)
+    reason = (reason or "").strip()
+    now = timezone.now()
+    done: list[Assignment] = []
+    with transaction.atomic():
+        locked = list(Lead.objects.select_for_update().filter(pk__in=wanted).order_by("pk"))
+        if len(locked) != len(set(wanted)):
+            raise LeadError("Some of these leads no longer exist.")
+        if by is not None and not by.is_superuser:
+            visible = set(
+                Lead.objects.filter(pk__in=wanted).visible_to(by).values_list("pk", flat=True)
+            )
+            if visible != set(wanted):
+                raise LeadError("Some of these leads are not in your teams.")
+        closed = [lead for lead in locked if not lead.is_open]
+        if closed:
+            raise LeadError(f"{closed[0]} is {closed[0].get_stage_display()}: it has no queue.")
+        load = Lead.objects.filter(owner=to_user).open().count() if to_user is not None else None
+        target = _display_name(to_user) if to_user is not None else "the lead desk"
+        for lead in locked:
+            if lead.owner_id == (to_user.pk if to_user is not None else None):
+                continue
+            from_owner_id = lead.owner_id
+            lead.owner = to_user
+            lead.assigned_at = now if to_user is not None else None
+            lead.save()
+            done.append(
+                Assignment.objects.create(
+                    lead=lead,
+                    from_owner_id=from_owner_id,
+                    to_owner=to_user,
+                    by=by,
+                    at=now,
+                    rule=rule[:200],
+                    reason=reason,
+                    open_load=load,
+                )
+            )
+            Activity.objects.create(
+                lead=lead,
+                side=Activity.Side.SYSTEM,
+                kind=Activity.Kind.ASSIGNMENT,
+                actor=by,
+                occurred_at=now,
+                subject=f"Assigned to {target}"[:200],
+                body=reason,
+            )
+            if load is not None:
+                load += 1
+    return done
+
+
+def assign(
+    lead: Lead, to_user: Any | None, *, by: Any, reason: str = "", rule: str = ""
+) -> Assignment | None:
+    """Give one lead an owner; None when it already had that owner."""
+    done = reassign([lead], to_user, by=by, reason=reason, rule=rule)
+    if done:
+        lead.owner = to_user
+    return done[0] if done else None
+
+
+def reply_to_feedback(feedback: Feedback, *, by: Any, text: str) -> Feedback:
+    """Answer a piece of feedback in its thread (marketing to sales, or back)."""
+    text = (text or "").strip()
+    if not text:
+        raise LeadError("Write something to reply.")
+    lead = feedback.lead
+    if not (roles.is_marketing(by) or _sales_may_reply(lead, by)):
+        raise LeadError("You are not allowed to reply on this lead.")
+    root = feedback.reply_to or feedback
+    with transaction.atomic():
+        return Feedback.objects.create(lead=lead, author=by, reply_to=root, text=text)
+
+
+def _sales_may_reply(lead: Lead, user: Any) -> bool:
+    from .models import sales_may
+
+    return sales_may(lead, user)
+
+
+def _display_name(user: Any) -> str:
+    return user.get_full_name() or user.get_username()

@@ -1,19 +1,40 @@
-"""Pages for people: each role's home, the rep's queue and the lead page."""
+"""Pages for people: each role's home, the rep's queue, the lead page, the manager's team
+and lead desk, and marketing's feedback inbox.
+
+Every action is a plain form POST that redirects back (it works without JavaScript);
+htmx posts the same forms and swaps in the fresh panel of the page it lands on.
+Errors answer 400 and a stale page 409, both with the panel re-rendered and the
+message inline (htmx swaps those too, see the htmx-config meta tag in base.html).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from django_fsm import can_proceed, has_transition_perm
 
 from . import queries, roles, services
 from .decorators import role_required
-from .forms import TouchForm, TransitionForm
-from .models import Lead, LeadError, RepProfile
+from .forms import (
+    TOUCH_CHOICES,
+    TRANSITION_FORMS,
+    InboxFilterForm,
+    QueueFilterForm,
+    ReassignForm,
+    ReplyForm,
+    TouchForm,
+    TransitionForm,
+)
+from .models import Feedback, Lead, LeadError, StaleLead, sales_may
 from .stages import Stage
 
 HOME_BY_ROLE = {
@@ -22,6 +43,8 @@ HOME_BY_ROLE = {
     roles.MARKETING: "leads:marketing",
     roles.OPS: "leads:ops",
 }
+PAGE_SIZE = 25
+TOUCH_ID = "id_touch_%s"
 
 
 @login_required
@@ -33,65 +56,169 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect(HOME_BY_ROLE[role])
 
 
+# --- Queues ----------------------------------------------------------------------
+
+
+def _queue_context(request: HttpRequest, leads: Any) -> dict[str, Any]:
+    """Filters, urgency counts and one page of a queue (a fixed number of queries)."""
+    form = QueueFilterForm(request.GET or None)
+    filters = form.filters()
+    counts = queries.urgency_counts(leads)
+    page = Paginator(queries.filter_leads(leads, filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    buckets = [
+        (key, queries.Urgency.LABELS[value], counts[key])
+        for value, key in queries.Urgency.KEYS.items()
+    ]
+    return {
+        "filter_form": form,
+        "filtered": bool(filters),
+        "page": page,
+        "buckets": buckets,
+        "bucket": filters.get("bucket", ""),
+        "total": sum(counts.values()),
+    }
+
+
 @role_required(roles.SALES_REP, roles.SALES_MANAGER)
 def queue(request: HttpRequest) -> HttpResponse:
-    """The signed-in rep's own leads, most urgent first."""
-    leads = queries.queue_for(request.user)
-    stage = request.GET.get("stage", "")
-    if stage in Stage.values:
-        leads = leads.filter(stage=stage)
-    search = request.GET.get("q", "").strip()
-    if search:
-        leads = leads.filter(
-            Q(email__icontains=search)
-            | Q(first_name__icontains=search)
-            | Q(last_name__icontains=search)
-            | Q(company__icontains=search)
-        )
-    page = Paginator(leads, 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "leads/queue.html",
-        {"page": page, "stage": stage, "q": search, "stages": Stage.choices},
-    )
+    """The signed-in rep's own open leads, most urgent first."""
+    context = _queue_context(request, queries.queue_for(request.user))
+    context["title"] = "My queue"
+    return render(request, "leads/queue.html", context)
 
 
 @role_required(roles.SALES_MANAGER)
 def team(request: HttpRequest) -> HttpResponse:
-    """The manager's reps with their open load."""
-    reps = (
-        RepProfile.objects.filter(team__manager=request.user)
-        .select_related("user", "team")
-        .annotate(
-            open_leads=Count(
-                "user__owned_leads",
-                filter=Q(user__owned_leads__stage__in=queries.QUEUE_STAGES),
+    """The manager's reps with their open load, breaches and untouched leads."""
+    reps = list(queries.team_load(request.user))
+    totals = {
+        key: sum(getattr(r, key) for r in reps)
+        for key in ("open_leads", "breached", "untouched", "due")
+    }
+    context = {"reps": reps, "totals": totals, "desk_count": queries.desk_count()}
+    return render(request, "leads/team.html", context)
+
+
+@role_required(roles.SALES_MANAGER)
+def team_rep(request: HttpRequest, user_id: int) -> HttpResponse:
+    """One rep's queue, seen by their manager, with bulk reassignment."""
+    reps = list(queries.managed_reps(request.user))
+    rep = next((r for r in reps if r.user_id == user_id), None)
+    if rep is None:
+        raise Http404("No such rep in your teams.")
+    context = _queue_context(request, queries.queue_for(rep.user))
+    context.update(
+        {
+            "rep": rep,
+            "title": f"{rep.user.get_full_name() or rep.user.username}'s queue",
+            "reassign_form": ReassignForm(
+                reps=[r for r in reps if r.user_id != user_id],
+                initial={"next": request.get_full_path()},
             ),
-            breached=Count(
-                "user__owned_leads",
-                filter=Q(user__owned_leads__sla_status=Lead.SLAStatus.BREACHED),
-            ),
-        )
-        .order_by("team__name", "user__username")
+        }
     )
-    return render(request, "leads/team.html", {"reps": reps})
+    return render(request, "leads/team_rep.html", context)
 
 
 @role_required(roles.SALES_MANAGER)
 def desk(request: HttpRequest) -> HttpResponse:
-    """Open leads nobody owns yet."""
-    leads = (
-        Lead.objects.filter(owner__isnull=True, stage__in=queries.QUEUE_STAGES)
-        .select_related("channel", "campaign")
-        .order_by("sla_due_at", "-created_at", "id")
+    """Open leads nobody owns yet, with bulk assignment to the manager's reps."""
+    context = _queue_context(request, queries.desk_leads())
+    context["reassign_form"] = ReassignForm(
+        reps=queries.managed_reps(request.user),
+        allow_desk=False,
+        initial={"next": request.get_full_path()},
     )
-    page = Paginator(leads, 50).get_page(request.GET.get("page"))
-    return render(request, "leads/desk.html", {"page": page})
+    return render(request, "leads/desk.html", context)
+
+
+@require_POST
+@role_required(roles.SALES_MANAGER)
+def reassign(request: HttpRequest) -> HttpResponse:
+    """Move the ticked leads to a rep of the manager's teams (or back to the desk)."""
+    form = ReassignForm(request.POST, reps=queries.managed_reps(request.user))
+    back = _safe_next(request, form.data.get("next"), reverse("leads:team"))
+    if not form.is_valid():
+        errors = "; ".join(e for errs in form.errors.values() for e in errs)
+        messages.error(request, f"Nothing was reassigned: {errors}")
+        return redirect(back)
+    leads = Lead.objects.filter(pk__in=form.cleaned_data["leads"])
+    target = form.target()
+    try:
+        done = services.reassign(leads, target, by=request.user, reason=form.cleaned_data["reason"])
+    except LeadError as exc:
+        messages.error(request, f"Nothing was reassigned: {exc}")
+    else:
+        name = (target.get_full_name() or target.username) if target else "the lead desk"
+        count = len(done)
+        messages.success(request, f"Moved {count} lead{'s' if count != 1 else ''} to {name}.")
+    return redirect(back)
+
+
+def _safe_next(request: HttpRequest, candidate: str | None, default: str) -> str:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
+
+
+# --- Marketing -------------------------------------------------------------------
 
 
 @role_required(roles.MARKETING, roles.OPS)
 def marketing(request: HttpRequest) -> HttpResponse:
-    return render(request, "leads/marketing.html")
+    """Marketing's feedback inbox: what sales said, grouped and filterable."""
+    form = InboxFilterForm(request.GET or None)
+    filters = form.filters()
+    items = queries.feedback_inbox(filters)
+    group = filters.get("group", "reason")
+    groups = queries.feedback_groups(items, group)
+    for g in groups:
+        if g.filter_value is not None and g.filter_value != "":
+            query = request.GET.copy()
+            query.pop("page", None)
+            query[group] = g.filter_value
+            g.url = "?" + query.urlencode()
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "filter_form": form,
+        "filtered": any(k != "group" for k in filters),
+        "page": page,
+        "group": group,
+        "group_label": queries.INBOX_GROUPS[group][1],
+        "groups": groups,
+        "reply_form": ReplyForm(),
+    }
+    return render(request, "leads/marketing.html", context)
+
+
+@require_POST
+@login_required
+def feedback_reply(request: HttpRequest, feedback_id: int) -> HttpResponse:
+    """Answer a piece of feedback; the reply shows in the lead page's thread."""
+    feedback = get_object_or_404(
+        Feedback.objects.select_related("lead", "reply_to"),
+        pk=feedback_id,
+        lead__in=Lead.objects.visible_to(request.user),
+    )
+    lead = feedback.lead
+    if not (roles.is_marketing(request.user) or sales_may(lead, request.user)):
+        raise PermissionDenied("Only marketing and the lead's sales side can reply.")
+    back = _safe_next(request, request.POST.get("next"), lead.get_absolute_url())
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Write something to reply.")
+        return redirect(back)
+    try:
+        services.reply_to_feedback(feedback, by=request.user, text=form.cleaned_data["text"])
+    except LeadError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Reply posted.")
+    return redirect(back)
 
 
 @role_required(roles.MARKETING, roles.OPS)
@@ -104,6 +231,9 @@ def ops(request: HttpRequest) -> HttpResponse:
     return render(request, "leads/ops.html")
 
 
+# --- The lead page ---------------------------------------------------------------
+
+
 def _lead_or_404(request: HttpRequest, lead_id: int) -> Lead:
     try:
         return queries.lead_for_page(request.user, lead_id)
@@ -113,9 +243,32 @@ def _lead_or_404(request: HttpRequest, lead_id: int) -> Lead:
 
 @login_required
 def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
-    """The single view of one lead: facts, SLA clock, timeline, stage history, actions."""
+    """The single view of one lead: facts, SLA clock, timeline, history, deals, feedback."""
     lead = _lead_or_404(request, lead_id)
     return _render_lead(request, lead)
+
+
+def _action_label(lead: Lead, name: str, label: str) -> str:
+    if lead.stage == Stage.OPPORTUNITY and name == "disqualify":
+        return "Deal lost: disqualify"
+    if lead.stage == Stage.OPPORTUNITY and name == "nurture":
+        return "Deal lost: nurture for later"
+    return label
+
+
+def _transition_form(lead: Lead, name: str, data: Any = None) -> TransitionForm:
+    form_class = TRANSITION_FORMS.get(name, TransitionForm)
+    kwargs: dict[str, Any] = {
+        "initial": {"name": name, "version": lead.version},
+        "auto_id": f"id_{name}_%s",
+    }
+    if form_class is TRANSITION_FORMS["disqualify"]:
+        kwargs["needs_feedback"] = _needs_feedback(lead)
+    return form_class(data, **kwargs)
+
+
+def _needs_feedback(lead: Lead) -> bool:
+    return lead.channel is not None and lead.channel.is_marketing_sourced
 
 
 def _render_lead(
@@ -123,31 +276,77 @@ def _render_lead(
     lead: Lead,
     *,
     touch_form: TouchForm | None = None,
+    failed: tuple[str, TransitionForm] | None = None,
+    notice: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    transitions = services.available_transitions(lead, request.user)
+    """The lead page, or only its panel for htmx; `failed` re-shows a bound form's errors."""
+    user = request.user
+    is_sales = roles.has_role(user, roles.SALES_REP, roles.SALES_MANAGER) and sales_may(lead, user)
+    actions = []
+    for name, label in services.available_transitions(lead, user):
+        if failed and failed[0] == name:
+            form, is_open = failed[1], True
+        else:
+            form, is_open = _transition_form(lead, name), False
+        actions.append(
+            {
+                "name": name,
+                "label": _action_label(lead, name, label),
+                "form": form,
+                "open": is_open,
+                "needs_input": name in TRANSITION_FORMS,
+            }
+        )
+    is_manager = roles.has_role(user, roles.SALES_MANAGER) and is_sales and lead.is_open
     context = {
         "lead": lead,
         "timeline": queries.timeline(lead),
+        "timeline_limit": queries.TIMELINE_LIMIT,
         "history": queries.stage_history(lead),
-        "deals": list(lead.deals.all()),
-        "feedback": list(lead.feedback.select_related("author")),
-        "transitions": transitions,
-        "touch_form": touch_form or TouchForm(initial={"version": lead.version}),
-        "can_touch": roles.has_role(request.user, roles.SALES_REP, roles.SALES_MANAGER)
-        and lead.is_open,
-        "needs_feedback": lead.channel is not None and lead.channel.is_marketing_sourced,
+        "deals": queries.deals(lead),
+        "threads": queries.feedback_threads(lead),
+        "assignments": queries.assignments(lead),
+        "actions": actions,
+        "simple_actions": [a for a in actions if not a["needs_input"]],
+        "input_actions": [a for a in actions if a["needs_input"]],
+        "touch_form": touch_form or TouchForm(initial={"version": lead.version}, auto_id=TOUCH_ID),
+        "can_touch": is_sales and lead.is_open,
+        "can_reply": is_sales or roles.is_marketing(user),
+        "reply_form": ReplyForm(),
+        "is_sales": is_sales,
+        "notice": notice,
+        "reassign_form": ReassignForm(
+            reps=queries.managed_reps(user), initial={"next": lead.get_absolute_url()}
+        )
+        if is_manager
+        else None,
     }
-    return render(request, "leads/lead_detail.html", context, status=status)
+    template = "leads/_lead_panel.html" if request.htmx else "leads/lead_detail.html"
+    return render(request, template, context, status=status)
+
+
+def _stale(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """Someone else changed the lead: show the fresh lead and say that nothing was saved."""
+    lead = _lead_or_404(request, lead_id)
+    return _render_lead(request, lead, notice=str(StaleLead()), status=409)
 
 
 @require_POST
 @login_required
 def lead_touch(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """Log a sales touch; the first one on an MQL starts Working and settles the SLA."""
     lead = _lead_or_404(request, lead_id)
-    form = TouchForm(request.POST)
+    if not (
+        roles.has_role(request.user, roles.SALES_REP, roles.SALES_MANAGER)
+        and sales_may(lead, request.user)
+    ):
+        raise PermissionDenied("Only the lead's rep or their manager can log a touch.")
+    form = TouchForm(request.POST, auto_id=TOUCH_ID)
     if not form.is_valid():
         return _render_lead(request, lead, touch_form=form, status=400)
+    if form.cleaned_data["version"] != lead.version:
+        return _stale(request, lead_id)
     try:
         services.log_touch(
             lead,
@@ -157,36 +356,50 @@ def lead_touch(request: HttpRequest, lead_id: int) -> HttpResponse:
             body=form.cleaned_data["body"],
             expected_version=form.cleaned_data["version"],
         )
+    except StaleLead:
+        return _stale(request, lead_id)
     except LeadError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, "Touch logged.")
+        return _render_lead(request, lead, touch_form=form, notice=str(exc), status=400)
+    kind = dict(TOUCH_CHOICES)[form.cleaned_data["kind"]]
+    messages.success(request, f"{kind} logged.")
     return redirect(lead.get_absolute_url())
 
 
 @require_POST
 @login_required
 def lead_transition(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """Run one lifecycle transition the user may run now (with its inputs)."""
     lead = _lead_or_404(request, lead_id)
-    form = TransitionForm(request.POST)
+    name = request.POST.get("name", "")
+    if name not in services.TRANSITIONS:
+        return _render_lead(request, lead, notice="Unknown action.", status=400)
+    form = _transition_form(lead, name, request.POST)
     if not form.is_valid():
-        messages.error(request, "Please check the form: " + form.errors.as_text())
-        return redirect(lead.get_absolute_url())
+        if "version" in form.errors:
+            return _render_lead(request, lead, notice="Reload the page and try again.", status=400)
+        return _render_lead(request, lead, failed=(name, form), status=400)
     data = form.cleaned_data
-    name = data["name"]
-    arguments: dict[str, object] = {"note": data["note"]}
+    if data["version"] != lead.version:
+        return _stale(request, lead_id)
+    label = _action_label(lead, name, services.transition_label(name))
+    method = getattr(lead, name)
+    if can_proceed(method, check_conditions=False) and not has_transition_perm(
+        method, request.user
+    ):
+        raise PermissionDenied("Your role may not run this action on this lead.")
     try:
         if name == "disqualify":
             services.disqualify_with_feedback(
                 lead,
                 by=request.user,
                 reason=data["reason"],
-                fit=data["fit"],
-                feedback_reason=data["feedback_reason"],
-                text=data["feedback_text"],
+                fit=data.get("fit", ""),
+                feedback_reason=data.get("feedback_reason", ""),
+                text=data.get("feedback_text", ""),
                 expected_version=data["version"],
             )
         else:
+            arguments: dict[str, Any] = {"note": data.get("note", "")}
             if name == "nurture":
                 arguments["return_on"] = data["return_on"]
             if name == "open_opportunity":
@@ -194,8 +407,10 @@ def lead_transition(request: HttpRequest, lead_id: int) -> HttpResponse:
             services.run_transition(
                 lead, name, by=request.user, expected_version=data["version"], **arguments
             )
+    except StaleLead:
+        return _stale(request, lead_id)
     except LeadError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Done: {services.transition_label(name)}.")
+        form.add_error(None, str(exc))
+        return _render_lead(request, lead, failed=(name, form), status=400)
+    messages.success(request, f"Done: {label}.")
     return redirect(lead.get_absolute_url())

@@ -5,9 +5,9 @@ from __future__ import annotations
 import factory
 from django.contrib.auth.models import Group, User
 
-from agreements.models import Channel
+from agreements.models import Channel, Persona
 from leads import roles
-from leads.models import Account, Activity, Campaign, Lead, RepProfile, Team
+from leads.models import Account, Activity, Campaign, Feedback, Lead, RepProfile, Team
 from leads.stages import Stage
 
 
@@ -92,3 +92,20 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     lead = factory.SubFactory(LeadFactory)
     side = Activity.Side.SALES
     kind = Activity.Kind.CALL
+
+
+class PersonaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Persona
+
+    name = factory.Sequence(lambda n: f"Persona {n}")
+
+
+class FeedbackFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Feedback
+
+    lead = factory.SubFactory(LeadFactory, stage="disqualified")
+    fit = Feedback.Fit.POOR
+    reason = Feedback.Reason.WRONG_PERSONA
+    text = "Not the buyer."
