@@ -50,10 +50,16 @@ browser:
 	  else echo "chromium is missing: install Debian's chromium package to run the browser tests"; fi; \
 	fi
 
+# The tests keep their SQLite file and broker folders apart from `make run`'s (var/test/),
+# so a running dev worker never picks up a message a test sent. pytest's exit code 5
+# ("no tests collected") is a failure too: a run that tested nothing did not pass.
 test: install-dev browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@rc=0; ACCORD_VAR_DIR="$${ACCORD_VAR_DIR:-$(CURDIR)/var/test}" \
+	  $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (PYTEST_ARGS=$(PYTEST_ARGS))"; fi; \
+	exit $$rc
 
 lint: install-dev
 	$(BIN)/ruff check .
