@@ -6,13 +6,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 from django_fsm.admin import FSMAdminMixin
 
-from . import services
+from . import roles, services
 from .models import (
     Account,
     Activity,
@@ -23,6 +24,7 @@ from .models import (
     LeadError,
     RepProfile,
     StageChange,
+    StaleLead,
     Team,
 )
 
@@ -37,19 +39,74 @@ class CappedCountPaginator(Paginator):
         return self.object_list.values("pk")[: COUNT_CAP + 1].count()
 
 
-class DisqualifyForm(forms.Form):
-    reason = forms.CharField(max_length=200)
-    note = forms.CharField(required=False)
+class LeadAdminForm(forms.ModelForm):
+    """The lead's change form carries the version it was loaded at, so a stale form is refused."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.instance.pk is not None:
+            current = Lead.objects.filter(pk=self.instance.pk).values_list("version", flat=True)
+            if data.get("version") != current.first():
+                raise forms.ValidationError(str(StaleLead()))
+        return data
 
 
-class NurtureForm(forms.Form):
+class TransitionForm(forms.ModelForm):
+    """A transition's input page; the hidden version makes a stale page fail cleanly."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    note = forms.CharField(required=False, max_length=500)
+
+    class Meta:
+        model = Lead
+        fields = ["version"]
+
+
+class DisqualifyForm(TransitionForm):
+    reason = forms.CharField(max_length=200, help_text="Why this lead is out: required.")
+    fit = forms.ChoiceField(choices=[("", "—"), *Feedback.Fit.choices], required=False)
+    feedback_reason = forms.ChoiceField(
+        choices=[("", "—"), *Feedback.Reason.choices],
+        required=False,
+        help_text="Marketing-sourced leads need a fit and a feedback reason.",
+    )
+    feedback_text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class NurtureForm(TransitionForm):
     return_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    note = forms.CharField(required=False)
 
 
-class OpenOpportunityForm(forms.Form):
+class OpenOpportunityForm(TransitionForm):
     amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2)
-    note = forms.CharField(required=False)
+
+
+class OwnerFilter(admin.SimpleListFilter):
+    """Owner choices from the sales roles (a short list), not a scan of every lead's owner."""
+
+    title = "owner"
+    parameter_name = "owner"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        users = (
+            User.objects.filter(groups__name__in=[roles.SALES_REP, roles.SALES_MANAGER])
+            .distinct()
+            .order_by("username")
+        )
+        return [
+            ("none", "Unassigned"),
+            *((str(u.pk), u.get_full_name() or u.username) for u in users),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
+        value = self.value()
+        if value == "none":
+            return queryset.filter(owner__isnull=True)
+        if value and value.isdigit():
+            return queryset.filter(owner_id=int(value))
+        return queryset
 
 
 class StageChangeInline(admin.TabularInline):
@@ -95,7 +152,8 @@ class LeadAdmin(FSMAdminMixin, admin.ModelAdmin):
         "sla_status",
         "created_at",
     )
-    list_filter = ("stage", "sla_status", "channel", ("owner", admin.RelatedOnlyFieldListFilter))
+    form = LeadAdminForm
+    list_filter = ("stage", "sla_status", "channel", OwnerFilter)
     search_fields = ("email", "first_name", "last_name", "company")
     list_select_related = ("owner", "channel")
     raw_id_fields = ("owner", "account", "campaign")
@@ -111,13 +169,17 @@ class LeadAdmin(FSMAdminMixin, admin.ModelAdmin):
         "sla_status",
         "sla_rule",
         "sla_agreement",
-        "version",
     )
     inlines = [StageChangeInline, ActivityInline]
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50
     date_hierarchy = None
+
+    def get_help_text(self, transition: Any) -> str:
+        """The first line of the transition's docstring, shown as the button's tooltip."""
+        doc = (transition.method.__doc__ or "").strip()
+        return transition.custom.get("help_text") or (doc.splitlines()[0] if doc else "")
 
     def _apply_fsm_transition(
         self,
@@ -128,8 +190,27 @@ class LeadAdmin(FSMAdminMixin, admin.ModelAdmin):
         kwargs: dict[str, Any] | None = None,
     ) -> bool:
         # Through the service: row lock, permission check and history, as everywhere else.
+        arguments = dict(kwargs or {})
+        expected_version = arguments.pop("version", None)
         try:
-            services.run_transition(obj, transition_name, by=request.user, **(kwargs or {}))
+            if transition_name == "disqualify":
+                services.disqualify_with_feedback(
+                    obj,
+                    by=request.user,
+                    reason=arguments.get("reason", ""),
+                    fit=arguments.get("fit", ""),
+                    feedback_reason=arguments.get("feedback_reason", ""),
+                    text=arguments.get("feedback_text", ""),
+                    expected_version=expected_version,
+                )
+            else:
+                services.run_transition(
+                    obj,
+                    transition_name,
+                    by=request.user,
+                    expected_version=expected_version,
+                    **arguments,
+                )
         except LeadError as exc:
             self.message_user(request, str(exc), level=messages.ERROR)
             return False

@@ -1,0 +1,157 @@
+"""Two people changing the same lead at once: the second is told to reload, nothing is lost."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
+
+from leads import services
+from leads.models import Activity, Lead, LeadError, StageChange, StaleLead
+from tests.factories import LeadFactory
+
+STALE_MESSAGE = "changed by someone else"
+
+
+def two_copies(lead: Lead) -> tuple[Lead, Lead]:
+    return Lead.objects.get(pk=lead.pk), Lead.objects.get(pk=lead.pk)
+
+
+def test_stale_copy_cannot_run_a_transition(rep):
+    first, second = two_copies(LeadFactory(stage="working", owner=rep))
+
+    services.run_transition(first, "accept", by=rep, note="Budget confirmed")
+    with pytest.raises(StaleLead, match="Reload"):
+        services.run_transition(second, "nurture", by=rep, return_on="2999-01-01")
+
+    saved = Lead.objects.get(pk=first.pk)
+    assert (saved.stage, saved.version, saved.nurture_until) == ("sql", 2, None)
+    assert list(StageChange.objects.filter(lead=saved).values_list("to_stage", "note")) == [
+        ("sql", "Budget confirmed")
+    ]
+
+
+def test_stale_copy_cannot_overwrite_with_a_plain_save(rep):
+    first, second = two_copies(LeadFactory(stage="working", owner=rep, title="CFO"))
+
+    services.run_transition(first, "accept", by=rep)
+    second.title = "Chief Financial Officer"
+    with pytest.raises(StaleLead):
+        second.save()
+
+    saved = Lead.objects.get(pk=first.pk)
+    assert (saved.stage, saved.title, saved.version) == ("sql", "CFO", 2)
+
+
+def test_stale_copy_cannot_log_a_touch(rep, marketer):
+    first, second = two_copies(LeadFactory(stage="mql", owner=rep))
+
+    services.run_transition(first, "disqualify", by=marketer, reason="Duplicate")
+    with pytest.raises(StaleLead):
+        services.log_touch(second, by=rep, kind="call")
+
+    saved = Lead.objects.get(pk=first.pk)
+    assert (saved.stage, saved.first_touch_at) == ("disqualified", None)
+    assert not Activity.objects.filter(lead=saved).exists()
+
+
+def test_stale_lead_is_a_lead_error_with_a_clear_message():
+    error = StaleLead()
+    assert isinstance(error, LeadError)
+    assert STALE_MESSAGE in str(error)
+    assert "nothing was saved" in str(error)
+
+
+def test_caller_copy_keeps_working_after_a_service_call(rep):
+    lead = LeadFactory(stage="working", owner=rep)
+    services.run_transition(lead, "accept", by=rep)
+    services.run_transition(lead, "open_opportunity", by=rep, amount="100")
+    assert Lead.objects.get(pk=lead.pk).version == 3
+
+
+def test_failed_save_does_not_make_the_copy_stale(rep):
+    """A save refused by the database leaves the version as loaded, so a retry works."""
+    taken = LeadFactory(stage="mql", owner=rep)
+    lead = Lead.objects.get(pk=LeadFactory(stage="mql", owner=rep).pk)
+    lead.email = taken.email
+    with pytest.raises(IntegrityError), transaction.atomic():
+        lead.save()
+    assert lead.version == 1
+    lead.email = "free@example.com"
+    lead.save()
+    assert Lead.objects.get(pk=lead.pk).version == 2
+
+
+# --- A stale form on the lead page ----------------------------------------------
+
+
+def test_stale_transition_form_is_refused_with_a_clear_message(client, rep):
+    lead = LeadFactory(stage="working", owner=rep)
+    loaded_version = lead.version
+    services.run_transition(lead, "accept", by=rep, note="by the other tab")
+    client.force_login(rep)
+
+    response = client.post(
+        reverse("leads:transition", args=[lead.pk]),
+        {"name": "nurture", "version": loaded_version, "return_on": "2999-01-01"},
+    )
+
+    assert response.status_code == 409
+    assert STALE_MESSAGE in response.content.decode()
+    saved = Lead.objects.get(pk=lead.pk)
+    assert (saved.stage, saved.version, saved.nurture_until) == ("sql", 2, None)
+    assert StageChange.objects.filter(lead=lead).count() == 1
+
+
+def test_stale_touch_form_is_refused_with_a_clear_message(client, rep, marketer):
+    lead = LeadFactory(stage="mql", owner=rep)
+    loaded_version = lead.version
+    services.run_transition(lead, "nurture", by=marketer, return_on="2999-01-01")
+    client.force_login(rep)
+
+    response = client.post(
+        reverse("leads:touch", args=[lead.pk]),
+        {"kind": "call", "subject": "Intro", "version": loaded_version},
+    )
+
+    assert response.status_code == 409
+    assert STALE_MESSAGE in response.content.decode()
+    saved = Lead.objects.get(pk=lead.pk)
+    assert (saved.stage, saved.first_touch_at) == ("nurture", None)
+    assert not Activity.objects.filter(lead=lead).exists()
+
+
+# --- Two real threads ---------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_racing_the_same_transition_only_one_wins(rep):
+    lead = LeadFactory(stage="working", owner=rep)
+    copies = two_copies(lead)
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def accept(copy: Lead) -> None:
+        try:
+            start.wait(timeout=10)
+            services.run_transition(copy, "accept", by=rep)
+            outcomes.append("done")
+        except StaleLead:
+            outcomes.append("stale")
+        except LeadError as exc:
+            outcomes.append(f"refused: {exc}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=accept, args=(copy,)) for copy in copies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes) == ["done", "stale"]
+    saved = Lead.objects.get(pk=lead.pk)
+    assert (saved.stage, saved.version) == ("sql", 2)
+    assert StageChange.objects.filter(lead=lead).count() == 1
