@@ -53,13 +53,16 @@ browser:
 # The tests keep their SQLite file and broker folders apart from `make run`'s (var/test/),
 # so a running dev worker never picks up a message a test sent. pytest's exit code 5
 # ("no tests collected") is a failure too: a run that tested nothing did not pass.
+# Lint findings do not stop the tests from running; any failure fails the target.
 test: install-dev browser
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	@rc=0; ACCORD_VAR_DIR="$${ACCORD_VAR_DIR:-$(CURDIR)/var/test}" \
+	@failed=""; \
+	$(BIN)/ruff check . || failed="$$failed ruff-check"; \
+	$(BIN)/ruff format --check . || failed="$$failed ruff-format"; \
+	rc=0; ACCORD_VAR_DIR="$${ACCORD_VAR_DIR:-$(CURDIR)/var/test}" \
 	  $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (PYTEST_ARGS=$(PYTEST_ARGS))"; fi; \
-	exit $$rc
+	if [ $$rc -ne 0 ]; then failed="$$failed pytest(exit $$rc)"; fi; \
+	if [ -n "$$failed" ]; then echo "make test FAILED:$$failed"; exit 1; fi
 
 lint: install-dev
 	$(BIN)/ruff check .
