@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "agreements",
     "leads",
     "reports",
+    "notifications",
+    "sla",
 ]
 
 MIDDLEWARE = [
@@ -184,6 +186,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = None
 
 # --- Accord ---------------------------------------------------------------
+# Links in notification emails start with this.
+SITE_URL = env("SITE_URL", "http://localhost:8000")
 IMPORT_MAX_UPLOAD_BYTES = int(env("IMPORT_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

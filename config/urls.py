@@ -10,5 +10,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("agreements.urls")),
     path("", include("reports.urls")),
+    path("", include("notifications.urls")),
     path("", include("leads.urls")),
 ]

@@ -140,6 +140,10 @@ def log_touch(
             if locked.stage in (Stage.MQL, Stage.NURTURE):
                 locked.start_working(by=by, note="First sales touch")
         locked.save()
+        if sales:
+            from sla.services import record_late_touch
+
+            record_late_touch(locked, at)
     _copy_into(lead, locked)
     return activity
 

@@ -1,0 +1,63 @@
+"""In-app notifications: one row per event and recipient, ever (the event key is unique)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Notification(models.Model):
+    """Something a user should know about, shown in their list and sent by email once."""
+
+    class Kind(models.TextChoices):
+        SLA_WARNING = "sla_warning", "Follow-up due soon"
+        SLA_BREACH = "sla_breach", "Follow-up time missed"
+        SLA_ESCALATION = "sla_escalation", "SLA escalation"
+        REASSIGNED = "reassigned", "Lead reassigned"
+        UNTOUCHED = "untouched", "Untouched leads"
+        NURTURE_WAKEUP = "nurture_wakeup", "Back from nurture"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    event_key = models.CharField(
+        max_length=200,
+        unique=True,
+        help_text="Names the event and the recipient's part in it; a second insert is ignored.",
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the email went out (claimed before sending)."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], name="notification_user_recent"),
+            models.Index(
+                fields=["user"],
+                name="notification_user_unread",
+                condition=models.Q(read_at__isnull=True),
+            ),
+            models.Index(
+                fields=["id"],
+                name="notification_unsent",
+                condition=models.Q(emailed_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.title}"
+
+    @property
+    def is_unread(self) -> bool:
+        return self.read_at is None

@@ -1,0 +1,756 @@
+"""The SLA engine: warn before a first-touch clock runs out, record the breach, escalate.
+
+`run_check` is one pass over the database, never one message per lead. Each step
+reads a small batch of rows that need it through a partial index, locks them
+(`FOR UPDATE SKIP LOCKED` on Postgres; SQLite serializes writers), writes the
+outcome and commits. Every outcome is unique per lead and clock (the due time):
+a second run, a second worker or a re-run after a crash finds the work done and
+writes nothing twice. Notifications are keyed by event, so nobody is told twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count, Exists, F, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from agreements.models import Agreement, ResponseRule
+from leads import roles
+from leads.models import Assignment, Lead, LeadError, RepProfile
+from leads.stages import CLOSED_STAGES, OPEN_STAGES, Stage
+from notifications.models import Notification
+from notifications.services import Message, notify
+
+from .clock import RuleBook
+from .models import Breach, PacingSnapshot, SLAWarning, UntouchedFlag
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+ESCALATION_BATCH = 100
+
+# A clock on a lead in these stages is not the rep's to answer any more.
+STOPPED_STAGES = CLOSED_STAGES | {Stage.NURTURE}
+
+Kind = Notification.Kind
+Escalation = ResponseRule.Escalation
+
+
+@dataclass
+class CheckResult:
+    """What one run did: leads warned, clocks breached, breaches escalated, clocks stopped."""
+
+    warned: int = 0
+    breached: int = 0
+    escalated: int = 0
+    stopped: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.breached} breached, {self.escalated} escalated, {self.warned} warned, "
+            f"{self.stopped} stopped"
+        )
+
+
+def run_check(now: dt.datetime | None = None) -> CheckResult:
+    """Run the SLA check once: breach due clocks, escalate old breaches, warn clocks due soon.
+
+    Safe to run twice, concurrently, or again after a crash: it gives the same
+    breaches and notifications. Does not send email (see deliver_pending_emails).
+    """
+    now = now or timezone.now()
+    rules = RuleBook.load()
+    context = _Context(now=now, rules=rules)
+    result = CheckResult()
+    result.breached, result.stopped = _breach_due_clocks(context)
+    result.escalated = _escalate_breaches(context)
+    result.warned = _warn_clocks_due_soon(context)
+    return result
+
+
+# --- Who had the lead, and who manages them -------------------------------------
+
+
+@dataclass
+class _Context:
+    """Per-run caches: rules with calendars, user names, managers, the lead desk's managers."""
+
+    now: dt.datetime
+    rules: RuleBook
+    _desk_managers: list[int] | None = None
+
+    def desk_managers(self) -> list[int]:
+        """Sales managers answer for leads nobody owns (the lead desk)."""
+        if self._desk_managers is None:
+            self._desk_managers = list(
+                get_user_model()
+                .objects.filter(is_active=True, groups__name=roles.SALES_MANAGER)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+                .distinct()
+            )
+        return self._desk_managers
+
+
+def owners_at(leads: Iterable[tuple[int, int | None, dt.datetime]]) -> dict[int, int | None]:
+    """For (lead id, current owner id, instant) triples: who owned each lead at that instant.
+
+    Read from the Assignment history: the last move at or before the instant, else
+    the owner the first later move took the lead from, else the current owner.
+    """
+    leads = list(leads)
+    history: dict[int, list[tuple[dt.datetime, int | None, int | None]]] = defaultdict(list)
+    rows = (
+        Assignment.objects.filter(lead_id__in=[lead_id for lead_id, _, _ in leads])
+        .order_by("lead_id", "at", "id")
+        .values_list("lead_id", "at", "from_owner_id", "to_owner_id")
+    )
+    for lead_id, at, from_owner, to_owner in rows:
+        history[lead_id].append((at, from_owner, to_owner))
+    owners: dict[int, int | None] = {}
+    for lead_id, current, instant in leads:
+        moves = history.get(lead_id, [])
+        before = [to_owner for at, _, to_owner in moves if at <= instant]
+        if before:
+            owners[lead_id] = before[-1]
+        elif moves:
+            owners[lead_id] = moves[0][1]
+        else:
+            owners[lead_id] = current
+    return owners
+
+
+def managers_of(user_ids: Iterable[int | None]) -> dict[int, int | None]:
+    """Each rep's team manager (reps without a team, and managers themselves, map to None)."""
+    ids = {pk for pk in user_ids if pk is not None}
+    if not ids:
+        return {}
+    return dict(
+        RepProfile.objects.filter(user_id__in=ids).values_list("user_id", "team__manager_id")
+    )
+
+
+def _names(user_ids: Iterable[int | None]) -> dict[int, str]:
+    ids = {pk for pk in user_ids if pk is not None}
+    if not ids:
+        return {}
+    users = get_user_model().objects.filter(pk__in=ids).only("username", "first_name", "last_name")
+    return {u.pk: u.get_full_name() or u.get_username() for u in users}
+
+
+def _lead_name(row: dict[str, Any]) -> str:
+    return f"{row['first_name']} {row['last_name']}".strip() or row["email"]
+
+
+def _lead_url(lead_id: int) -> str:
+    return reverse("leads:detail", args=[lead_id])
+
+
+def _clock_key(lead_id: int, due_at: dt.datetime) -> str:
+    """Names one clock of one lead: a lead gets a new clock each time it enters an SLA stage."""
+    return f"{lead_id}:{int(due_at.timestamp())}"
+
+
+def _when(moment: dt.datetime, context: _Context, rule_id: int | None) -> str:
+    clock = context.rules.get(rule_id)
+    zone = clock.spec.zone if clock is not None and clock.spec is not None else None
+    local = timezone.localtime(moment, zone)
+    return f"{local:%a %d %b %H:%M} ({local.tzname()})"
+
+
+_LEAD_FIELDS = (
+    "pk",
+    "owner_id",
+    "stage",
+    "sla_due_at",
+    "sla_rule_id",
+    "sla_agreement_id",
+    "first_name",
+    "last_name",
+    "email",
+)
+
+
+# --- Step 1: clocks that ran out become breaches ------------------------------------
+
+
+def _breach_due_clocks(context: _Context) -> tuple[int, int]:
+    """Mark every pending clock due by now breached, record its Breach, tell owner and manager."""
+    breached = stopped = 0
+    while True:
+        with transaction.atomic():
+            # The partial index lead_sla_pending_due answers this: only due clocks are read.
+            due = list(
+                Lead.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(sla_status=Lead.SLAStatus.PENDING, sla_due_at__lte=context.now)
+                .order_by("sla_due_at")
+                .values(*_LEAD_FIELDS)[:BATCH]
+            )
+            if not due:
+                return breached, stopped
+            # A clock on a parked or closed lead should have been stopped by the lifecycle;
+            # one that slipped through is recorded as breached, but nobody is chased for it.
+            live = [row for row in due if row["stage"] not in STOPPED_STAGES]
+            parked = [row for row in due if row["stage"] in STOPPED_STAGES]
+            breached += _record_breaches(live, context, notify_people=True)
+            stopped += _record_breaches(parked, context, notify_people=False)
+
+
+def _record_breaches(rows: list[dict[str, Any]], context: _Context, *, notify_people: bool) -> int:
+    if not rows:
+        return 0
+    now = context.now
+    owners = owners_at((row["pk"], row["owner_id"], row["sla_due_at"]) for row in rows)
+    managers = managers_of(owners.values())
+    breaches = []
+    for row in rows:
+        rule = context.rules.get(row["sla_rule_id"])
+        owner = owners[row["pk"]]
+        breaches.append(
+            Breach(
+                lead_id=row["pk"],
+                rule_id=row["sla_rule_id"] if rule is not None else None,
+                agreement_id=row["sla_agreement_id"]
+                or (rule.rule.agreement_id if rule is not None else None),
+                due_at=row["sla_due_at"],
+                detected_at=now,
+                owner_at_due_id=owner,
+                manager_at_due_id=managers.get(owner) if owner is not None else None,
+                escalate_at=context.rules.escalation_time(row["sla_rule_id"], row["sla_due_at"]),
+            )
+        )
+    Breach.objects.bulk_create(breaches, ignore_conflicts=True, batch_size=BATCH)
+    Lead.objects.filter(pk__in=[row["pk"] for row in rows]).update(
+        sla_status=Lead.SLAStatus.BREACHED, version=F("version") + 1, updated_at=now
+    )
+    if notify_people:
+        notify(_breach_messages(rows, owners, managers, context), at=now)
+    return len(rows)
+
+
+def _breach_messages(
+    rows: list[dict[str, Any]],
+    owners: dict[int, int | None],
+    managers: dict[int, int | None],
+    context: _Context,
+) -> list[Message]:
+    names = _names([*owners.values(), *managers.values()])
+    messages = []
+    for row in rows:
+        lead_id, lead = row["pk"], _lead_name(row)
+        key = f"sla-breach:{_clock_key(lead_id, row['sla_due_at'])}"
+        due = _when(row["sla_due_at"], context, row["sla_rule_id"])
+        owner = owners[lead_id]
+        common = {"kind": Kind.SLA_BREACH, "lead_id": lead_id, "url": _lead_url(lead_id)}
+        if owner is None:
+            for manager in context.desk_managers():
+                messages.append(
+                    Message(
+                        user_id=manager,
+                        event_key=f"{key}:desk:{manager}",
+                        title=f"Unassigned lead missed its follow-up: {lead}",
+                        body=f"The first sales touch was due {due} and the lead is still on "
+                        "the lead desk. Assign it to a rep.",
+                        **common,
+                    )
+                )
+            continue
+        messages.append(
+            Message(
+                user_id=owner,
+                event_key=f"{key}:owner",
+                title=f"Follow-up time missed: {lead}",
+                body=f"The first sales touch was due {due}. Touch the lead now; the breach "
+                "is recorded against you as its owner at the due time.",
+                **common,
+            )
+        )
+        manager = managers.get(owner)
+        if manager is not None and manager != owner:
+            messages.append(
+                Message(
+                    user_id=manager,
+                    event_key=f"{key}:manager",
+                    title=f"{names.get(owner, 'A rep')} missed the follow-up on {lead}",
+                    body=f"The first sales touch was due {due}.",
+                    **common,
+                )
+            )
+    return messages
+
+
+# --- Step 2: breaches past the rule's escalation delay ------------------------------
+
+
+def _escalate_breaches(context: _Context) -> int:
+    """Escalate each unresolved breach whose escalation time has come, exactly once."""
+    escalated = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Breach.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(
+                    escalated_at__isnull=True,
+                    resolved_at__isnull=True,
+                    escalate_at__isnull=False,
+                    escalate_at__lte=context.now,
+                )
+                .order_by("escalate_at")[:ESCALATION_BATCH]
+            )
+            if not batch:
+                return escalated
+            leads = {
+                lead.pk: lead
+                for lead in Lead.objects.select_for_update(of=("self",))
+                .filter(pk__in=[b.lead_id for b in batch])
+                .order_by("pk")
+            }
+            for breach in batch:
+                escalated += _escalate(breach, leads[breach.lead_id], context)
+
+
+def _escalate(breach: Breach, lead: Lead, context: _Context) -> int:
+    now = context.now
+    if lead.first_touch_at is not None:
+        breach.resolved_at = lead.first_touch_at
+        breach.save(update_fields=["resolved_at"])
+        return 0
+    if (
+        lead.stage in STOPPED_STAGES
+        or lead.sla_status != Lead.SLAStatus.BREACHED
+        or lead.sla_due_at != breach.due_at
+    ):
+        breach.escalated_at = now
+        breach.escalation = Breach.Escalation.SKIPPED
+        breach.save(update_fields=["escalated_at", "escalation"])
+        return 0
+    clock = context.rules.get(breach.rule_id)
+    action = clock.rule.escalate_action if clock is not None else Escalation.NOTIFY_MANAGER
+    name = lead.full_name or lead.email
+    key = f"sla-escalation:{_clock_key(lead.pk, breach.due_at)}"
+    due = _when(breach.due_at, context, breach.rule_id)
+    common = {"lead_id": lead.pk, "url": _lead_url(lead.pk)}
+    owner = lead.owner_id
+    manager = managers_of([owner]).get(owner) if owner is not None else None
+    messages: list[Message] = []
+    new_owner: int | None = None
+    result = Breach.Escalation.NOTIFY_MANAGER
+
+    if action in (Escalation.LEAD_DESK, Escalation.NEXT_REP) and owner is not None:
+        new_owner = _next_rep(owner, now) if action == Escalation.NEXT_REP else None
+        result = (
+            Breach.Escalation.NEXT_REP if new_owner is not None else Breach.Escalation.LEAD_DESK
+        )
+        target = "the lead desk" if new_owner is None else _names([new_owner])[new_owner]
+        try:
+            _move(lead, new_owner, breach, clock, now)
+        except LeadError:
+            log.exception("SLA escalation could not move lead %s", lead.pk)
+            new_owner, result = None, Breach.Escalation.NOTIFY_MANAGER
+        else:
+            messages.append(
+                Message(
+                    user_id=owner,
+                    kind=Kind.REASSIGNED,
+                    event_key=f"{key}:from",
+                    title=f"{name} was moved to {target}",
+                    body=f"Its first sales touch was due {due} and it was not touched in time, "
+                    "so the agreement's escalation moved it.",
+                    **common,
+                )
+            )
+            if new_owner is not None:
+                messages.append(
+                    Message(
+                        user_id=new_owner,
+                        kind=Kind.REASSIGNED,
+                        event_key=f"{key}:to",
+                        title=f"New lead for you, already overdue: {name}",
+                        body=f"Its first sales touch was due {due}; the previous owner did not "
+                        "touch it in time. Please follow up now.",
+                        **common,
+                    )
+                )
+    escalation_title = {
+        Breach.Escalation.NOTIFY_MANAGER: f"Escalation: {name} is still untouched",
+        Breach.Escalation.LEAD_DESK: f"Escalation: {name} moved to the lead desk",
+        Breach.Escalation.NEXT_REP: f"Escalation: {name} reassigned to the next rep",
+    }[result]
+    escalation_body = f"The first sales touch was due {due} and has still not happened."
+    recipients = [manager] if manager is not None else []
+    if owner is None or (result == Breach.Escalation.LEAD_DESK and manager is None):
+        recipients = context.desk_managers()
+    for user_id in recipients:
+        suffix = "manager" if user_id == manager else f"desk:{user_id}"
+        messages.append(
+            Message(
+                user_id=user_id,
+                kind=Kind.SLA_ESCALATION,
+                event_key=f"{key}:{suffix}",
+                title=escalation_title,
+                body=escalation_body,
+                **common,
+            )
+        )
+    also = clock.rule.escalate_to_id if clock is not None else None
+    if also is not None and also not in recipients:
+        messages.append(
+            Message(
+                user_id=also,
+                kind=Kind.SLA_ESCALATION,
+                event_key=f"{key}:also",
+                title=escalation_title,
+                body=escalation_body,
+                **common,
+            )
+        )
+    breach.escalated_at = now
+    breach.escalation = result
+    breach.escalated_to_id = new_owner
+    breach.save(update_fields=["escalated_at", "escalation", "escalated_to"])
+    notify(messages, at=now)
+    return 1
+
+
+def _move(lead: Lead, new_owner: int | None, breach: Breach, clock: Any, now: dt.datetime) -> None:
+    """Reassign through the workspaces service, as the system, recording why."""
+    from leads.services import reassign
+
+    target = get_user_model().objects.get(pk=new_owner) if new_owner is not None else None
+    rule = clock.rule if clock is not None else None
+    reassign(
+        [lead],
+        target,
+        by=None,
+        rule="SLA escalation",
+        reason=(
+            f"No first sales touch by {breach.due_at:%Y-%m-%d %H:%M} UTC"
+            + (f" ({rule})" if rule is not None else "")
+            + "; the agreement escalates by moving the lead."
+        ),
+    )
+
+
+def _next_rep(owner_id: int, now: dt.datetime) -> int | None:
+    """The owner's team's next available rep by the routing round robin, never the owner."""
+    from leads.routing import next_rep
+
+    profile = RepProfile.objects.filter(user_id=owner_id).select_related("team").first()
+    if profile is None:
+        return None
+    return next_rep(profile.team, exclude_user_id=owner_id, at=now)
+
+
+# --- Step 3: clocks in their last stretch get a warning ----------------------------
+
+
+def _warn_clocks_due_soon(context: _Context) -> int:
+    """Warn the owner of each running clock that passed its rule's warning share, once."""
+    horizons = context.rules.warning_horizons(context.now)
+    if not horizons:
+        return 0
+    in_warning_share = Q()
+    for rule_id, horizon in horizons.items():
+        in_warning_share |= Q(sla_rule_id=rule_id, sla_due_at__lte=horizon)
+    already_warned = SLAWarning.objects.filter(lead=OuterRef("pk"), due_at=OuterRef("sla_due_at"))
+    warned = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Lead.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(
+                    sla_status=Lead.SLAStatus.PENDING,
+                    sla_due_at__gt=context.now,
+                    sla_due_at__lte=max(horizons.values()),
+                )
+                .filter(in_warning_share)
+                .exclude(stage__in=STOPPED_STAGES)
+                .exclude(Exists(already_warned))
+                .order_by("sla_due_at")
+                .values(*_LEAD_FIELDS)[:BATCH]
+            )
+            if not rows:
+                return warned
+            SLAWarning.objects.bulk_create(
+                [
+                    SLAWarning(
+                        lead_id=row["pk"],
+                        due_at=row["sla_due_at"],
+                        warned_at=context.now,
+                        owner_id=row["owner_id"],
+                    )
+                    for row in rows
+                ],
+                ignore_conflicts=True,
+            )
+            notify(_warning_messages(rows, context), at=context.now)
+            warned += len(rows)
+
+
+def _warning_messages(rows: list[dict[str, Any]], context: _Context) -> list[Message]:
+    messages = []
+    for row in rows:
+        lead_id, lead = row["pk"], _lead_name(row)
+        key = f"sla-warning:{_clock_key(lead_id, row['sla_due_at'])}"
+        due = _when(row["sla_due_at"], context, row["sla_rule_id"])
+        common = {"kind": Kind.SLA_WARNING, "lead_id": lead_id, "url": _lead_url(lead_id)}
+        if row["owner_id"] is not None:
+            messages.append(
+                Message(
+                    user_id=row["owner_id"],
+                    event_key=f"{key}:owner",
+                    title=f"Follow up soon: {lead}",
+                    body=f"The first sales touch is due {due}.",
+                    **common,
+                )
+            )
+            continue
+        for manager in context.desk_managers():
+            messages.append(
+                Message(
+                    user_id=manager,
+                    event_key=f"{key}:desk:{manager}",
+                    title=f"Unassigned lead due soon: {lead}",
+                    body=f"The first sales touch is due {due} and nobody owns the lead yet.",
+                    **common,
+                )
+            )
+    return messages
+
+
+# --- A late touch -----------------------------------------------------------------
+
+
+def record_late_touch(lead: Lead, at: dt.datetime) -> None:
+    """Settle the breach of a lead whose first sales touch came after its due time.
+
+    Call it after `Lead.record_sales_touch`, in the same transaction. The lead stays
+    breached; the breach records when it was finally touched. A touch that beat the
+    check to a clock that had already run out records the breach itself (nobody is
+    notified: the lead is being worked).
+    """
+    if lead.sla_status != Lead.SLAStatus.BREACHED or lead.sla_due_at is None:
+        return
+    if lead.first_touch_at is None or lead.first_touch_at <= lead.sla_due_at:
+        return
+    touched = lead.first_touch_at
+    if Breach.objects.filter(lead=lead, due_at=lead.sla_due_at, resolved_at__isnull=True).update(
+        resolved_at=touched
+    ):
+        return
+    owner = owners_at([(lead.pk, lead.owner_id, lead.sla_due_at)])[lead.pk]
+    Breach.objects.bulk_create(
+        [
+            Breach(
+                lead=lead,
+                rule_id=lead.sla_rule_id,
+                agreement_id=lead.sla_agreement_id,
+                due_at=lead.sla_due_at,
+                detected_at=at,
+                owner_at_due_id=owner,
+                manager_at_due_id=managers_of([owner]).get(owner) if owner else None,
+                resolved_at=touched,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+
+
+# --- Daily: leads untouched since assignment ------------------------------------
+
+DEFAULT_UNTOUCHED_DAYS = (30, 60, 90)
+# Nurture is parked on purpose; closed leads have no queue.
+UNTOUCHED_STAGES = tuple(sorted(OPEN_STAGES - {Stage.NURTURE}))
+
+
+def untouched_thresholds(agreement: Agreement | None) -> list[int]:
+    """The agreement's untouched thresholds in days (30/60/90 unless it says otherwise)."""
+    if agreement is None:
+        return list(DEFAULT_UNTOUCHED_DAYS)
+    days = (agreement.untouched_days_1, agreement.untouched_days_2, agreement.untouched_days_3)
+    return sorted({d for d in days if d})
+
+
+def flag_untouched_leads(now: dt.datetime | None = None) -> int:
+    """Flag each owned open lead with no sales touch N days after its assignment, once.
+
+    One UntouchedFlag per lead, assignment and threshold; each owner and their
+    manager get one digest notification per threshold and day. Returns the number
+    of new flags.
+    """
+    now = now or timezone.now()
+    agreement = Agreement.current()
+    day_start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    flagged = 0
+    for days in untouched_thresholds(agreement):
+        already = UntouchedFlag.objects.filter(
+            lead=OuterRef("pk"), threshold_days=days, assigned_at=OuterRef("assigned_at")
+        )
+        candidates = (
+            Lead.objects.filter(
+                owner__isnull=False,
+                stage__in=UNTOUCHED_STAGES,
+                assigned_at__lte=now - dt.timedelta(days=days),
+            )
+            .filter(Q(last_touch_at__isnull=True) | Q(last_touch_at__lt=F("assigned_at")))
+            .exclude(Exists(already))
+            .order_by("pk")
+        )
+        last_pk = 0
+        while rows := list(
+            candidates.filter(pk__gt=last_pk).values("pk", "owner_id", "assigned_at")[:BATCH]
+        ):
+            last_pk = rows[-1]["pk"]
+            with transaction.atomic():
+                created = UntouchedFlag.objects.bulk_create(
+                    [
+                        UntouchedFlag(
+                            lead_id=row["pk"],
+                            threshold_days=days,
+                            assigned_at=row["assigned_at"],
+                            owner_id=row["owner_id"],
+                            agreement=agreement,
+                            flagged_at=now,
+                        )
+                        for row in rows
+                    ],
+                    ignore_conflicts=True,
+                )
+            flagged += len(created)
+        _notify_untouched(days, day_start, now)
+    return flagged
+
+
+def _notify_untouched(days: int, day_start: dt.datetime, now: dt.datetime) -> None:
+    """One digest per owner and per manager for today's flags at this threshold."""
+    counts = dict(
+        UntouchedFlag.objects.filter(
+            threshold_days=days, flagged_at__gte=day_start, owner__isnull=False
+        )
+        .values_list("owner_id")
+        .annotate(n=Count("id"))
+        .values_list("owner_id", "n")
+    )
+    if not counts:
+        return
+    day = f"{day_start:%Y-%m-%d}"
+    managers = managers_of(counts)
+    names = _names(counts)
+    messages = [
+        Message(
+            user_id=owner,
+            kind=Kind.UNTOUCHED,
+            event_key=f"untouched:{days}:{day}:owner:{owner}",
+            title=f"{n} of your leads had no sales touch for {days} days",
+            body=f"Assigned to you {days} or more days ago and never touched since. "
+            "They are at the top of your queue.",
+            url=reverse("leads:queue"),
+        )
+        for owner, n in counts.items()
+    ]
+    per_manager: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for owner, n in counts.items():
+        if managers.get(owner) is not None:
+            per_manager[managers[owner]].append((names.get(owner, "?"), n))
+    for manager, reps in per_manager.items():
+        total = sum(n for _, n in reps)
+        messages.append(
+            Message(
+                user_id=manager,
+                kind=Kind.UNTOUCHED,
+                event_key=f"untouched:{days}:{day}:manager:{manager}",
+                title=f"{total} leads in your teams had no sales touch for {days} days",
+                body=", ".join(f"{name}: {n}" for name, n in sorted(reps)),
+                url=reverse("leads:team"),
+            )
+        )
+    notify(messages, at=now)
+
+
+# --- Daily: marketing commitment pacing -----------------------------------------
+
+
+def period_bounds(day: dt.date, period: str) -> tuple[dt.date, dt.date]:
+    """The first and last day of the month or quarter containing `day`."""
+    first_month = day.month if period == "month" else 3 * ((day.month - 1) // 3) + 1
+    start = day.replace(month=first_month, day=1)
+    months = 1 if period == "month" else 3
+    year, month = divmod(first_month - 1 + months, 12)
+    end = dt.date(day.year + year, month + 1, 1) - dt.timedelta(days=1)
+    return start, end
+
+
+def snapshot_marketing_pacing(now: dt.datetime | None = None) -> int:
+    """Store today's delivered-so-far vs target for each commitment of the active agreement.
+
+    One row per day, period and figure (re-running the same day refreshes it).
+    Returns the number of rows written.
+    """
+    from reports.queries import marketing_delivered
+
+    now = now or timezone.now()
+    agreement = Agreement.current()
+    if agreement is None:
+        return 0
+    spec = agreement.calendar_spec()
+    zone = spec.zone if spec is not None else timezone.get_current_timezone()
+    today = timezone.localtime(now, zone).date()
+    written = 0
+    for commitment in agreement.commitments.all():
+        start, end = period_bounds(today, commitment.period)
+        since = dt.datetime.combine(start, dt.time(0), tzinfo=zone)
+        delivered = marketing_delivered(since, now)
+        total_days = (end - start).days + 1
+        elapsed = (today - start).days + 1
+        days_left = total_days - elapsed
+        targets = {
+            PacingSnapshot.Figure.NEW_LEADS: commitment.new_leads,
+            PacingSnapshot.Figure.MQLS: commitment.mqls,
+            PacingSnapshot.Figure.SALES_ACCEPTED: commitment.sales_accepted,
+            PacingSnapshot.Figure.PIPELINE: commitment.pipeline_amount,
+            PacingSnapshot.Figure.ACCEPTANCE_RATE: commitment.min_acceptance_rate,
+        }
+        with transaction.atomic():
+            for figure, target in targets.items():
+                target = Decimal(target or 0)
+                done = delivered[figure]
+                is_rate = figure == PacingSnapshot.Figure.ACCEPTANCE_RATE
+                expected = None if is_rate else _cents(target * elapsed / total_days)
+                needed = None
+                if not is_rate:
+                    needed = _cents(max(target - done, Decimal(0)) / max(days_left, 1))
+                PacingSnapshot.objects.update_or_create(
+                    date=today,
+                    period=commitment.period,
+                    figure=figure,
+                    defaults={
+                        "agreement": agreement,
+                        "period_start": start,
+                        "period_end": end,
+                        "target": target,
+                        "delivered": done,
+                        "expected_by_now": expected,
+                        "pace_needed_per_day": needed,
+                        "days_left": days_left,
+                        "taken_at": now,
+                    },
+                )
+                written += 1
+    return written
+
+
+def _cents(value: Decimal) -> Decimal:
+    return Decimal(value).quantize(Decimal("0.01"))
