@@ -1,0 +1,102 @@
+"""The four roles come from code on migrate; the demo data is idempotent and its logins work."""
+
+from __future__ import annotations
+
+import re
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
+
+from leads import roles
+from leads.models import Lead
+from leads.stages import Stage
+
+LOGIN_LINE = re.compile(
+    r"^\s+(?P<username>\S+)\s+(?P<password>\S+)\s+(?P<role>Ops|Marketing|Sales rep|Sales manager)"
+)
+
+
+def permission_names(group: Group) -> set[str]:
+    return {
+        f"{app}.{codename}"
+        for app, codename in group.permissions.values_list("content_type__app_label", "codename")
+    }
+
+
+@pytest.mark.django_db
+def test_migrate_creates_the_four_groups_with_exactly_the_coded_permissions():
+    assert set(Group.objects.values_list("name", flat=True)) >= set(roles.ROLES)
+    for role in roles.ROLES:
+        group = Group.objects.get(name=role)
+        assert permission_names(group) == set(roles.ROLE_PERMISSIONS[role]), role
+
+
+@pytest.mark.django_db
+def test_every_coded_permission_exists():
+    """A typo in roles.py would otherwise silently grant nothing."""
+    for role, names in roles.ROLE_PERMISSIONS.items():
+        for name in names:
+            app_label, codename = name.split(".", 1)
+            assert Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).exists(), f"{role}: {name} does not exist"
+
+
+@pytest.mark.django_db
+def test_sync_roles_puts_back_permissions_changed_by_hand():
+    ops = Group.objects.get(name=roles.OPS)
+    ops.permissions.clear()
+    ops.permissions.add(Permission.objects.get(codename="delete_user"))
+    roles.sync_roles(app_config=apps.get_app_config("leads"))
+    assert permission_names(ops) == set(roles.ROLE_PERMISSIONS[roles.OPS])
+
+
+@pytest.mark.django_db
+def test_only_ops_may_change_the_sla_and_sales_cannot():
+    for role in (roles.MARKETING, roles.SALES_REP, roles.SALES_MANAGER):
+        granted = set(roles.ROLE_PERMISSIONS[role])
+        assert "agreements.change_agreement" not in granted, role
+        assert "agreements.change_responserule" not in granted, role
+    assert "agreements.change_agreement" in roles.ROLE_PERMISSIONS[roles.OPS]
+
+
+def _seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def _row_counts() -> dict[str, int]:
+    return {
+        f"{model._meta.app_label}.{model.__name__}": model._default_manager.count()
+        for app in ("auth", "leads", "agreements")
+        for model in apps.get_app_config(app).get_models()
+    }
+
+
+@pytest.mark.django_db
+def test_seed_demo_twice_duplicates_nothing_and_every_printed_login_works():
+    first_output = _seed()
+    counts = _row_counts()
+    assert counts["leads.Lead"] >= 200
+
+    second_output = _seed()
+
+    assert _row_counts() == counts
+    logins = [m.groupdict() for m in map(LOGIN_LINE.match, second_output.splitlines()) if m]
+    assert {login["role"] for login in logins} == set(roles.ROLES)
+    assert logins == [m.groupdict() for m in map(LOGIN_LINE.match, first_output.splitlines()) if m]
+    for login in logins:
+        user = authenticate(username=login["username"], password=login["password"])
+        assert user is not None, login["username"]
+        assert roles.has_role(user, login["role"])
+
+
+@pytest.mark.django_db
+def test_seed_demo_covers_every_stage():
+    _seed()
+    assert set(Lead.objects.values_list("stage", flat=True)) == set(Stage.values)
