@@ -49,7 +49,15 @@ def due_nurtured_leads() -> Any:
         Lead.objects.filter(stage=Stage.NURTURE, nurture_until__lte=timezone.localdate())
         .exclude(Exists(woken_this_stay))
         .order_by("pk")
-        .only("pk", "owner_id", "nurture_until", "stage_entered_at")
+        .only(
+            "pk",
+            "owner_id",
+            "nurture_until",
+            "stage_entered_at",
+            "first_name",
+            "last_name",
+            "email",
+        )
     )
 
 
@@ -82,9 +90,33 @@ def _wake(lead: Lead, now: Any) -> bool:
                 body=f"Nurture return date {lead.nurture_until:%Y-%m-%d} has arrived.",
                 once_key=_wake_key(lead),
             )
+            _remind_owner(lead)
     except IntegrityError:
         return False
     return True
+
+
+def _remind_owner(lead: Lead) -> None:
+    """The owner's in-app reminder (and email) that the lead is back in their queue."""
+    from notifications.models import Notification
+    from notifications.services import Message, notify
+
+    if lead.owner_id is None:
+        return
+    notify(
+        [
+            Message(
+                user_id=lead.owner_id,
+                kind=Notification.Kind.NURTURE_WAKEUP,
+                event_key=f"nurture-wakeup:{lead.pk}:{_wake_key(lead)}",
+                title=f"Back from nurture: follow up with {lead}",
+                body=f"The return date you set ({lead.nurture_until:%Y-%m-%d}) has arrived; "
+                "the lead is back in your queue.",
+                lead_id=lead.pk,
+                url=lead.get_absolute_url(),
+            )
+        ]
+    )
 
 
 def ensure_schedules(**kwargs: object) -> None:
