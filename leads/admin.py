@@ -117,6 +117,9 @@ class StageChangeInline(admin.TabularInline):
     readonly_fields = fields
     ordering = ("-at",)
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StageChange]:
+        return super().get_queryset(request).select_related("by", "agreement")
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -128,6 +131,9 @@ class ActivityInline(admin.TabularInline):
     readonly_fields = fields
     can_delete = False
     ordering = ("-occurred_at",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Activity]:
+        return super().get_queryset(request).select_related("actor")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

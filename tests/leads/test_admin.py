@@ -162,6 +162,24 @@ def test_change_page_shows_the_stage_history(ops_client, marketer):
     assert [form.instance.to_stage for form in inline.formset.forms] == ["fan"]
 
 
+def _change_page_queries(client, lead: Lead) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(change_url(lead)).status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_change_page_queries_do_not_grow_with_the_history(ops_client, rep, marketer):
+    lead = LeadFactory(stage="suspect", owner=rep)
+    services.run_transition(lead, "mark_fan", by=marketer)
+    services.log_touch(lead, by=rep, kind="call")
+    short = _change_page_queries(ops_client, lead)
+    for name in ("qualify_information", "hand_raise"):
+        services.run_transition(lead, name, by=marketer)
+    for kind in ("email", "meeting", "call"):
+        services.log_touch(lead, by=rep, kind=kind)
+    assert _change_page_queries(ops_client, lead) == short
+
+
 def test_change_page_offers_the_transitions_this_user_may_run(ops_client, rep):
     lead = LeadFactory(stage="mql", owner=rep)
     response = ops_client.get(change_url(lead))
