@@ -225,6 +225,12 @@ class Lead(FSMModelMixin, models.Model):
     stage_entered_at = models.DateTimeField(default=timezone.now)
     assigned_at = models.DateTimeField(null=True, blank=True)
     first_touch_at = models.DateTimeField(null=True, blank=True)
+    business_seconds_to_first_touch = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Business time from reaching sales to the first sales touch.",
+    )
     last_touch_at = models.DateTimeField(null=True, blank=True)
     sla_due_at = models.DateTimeField(null=True, blank=True)
     sla_status = models.CharField(max_length=10, choices=SLAStatus.choices, default=SLAStatus.NONE)
@@ -495,6 +501,9 @@ class Lead(FSMModelMixin, models.Model):
         """Stamp a human sales touch: first/last touch and the SLA outcome."""
         if self.first_touch_at is None:
             self.first_touch_at = at
+            from .response_time import business_seconds_to_first_touch
+
+            self.business_seconds_to_first_touch = business_seconds_to_first_touch(self, at)
             if self.sla_status == self.SLAStatus.PENDING and self.sla_due_at is not None:
                 if at <= self.sla_due_at:
                     self.sla_status = self.SLAStatus.MET
@@ -550,7 +559,10 @@ class StageChange(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["lead", "at"], name="stagechange_lead_at")]
+        indexes = [
+            models.Index(fields=["lead", "at"], name="stagechange_lead_at"),
+            models.Index(fields=["to_stage", "at"], name="stagechange_stage_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.lead_id}: {self.from_stage} → {self.to_stage}"
@@ -628,6 +640,14 @@ class Activity(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     occurred_at = models.DateTimeField(default=timezone.now)
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The campaign a marketing touch belongs to (for attribution).",
+    )
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True)
     is_touch = models.BooleanField(
@@ -677,6 +697,7 @@ class Deal(models.Model):
 
     class Meta:
         ordering = ["-opened_at"]
+        indexes = [models.Index(fields=["opened_at"], name="deal_opened_at")]
 
     def __str__(self) -> str:
         return f"{self.amount} ({self.get_status_display()})"
