@@ -144,7 +144,10 @@ def reassign(request: HttpRequest) -> HttpResponse:
         errors = "; ".join(e for errs in form.errors.values() for e in errs)
         messages.error(request, f"Nothing was reassigned: {errors}")
         return redirect(back)
-    leads = Lead.objects.filter(pk__in=form.cleaned_data["leads"])
+    wanted = set(form.cleaned_data["leads"])
+    leads = Lead.objects.visible_to(request.user).filter(pk__in=wanted)
+    if leads.count() != len(wanted):
+        raise Http404("Some of these leads are not in your teams.")
     target = form.target()
     try:
         done = services.reassign(leads, target, by=request.user, reason=form.cleaned_data["reason"])
@@ -219,11 +222,6 @@ def feedback_reply(request: HttpRequest, feedback_id: int) -> HttpResponse:
     else:
         messages.success(request, "Reply posted.")
     return redirect(back)
-
-
-@role_required(roles.MARKETING, roles.OPS)
-def imports(request: HttpRequest) -> HttpResponse:
-    return render(request, "leads/imports.html")
 
 
 @role_required(roles.OPS)
