@@ -41,7 +41,7 @@ def lifecycle_diagram(
     transitions: Iterable[tuple[str, str, str]],
     clock_text: Mapping[str, str],
 ) -> str:
-    """The lifecycle as a left-to-right flowchart, grouped by the team that owns each stage.
+    """The lifecycle as a top-down funnel, grouped by the team that owns each stage.
 
     The many 'any open stage → Disqualified' edges are drawn as one dotted edge
     from a small note, so the main path stays readable.
@@ -54,18 +54,17 @@ def lifecycle_diagram(
         level = f"{definition.level} · " if definition and definition.level else ""
         text = f"{level}{name}"
         if stage in clock_text:
-            text += f"<br/><small>⏱ {clock_text[stage]}</small>"
+            text += f"<br/><i>{clock_text[stage]}</i>"
         shape = ("([", "])") if stage in CLOSED_STAGES or stage == Stage.NURTURE else ("[", "]")
         return f"    {stage}{shape[0]}{_label(text)}{shape[1]}"
 
-    lines = ["flowchart LR"]
+    lines = ["flowchart TB"]
     groups = (
         ("marketing", "Marketing", [s for s in Stage.values if s in MARKETING_STAGES]),
         ("sales", "Sales", [s for s in Stage.values if s in SALES_STAGES]),
     )
     for group_id, title, stages in groups:
         lines.append(f"  subgraph {group_id}_team[{_label(title)}]")
-        lines.append("    direction LR")
         lines += [node(stage) for stage in stages]
         lines.append("  end")
     lines += [node(s).replace("    ", "  ", 1) for s in (Stage.NURTURE, Stage.CONVERTED)]
@@ -96,38 +95,49 @@ def lifecycle_diagram(
     return "\n".join(lines)
 
 
-def channel_diagram(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Channel → entry stage, each edge labelled with the follow-up time that applies.
+def channel_diagram(rows: Sequence[Mapping[str, Any]], default_followup: str = "") -> str:
+    """Channel → entry stage → hand-raise (MQL) → first sales touch, with the times that apply.
 
-    `rows` are the playbook's channel rows: channel, entry stage (value and name)
-    and `edge` (the short follow-up text).
+    `rows` are the playbook's channel rows (slug, name, entry stage, `edge`: the
+    channel's own follow-up time, if it has one; `cold`: cold prospecting).
+    `default_followup` is the any-channel time for an MQL.
     """
-    lines = ["flowchart LR"]
-    stages_used = []
-    for row in rows:
-        if row["entry_stage"] not in stages_used:
-            stages_used.append(row["entry_stage"])
     order = list(Stage.values)
-    stages_used.sort(key=order.index)
+    stages_used = sorted({row["entry_stage"] for row in rows}, key=order.index)
+    names = {row["entry_stage"]: row["entry_stage_name"] for row in rows}
+    names.setdefault(Stage.MQL, Stage.MQL.label)
+    lines = ["flowchart LR"]
     for row in rows:
         lines.append(f"  {_node_id('ch_', row['slug'])}({_label(row['name'])})")
-    for stage in stages_used:
-        name = next(r["entry_stage_name"] for r in rows if r["entry_stage"] == stage)
-        lines.append(f"  {_node_id('st_', stage)}[{_label(name)}]")
+    for stage in sorted({*stages_used, Stage.MQL}, key=order.index):
+        lines.append(f"  {_node_id('st_', stage)}[{_label(names[stage])}]")
+    lines.append(f"  touch[[{_label('First sales touch → Working')}]]")
     for row in rows:
-        edge = row["edge"]
-        arrow = f" -- {_label(edge)} --> " if edge else " --> "
+        source, target = _node_id("ch_", row["slug"]), _node_id("st_", row["entry_stage"])
         if row.get("cold"):
-            arrow = f" -. {_label(edge or 'cold prospecting')} .-> "
-        lines.append(
-            f"  {_node_id('ch_', row['slug'])}{arrow}{_node_id('st_', row['entry_stage'])}"
-        )
+            lines.append(f"  {source} -. {_label('cold prospecting')} .-> {target}")
+        elif row.get("edge"):
+            lines.append(f"  {source} -- {_label(row['edge'])} --> {target}")
+        else:
+            lines.append(f"  {source} --> {target}")
+    mql = _node_id("st_", Stage.MQL)
+    for stage in stages_used:
+        if order.index(stage) < order.index(Stage.MQL):
+            lines.append(f"  {_node_id('st_', stage)} -- {_label('hand-raise')} --> {mql}")
+    if default_followup:
+        lines.append(f"  {mql} == {_label(default_followup)} ==> touch")
+    else:
+        lines.append(f"  {mql} ==> touch")
+    if any(row.get("cold") for row in rows) and Stage.IQL in stages_used:
+        lines.append(f"  {_node_id('st_', Stage.IQL)} -. {_label('reps may start')} .-> touch")
     lines += [
         "  classDef channel fill:#fff,stroke:#2563eb,color:#1e3a8a",
         "  classDef stage fill:#e0f2fe,stroke:#0369a1,color:#0c4a6e",
+        "  classDef touch fill:#dcfce7,stroke:#15803d,color:#14532d",
+        "  class touch touch",
     ]
     if rows:
         lines.append(f"  class {','.join(_node_id('ch_', r['slug']) for r in rows)} channel")
-    if stages_used:
-        lines.append(f"  class {','.join(_node_id('st_', s) for s in stages_used)} stage")
+    staged = sorted({*stages_used, Stage.MQL}, key=order.index)
+    lines.append(f"  class {','.join(_node_id('st_', s) for s in staged)} stage")
     return "\n".join(lines)

@@ -63,6 +63,10 @@ def _rule_line(rule: ResponseRule) -> str:
     return f"first touch within {rule.within_text}"
 
 
+def _short_stage(stage: str) -> str:
+    return {Stage.MQL: "MQL", Stage.IQL: "IQL", Stage.SQL: "SQL"}.get(stage, Stage(stage).label)
+
+
 def channel_rows(agreement: Agreement | None, channels: list[Channel]) -> list[dict[str, Any]]:
     """One row per active channel: where its leads enter and the follow-up time that applies."""
     stage_names = dict(Stage.choices)
@@ -77,15 +81,12 @@ def channel_rows(agreement: Agreement | None, channels: list[Channel]) -> list[d
             rule = agreement.rule_for(stage, channel.pk)
             if rule is not None:
                 followups.append({"stage": stage_names[stage], "stage_value": stage, "rule": rule})
-        first = followups[0]["rule"] if followups else None
-        if first is None:
-            edge = "cold prospecting" if channel.allows_cold_prospecting else ""
-        elif first.stage == channel.entry_stage:
-            edge = first.within_text
-        else:
-            edge = f"{first.within_text} once {first.get_stage_display().split()[0]}"
-            if first.stage == Stage.MQL:
-                edge = f"{first.within_text} once MQL"
+        own = next((f["rule"] for f in followups if f["rule"].channel_id), None)
+        edge = ""
+        if own is not None:
+            edge = f"first touch ≤ {own.within_text}"
+            if own.stage != channel.entry_stage:
+                edge += f" once {_short_stage(own.stage)}"
         rows.append(
             {
                 "slug": channel.slug,
@@ -112,6 +113,9 @@ def playbook(version: int | None = None) -> dict[str, Any]:
         for rule in agreement.rules.all():
             if rule.channel_id is None:
                 clock_text[rule.stage] = f"first touch ≤ {rule.within_text}"
+    default_mql = clock_text.get(Stage.MQL, "")
+    if default_mql:
+        default_mql += " (any other channel)"
     holidays: list[Holiday] = []
     if agreement is not None and agreement.calendar_id:
         today = timezone.localdate()
@@ -122,8 +126,18 @@ def playbook(version: int | None = None) -> dict[str, Any]:
                 date__lte=today + dt.timedelta(days=365),
             )
         )
+    order = list(Stage.values)
+    response_rules = sorted(
+        agreement.rules.all() if agreement else [],
+        key=lambda r: (
+            order.index(r.stage),
+            r.channel_id is None,
+            r.channel.name if r.channel else "",
+        ),
+    )
     return {
         "agreement": agreement,
+        "response_rules": response_rules,
         "versions": list(
             Agreement.objects.only("version", "status", "effective_from").order_by("-version")
         ),
@@ -134,7 +148,7 @@ def playbook(version: int | None = None) -> dict[str, Any]:
         "lifecycle_diagram": diagrams.lifecycle_diagram(
             definitions, diagrams.lifecycle_transitions(), clock_text
         ),
-        "channel_diagram": diagrams.channel_diagram(rows),
+        "channel_diagram": diagrams.channel_diagram(rows, default_mql),
     }
 
 
