@@ -879,8 +879,15 @@ class _Context:
     batch: ImportBatch
     personas: routing.PersonaMatcher
     sla_stages: set[str]
+    agreement: Any
     key: str
     now: dt.datetime
+
+
+def _current_agreement() -> Any:
+    from agreements.models import Agreement
+
+    return Agreement.current()
 
 
 def _sla_stages() -> set[str]:
@@ -893,17 +900,14 @@ def _sla_stages() -> set[str]:
     )
 
 
-def start_sla_clock(lead: Lead, at: dt.datetime) -> None:
-    """Start the follow-up clock of a lead created directly in an SLA stage.
+def start_sla_clock(lead: Lead, at: dt.datetime, agreement: Any = None) -> None:
+    """Start the follow-up clock of a lead created directly in an SLA stage (in memory)."""
+    from agreements.services import apply_response_rule
 
-    Calls agreements.services.apply_response_rule(lead, at) (the agreements
-    issue's SLA engine), which sets the clock fields in memory before the save.
-    """
-    try:
-        from agreements.services import apply_response_rule
-    except ImportError:  # SLA engine not installed yet: the clock starts when it lands.
-        return
-    apply_response_rule(lead, at)
+    if agreement is None:
+        apply_response_rule(lead, at)
+    else:
+        apply_response_rule(lead, at, agreement=agreement)
 
 
 def write_import(
@@ -922,6 +926,7 @@ def write_import(
         batch=batch,
         personas=routing.PersonaMatcher.active(),
         sla_stages=_sla_stages(),
+        agreement=_current_agreement(),
         key=activity_key(batch),
         now=timezone.now(),
     )
@@ -1049,7 +1054,7 @@ def _write_chunk(
         assignments = routing.route_new_leads(new_leads, at=now)
         for lead in new_leads:
             if lead.stage in context.sla_stages:
-                start_sla_clock(lead, now)
+                start_sla_clock(lead, now, context.agreement)
         Lead.objects.bulk_create(new_leads, batch_size=500)
         for fields, leads in updates.items():
             Lead.objects.bulk_update(leads, [*fields, "version", "updated_at"], batch_size=500)
@@ -1260,6 +1265,47 @@ def run_batch(
     )
     batch.status = ImportBatch.Status.DONE
     return summary
+
+
+def confirm_batch(batch: ImportBatch) -> None:
+    """Queue a previewed batch for the Celery task, once the confirmation is committed."""
+    from .tasks import run_import
+
+    if batch.status != ImportBatch.Status.UPLOADED:
+        raise LeadError("This import was already confirmed.")
+    with transaction.atomic():
+        updated = ImportBatch.objects.filter(
+            pk=batch.pk, status=ImportBatch.Status.UPLOADED
+        ).update(status=ImportBatch.Status.QUEUED)
+        if not updated:
+            raise LeadError("This import was already confirmed.")
+        batch.status = ImportBatch.Status.QUEUED
+        transaction.on_commit(lambda: run_import.delay(batch.pk))
+
+
+@dataclass
+class Progress:
+    done: int
+    total: int
+    percent: int
+    rate: float  # rows per second
+    eta_seconds: int | None
+
+
+def progress_of(batch: ImportBatch, now: dt.datetime | None = None) -> Progress:
+    """Rows done, rows per second and the time left, from the batch's bookkeeping."""
+    now = now or timezone.now()
+    total = max(batch.total_rows, batch.rows_done)
+    percent = (
+        100
+        if batch.status == ImportBatch.Status.DONE
+        else (int(100 * batch.rows_done / total) if total else 0)
+    )
+    end = batch.finished_at or now
+    elapsed = (end - batch.started_at).total_seconds() if batch.started_at else 0
+    rate = batch.rows_done / elapsed if elapsed > 0 else 0.0
+    eta = int((total - batch.rows_done) / rate) if rate and not batch.is_finished else None
+    return Progress(batch.rows_done, total, percent, rate, eta)
 
 
 # --- Revert --------------------------------------------------------------------

@@ -884,6 +884,9 @@ class ImportChange(models.Model):
             models.UniqueConstraint(fields=["batch", "lead"], name="one_change_per_batch_lead")
         ]
 
+    def __str__(self) -> str:
+        return f"batch {self.batch_id} → lead {self.lead_id}"
+
 
 class SavedMapping(models.Model):
     """A hand-made header mapping, saved under a name for the next file of the same kind."""
@@ -948,6 +951,9 @@ class RoutingCursor(models.Model):
     )
     updated_at = models.DateTimeField(default=timezone.now)
 
+    def __str__(self) -> str:
+        return f"{self.team_id}: last {self.last_owner_id}"
+
 
 class IntakeToken(models.Model):
     """A secret that lets one website form or tool post leads into one channel."""
@@ -991,3 +997,6 @@ class IntakeSubmission(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["token", "dedupe_key"], name="one_submission_per_key")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.token_id}: lead {self.lead_id} at {self.received_at:%Y-%m-%d %H:%M}"

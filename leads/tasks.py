@@ -146,3 +146,30 @@ def ensure_schedules(**kwargs: object) -> None:
                 "description": spec["description"],
             },
         )
+
+
+@shared_task(name="leads.tasks.run_import", acks_late=True)
+def run_import(batch_id: int) -> dict[str, Any]:
+    """Run a confirmed list import. Safe twice, or after a worker died half-way.
+
+    Leads are matched by email and the batch's bookkeeping says what it already
+    did, so a re-run completes the import without duplicates.
+    """
+    from .importing import ImportFileError, run_batch
+    from .models import ImportBatch
+
+    batch = ImportBatch.objects.select_related("channel", "campaign").filter(pk=batch_id).first()
+    if batch is None or batch.status in (ImportBatch.Status.DONE, ImportBatch.Status.REVERTED):
+        return {}
+    try:
+        summary = run_batch(batch)
+    except ImportFileError as exc:
+        return {"error": str(exc)}
+    except Exception:
+        ImportBatch.objects.filter(pk=batch_id).update(
+            status=ImportBatch.Status.FAILED,
+            error="The import stopped on an unexpected error; Ops has the details in the logs.",
+            finished_at=timezone.now(),
+        )
+        raise
+    return {k: v for k, v in summary.as_dict().items() if k != "errors"}

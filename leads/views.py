@@ -224,11 +224,6 @@ def feedback_reply(request: HttpRequest, feedback_id: int) -> HttpResponse:
     return redirect(back)
 
 
-@role_required(roles.MARKETING, roles.OPS)
-def imports(request: HttpRequest) -> HttpResponse:
-    return render(request, "leads/imports.html")
-
-
 @role_required(roles.OPS)
 def ops(request: HttpRequest) -> HttpResponse:
     return render(request, "leads/ops.html")

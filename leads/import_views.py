@@ -1,0 +1,296 @@
+"""Marketing's list import pages: upload → preview → (mapping) → confirm → progress → result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from agreements.models import Channel
+
+from . import importing, roles
+from .decorators import role_required
+from .importing import COLUMNS, ImportFileError
+from .models import Campaign, ImportBatch, ImportRowError, LeadError, SavedMapping
+from .spreadsheet import csv_response
+
+IMPORTERS = (roles.MARKETING, roles.OPS)
+PREVIEW_ERRORS = 100
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="List file",
+        help_text="CSV (comma, semicolon or tab) or Excel .xlsx, as exported by Apollo, "
+        "ZoomInfo, Seamless.AI, Lusha, HubSpot, Salesforce, Marketo, Pipedrive or Zoom.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.tsv,.txt,.xlsx"}),
+    )
+    channel = forms.ModelChoiceField(
+        queryset=Channel.objects.filter(is_active=True).order_by("name"),
+        help_text="Where these leads came from; decides their entry stage.",
+    )
+    campaign = forms.CharField(
+        required=False,
+        max_length=200,
+        help_text="Optional. An existing campaign, or a new one in this channel.",
+        widget=forms.TextInput(attrs={"list": "campaigns", "autocomplete": "off"}),
+    )
+    saved_mapping = forms.ModelChoiceField(
+        queryset=SavedMapping.objects.all(),
+        required=False,
+        label="Saved column mapping",
+        help_text="Optional. Apply a mapping you saved for files of this kind.",
+    )
+
+    def clean_file(self):  # type: ignore[no-untyped-def]
+        upload = self.cleaned_data["file"]
+        limit = settings.IMPORT_MAX_UPLOAD_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB. "
+                "Split it into smaller files."
+            )
+        return upload
+
+
+class MappingForm(forms.Form):
+    """One choice per header of the file, plus an optional name to save the mapping under."""
+
+    save_as = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Save this mapping as",
+        help_text="Optional. Next time, pick it when you upload a file of this kind.",
+    )
+
+    def __init__(self, *args, headers: list[str], initial_columns: list[str], **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        choices = [("", "— not imported —")] + [(c.identifier, c.label) for c in COLUMNS.values()]
+        self.headers = headers
+        for index, header in enumerate(headers):
+            self.fields[f"col_{index}"] = forms.ChoiceField(
+                choices=choices,
+                required=False,
+                label=header or f"(column {index + 1} has no header)",
+                initial=initial_columns[index] if index < len(initial_columns) else "",
+            )
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        data = super().clean()
+        if "email" not in self.columns():
+            raise forms.ValidationError("Choose the column that holds the email address.")
+        return data
+
+    def columns(self) -> list[str]:
+        return [self.cleaned_data.get(f"col_{i}", "") for i in range(len(self.headers))]
+
+    def rows(self) -> list[tuple[forms.BoundField, str]]:
+        return [(self[f"col_{i}"], h) for i, h in enumerate(self.headers)]
+
+
+def _batch(batch_id: int) -> ImportBatch:
+    batch = (
+        ImportBatch.objects.select_related("channel", "campaign", "created_by")
+        .filter(pk=batch_id)
+        .first()
+    )
+    if batch is None:
+        raise Http404("No such import.")
+    return batch
+
+
+@role_required(*IMPORTERS)
+def imports(request: HttpRequest) -> HttpResponse:
+    """Upload a list, and the history of past imports."""
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        saved = data["saved_mapping"]
+        try:
+            batch, _ = importing.create_batch(
+                data["file"].read(),
+                Path(data["file"].name).name,
+                channel=data["channel"],
+                campaign_name=data["campaign"],
+                by=request.user,
+                saved_mapping=saved.mapping if saved else None,
+            )
+        except ImportFileError as exc:
+            form.add_error("file", str(exc))
+        else:
+            if "email" not in batch.mapping["columns"]:
+                messages.info(request, "Which column holds the email address? Map it below.")
+                return redirect("leads:import_mapping", batch.pk)
+            return redirect("leads:import_preview", batch.pk)
+    batches = ImportBatch.objects.select_related("channel", "campaign", "created_by").order_by(
+        "-created_at", "-id"
+    )
+    page = Paginator(batches, 25).get_page(request.GET.get("page"))
+    campaigns = Campaign.objects.order_by("name").values_list("name", flat=True)[:500]
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "leads/imports.html",
+        {"form": form, "page": page, "campaigns": campaigns},
+        status=status,
+    )
+
+
+@role_required(*IMPORTERS)
+def import_mapping(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Map the file's columns by hand; optionally save the mapping under a name."""
+    batch = _batch(batch_id)
+    if batch.status != ImportBatch.Status.UPLOADED:
+        return redirect(batch)
+    try:
+        table = importing.batch_table(batch)
+    except ImportFileError as exc:
+        messages.error(request, str(exc))
+        return redirect("leads:imports")
+    initial = importing.batch_mapping(batch, table)
+    saved_id = request.GET.get("saved")
+    if saved_id and saved_id.isdigit():
+        saved = SavedMapping.objects.filter(pk=saved_id).first()
+        if saved is not None:
+            initial = importing.auto_mapping(table.headers, saved.mapping)
+    form = MappingForm(request.POST or None, headers=table.headers, initial_columns=initial)
+    if request.method == "POST" and form.is_valid():
+        columns = form.columns()
+        batch.mapping = {"headers": table.headers, "columns": columns}
+        batch.save(update_fields=["mapping"])
+        name = form.cleaned_data["save_as"].strip()
+        if name:
+            SavedMapping.objects.update_or_create(
+                name=name,
+                defaults={
+                    "mapping": dict(zip(table.headers, columns, strict=True)),
+                    "created_by": request.user,
+                },
+            )
+            messages.success(request, f"Mapping saved as “{name}”.")
+        return redirect("leads:import_preview", batch.pk)
+    samples = [[cells[i] for _, cells in table.rows[:3]] for i in range(len(table.headers))]
+    return render(
+        request,
+        "leads/import_mapping.html",
+        {
+            "batch": batch,
+            "form": form,
+            "rows": [(field, header, samples[i]) for i, (field, header) in enumerate(form.rows())],
+            "saved_mappings": SavedMapping.objects.all(),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@role_required(*IMPORTERS)
+def import_preview(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """The dry run: what the import would create, update, leave alone or reject, and why."""
+    batch = _batch(batch_id)
+    if batch.status != ImportBatch.Status.UPLOADED:
+        return redirect(batch)
+    try:
+        summary = importing.preview_batch(batch)
+    except ImportFileError as exc:
+        messages.error(request, str(exc))
+        return redirect("leads:import_mapping", batch.pk)
+    headers = batch.mapping.get("headers", [])
+    columns = batch.mapping.get("columns", [])
+    mapped = [(h, COLUMNS[c].label) for h, c in zip(headers, columns, strict=False) if c]
+    unmapped = [h for h, c in zip(headers, columns, strict=False) if not c and h]
+    preset = importing.PRESETS_BY_ID.get(batch.preset)
+    return render(
+        request,
+        "leads/import_preview.html",
+        {
+            "batch": batch,
+            "summary": summary,
+            "issues": summary.issues[:PREVIEW_ERRORS],
+            "more_issues": max(0, summary.rejected - PREVIEW_ERRORS),
+            "mapped": mapped,
+            "unmapped": unmapped,
+            "preset": preset,
+        },
+    )
+
+
+@require_POST
+@role_required(*IMPORTERS)
+def import_confirm(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = _batch(batch_id)
+    try:
+        importing.confirm_batch(batch)
+    except LeadError as exc:
+        messages.error(request, str(exc))
+    return redirect(batch)
+
+
+@role_required(*IMPORTERS)
+def import_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Live progress while the import runs, then its summary."""
+    batch = _batch(batch_id)
+    if batch.status == ImportBatch.Status.UPLOADED:
+        return redirect("leads:import_preview", batch.pk)
+    return render(
+        request,
+        "leads/import_detail.html",
+        {
+            "batch": batch,
+            "progress": importing.progress_of(batch),
+            "error_count": batch.row_errors.count(),
+            "mapping_pairs": list(
+                zip(
+                    batch.mapping.get("headers", []), batch.mapping.get("columns", []), strict=False
+                )
+            ),
+        },
+    )
+
+
+@role_required(*IMPORTERS)
+def import_progress(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """The progress bar alone, polled by htmx; tells the page to reload when the import ends."""
+    batch = _batch(batch_id)
+    response = render(
+        request,
+        "leads/_import_progress.html",
+        {"batch": batch, "progress": importing.progress_of(batch)},
+    )
+    if batch.is_finished and request.htmx:
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@role_required(*IMPORTERS)
+def import_errors_csv(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """The rejected rows with their reasons, as a CSV to fix and upload again."""
+    batch = _batch(batch_id)
+    headers = list(batch.mapping.get("headers", []))
+    errors = ImportRowError.objects.filter(batch=batch).order_by("row", "id")
+    stem = Path(batch.file_name).stem or "import"
+    return csv_response(
+        f"{stem}-rejected-rows.csv",
+        ["Row", "Column", "Reason", *headers],
+        ([e.row, e.column, e.reason, *e.values] for e in errors.iterator(chunk_size=2000)),
+    )
+
+
+@require_POST
+@role_required(*IMPORTERS)
+def import_revert(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Undo an import: its new leads go (unless worked), filled fields are emptied again."""
+    batch = _batch(batch_id)
+    try:
+        kept = importing.revert_batch(batch, by=request.user)
+    except LeadError as exc:
+        messages.error(request, str(exc))
+    else:
+        note = f" {len(kept)} worked lead(s) were kept; see the list below." if kept else ""
+        messages.success(request, f"Import reverted.{note}")
+    return redirect(batch)

@@ -1,0 +1,284 @@
+"""Live intake: website forms, webinar tools and marketing automation post leads here.
+
+Each post carries a per-channel token (`Authorization: Bearer …`), created and
+revoked by Ops in the admin; only its SHA-256 is stored. A hand-raise (a demo
+or contact request) creates or updates the lead and moves it to MQL, which
+starts the follow-up clock. Retries are harmless: an `Idempotency-Key` header,
+or else the same payload on the same day, returns the first answer again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import importing, routing
+from .models import (
+    Account,
+    Activity,
+    IntakeSubmission,
+    IntakeToken,
+    Lead,
+    LeadError,
+)
+from .services import run_transition
+from .stages import Stage
+
+TOKEN_PREFIX = "acc_"  # noqa: S105 (a public prefix that marks our tokens, not a secret)
+HAND_RAISE_FROM = (Stage.SUSPECT, Stage.FAN, Stage.IQL, Stage.NURTURE)
+TRUE_WORDS = {"1", "true", "yes", "on", "y"}
+FALSE_WORDS = {"0", "false", "no", "off", "n", ""}
+# Keys that are about the submission, not the lead.
+META_KEYS = {"campaign", "hand_raise", "form", "form_name", "message", "comment", "comments"}
+
+
+class IntakeAuthError(Exception):
+    """The request is not allowed in; `status` is 401 (no or wrong token) or 403 (revoked)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class IntakeInvalid(Exception):
+    """The payload cannot be used; `errors` is a list of {field, message}."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(e["message"] for e in errors))
+        self.errors = errors
+
+
+@dataclass
+class IntakeResult:
+    lead: Lead
+    created: bool
+    duplicate: bool = False
+    moved_to_mql: bool = False
+    ignored: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "lead": self.lead.pk,
+            "email": self.lead.email,
+            "stage": self.lead.stage,
+            "created": self.created,
+            "duplicate": self.duplicate,
+            "ignored": self.ignored,
+        }
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_token(channel: Any, name: str, *, by: Any = None) -> tuple[IntakeToken, str]:
+    """Create a token for a channel; returns it and the secret, which is shown only once."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = IntakeToken.objects.create(
+        channel=channel,
+        name=name,
+        token_hash=hash_token(raw),
+        prefix=raw[:12],
+        created_by=by if getattr(by, "is_authenticated", False) else None,
+    )
+    return token, raw
+
+
+def revoke_token(token: IntakeToken) -> None:
+    """Stop a token from working; its past submissions stay."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+
+
+def authenticate(channel_slug: str, authorization: str) -> IntakeToken:
+    """The token of an `Authorization: Bearer …` header for this channel, or IntakeAuthError."""
+    scheme, _, raw = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        raise IntakeAuthError(401, "Send the channel's token as “Authorization: Bearer <token>”.")
+    token = (
+        IntakeToken.objects.select_related("channel")
+        .filter(token_hash=hash_token(raw.strip()))
+        .first()
+    )
+    if token is None or token.channel.slug != channel_slug:
+        raise IntakeAuthError(401, "This token is not valid for this channel.")
+    if token.is_revoked:
+        raise IntakeAuthError(403, "This token was revoked. Ask Ops for a new one.")
+    if not token.channel.is_active:
+        raise IntakeAuthError(403, "This channel does not accept leads at the moment.")
+    return token
+
+
+def _column_for(key: str) -> str | None:
+    if key in importing.COLUMNS:
+        return key
+    return importing.ALIASES.get(importing.norm_header(key.replace("_", " ")))
+
+
+def clean_payload(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any], list[str]]:
+    """(lead values, submission meta, ignored keys); IntakeInvalid lists every bad field."""
+    errors: list[dict[str, str]] = []
+    values: dict[str, str] = {}
+    meta: dict[str, Any] = {}
+    ignored: list[str] = []
+    for key, raw in data.items():
+        if key in META_KEYS:
+            meta[key] = raw
+            continue
+        identifier = _column_for(key)
+        if identifier is None:
+            ignored.append(key)
+            continue
+        if isinstance(raw, bool) or not isinstance(raw, str | int | float | type(None)):
+            errors.append({"field": key, "message": f"{key} must be text."})
+            continue
+        column = importing.COLUMNS[identifier]
+        try:
+            column.assign(column.clean("" if raw is None else str(raw)), values)
+        except importing.RowError as exc:
+            errors.append({"field": key, "message": str(exc)})
+    if not values.get("email") and not any(e["field"] for e in errors if "mail" in e["field"]):
+        errors.append({"field": "email", "message": "Email is required."})
+    hand_raise = meta.get("hand_raise")
+    if hand_raise is not None and not isinstance(hand_raise, bool):
+        word = str(hand_raise).strip().lower()
+        if word in TRUE_WORDS:
+            meta["hand_raise"] = True
+        elif word in FALSE_WORDS:
+            meta["hand_raise"] = False
+        else:
+            errors.append({"field": "hand_raise", "message": "hand_raise must be true or false."})
+    campaign = meta.get("campaign")
+    if campaign is not None and not isinstance(campaign, str):
+        errors.append({"field": "campaign", "message": "campaign must be text."})
+    if errors:
+        raise IntakeInvalid(errors)
+    return values, meta, ignored
+
+
+def _dedupe_key(idempotency_key: str, values: dict[str, str], meta: dict[str, Any]) -> str:
+    if idempotency_key:
+        return "key:" + idempotency_key.strip()[:190]
+    body = json.dumps({"values": values, "meta": meta}, sort_keys=True, default=str)
+    day = timezone.now().date().isoformat()
+    return f"body:{hashlib.sha256(body.encode()).hexdigest()}:{day}"
+
+
+def receive(token: IntakeToken, data: dict[str, Any], *, idempotency_key: str = "") -> IntakeResult:
+    """Create or update the lead a form posted; a hand-raise moves it to MQL.
+
+    Raises IntakeInvalid when the payload cannot be used. A retry (same
+    Idempotency-Key, or the same payload the same day) returns the first result.
+    """
+    values, meta, ignored = clean_payload(data)
+    key = _dedupe_key(idempotency_key, values, meta)
+    channel = token.channel
+    hand_raise = meta.get("hand_raise")
+    if hand_raise is None:
+        hand_raise = channel.entry_stage == Stage.MQL
+    for _attempt in range(2):
+        earlier = IntakeSubmission.objects.select_related("lead").filter(
+            token=token, dedupe_key=key
+        )
+        if (found := earlier.first()) is not None:
+            return IntakeResult(found.lead, created=False, duplicate=True, ignored=ignored)
+        try:
+            with transaction.atomic():
+                result = _apply(token, values, meta, hand_raise=bool(hand_raise))
+                IntakeSubmission.objects.create(
+                    token=token,
+                    dedupe_key=key,
+                    lead=result.lead,
+                    created_lead=result.created,
+                    payload={k: v for k, v in data.items() if isinstance(v, str | int | float)},
+                )
+        except IntegrityError:
+            continue  # a concurrent retry won: answer with its result
+        IntakeToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        result.ignored = ignored
+        return result
+    raise LeadError("This submission could not be saved; try again.")  # pragma: no cover
+
+
+def _apply(
+    token: IntakeToken, values: dict[str, str], meta: dict[str, Any], *, hand_raise: bool
+) -> IntakeResult:
+    channel = token.channel
+    now = timezone.now()
+    email = values["email"]
+    campaign = importing.get_campaign(str(meta.get("campaign") or ""), channel)
+    subject = str(meta.get("form") or meta.get("form_name") or f"Form: {token.name}")[:200]
+    body = str(meta.get("message") or meta.get("comment") or meta.get("comments") or "")
+    lead = Lead.objects.select_for_update().filter(email=email).first()
+    created = lead is None
+    moved = False
+    if lead is None:
+        lead = _new_lead(channel, campaign, values, now, hand_raise=hand_raise)
+        assignments = routing.route_new_leads([lead], at=now)
+        if lead.stage == Stage.MQL or lead.stage in importing._sla_stages():
+            importing.start_sla_clock(lead, now)
+        lead.save()
+        for assignment in assignments:
+            assignment.lead_id = lead.pk
+            assignment.save()
+    else:
+        filled = importing._fill(lead, values)
+        if lead.campaign_id is None and campaign is not None:
+            filled["campaign_id"] = campaign.pk
+        if filled:
+            for name, value in filled.items():
+                setattr(lead, name, value)
+            lead.save(update_fields=list(filled))
+        if hand_raise and lead.stage in HAND_RAISE_FROM:
+            lead = run_transition(lead, "hand_raise", by=None, note=subject)
+            moved = True
+            if lead.owner_id is None:
+                assignments = routing.route_new_leads([lead], at=now)
+                if lead.owner_id is not None:
+                    lead.save(update_fields=["owner", "assigned_at"])
+                for assignment in assignments:
+                    assignment.lead_id = lead.pk
+                    assignment.save()
+    Activity.objects.create(
+        lead=lead,
+        side=Activity.Side.CUSTOMER,
+        kind=Activity.Kind.FORM,
+        occurred_at=now,
+        subject=subject,
+        body=body,
+    )
+    return IntakeResult(lead, created=created, moved_to_mql=moved)
+
+
+def _new_lead(
+    channel: Any, campaign: Any, values: dict[str, str], now: dt.datetime, *, hand_raise: bool
+) -> Lead:
+    domain = importing.company_domain(values["email"], values.get("website", ""))
+    account = None
+    if domain:
+        account, _ = Account.objects.get_or_create(
+            domain=domain, defaults={"name": (values.get("company") or domain)[:200]}
+        )
+    persona = routing.PersonaMatcher.active().match(
+        values.get("title", ""), values.get("industry", ""), values.get("country", "")
+    )
+    stage = Stage.MQL if hand_raise else channel.entry_stage
+    return Lead(
+        email=values["email"],
+        stage=stage,
+        channel=channel,
+        campaign=campaign,
+        persona=persona,
+        account=account,
+        created_at=now,
+        stage_entered_at=now,
+        **{name: values[name] for name in importing.FILL_FIELDS if values.get(name)},
+    )
