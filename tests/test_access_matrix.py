@@ -2,7 +2,8 @@
 
 The table below has one row per (URL name, which object, method). When an app adds
 a named URL, `test_every_named_url_is_in_the_matrix` fails until the URL gets rows:
-say what each role should get, in a line.
+say what each role should get, in a line (`expect(403, marketing=200)`); a URL with
+its own objects passes `kwargs=lambda world: {...}` (and `data=` for a POST).
 
 Statuses: 200 page, 302 done-and-redirected, "login" a 302 to the login page,
 403 wrong role, 404 a row the user may not see, 405 wrong method.
@@ -48,6 +49,8 @@ class Row:
     method: str
     expected: dict[str, Any]
     data: Callable[[Any], dict[str, Any]] | None = None
+    # The URL's kwargs from the World, for URLs World.url does not know (e.g. your own objects).
+    kwargs: Callable[[Any], dict[str, Any]] | None = None
 
 
 def _touch(world: Any) -> dict[str, Any]:
@@ -70,6 +73,22 @@ def _sign(world: Any) -> dict[str, Any]:
     return {"side": "marketing"}
 
 
+def _batch(world: Any) -> dict[str, Any]:
+    from leads import importing
+
+    batch, _ = importing.create_batch(
+        b"email,first_name\nmatrix@example.com,Max\n",
+        "matrix.csv",
+        channel=world.own_lead.channel,
+        by=world.users[MKT],
+    )
+    return {"batch_id": batch.pk}
+
+
+def _channel(world: Any) -> dict[str, Any]:
+    return {"channel_slug": world.own_lead.channel.slug}
+
+
 MATRIX: list[Row] = [
     # --- leads: homes and queues
     Row("leads:home", "-", "get", expect(302)),
@@ -88,6 +107,18 @@ MATRIX: list[Row] = [
     Row("leads:feedback_reply", "own", "get", ALL_405),
     Row("leads:feedback_reply", "own", "post", expect(302), _reply),
     Row("leads:feedback_reply", "other", "post", expect(302, rep=404, manager=404), _reply),
+    # --- leads: list imports (marketing and ops) and the token-authenticated intake API
+    Row("leads:import_detail", "-", "get", expect(403, marketing=302, ops=302), kwargs=_batch),
+    Row("leads:import_mapping", "-", "get", expect(403, marketing=200, ops=200), kwargs=_batch),
+    Row("leads:import_preview", "-", "get", expect(403, marketing=200, ops=200), kwargs=_batch),
+    Row("leads:import_progress", "-", "get", expect(403, marketing=200, ops=200), kwargs=_batch),
+    Row("leads:import_errors", "-", "get", expect(403, marketing=200, ops=200), kwargs=_batch),
+    Row("leads:import_confirm", "-", "get", ALL_405, kwargs=_batch),
+    Row("leads:import_confirm", "-", "post", expect(403, marketing=302, ops=302), kwargs=_batch),
+    Row("leads:import_revert", "-", "get", ALL_405, kwargs=_batch),
+    Row("leads:import_revert", "-", "post", expect(403, marketing=302, ops=302), kwargs=_batch),
+    Row("leads:intake", "-", "get", ALL_405, kwargs=_channel),
+    Row("leads:intake", "-", "post", expect(401, anonymous=401), kwargs=_channel),
     # --- leads: the lead page and its actions
     Row("leads:detail", "own", "get", EVERYONE),
     Row("leads:detail", "other", "get", expect(200, rep=404, manager=404)),
@@ -127,7 +158,9 @@ class World:
         lead = self.own_lead if own else self.other_lead
         feedback: Feedback = self.own_feedback if own else self.other_feedback
         kwargs: dict[str, Any] = {}
-        if name in ("leads:detail", "leads:touch", "leads:transition"):
+        if row.kwargs is not None:
+            kwargs = row.kwargs(self)
+        elif name in ("leads:detail", "leads:touch", "leads:transition"):
             kwargs = {"lead_id": lead.pk}
         elif name == "leads:team_rep":
             kwargs = {"user_id": (self.rep if own else self.other_rep).pk}
