@@ -14,6 +14,7 @@ from django.utils.functional import cached_property
 from django_fsm.admin import FSMAdminMixin
 
 from . import roles, services
+from .import_admin import LeadImportExportMixin  # also registers the intake admin pages
 from .models import (
     Account,
     Activity,
@@ -140,7 +141,7 @@ class ActivityInline(admin.TabularInline):
 
 
 @admin.register(Lead)
-class LeadAdmin(FSMAdminMixin, admin.ModelAdmin):
+class LeadAdmin(LeadImportExportMixin, FSMAdminMixin, admin.ModelAdmin):
     fsm_fields = ["stage"]
     fsm_forms = {
         "disqualify": DisqualifyForm,

@@ -52,6 +52,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     OPS: [
         *_all("agreements", *AGREEMENT_MODELS),
         *_all("leads", "lead", "account", "activity", "campaign", "team", "repprofile"),
+        *_all("leads", "routingrule", "intaketoken", "savedmapping"),
+        *_view("leads", "importbatch"),
         *_view("leads", "deal", "feedback", "stagechange"),
         *_all("django_celery_beat", "periodictask", "crontabschedule", "intervalschedule"),
         "auth.view_user",
