@@ -70,6 +70,8 @@ def lifecycle_diagram(
     lines += [node(s).replace("    ", "  ", 1) for s in (Stage.NURTURE, Stage.CONVERTED)]
     lines.append(node(Stage.DISQUALIFIED).replace("    ", "  ", 1))
     lines.append(f"  any_open>{_label('any open stage')}]")
+    # An invisible link keeps the exits below the funnel (the reopen edge points back up).
+    lines.append("  opportunity ~~~ any_open")
     lines.append(f"  any_open -. {_label('disqualify (reason)')} .-> disqualified")
     for source, target, name in transitions:
         if target == Stage.DISQUALIFIED:

@@ -80,7 +80,14 @@ def channel_rows(agreement: Agreement | None, channels: list[Channel]) -> list[d
         for stage in covered:
             rule = agreement.rule_for(stage, channel.pk)
             if rule is not None:
-                followups.append({"stage": stage_names[stage], "stage_value": stage, "rule": rule})
+                followups.append(
+                    {
+                        "stage": stage_names[stage],
+                        "short": _short_stage(stage),
+                        "stage_value": stage,
+                        "rule": rule,
+                    }
+                )
         own = next((f["rule"] for f in followups if f["rule"].channel_id), None)
         edge = ""
         if own is not None:

@@ -61,8 +61,8 @@ def test_playbook_shows_channels_with_their_follow_up_times(client, rep, v1):
     html = page(client, rep)
     for channel in Channel.objects.filter(is_active=True):
         assert f'data-channel="{channel.slug}"' in html
-    assert "first touch within <strong>1 business hour</strong>" in html
-    assert "first touch within <strong>24 hours</strong> (around the clock)" in html
+    assert "First touch within <strong>1 business hour</strong>" in html
+    assert "an MQL: first touch within <strong>24 hours</strong> (around the clock)" in html
 
 
 def test_inactive_channels_are_left_out(client, rep, v1):

@@ -1,4 +1,4 @@
-"""The playbook in a real browser: the vendored Mermaid draws both diagrams; a screenshot is kept."""
+"""The playbook in a real browser: vendored Mermaid draws both diagrams; a screenshot is kept."""
 
 from __future__ import annotations
 
