@@ -47,7 +47,8 @@ def available_transitions(lead: Lead, user: Any) -> list[tuple[str, str]]:
 
 def _lock(lead: Lead, expected_version: int | None) -> Lead:
     """Reload the lead under a row lock and refuse if the caller's copy is stale."""
-    locked = Lead.objects.select_for_update().select_related("channel").get(pk=lead.pk)
+    # of=("self",): Postgres refuses FOR UPDATE on the nullable side of the channel join.
+    locked = Lead.objects.select_for_update(of=("self",)).select_related("channel").get(pk=lead.pk)
     version = lead.version if expected_version is None else expected_version
     if locked.version != version:
         raise StaleLead()
