@@ -68,9 +68,10 @@ class RowError(ValueError):
 # --- Columns -----------------------------------------------------------------
 
 EMAIL_RE = re.compile(
-    # The WHATWG rule browsers use for <input type=email>, plus a dot in the domain.
-    r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-    r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
+    # The WHATWG rule browsers use for <input type=email>, plus a dot in the domain;
+    # letters may be any script's (internationalised addresses, RFC 6531).
+    r"^[\w.!#$%&'*+/=?^`{|}~-]+@[^\W_](?:[\w-]{0,61}[^\W_])?"
+    r"(?:\.[^\W_](?:[\w-]{0,61}[^\W_])?)+$"
 )
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SPACE_RE = re.compile(r"\s+")

@@ -1,0 +1,321 @@
+"""Benchmark sections for `manage.py bench`, and the database they run in.
+
+A section is a function registered under a name; it gets a BenchContext and
+returns BenchResult rows. Sections run in their OWN database, never the
+user's: a SQLite file under var/bench/, or `<name>_bench` on Postgres. Other
+apps add sections in their own `benchmarks` module with @register.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import random
+import time
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+
+@dataclass
+class BenchResult:
+    """One measured figure, with an optional target and whether it was met."""
+
+    section: str
+    name: str
+    value: float
+    unit: str
+    note: str = ""
+    target: str = ""
+    passed: bool | None = None
+
+
+@dataclass
+class BenchContext:
+    quick: bool
+    leads: int
+    rows: int
+    sample: int
+    out: Callable[[str], None] = print
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Section = Callable[[BenchContext], list[BenchResult]]
+SECTIONS: dict[str, tuple[Section, str]] = {}
+
+
+def register(name: str, help_text: str) -> Callable[[Section], Section]:
+    """Add a benchmark section to `manage.py bench`."""
+
+    def decorator(function: Section) -> Section:
+        SECTIONS[name] = (function, help_text)
+        return function
+
+    return decorator
+
+
+@contextlib.contextmanager
+def bench_database(label: str) -> Iterator[str]:
+    """Point the default connection at a separate benchmark database for the duration."""
+    db = connections["default"]
+    original = dict(db.settings_dict)
+    vendor = db.vendor
+    db.close()
+    if vendor == "sqlite":
+        folder = Path(settings.VAR) / "bench"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = str(folder / f"{label}.sqlite3")
+        if Path(name).resolve() == Path(str(original["NAME"])).resolve():
+            raise RuntimeError("The benchmark database must not be the app's database.")
+    elif vendor == "postgresql":
+        name = f"{original['NAME']}_bench"
+        with db.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+        db.close()
+    else:  # pragma: no cover
+        raise RuntimeError(f"No benchmark database for {vendor}.")
+    db.settings_dict["NAME"] = name
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        yield name
+    finally:
+        db.close()
+        db.settings_dict.clear()
+        db.settings_dict.update(original)
+
+
+# --- The import section ----------------------------------------------------------
+
+APOLLO_HEADERS = [
+    "First Name", "Last Name", "Title", "Company", "Company Name for Emails", "Email",
+    "Email Status", "Seniority", "Departments", "Work Direct Phone", "Mobile Phone",
+    "# Employees", "Industry", "Keywords", "Person Linkedin Url", "Website",
+    "Company Linkedin Url", "City", "State", "Country", "Company Address", "Company City",
+    "Company Country", "Technologies", "Annual Revenue", "Apollo Contact Id", "Apollo Account Id",
+]  # fmt: skip
+FIRST = ["Ada", "Grace", "Linus", "Zoë", "René", "Priya", "Kenji", "Amara", "Mateo", "Olga"]
+LAST = ["Lovelace", "Hopper", "Berg", "Dupré", "Müller", "Patel", "Sato", "Okafor", "Silva"]
+TITLES = ["VP Sales", "Head of Marketing", "CTO", "RevOps Manager", "Director of Growth",
+          "Account Executive", "Chief Revenue Officer", "Demand Gen Lead", "Engineer"]  # fmt: skip
+COUNTRIES = ["United States", "Germany", "United Kingdom", "France", "Sweden", "Canada"]
+INDUSTRIES = ["computer software", "financial services", "logistics", "retail", "banking"]
+
+
+def _ascii(name: str) -> str:
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+
+
+def apollo_file(rows: int, prefix: str, seed: int = 7) -> bytes:
+    """A realistic Apollo people export: companies with several contacts each."""
+    rng = random.Random(seed)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(APOLLO_HEADERS)
+    companies = max(1, rows // 5)
+    for i in range(rows):
+        c = i % companies
+        domain = f"{prefix}co{c}.example"
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        values = {
+            "First Name": first,
+            "Last Name": last,
+            "Title": rng.choice(TITLES),
+            "Company": f"Company {c} Ltd",
+            "Company Name for Emails": f"Company {c}",
+            "Email": f"{_ascii(first)}.{_ascii(last)}.{i}@{domain}",
+            "Email Status": "Verified",
+            "Seniority": "Director",
+            "Departments": "Sales",
+            "Work Direct Phone": f"+1 555 {i % 10000:04d}",
+            "# Employees": str(50 + c % 5000),
+            "Industry": rng.choice(INDUSTRIES),
+            "Keywords": "saas, b2b, crm",
+            "Person Linkedin Url": f"http://www.linkedin.com/in/{first.lower()}-{i}",
+            "Website": f"http://www.{domain}",
+            "City": "Springfield",
+            "Country": rng.choice(COUNTRIES),
+            "Company Address": f"{c} Main Street, Springfield",
+            "Company Country": "United States",
+            "Technologies": "Salesforce, HubSpot",
+            "Annual Revenue": "1000000",
+            "Apollo Contact Id": f"{i:024x}",
+            "Apollo Account Id": f"{c:024x}",
+        }
+        writer.writerow([values.get(h, "") for h in APOLLO_HEADERS])
+    return out.getvalue().encode()
+
+
+def seed_leads(target: int, out: Callable[[str], None]) -> int:
+    """Fill the bench database up to `target` leads with plain SQL (fast, no models)."""
+    from leads.models import Lead
+
+    have = Lead.objects.count()
+    if have >= target:
+        return have
+    out(f"  seeding {target - have:,} leads into the benchmark database…")
+    now = timezone.now()
+    fields = [f for f in Lead._meta.concrete_fields if not f.primary_key]
+    columns = [f.column for f in fields]
+    defaults: dict[str, Any] = {}
+    for f in fields:
+        if f.has_default():
+            value = f.get_default()
+            defaults[f.column] = now if callable(getattr(f, "default", None)) else value
+        elif f.null:
+            defaults[f.column] = None
+        else:
+            defaults[f.column] = ""
+    defaults.update(updated_at=now, version=1, stage="suspect", sla_status="none")
+    placeholders = ", ".join(["%s"] * len(columns))
+    table = Lead._meta.db_table
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    sql = f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})"  # noqa: S608
+    batch = 20_000
+    for start in range(have, target, batch):
+        rows = []
+        for i in range(start, min(target, start + batch)):
+            values = dict(defaults, email=f"seed{i}@seed{i % 200_000}.example")
+            values.update(first_name="Seed", last_name=str(i), company=f"Seed {i % 200_000}")
+            rows.append([values[c] for c in columns])
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+    return Lead.objects.count()
+
+
+def _rate(rows: int, seconds: float) -> float:
+    return rows / seconds if seconds > 0 else 0.0
+
+
+@register("import", "List import: ours vs plain bulk_create vs a stock import-export resource")
+def bench_import(context: BenchContext) -> list[BenchResult]:
+    label = f"import-{context.leads}"
+    with bench_database(label) as name:
+        context.out(f"import: benchmark database {name}")
+        return _bench_import(context)
+
+
+def _bench_import(context: BenchContext) -> list[BenchResult]:
+    import tablib
+    from import_export import resources
+
+    from agreements.models import Channel
+    from leads import importing
+    from leads.models import ImportBatch, Lead
+
+    out = context.out
+    settings.MEDIA_ROOT = Path(settings.VAR) / "bench" / "media"
+    existing = seed_leads(context.leads, out)
+    channel, _ = Channel.objects.get_or_create(
+        slug="purchased-list", defaults={"name": "Purchased list"}
+    )
+    run = f"r{int(time.time())}"
+
+    # 1. Our import: bytes in, leads (+ activity, accounts, routing) out.
+    data = apollo_file(context.rows, f"{run}a")
+    out(f"  our import of {context.rows:,} rows into {existing:,} leads…")
+    started = time.perf_counter()
+    batch, _ = importing.create_batch(data, "apollo-bench.csv", channel=channel)
+    summary = importing.run_batch(batch)
+    ours = time.perf_counter() - started
+    assert summary.created == context.rows, f"created {summary.created} of {context.rows}"
+
+    # 2. Plain bulk_create of the same rows (already parsed: objects + insert only).
+    table = importing.read_table(apollo_file(context.rows, f"{run}b"), "b.csv")
+    cleaned = importing.clean_rows(table, importing.auto_mapping(table.headers))
+    out(f"  plain bulk_create of {context.rows:,} rows…")
+    started = time.perf_counter()
+    now = timezone.now()
+    Lead.objects.bulk_create(
+        [
+            Lead(
+                email=row.email,
+                stage=channel.entry_stage,
+                channel=channel,
+                created_at=now,
+                stage_entered_at=now,
+                **{k: row.values[k] for k in importing.FILL_FIELDS if row.values.get(k)},
+            )
+            for row in cleaned.rows
+        ],
+        batch_size=500,
+    )
+    bulk = time.perf_counter() - started
+
+    # 3. A stock ModelResource with default settings, on a sample, extrapolated.
+    class StockLeadResource(resources.ModelResource):
+        class Meta:
+            model = Lead
+            fields = ("email", "first_name", "last_name", "title", "company", "phone", "website")
+            import_id_fields = ("email",)
+
+    sample = min(context.sample, context.rows)
+    sample_table = importing.read_table(apollo_file(sample, f"{run}c"), "c.csv")
+    pick = {"Email": "email", "First Name": "first_name", "Last Name": "last_name",
+            "Title": "title", "Company": "company", "Work Direct Phone": "phone",
+            "Website": "website"}  # fmt: skip
+    index = [sample_table.headers.index(h) for h in pick]
+    dataset = tablib.Dataset(
+        *[[cells[i] for i in index] for _, cells in sample_table.rows], headers=list(pick.values())
+    )
+    out(f"  stock import-export ModelResource on a {sample:,}-row sample…")
+    started = time.perf_counter()
+    result = StockLeadResource().import_data(dataset, dry_run=False)
+    stock = time.perf_counter() - started
+    assert not result.has_errors(), "stock resource failed"
+
+    ours_rate, bulk_rate, stock_rate = (
+        _rate(context.rows, ours),
+        _rate(context.rows, bulk),
+        _rate(sample, stock),
+    )
+    ImportBatch.objects.filter(pk=batch.pk).delete()
+    return [
+        BenchResult(
+            "import",
+            "our import",
+            ours_rate,
+            "rows/s",
+            f"{context.rows:,} Apollo rows in {ours:.1f} s into {existing:,} leads "
+            "(parse, clean, dedupe, accounts, activities, routing)",
+        ),
+        BenchResult(
+            "import",
+            "plain bulk_create",
+            bulk_rate,
+            "rows/s",
+            f"{context.rows:,} rows in {bulk:.1f} s (objects + INSERTs, file already parsed)",
+        ),
+        BenchResult(
+            "import",
+            "stock ModelResource",
+            stock_rate,
+            "rows/s",
+            f"{sample:,}-row sample in {stock:.1f} s, rate extrapolated",
+        ),
+        BenchResult(
+            "import",
+            "ours / bulk_create",
+            ours_rate / bulk_rate if bulk_rate else 0,
+            "×",
+            target="≥ 0.50",
+            passed=bulk_rate > 0 and ours_rate / bulk_rate >= 0.5,
+        ),
+        BenchResult(
+            "import",
+            "ours / stock resource",
+            ours_rate / stock_rate if stock_rate else 0,
+            "×",
+            target="≥ 10",
+            passed=stock_rate > 0 and ours_rate / stock_rate >= 10,
+        ),
+    ]
