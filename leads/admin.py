@@ -43,7 +43,7 @@ class CappedCountPaginator(Paginator):
 class LeadAdminForm(forms.ModelForm):
     """The lead's change form carries the version it was loaded at, so a stale form is refused."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = forms.IntegerField(widget=forms.HiddenInput, initial=1)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

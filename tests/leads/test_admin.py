@@ -318,6 +318,18 @@ def test_stale_admin_change_form_does_not_overwrite(ops_client, marketer):
     assert (saved.stage, saved.title) == ("nurture", "CFO")
 
 
+def test_ops_adds_a_lead_in_the_admin(ops_client):
+    add = reverse("admin:leads_lead_add")
+    data = change_form_data(ops_client.get(add))
+    data.update(email="  New.Person@Example.COM ", first_name="New", stage="converted")
+
+    response = ops_client.post(add, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    lead = Lead.objects.get()
+    assert (lead.email, lead.stage, lead.version) == ("new.person@example.com", "suspect", 1)
+
+
 def test_admin_edit_keeps_the_stage_protected(ops_client):
     lead = LeadFactory(stage="mql")
     data = change_form_data(ops_client.get(change_url(lead)))
