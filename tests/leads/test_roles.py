@@ -12,8 +12,9 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 
 from leads import roles
-from leads.models import Lead
+from leads.models import Lead, StageChange
 from leads.stages import Stage
+from tests.leads.test_lifecycle import GRAPH
 
 LOGIN_LINE = re.compile(
     r"^\s+(?P<username>\S+)\s+(?P<password>\S+)\s+(?P<role>Ops|Marketing|Sales rep|Sales manager)"
@@ -100,3 +101,11 @@ def test_seed_demo_twice_duplicates_nothing_and_every_printed_login_works():
 def test_seed_demo_covers_every_stage():
     _seed()
     assert set(Lead.objects.values_list("stage", flat=True)) == set(Stage.values)
+
+
+@pytest.mark.django_db
+def test_seed_demo_histories_follow_the_lifecycle_graph():
+    _seed()
+    edges = {(source, target) for sources, target in GRAPH.values() for source in sources}
+    seeded = set(StageChange.objects.values_list("from_stage", "to_stage").distinct())
+    assert seeded - edges == set()

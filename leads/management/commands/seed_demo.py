@@ -259,7 +259,12 @@ class Command(BaseCommand):
                 )
             )
             target = lead.stage
-            path = PATH[: PATH.index(target) + 1] if target in PATH else PATH[: rng.randrange(4, 7)]
+            if target in PATH:
+                path = PATH[: PATH.index(target) + 1]
+            elif target == Stage.CONVERTED:
+                path = PATH  # only a won opportunity converts
+            else:
+                path = PATH[: rng.randrange(4, 7)]
             for before, after in itertools.pairwise(path):
                 at = at + dt.timedelta(hours=rng.randrange(2, 60))
                 changes.append(
