@@ -85,10 +85,13 @@ def bench_database(label: str) -> Iterator[str]:
     else:  # pragma: no cover
         raise RuntimeError(f"No benchmark database for {vendor}.")
     db.settings_dict["NAME"] = name
+    debug = settings.DEBUG
+    settings.DEBUG = False  # as in production: no per-query logging in the timings
     try:
         call_command("migrate", verbosity=0, interactive=False)
         yield name
     finally:
+        settings.DEBUG = debug
         db.close()
         db.settings_dict.clear()
         db.settings_dict.update(original)
@@ -192,6 +195,22 @@ def seed_leads(target: int, out: Callable[[str], None]) -> int:
     return Lead.objects.count()
 
 
+def _remove_bench_rows() -> None:
+    """Leave the benchmark database with only its seeded leads, so runs stay comparable."""
+    from leads.models import Account, Activity, Assignment, ImportBatch, Lead
+
+    lead_table = connection.ops.quote_name(Lead._meta.db_table)
+    new_leads = f"SELECT id FROM {lead_table} WHERE email NOT LIKE 'seed%%'"  # noqa: S608
+    with transaction.atomic(), connection.cursor() as cursor:
+        for model in (Activity, Assignment):
+            table = connection.ops.quote_name(model._meta.db_table)
+            cursor.execute(f"DELETE FROM {table} WHERE lead_id IN ({new_leads})")  # noqa: S608
+        cursor.execute(f"DELETE FROM {lead_table} WHERE email NOT LIKE 'seed%%'")  # noqa: S608
+        account_table = connection.ops.quote_name(Account._meta.db_table)
+        cursor.execute(f"DELETE FROM {account_table}")  # noqa: S608
+    ImportBatch.objects.all().delete()
+
+
 def _rate(rows: int, seconds: float) -> float:
     return rows / seconds if seconds > 0 else 0.0
 
@@ -210,7 +229,7 @@ def _bench_import(context: BenchContext) -> list[BenchResult]:
 
     from agreements.models import Channel
     from leads import importing
-    from leads.models import ImportBatch, Lead
+    from leads.models import Lead
 
     out = context.out
     settings.MEDIA_ROOT = Path(settings.VAR) / "bench" / "media"
@@ -278,7 +297,7 @@ def _bench_import(context: BenchContext) -> list[BenchResult]:
         _rate(context.rows, bulk),
         _rate(sample, stock),
     )
-    ImportBatch.objects.filter(pk=batch.pk).delete()
+    _remove_bench_rows()
     return [
         BenchResult(
             "import",
