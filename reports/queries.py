@@ -1,14 +1,310 @@
-"""Report figures, one function each: pages, exports, snapshots and tests call the same one."""
+"""Report figures, one function each: pages, exports, snapshots and tests call the same one.
+
+Every figure is aggregated by the database (annotate/aggregate, conditional counts,
+correlated subqueries and window functions); no function loads the rows of a big
+table into Python. Each report returns plain rows (dicts) with a `section` key; a
+drill-down (`drilldown_leads`) turns a (report, metric, row) back into the leads
+behind the number, from the same conditions the number was counted with.
+
+Definitions (the words the pages and the tests use):
+
+- **Sales activity** counts assignments to reps made in the range. A lead
+  reassigned mid-period counts for each rep who got it. Inputs happen in a
+  *tenure* — from the assignment to the lead's next assignment (or now):
+  untouched after N days (the agreement's thresholds) means the rep held the lead
+  N days with no sales touch and the lead stayed open and out of nurture; the first
+  touch, its business time and the SLA outcome count for the rep whose tenure they
+  fell in; touches are the sales touches during the tenure. Outcomes (current
+  stage, conversion, touch goal) count for the rep who holds the lead now.
+- **Time to first touch** is `Lead.business_seconds_to_first_touch`, stamped at
+  the touch (see leads/response_time.py: business time from when the lead reached
+  sales — the latest of creation, MQL entry and assignment — to the touch). SQL
+  cannot follow a calendar's hours, holidays and DST, so it is stored, and the
+  median and 90th percentile (linear interpolation, as Postgres' percentile_cont)
+  are picked by window functions.
+- **Marketing delivery** counts leads from marketing-sourced channels: created in
+  the range; MQLs (entered MQL in the range, or were created as MQLs in it);
+  sales-accepted (entered SQL in the range); acceptance = SQL ÷ MQL in the range.
+  Feedback coverage: of the marketing leads closed (disqualified or converted) in
+  the range, the share that ended in a deal or in structured feedback.
+- **Pipeline**: deals opened in the range. Generated: on marketing-sourced leads.
+  Influenced: with a marketing touch before the deal opened. Attribution spreads
+  each deal's amount over the campaigns of the marketing touches before it opened
+  (first, last, linear = equal shares); a deal with no such touch goes to its lead's
+  campaign (or "No campaign"). Costs are each campaign's whole cost.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from django.db.models import Sum
+from django.contrib.auth import get_user_model
+from django.db.models import (
+    BooleanField,
+    Count,
+    DateTimeField,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    Window,
+)
+from django.db.models.functions import Abs, Coalesce, RowNumber
+from django.utils import timezone
 
-from leads.models import Deal, Lead, StageChange
-from leads.stages import Stage
+from agreements.models import Agreement, Channel, MarketingCommitment, Persona, TouchGoal
+from leads.models import Activity, Assignment, Campaign, Deal, Feedback, Lead, StageChange, Team
+from leads.stages import CLOSED_STAGES, Stage
+
+from .filters import ReportFilters
+
+ZERO = Decimal("0")
+CENT = Decimal("0.01")
+TENTH = Decimal("0.1")
+MONEY = DecimalField(max_digits=16, decimal_places=2)
+
+# Activities that are marketing touches: marketing's own, and the customer's answers to
+# it (forms, webinars, downloads, visits). Imports and system moves are not touches.
+NOT_TOUCH_KINDS = (
+    Activity.Kind.LIST_IMPORT,
+    Activity.Kind.ASSIGNMENT,
+    Activity.Kind.NURTURE_RETURN,
+)
+TOUCH_SIDES = (Activity.Side.MARKETING, Activity.Side.CUSTOMER)
+TOUCH_KINDS = tuple(k for k in Activity.Kind.values if k not in NOT_TOUCH_KINDS)
+MARKETING_TOUCH = Q(side__in=TOUCH_SIDES, kind__in=TOUCH_KINDS)
+
+
+def _touch_lookups() -> dict[str, Any]:
+    """MARKETING_TOUCH as keyword lookups (to prefix them for a join)."""
+    return {"side__in": TOUCH_SIDES, "kind__in": TOUCH_KINDS}
+
+
+# Leaving the queue: a lead in these stages is not "untouched", it is done or parked.
+LEFT_QUEUE_STAGES = (Stage.DISQUALIFIED, Stage.CONVERTED, Stage.NURTURE)
+FUNNEL_STAGES = [s.value for s in Stage]
+
+
+# --- Small helpers -------------------------------------------------------------------
+
+
+def pct(part: Any, whole: Any) -> Decimal | None:
+    """part ÷ whole in percent, one decimal (None when there is nothing to divide by)."""
+    if not whole:
+        return None
+    return (Decimal(part or 0) * 100 / Decimal(whole)).quantize(TENTH, ROUND_HALF_UP)
+
+
+def ratio(part: Any, whole: Any, places: Decimal = CENT) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(part or 0) / Decimal(whole)).quantize(places, ROUND_HALF_UP)
+
+
+def money(value: Any) -> Decimal:
+    return Decimal(value or 0).quantize(CENT, ROUND_HALF_UP)
+
+
+def _after(field: str | F, days: int) -> ExpressionWrapper:
+    expr = F(field) if isinstance(field, str) else field
+    return ExpressionWrapper(expr + dt.timedelta(days=days), output_field=DateTimeField())
+
+
+def _lead_q(f: ReportFilters, prefix: str = "", *, owner: bool = True) -> Q:
+    """The filters that are facts of the lead (and, if `owner`, of its current owner)."""
+    q = Q()
+    for name in ("channel", "campaign", "persona"):
+        value = getattr(f, name)
+        if value is not None:
+            q &= Q(**{f"{prefix}{name}_id": value})
+    if owner and f.rep is not None:
+        q &= Q(**{f"{prefix}owner_id": f.rep})
+    if owner and f.team is not None:
+        q &= Q(**{f"{prefix}owner__rep_profile__team_id": f.team})
+    return q
+
+
+def _names(user_ids: Iterable[int | None]) -> dict[int, str]:
+    ids = {pk for pk in user_ids if pk is not None}
+    users = get_user_model().objects.filter(pk__in=ids)
+    return {u.pk: u.get_full_name() or u.get_username() for u in users}
+
+
+def untouched_thresholds(agreement: Agreement | None = None) -> list[int]:
+    """The agreement's untouched thresholds in days (30/60/90 without an agreement)."""
+    agreement = agreement if agreement is not None else Agreement.current()
+    if agreement is None:
+        return [30, 60, 90]
+    days = (agreement.untouched_days_1, agreement.untouched_days_2, agreement.untouched_days_3)
+    return sorted({d for d in days if d})
+
+
+def percentiles(
+    qs: QuerySet, value: str, group: str | None, fractions: tuple[float, ...] = (0.5, 0.9)
+) -> dict[Any, list[Decimal | None]]:
+    """Interpolated percentiles of `value` per `group` (None: one group), picked in SQL.
+
+    Window functions number the rows of each group; only the (at most two) rows
+    around each percentile's position come back, and the interpolation between
+    them is done here — Postgres' percentile_cont, rounded to whole units.
+    """
+    partition = [F(group)] if group else []
+    ranked = (
+        qs.order_by()
+        .filter(**{f"{value}__isnull": False})
+        .annotate(
+            _g=F(group) if group else Value(0, output_field=IntegerField()),
+            _v=F(value),
+            _rn=Window(RowNumber(), partition_by=partition or None, order_by=F(value).asc()),
+            _n=Window(Count("pk"), partition_by=partition or None),
+        )
+    )
+    # Position of fraction p (1-based): 1 + p(n-1). With p = k/10 and integers only:
+    # 10·rn is within 10 of 10 + k(n-1) exactly for the floor and ceiling rows.
+    wanted = Q()
+    for fraction in fractions:
+        k = round(fraction * 10)
+        name = f"_d{k}"
+        ranked = ranked.alias(**{name: Abs(F("_rn") * 10 - (F("_n") - 1) * k - 10)})
+        wanted |= Q(**{f"{name}__lt": 10})
+    rows = ranked.filter(wanted).values_list("_g", "_rn", "_n", "_v")
+    by_group: dict[Any, dict[int, Decimal]] = defaultdict(dict)
+    sizes: dict[Any, int] = {}
+    for g, rn, n, v in rows:
+        by_group[g][rn] = Decimal(v)
+        sizes[g] = n
+    result: dict[Any, list[Decimal | None]] = {}
+    for g, values in by_group.items():
+        n = sizes[g]
+        out: list[Decimal | None] = []
+        for fraction in fractions:
+            pos = 1 + Decimal(str(fraction)) * (n - 1)
+            low = int(pos)
+            high = min(low + (1 if pos > low else 0), n)
+            lo, hi = values.get(low), values.get(high)
+            if lo is None or hi is None:
+                out.append(None)
+                continue
+            out.append((lo + (pos - low) * (hi - lo)).quantize(Decimal("1"), ROUND_HALF_UP))
+        result[g] = out
+    return result
+
+
+# --- Stage entries ---------------------------------------------------------------------
+
+
+def _entered(stage: str | Iterable[str], start: dt.datetime, end: dt.datetime) -> Exists:
+    stages = [stage] if isinstance(stage, str) else list(stage)
+    return Exists(
+        StageChange.objects.filter(
+            lead=OuterRef("pk"), to_stage__in=stages, at__gte=start, at__lt=end
+        )
+    )
+
+
+def _became_mql(qs: QuerySet, start: dt.datetime, end: dt.datetime) -> QuerySet:
+    """Annotate `_mql` on a Lead queryset (which has `_entered_mql`): became an MQL in
+    [start, end) — entered the stage, or was created as one (a hand-raise form, an MQL
+    channel: its first stage change leaves MQL, or it has none and is still an MQL)."""
+    first_from = (
+        StageChange.objects.filter(lead=OuterRef("pk"))
+        .order_by("at", "pk")
+        .values("from_stage")[:1]
+    )
+    born = Q(_first_from=Stage.MQL) | Q(_first_from__isnull=True, stage=Stage.MQL)
+    return qs.annotate(_first_from=Subquery(first_from)).annotate(
+        _mql=ExpressionWrapper(
+            Q(_entered_mql=True) | (Q(created_at__gte=start, created_at__lt=end) & born),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def _touched_in_range_ids(start: dt.datetime, end: dt.datetime, stages: Iterable[str]) -> QuerySet:
+    return StageChange.objects.filter(to_stage__in=list(stages), at__gte=start, at__lt=end).values(
+        "lead_id"
+    )
+
+
+def marketing_leads(f: ReportFilters, *, stages: Iterable[str] = ()) -> QuerySet:
+    """Marketing-sourced leads with something in the range: created, or entering `stages`."""
+    start, end = f.start, f.end
+    in_range = Q(created_at__gte=start, created_at__lt=end)
+    if stages:
+        in_range |= Q(pk__in=_touched_in_range_ids(start, end, stages))
+    return (
+        Lead.objects.filter(channel__is_marketing_sourced=True).filter(_lead_q(f)).filter(in_range)
+    )
+
+
+def _delivery_annotated(f: ReportFilters) -> QuerySet:
+    start, end = f.start, f.end
+    qs = marketing_leads(
+        f, stages=[Stage.MQL, Stage.SQL, Stage.DISQUALIFIED, Stage.CONVERTED]
+    ).annotate(
+        _entered_mql=_entered(Stage.MQL, start, end),
+        _entered_sql=_entered(Stage.SQL, start, end),
+        _entered_dq=_entered(Stage.DISQUALIFIED, start, end),
+        _closed_in=_entered(list(CLOSED_STAGES), start, end),
+    )
+    qs = qs.annotate(
+        _closed=ExpressionWrapper(
+            Q(stage__in=list(CLOSED_STAGES)) & Q(_closed_in=True), output_field=BooleanField()
+        )
+    )
+    qs = _became_mql(qs, start, end)
+    structured = Feedback.objects.filter(lead=OuterRef("pk"), reply_to__isnull=True).exclude(
+        reason="", fit=""
+    )
+    return qs.annotate(
+        _traceable=ExpressionWrapper(
+            Q(stage=Stage.CONVERTED)
+            | Q(Exists(Deal.objects.filter(lead=OuterRef("pk"))))
+            | Q(Exists(structured)),
+            output_field=BooleanField(),
+        )
+    )
+
+
+DELIVERY_METRICS: dict[str, Q] = {
+    "new_leads": Q(_new=True),
+    "mqls": Q(_mql=True),
+    "sales_accepted": Q(_entered_sql=True),
+    "disqualified": Q(_entered_dq=True),
+    "closed": Q(_closed=True),
+    "traceable": Q(_closed=True, _traceable=True),
+    "untraceable": Q(_closed=True, _traceable=False),
+}
+
+
+def _delivery_qs(f: ReportFilters) -> QuerySet:
+    return _delivery_annotated(f).annotate(
+        _new=ExpressionWrapper(
+            Q(created_at__gte=f.start, created_at__lt=f.end), output_field=BooleanField()
+        )
+    )
+
+
+def _delivery_counts(qs: QuerySet) -> dict[str, Any]:
+    return {key: Count("pk", filter=q) for key, q in DELIVERY_METRICS.items()}
+
+
+def _delivery_rates(row: dict[str, Any]) -> dict[str, Any]:
+    row["acceptance_rate"] = pct(row["sales_accepted"], row["mqls"])
+    row["feedback_coverage"] = pct(row["traceable"], row["closed"])
+    return row
 
 
 def marketing_delivered(start: dt.datetime, end: dt.datetime) -> dict[str, Decimal]:
@@ -16,22 +312,968 @@ def marketing_delivered(start: dt.datetime, end: dt.datetime) -> dict[str, Decim
 
     new_leads (created), mqls and sales_accepted (distinct leads that entered MQL /
     SQL), pipeline_amount (deals opened) and acceptance_rate (SQL per MQL, in %).
+    Used by the SLA engine's daily pacing snapshots; the same definitions as the
+    marketing delivery report (MQLs include leads created as MQLs).
     """
-    marketing = {"lead__channel__is_marketing_sourced": True}
-    new_leads = Lead.objects.filter(
-        channel__is_marketing_sourced=True, created_at__gte=start, created_at__lt=end
-    ).count()
-    entered = StageChange.objects.filter(at__gte=start, at__lt=end, **marketing)
-    mqls = entered.filter(to_stage=Stage.MQL).values("lead_id").distinct().count()
-    accepted = entered.filter(to_stage=Stage.SQL).values("lead_id").distinct().count()
-    pipeline = Deal.objects.filter(opened_at__gte=start, opened_at__lt=end, **marketing).aggregate(
-        total=Sum("amount")
-    )["total"] or Decimal("0")
+    f = ReportFilters(
+        start_day=timezone.localtime(start).date(),
+        end_day=timezone.localtime(end).date(),
+        exact_start=start,
+        exact_end=end,
+    )
+    qs = _delivery_qs(f)
+    counts = qs.aggregate(**_delivery_counts(qs))
+    pipeline = Deal.objects.filter(
+        opened_at__gte=start, opened_at__lt=end, lead__channel__is_marketing_sourced=True
+    ).aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    mqls, accepted = counts["mqls"], counts["sales_accepted"]
     rate = (Decimal(accepted) * 100 / mqls).quantize(Decimal("0.01")) if mqls else Decimal("0")
     return {
-        "new_leads": Decimal(new_leads),
+        "new_leads": Decimal(counts["new_leads"]),
         "mqls": Decimal(mqls),
         "sales_accepted": Decimal(accepted),
         "pipeline_amount": Decimal(pipeline),
         "acceptance_rate": rate,
     }
+
+
+# --- Commitments -------------------------------------------------------------------------
+
+
+def _month_starts(start: dt.date, end: dt.date) -> Iterable[dt.date]:
+    day = start.replace(day=1)
+    while day <= end:
+        yield day
+        day = (day + dt.timedelta(days=32)).replace(day=1)
+
+
+def _period_of(day: dt.date, period: str) -> tuple[dt.date, dt.date]:
+    first_month = day.month if period == "month" else 3 * ((day.month - 1) // 3) + 1
+    start = day.replace(month=first_month, day=1)
+    months = 1 if period == "month" else 3
+    year, month = divmod(first_month - 1 + months, 12)
+    return start, dt.date(day.year + year, month + 1, 1) - dt.timedelta(days=1)
+
+
+def commitment_target(target: Decimal, period: str, start: dt.date, end: dt.date) -> Decimal:
+    """A month's or quarter's target for the days [start, end]: whole periods count whole,
+    parts count by their share of the period's days."""
+    total = ZERO
+    day = start
+    while day <= end:
+        p_start, p_end = _period_of(day, period)
+        last = min(p_end, end)
+        share = Decimal((last - day).days + 1) / Decimal((p_end - p_start).days + 1)
+        total += Decimal(target) * share
+        day = last + dt.timedelta(days=1)
+    return total.quantize(CENT, ROUND_HALF_UP)
+
+
+def active_commitment(agreement: Agreement | None = None) -> MarketingCommitment | None:
+    """The active agreement's monthly commitment (or its quarterly one)."""
+    agreement = agreement if agreement is not None else Agreement.current()
+    if agreement is None:
+        return None
+    found = {c.period: c for c in agreement.commitments.all()}
+    return found.get("month") or found.get("quarter")
+
+
+COMMITMENT_FIGURES = (
+    ("new_leads", "New leads"),
+    ("mqls", "MQLs"),
+    ("sales_accepted", "Sales-accepted leads (SQL)"),
+    ("pipeline_amount", "Pipeline amount"),
+    ("acceptance_rate", "Acceptance rate (%)"),
+)
+
+
+# --- 1. Sales activity ---------------------------------------------------------------
+
+
+def _tenures(f: ReportFilters, now: dt.datetime) -> QuerySet:
+    """Assignments to reps in the range, each with `next_at` (the lead's next assignment)
+    and `until` (next_at, or now)."""
+    following = (
+        Assignment.objects.filter(lead=OuterRef("lead"))
+        .filter(Q(at__gt=OuterRef("at")) | Q(at=OuterRef("at"), pk__gt=OuterRef("pk")))
+        .order_by("at", "pk")
+        .values("at")[:1]
+    )
+    qs = Assignment.objects.filter(to_owner__isnull=False, at__gte=f.start, at__lt=f.end).filter(
+        _lead_q(f, "lead__", owner=False)
+    )
+    if f.rep is not None:
+        qs = qs.filter(to_owner_id=f.rep)
+    if f.team is not None:
+        qs = qs.filter(to_owner__rep_profile__team_id=f.team)
+    return qs.annotate(next_at=Subquery(following)).annotate(
+        until=Coalesce(F("next_at"), Value(now, output_field=DateTimeField()))
+    )
+
+
+def _touch_goals() -> list[TouchGoal]:
+    agreement = Agreement.current()
+    return list(agreement.touch_goals.all()) if agreement is not None else []
+
+
+def _sales_annotated(f: ReportFilters, now: dt.datetime) -> tuple[QuerySet, dict[str, Q]]:
+    """The tenures with one boolean per metric, and the metric → condition map."""
+    qs = _tenures(f, now)
+    metrics: dict[str, Q] = {"assigned": Q()}
+    for i, days in enumerate(untouched_thresholds(), start=1):
+        qs = qs.alias(**{f"_after{i}": _after("at", days)})
+        touched = Activity.objects.filter(
+            lead=OuterRef("lead_id"),
+            is_touch=True,
+            occurred_at__gte=OuterRef("at"),
+            occurred_at__lt=OuterRef(f"_after{i}"),
+        )
+        left = StageChange.objects.filter(
+            lead=OuterRef("lead_id"),
+            to_stage__in=LEFT_QUEUE_STAGES,
+            at__gte=OuterRef("at"),
+            at__lt=OuterRef(f"_after{i}"),
+        )
+        qs = qs.alias(
+            **{
+                f"_u{i}": ExpressionWrapper(
+                    Q(until__gte=F(f"_after{i}")) & ~Q(Exists(touched)) & ~Q(Exists(left)),
+                    output_field=BooleanField(),
+                )
+            }
+        )
+        metrics[f"untouched_{i}"] = Q(**{f"_u{i}": True})
+    first_touched = Q(lead__first_touch_at__gte=F("at"), lead__first_touch_at__lt=F("until"))
+    metrics["first_touched"] = first_touched
+    metrics["sla_met"] = first_touched & Q(lead__sla_status=Lead.SLAStatus.MET)
+    metrics["sla_breached"] = Q(
+        lead__sla_status=Lead.SLAStatus.BREACHED,
+        lead__sla_due_at__gte=F("at"),
+        lead__sla_due_at__lt=F("until"),
+    )
+    held = Q(next_at__isnull=True)
+    metrics["held"] = held
+    for stage in FUNNEL_STAGES:
+        metrics[f"stage_{stage}"] = held & Q(lead__stage=stage)
+    for stage in (Stage.WORKING, Stage.SQL, Stage.OPPORTUNITY):
+        qs = qs.alias(
+            **{
+                f"_reached_{stage}": Exists(
+                    StageChange.objects.filter(lead=OuterRef("lead_id"), to_stage=stage)
+                )
+            }
+        )
+        metrics[f"reached_{stage}"] = held & Q(**{f"_reached_{stage}": True})
+    metrics["won"] = held & Q(lead__stage=Stage.CONVERTED)
+    touches = (
+        Activity.objects.filter(
+            lead=OuterRef("lead_id"),
+            is_touch=True,
+            occurred_at__gte=OuterRef("at"),
+            occurred_at__lt=OuterRef("until"),
+        )
+        .order_by()
+        .values("lead")
+        .annotate(c=Count("pk"))
+        .values("c")
+    )
+    qs = qs.annotate(_touches=Coalesce(Subquery(touches, output_field=IntegerField()), 0))
+    goals = _touch_goals()
+    if goals:
+        working_at = (
+            StageChange.objects.filter(lead=OuterRef("lead_id"), to_stage=Stage.WORKING)
+            .order_by("at")
+            .values("at")[:1]
+        )
+        qs = qs.alias(_working_at=Subquery(working_at))
+        specific = [g.channel_id for g in goals if g.channel_id is not None]
+        eligible = Q()
+        reached = Q()
+        for g in goals:
+            scope = (
+                Q(lead__channel_id=g.channel_id)
+                if g.channel_id is not None
+                else (Q(lead__channel__isnull=True) | ~Q(lead__channel_id__in=specific))
+            )
+            end_name = f"_goal_end_{g.pk}"
+            count_name = f"_goal_touches_{g.pk}"
+            qs = qs.alias(**{end_name: _after("_working_at", g.within_days)})
+            within = (
+                Activity.objects.filter(
+                    lead=OuterRef("lead_id"),
+                    is_touch=True,
+                    occurred_at__gte=OuterRef("_working_at"),
+                    occurred_at__lt=OuterRef(end_name),
+                )
+                .order_by()
+                .values("lead")
+                .annotate(c=Count("pk"))
+                .values("c")
+            )
+            qs = qs.alias(
+                **{count_name: Coalesce(Subquery(within, output_field=IntegerField()), 0)}
+            )
+            hit = Q(**{f"{count_name}__gte": g.touches})
+            reached |= scope & hit
+            eligible |= scope & (hit | Q(**{f"{end_name}__lte": now}))
+        metrics["goal_eligible"] = held & Q(_working_at__isnull=False) & eligible
+        metrics["goal_reached"] = held & Q(_working_at__isnull=False) & reached
+    return qs, metrics
+
+
+SALES_GROUPS = {"rep": "to_owner_id", "team": "to_owner__rep_profile__team_id", "total": None}
+
+
+def _sales_aggregates(metrics: dict[str, Q]) -> dict[str, Any]:
+    aggs: dict[str, Any] = {
+        key: Count("lead_id", distinct=True, filter=q if q else None) for key, q in metrics.items()
+    }
+    aggs["touches"] = Coalesce(Sum("_touches"), 0)
+    return aggs
+
+
+def sales_activity(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Per rep, per team and in total: leads assigned in the range, untouched after each
+    threshold, time to first touch (median and p90, business seconds), SLA met share,
+    touches per lead and touch goal, current stages and the Working→SQL→Opportunity→Won
+    conversion. One row per group; `section` is rep, team or total."""
+    now = now or timezone.now()
+    qs, metrics = _sales_annotated(f, now)
+    aggs = _sales_aggregates(metrics)
+    thresholds = untouched_thresholds()
+    rows: list[dict[str, Any]] = []
+    for section, group in SALES_GROUPS.items():
+        if group is None:
+            found = [{**qs.order_by().aggregate(**aggs), "_g": None}]
+        else:
+            found = list(
+                qs.order_by().values(group).annotate(**aggs).annotate(_g=F(group)).order_by()
+            )
+        ttft = percentiles(
+            qs.filter(metrics["first_touched"]),
+            "lead__business_seconds_to_first_touch",
+            group,
+        )
+        for row in found:
+            if group:
+                row.pop(group, None)
+            g = row.pop("_g")
+            median, p90 = ttft.get(g if group else 0, [None, None])
+            row.update(section=section, key=g, ttft_median=median, ttft_p90=p90)
+            rows.append(row)
+    names = _names(r["key"] for r in rows if r["section"] == "rep")
+    teams = dict(Team.objects.values_list("pk", "name"))
+    for row in rows:
+        if row["section"] == "rep":
+            row["label"] = names.get(row["key"], "?")
+        elif row["section"] == "team":
+            row["label"] = teams.get(row["key"], "No team")
+        else:
+            row["label"] = "All"
+        _sales_rates(row, thresholds)
+    order = {"rep": 1, "team": 0, "total": 2}
+    rows.sort(key=lambda r: (order[r["section"]], r["label"]))
+    if rows and rows[-1]["section"] == "total" and rows[-1]["assigned"] == 0:
+        rows[-1]["label"] = "All (no leads assigned in this range)"
+    return rows
+
+
+def _sales_rates(row: dict[str, Any], thresholds: list[int]) -> None:
+    for i, days in enumerate(thresholds, start=1):
+        row[f"untouched_{i}_days"] = days
+    row["sla_decided"] = row["sla_met"] + row["sla_breached"]
+    row["sla_met_share"] = pct(row["sla_met"], row["sla_decided"])
+    row["touches_per_lead"] = ratio(row["touches"], row["assigned"])
+    row["reassigned"] = row["assigned"] - row["held"]
+    if "goal_reached" in row:
+        row["goal_share"] = pct(row["goal_reached"], row["goal_eligible"])
+    else:
+        row["goal_reached"] = row["goal_eligible"] = 0
+        row["goal_share"] = None
+    row["working_to_sql"] = pct(row["reached_sql"], row["reached_working"])
+    row["sql_to_opportunity"] = pct(row["reached_opportunity"], row["reached_sql"])
+    row["opportunity_to_won"] = pct(row["won"], row["reached_opportunity"])
+
+
+# --- 2. Marketing delivery ------------------------------------------------------------
+
+
+DELIVERY_GROUPS = {
+    "channel": ("channel_id", Channel),
+    "campaign": ("campaign_id", Campaign),
+    "persona": ("persona_id", Persona),
+}
+
+
+def marketing_delivery(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Leads, MQLs and sales-accepted leads delivered against the commitment (with pace),
+    acceptance rate, feedback coverage and disqualification reasons; in total and by
+    channel, campaign and persona. Sections: commitment, total, channel, campaign,
+    persona, reason."""
+    now = now or timezone.now()
+    qs = _delivery_qs(f)
+    aggs = _delivery_counts(qs)
+    total = _delivery_rates({**qs.order_by().aggregate(**aggs)})
+    pipeline = Deal.objects.filter(
+        opened_at__gte=f.start, opened_at__lt=f.end, lead__channel__is_marketing_sourced=True
+    ).filter(_lead_q(f, "lead__"))
+    total["pipeline_amount"] = money(pipeline.aggregate(t=Sum("amount"))["t"])
+    total.update(section="total", key=None, label="All marketing leads")
+    rows = _commitment_rows(f, total, now)
+    rows.append(total)
+    for section, (field, model) in DELIVERY_GROUPS.items():
+        names = dict(model.objects.values_list("pk", "name"))
+        found = qs.order_by().values(field).annotate(**aggs).order_by()
+        section_rows = []
+        for row in found:
+            key = row.pop(field)
+            row = _delivery_rates(row)
+            row.update(section=section, key=key, label=names.get(key, f"No {section}"))
+            section_rows.append(row)
+        rows += sorted(section_rows, key=lambda r: (-r["mqls"], -r["new_leads"], r["label"]))
+    rows += _reason_rows(qs)
+    return rows
+
+
+def _reason_rows(qs: QuerySet) -> list[dict[str, Any]]:
+    reason = (
+        Feedback.objects.filter(lead=OuterRef("pk"), reply_to__isnull=True)
+        .exclude(reason="")
+        .order_by("-created_at", "-pk")
+        .values("reason")[:1]
+    )
+    found = (
+        qs.filter(_entered_dq=True)
+        .annotate(_reason=Subquery(reason))
+        .order_by()
+        .values("_reason")
+        .annotate(leads=Count("pk"))
+        .order_by()
+    )
+    labels = dict(Feedback.Reason.choices)
+    rows = [
+        {
+            "section": "reason",
+            "key": r["_reason"] or "none",
+            "label": labels.get(r["_reason"], "No structured feedback"),
+            "leads": r["leads"],
+        }
+        for r in found
+    ]
+    return sorted(rows, key=lambda r: (-r["leads"], r["label"]))
+
+
+def _commitment_rows(
+    f: ReportFilters, total: dict[str, Any], now: dt.datetime
+) -> list[dict[str, Any]]:
+    commitment = active_commitment()
+    if commitment is None:
+        return []
+    elapsed = min(max(now, f.start), f.end) - f.start
+    share = Decimal(elapsed.total_seconds()) / Decimal((f.end - f.start).total_seconds())
+    rows = []
+    for key, label in COMMITMENT_FIGURES:
+        delivered = total["acceptance_rate"] if key == "acceptance_rate" else total[key]
+        if key == "acceptance_rate":
+            target = Decimal(commitment.min_acceptance_rate)
+            expected = target
+        else:
+            target = commitment_target(
+                getattr(commitment, key), commitment.period, f.start_day, f.end_day
+            )
+            expected = (target * share).quantize(CENT, ROUND_HALF_UP)
+        rows.append(
+            {
+                "section": "commitment",
+                "key": key,
+                "label": label,
+                "target": target,
+                "expected_by_now": expected,
+                "delivered": delivered,
+                "pace": pct(delivered or 0, expected),
+                "on_pace": None if delivered is None else delivered >= expected,
+            }
+        )
+    return rows
+
+
+# --- 3. Pipeline and contribution ---------------------------------------------------
+
+
+def _deals(f: ReportFilters) -> QuerySet:
+    return Deal.objects.filter(opened_at__gte=f.start, opened_at__lt=f.end).filter(
+        _lead_q(f, "lead__")
+    )
+
+
+def _marketing_touches_before(deal_ref: str = "opened_at") -> QuerySet:
+    return Activity.objects.filter(
+        MARKETING_TOUCH, lead=OuterRef("lead_id"), occurred_at__lt=OuterRef(deal_ref)
+    )
+
+
+def _pipeline_annotated(f: ReportFilters) -> QuerySet:
+    return _deals(f).annotate(
+        _sourced=ExpressionWrapper(
+            Q(lead__channel__is_marketing_sourced=True), output_field=BooleanField()
+        ),
+        _influenced=Exists(_marketing_touches_before()),
+    )
+
+
+PIPELINE_FIGURES: dict[str, tuple[str, Q]] = {
+    "pipeline": ("All pipeline opened", Q()),
+    "generated": ("Generated by marketing (marketing-sourced leads)", Q(_sourced=True)),
+    "influenced": (
+        "Influenced by marketing (a marketing touch before it opened)",
+        Q(_influenced=True),
+    ),
+    "no_marketing_touch": ("No marketing touch before it opened", Q(_influenced=False)),
+}
+
+
+def _won(f: ReportFilters) -> QuerySet:
+    return (
+        Deal.objects.filter(status=Deal.Status.WON, closed_at__gte=f.start, closed_at__lt=f.end)
+        .filter(_lead_q(f, "lead__"))
+        .annotate(
+            _sourced=ExpressionWrapper(
+                Q(lead__channel__is_marketing_sourced=True), output_field=BooleanField()
+            ),
+            _influenced=Exists(_marketing_touches_before()),
+        )
+    )
+
+
+WON_FIGURES: dict[str, tuple[str, Q]] = {
+    "won": ("Won revenue", Q()),
+    "won_generated": ("Won from marketing-sourced leads", Q(_sourced=True)),
+    "won_influenced": ("Won with a marketing touch", Q(_influenced=True)),
+}
+
+
+def _attribution(f: ReportFilters) -> dict[Any, dict[str, Decimal]]:
+    """Campaign id → first/last/linear credit of the range's pipeline."""
+    deals = _deals(f)
+    points = _marketing_touches_before().filter(campaign__isnull=False)
+    first = points.order_by("occurred_at", "pk").values("campaign_id")[:1]
+    last = points.order_by("-occurred_at", "-pk").values("campaign_id")[:1]
+    count = points.order_by().values("lead").annotate(c=Count("pk")).values("c")
+    deals = deals.annotate(
+        _first=Coalesce(Subquery(first), F("lead__campaign_id"), output_field=IntegerField()),
+        _last=Coalesce(Subquery(last), F("lead__campaign_id"), output_field=IntegerField()),
+        _points=Coalesce(Subquery(count, output_field=IntegerField()), 0),
+    )
+    credit: dict[Any, dict[str, Decimal]] = defaultdict(
+        lambda: {"first": ZERO, "last": ZERO, "linear": ZERO}
+    )
+    for model in ("first", "last"):
+        for row in deals.order_by().values(f"_{model}").annotate(s=Sum("amount")).order_by():
+            credit[row[f"_{model}"]][model] += Decimal(row["s"] or 0)
+    # Linear: deals without touch points give their lead's campaign the whole amount ...
+    for row in (
+        deals.filter(_points=0)
+        .order_by()
+        .values("lead__campaign_id")
+        .annotate(s=Sum("amount"))
+        .order_by()
+    ):
+        credit[row["lead__campaign_id"]]["linear"] += Decimal(row["s"] or 0)
+    # ... the others an equal share per touch point, summed per campaign in SQL: one
+    # joined row per (deal, touch point), each worth amount ÷ points.
+    touch = {f"lead__activities__{k}": v for k, v in _touch_lookups().items()}
+    touches = (
+        deals.filter(_points__gt=0)
+        .filter(
+            lead__activities__campaign__isnull=False,
+            lead__activities__occurred_at__lt=F("opened_at"),
+            **touch,
+        )
+        .order_by()
+        .values("lead__activities__campaign_id")
+        .annotate(
+            s=Sum(
+                ExpressionWrapper(
+                    F("amount") / F("_points"),
+                    output_field=DecimalField(max_digits=24, decimal_places=10),
+                )
+            )
+        )
+        .order_by()
+    )
+    for row in touches:
+        credit[row["lead__activities__campaign_id"]]["linear"] += Decimal(row["s"] or 0)
+    return {k: {m: money(v) for m, v in d.items()} for k, d in credit.items()}
+
+
+def pipeline_contribution(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Pipeline opened in the range (all, marketing-generated, marketing-influenced), won
+    revenue, attribution to campaigns (first touch, last touch, linear) and campaign costs
+    per lead, MQL, SQL and unit of pipeline. Sections: figure, attribution, cost."""
+    deals = _pipeline_annotated(f)
+    aggs: dict[str, Any] = {}
+    for key, (_, q) in PIPELINE_FIGURES.items():
+        aggs[f"{key}__deals"] = Count("pk", filter=q or None)
+        aggs[f"{key}__amount"] = Coalesce(Sum("amount", filter=q or None), ZERO, output_field=MONEY)
+    found = deals.order_by().aggregate(**aggs)
+    won_aggs: dict[str, Any] = {}
+    for key, (_, q) in WON_FIGURES.items():
+        won_aggs[f"{key}__deals"] = Count("pk", filter=q or None)
+        won_aggs[f"{key}__amount"] = Coalesce(
+            Sum("amount", filter=q or None), ZERO, output_field=MONEY
+        )
+    found.update(_won(f).order_by().aggregate(**won_aggs))
+    rows: list[dict[str, Any]] = []
+    for key, (label, _) in {**PIPELINE_FIGURES, **WON_FIGURES}.items():
+        rows.append(
+            {
+                "section": "figure",
+                "key": key,
+                "label": label,
+                "deals": found[f"{key}__deals"],
+                "amount": money(found[f"{key}__amount"]),
+            }
+        )
+    credit = _attribution(f)
+    costs = _campaign_costs(f)
+    names = dict(Campaign.objects.values_list("pk", "name"))
+    for key in sorted(credit, key=lambda k: (k is None, names.get(k, ""))):
+        rows.append(
+            {
+                "section": "attribution",
+                "key": key,
+                "label": names.get(key, "No campaign"),
+                **credit[key],
+            }
+        )
+    rows += costs
+    return rows
+
+
+def _campaign_costs(f: ReportFilters) -> list[dict[str, Any]]:
+    """Per campaign: cost, leads, MQLs, SQLs and pipeline sourced in the range, and the
+    cost of each."""
+    qs = _delivery_qs(f).filter(campaign__isnull=False)
+    aggs = {
+        "leads": Count("pk", filter=Q(_new=True)),
+        "mqls": Count("pk", filter=Q(_mql=True)),
+        "sqls": Count("pk", filter=Q(_entered_sql=True)),
+    }
+    counts = {
+        r["campaign_id"]: r for r in qs.order_by().values("campaign_id").annotate(**aggs).order_by()
+    }
+    pipeline = dict(
+        _deals(f)
+        .filter(lead__campaign__isnull=False, lead__channel__is_marketing_sourced=True)
+        .order_by()
+        .values("lead__campaign_id")
+        .annotate(s=Sum("amount"))
+        .order_by()
+        .values_list("lead__campaign_id", "s")
+    )
+    campaigns = Campaign.objects.filter(
+        Q(pk__in=list(counts) + list(pipeline))
+        | Q(
+            Q(starts_on__isnull=True) | Q(starts_on__lte=f.end_day),
+            Q(ends_on__isnull=True) | Q(ends_on__gte=f.start_day),
+            cost__gt=0,
+        )
+    )
+    if f.channel is not None:
+        campaigns = campaigns.filter(channel_id=f.channel)
+    if f.campaign is not None:
+        campaigns = campaigns.filter(pk=f.campaign)
+    rows = []
+    for campaign in campaigns.order_by("name"):
+        c = counts.get(campaign.pk, {})
+        amount = money(pipeline.get(campaign.pk))
+        cost = money(campaign.cost)
+        leads, mqls, sqls = c.get("leads", 0), c.get("mqls", 0), c.get("sqls", 0)
+        rows.append(
+            {
+                "section": "cost",
+                "key": campaign.pk,
+                "label": campaign.name,
+                "cost": cost,
+                "leads": leads,
+                "mqls": mqls,
+                "sqls": sqls,
+                "pipeline_amount": amount,
+                "cost_per_lead": ratio(cost, leads),
+                "cost_per_mql": ratio(cost, mqls),
+                "cost_per_sql": ratio(cost, sqls),
+                "cost_per_pipeline": ratio(cost, amount, Decimal("0.0001")),
+            }
+        )
+    return rows
+
+
+# --- 4. SLA scoreboard ----------------------------------------------------------------
+
+
+SCOREBOARD_PERIODS = 4
+
+
+def sla_scoreboard(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Both sides' commitments next to what happened, for the range and the three ranges
+    of the same shape before it. One row per commitment; `p0_*` is the chosen range."""
+    now = now or timezone.now()
+    periods = [f]
+    for _ in range(SCOREBOARD_PERIODS - 1):
+        periods.append(periods[-1].previous())
+    commitment = active_commitment()
+    thresholds = untouched_thresholds()
+    goals = _touch_goals()
+    agreement = Agreement.current()
+    rules = list(agreement.rules.all()) if agreement is not None else []
+    rows: dict[str, dict[str, Any]] = {}
+
+    def row(key: str, side: str, label: str, promise: str) -> dict[str, Any]:
+        return rows.setdefault(
+            key, {"section": side, "key": key, "label": label, "promise": promise}
+        )
+
+    for i, p in enumerate(periods):
+        mk = _delivery_qs(p)
+        counts = _delivery_rates(mk.order_by().aggregate(**_delivery_counts(mk)))
+        counts["pipeline_amount"] = money(
+            Deal.objects.filter(
+                opened_at__gte=p.start,
+                opened_at__lt=p.end,
+                lead__channel__is_marketing_sourced=True,
+            )
+            .filter(_lead_q(p, "lead__"))
+            .aggregate(t=Sum("amount"))["t"]
+        )
+        for key, label in COMMITMENT_FIGURES:
+            if commitment is None:
+                target = None
+            elif key == "acceptance_rate":
+                target = Decimal(commitment.min_acceptance_rate)
+            else:
+                target = commitment_target(
+                    getattr(commitment, key), commitment.period, p.start_day, p.end_day
+                )
+            r = row(key, "marketing", label, "at least the target")
+            actual = counts[key]
+            r[f"p{i}_label"] = p.label()
+            r[f"p{i}_target"] = target
+            r[f"p{i}_actual"] = actual
+            r[f"p{i}_kept"] = None if target is None or actual is None else actual >= target
+        feedback = row(
+            "feedback_coverage", "marketing", "Feedback coverage (%)", "every closed lead"
+        )
+        feedback[f"p{i}_label"] = p.label()
+        feedback[f"p{i}_target"] = Decimal(100)
+        feedback[f"p{i}_actual"] = counts["feedback_coverage"]
+        feedback[f"p{i}_kept"] = (
+            None if counts["feedback_coverage"] is None else counts["feedback_coverage"] >= 100
+        )
+        sales, metrics = _sales_annotated(p, now)
+        s = _sales_rates_only(sales.order_by().aggregate(**_sales_aggregates(metrics)), thresholds)
+        promise = "; ".join(r.within_text + f" ({r.get_stage_display()})" for r in rules[:3])
+        r = row("sla_met_share", "sales", "First touch within the SLA (%)", promise or "—")
+        r[f"p{i}_label"] = p.label()
+        r[f"p{i}_target"] = Decimal(100)
+        r[f"p{i}_actual"] = s["sla_met_share"]
+        r[f"p{i}_kept"] = None if s["sla_met_share"] is None else s["sla_met_share"] >= 100
+        r = row(
+            "untouched_1",
+            "sales",
+            f"Leads untouched after {thresholds[0]} days",
+            "none",
+        )
+        r[f"p{i}_label"] = p.label()
+        r[f"p{i}_target"] = Decimal(0)
+        r[f"p{i}_actual"] = s["untouched_1"]
+        r[f"p{i}_kept"] = s["untouched_1"] == 0
+        goal_text = ", ".join(f"{g.touches} touches in {g.within_days} days" for g in goals[:2])
+        r = row("goal_share", "sales", "Leads that reached the touch goal (%)", goal_text or "—")
+        r[f"p{i}_label"] = p.label()
+        r[f"p{i}_target"] = Decimal(100) if goals else None
+        r[f"p{i}_actual"] = s["goal_share"]
+        r[f"p{i}_kept"] = None if s["goal_share"] is None else s["goal_share"] >= 100
+    order = [
+        *[k for k, _ in COMMITMENT_FIGURES],
+        "feedback_coverage",
+        "sla_met_share",
+        "untouched_1",
+        "goal_share",
+    ]
+    return [rows[k] for k in order if k in rows]
+
+
+def _sales_rates_only(row: dict[str, Any], thresholds: list[int]) -> dict[str, Any]:
+    _sales_rates(row, thresholds)
+    return row
+
+
+# --- 5. The 1:1 report ----------------------------------------------------------------
+
+
+def one_on_one(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Since the range's start: the leads marketing handed over (became MQLs), their
+    personas and titles, what sales did with them, and the pipeline they created.
+    Sections: summary, persona, title, stage, reason."""
+    now = now or timezone.now()
+    handed = _handed_over(f)
+    deals = Deal.objects.filter(lead__in=handed.values("pk"), opened_at__gte=f.start)
+    summary_aggs = {
+        "handed_over": Count("pk"),
+        "touched": Count("pk", filter=Q(first_touch_at__isnull=False)),
+        "untouched_open": Count(
+            "pk",
+            filter=Q(first_touch_at__isnull=True) & ~Q(stage__in=list(CLOSED_STAGES)),
+        ),
+        "sla_met": Count("pk", filter=Q(sla_status=Lead.SLAStatus.MET)),
+        "sla_breached": Count("pk", filter=Q(sla_status=Lead.SLAStatus.BREACHED)),
+        "accepted": Count("pk", filter=Q(_sql=True)),
+        "disqualified": Count("pk", filter=Q(stage=Stage.DISQUALIFIED)),
+        "nurture": Count("pk", filter=Q(stage=Stage.NURTURE)),
+        "won": Count("pk", filter=Q(stage=Stage.CONVERTED)),
+    }
+    summary = handed.order_by().aggregate(**summary_aggs)
+    deal_totals = deals.aggregate(n=Count("pk"), s=Sum("amount"))
+    summary["deals"] = deal_totals["n"]
+    summary["pipeline_amount"] = money(deal_totals["s"])
+    summary["sla_met_share"] = pct(summary["sla_met"], summary["sla_met"] + summary["sla_breached"])
+    summary["acceptance_rate"] = pct(summary["accepted"], summary["handed_over"])
+    median = percentiles(handed, "business_seconds_to_first_touch", None, (0.5,)).get(0, [None])
+    summary["ttft_median"] = median[0]
+    summary.update(section="summary", key=None, label=f"Since {f.start_day:%d %b %Y}")
+    rows: list[dict[str, Any]] = [summary]
+    pipeline_by_persona = dict(
+        deals.order_by()
+        .values("lead__persona_id")
+        .annotate(s=Sum("amount"))
+        .order_by()
+        .values_list("lead__persona_id", "s")
+    )
+    personas = dict(Persona.objects.values_list("pk", "name"))
+    persona_rows = []
+    for r in (
+        handed.order_by()
+        .values("persona_id")
+        .annotate(
+            leads=Count("pk"),
+            accepted=Count("pk", filter=Q(_sql=True)),
+            disqualified=Count("pk", filter=Q(stage=Stage.DISQUALIFIED)),
+        )
+        .order_by()
+    ):
+        persona_rows.append(
+            {
+                "section": "persona",
+                "key": r["persona_id"],
+                "label": personas.get(r["persona_id"], "No persona"),
+                "leads": r["leads"],
+                "accepted": r["accepted"],
+                "disqualified": r["disqualified"],
+                "pipeline_amount": money(pipeline_by_persona.get(r["persona_id"])),
+            }
+        )
+    rows += sorted(persona_rows, key=lambda r: (-r["leads"], r["label"]))
+    titles = (
+        handed.order_by()
+        .values("title")
+        .annotate(leads=Count("pk"), accepted=Count("pk", filter=Q(_sql=True)))
+        .order_by("-leads", "title")[:15]
+    )
+    rows += [
+        {
+            "section": "title",
+            "key": r["title"],
+            "label": r["title"] or "(no title)",
+            "leads": r["leads"],
+            "accepted": r["accepted"],
+        }
+        for r in titles
+    ]
+    stages = dict(
+        handed.order_by().values("stage").annotate(n=Count("pk")).values_list("stage", "n")
+    )
+    rows += [
+        {"section": "stage", "key": s.value, "label": s.label, "leads": stages.get(s.value, 0)}
+        for s in Stage
+        if stages.get(s.value)
+    ]
+    rows += _reason_rows(
+        handed.annotate(
+            _entered_dq=ExpressionWrapper(Q(stage=Stage.DISQUALIFIED), output_field=BooleanField())
+        )
+    )
+    return rows
+
+
+def _handed_over(f: ReportFilters) -> QuerySet:
+    """Marketing-sourced leads that became MQLs in the range, with `_sql` (accepted since)."""
+    qs = marketing_leads(f, stages=[Stage.MQL]).annotate(
+        _entered_mql=_entered(Stage.MQL, f.start, f.end)
+    )
+    qs = _became_mql(qs, f.start, f.end).filter(_mql=True)
+    return qs.annotate(
+        _sql=Exists(
+            StageChange.objects.filter(lead=OuterRef("pk"), to_stage=Stage.SQL, at__gte=f.start)
+        )
+    )
+
+
+# --- 6. Trends (daily snapshots) -----------------------------------------------------
+
+
+def trends(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """The daily snapshots in the range, one row per day: leads per stage, SLA met that
+    day, untouched aging buckets; and marketing's commitment pace (the SLA engine's
+    pacing snapshots). Snapshots are kept per team, rep, channel, campaign and persona;
+    the most specific filter chosen picks which. Sections: day, pace."""
+    from sla.models import PacingSnapshot
+
+    from .models import ReportSnapshot
+
+    dimension, key = ReportSnapshot.dimension_for(f)
+    snaps = (
+        ReportSnapshot.objects.filter(
+            date__gte=f.start_day, date__lte=f.end_day, dimension=dimension, key=key
+        )
+        .order_by("date")
+        .values("date", "metric", "value")
+    )
+    days: dict[dt.date, dict[str, Any]] = {}
+    for s in snaps:
+        day = days.setdefault(s["date"], {"section": "day", "key": s["date"], "label": s["date"]})
+        day[s["metric"]] = s["value"]
+    rows = []
+    for day in days.values():
+        for metric in ReportSnapshot.METRICS:
+            day.setdefault(metric, 0)
+        day["sla_met_share"] = pct(day["sla_met"], day["sla_met"] + day["sla_breached"])
+        rows.append(day)
+    pace = (
+        PacingSnapshot.objects.filter(date__gte=f.start_day, date__lte=f.end_day, figure="mqls")
+        .order_by("date", "period")
+        .values("date", "period", "target", "delivered", "expected_by_now")
+    )
+    seen = set()
+    for p in pace:
+        if p["date"] in seen:
+            continue  # one period per day: the month's if there is one (sorted first)
+        seen.add(p["date"])
+        rows.append(
+            {
+                "section": "pace",
+                "key": p["date"],
+                "label": p["date"],
+                "period": p["period"],
+                "target": p["target"],
+                "delivered": p["delivered"],
+                "expected_by_now": p["expected_by_now"],
+                "pace": pct(p["delivered"], p["expected_by_now"]),
+            }
+        )
+    return rows
+
+
+# --- Drill-down ----------------------------------------------------------------------
+
+
+def drilldown_leads(
+    report: str, metric: str, f: ReportFilters, now: dt.datetime | None = None
+) -> QuerySet:
+    """The leads behind one number: the same conditions the report counted them with.
+
+    The row is given by the filters themselves (a rep row sets `rep`, a team row
+    `team`, a channel row `channel`, …). Unknown metrics answer no leads.
+    """
+    now = now or timezone.now()
+    if report == "sales":
+        qs, metrics = _sales_annotated(f, now)
+        if metric not in metrics:
+            return Lead.objects.none()
+        ids = (
+            qs.filter(metrics[metric]).values("lead_id")
+            if metrics[metric]
+            else qs.values("lead_id")
+        )
+        return Lead.objects.filter(pk__in=ids)
+    if report in ("delivery", "scoreboard"):
+        if metric == "pipeline_amount":
+            return Lead.objects.filter(
+                pk__in=Deal.objects.filter(
+                    opened_at__gte=f.start,
+                    opened_at__lt=f.end,
+                    lead__channel__is_marketing_sourced=True,
+                )
+                .filter(_lead_q(f, "lead__"))
+                .values("lead_id")
+            )
+        if metric.startswith("reason:"):
+            reason = metric.split(":", 1)[1]
+            qs = _delivery_qs(f).filter(_entered_dq=True)
+            latest = (
+                Feedback.objects.filter(lead=OuterRef("pk"), reply_to__isnull=True)
+                .exclude(reason="")
+                .order_by("-created_at", "-pk")
+                .values("reason")[:1]
+            )
+            qs = qs.annotate(_reason=Subquery(latest))
+            qs = qs.filter(_reason__isnull=True) if reason == "none" else qs.filter(_reason=reason)
+            return Lead.objects.filter(pk__in=qs.values("pk"))
+        if metric in DELIVERY_METRICS:
+            qs = _delivery_qs(f).filter(DELIVERY_METRICS[metric])
+            return Lead.objects.filter(pk__in=qs.values("pk"))
+        if report == "scoreboard":
+            return drilldown_leads("sales", metric, f, now)
+        return Lead.objects.none()
+    if report == "pipeline":
+        if metric in PIPELINE_FIGURES:
+            deals = _pipeline_annotated(f).filter(PIPELINE_FIGURES[metric][1])
+        elif metric in WON_FIGURES:
+            deals = _won(f).filter(WON_FIGURES[metric][1])
+        elif metric in ("leads", "mqls", "sqls"):
+            key = {"leads": "new_leads", "mqls": "mqls", "sqls": "sales_accepted"}[metric]
+            qs = _delivery_qs(f).filter(DELIVERY_METRICS[key])
+            return Lead.objects.filter(pk__in=qs.values("pk"))
+        elif metric == "pipeline_amount":
+            deals = _deals(f).filter(lead__channel__is_marketing_sourced=True)
+        else:
+            return Lead.objects.none()
+        return Lead.objects.filter(pk__in=deals.values("lead_id"))
+    if report == "one_on_one":
+        handed = _handed_over(f)
+        conditions = {
+            "handed_over": Q(),
+            "touched": Q(first_touch_at__isnull=False),
+            "untouched_open": Q(first_touch_at__isnull=True) & ~Q(stage__in=list(CLOSED_STAGES)),
+            "sla_met": Q(sla_status=Lead.SLAStatus.MET),
+            "sla_breached": Q(sla_status=Lead.SLAStatus.BREACHED),
+            "accepted": Q(_sql=True),
+            "disqualified": Q(stage=Stage.DISQUALIFIED),
+            "nurture": Q(stage=Stage.NURTURE),
+            "won": Q(stage=Stage.CONVERTED),
+            "leads": Q(),
+        }
+        if metric.startswith("stage:"):
+            q = Q(stage=metric.split(":", 1)[1])
+        elif metric.startswith("title:"):
+            q = Q(title=metric.split(":", 1)[1])
+        elif metric in ("deals", "pipeline_amount"):
+            q = Q(pk__in=Deal.objects.filter(opened_at__gte=f.start).values("lead_id"))
+        elif metric in conditions:
+            q = conditions[metric]
+        else:
+            return Lead.objects.none()
+        return Lead.objects.filter(pk__in=handed.filter(q).values("pk"))
+    return Lead.objects.none()
+
+
+def drilldown_page(leads: QuerySet, limit: int = 200) -> list[Lead]:
+    """The first leads of a drill-down, with what the list shows, in two queries."""
+    return list(
+        leads.select_related("owner", "channel", "campaign", "persona").order_by(
+            "-created_at", "-pk"
+        )[:limit]
+    )
+
+
+def latest_activity_at() -> dt.datetime | None:
+    return Activity.objects.aggregate(m=Max("occurred_at"))["m"]

@@ -1,12 +1,245 @@
-"""Accountability reports (the index; each report arrives with its own issue)."""
+"""Accountability reports: the index, each report's page, its exports and its drill-downs.
 
-from django.http import HttpRequest, HttpResponse
+Views stay thin: the figures come from reports.queries, the columns from
+reports.tables; a view only checks the role, reads the filters and lays out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
+from agreements.models import Channel, Persona
 from leads import roles
 from leads.decorators import role_required
+from leads.models import Campaign, Lead, Team
+
+from . import exports, queries
+from .filters import ReportFilters, filters_from, is_rep_only
+from .tables import REPORTS, Column, Report, Section, display, reports_for, rows_of
+
+ANY_ROLE = (roles.SALES_MANAGER, roles.OPS, roles.MARKETING, roles.SALES_REP)
 
 
-@role_required(roles.SALES_MANAGER, roles.OPS, roles.MARKETING, roles.SALES_REP)
+def _report_for(request: HttpRequest, key: str) -> Report:
+    report = REPORTS.get(key)
+    if report is None:
+        raise Http404("No such report.")
+    if not roles.has_role(request.user, *report.roles):
+        raise PermissionDenied("Your role does not give access to this report.")
+    return report
+
+
+@role_required(*ANY_ROLE)
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "reports/index.html")
+    """The reports this user may open."""
+    f = filters_from(request.GET, request.user)
+    return render(
+        request,
+        "reports/index.html",
+        {"reports": reports_for(request.user), "query": f.querystring()},
+    )
+
+
+@role_required(*ANY_ROLE)
+def report(request: HttpRequest, key: str) -> HttpResponse:
+    """One report for the chosen filters: charts, a table under each, export links."""
+    report = _report_for(request, key)
+    f = filters_from(request.GET, request.user)
+    rows = report.query(f)
+    sections = [_layout(report, section, rows, f) for section in report.sections_of(rows)]
+    return render(
+        request,
+        "reports/report.html",
+        {
+            "report": report,
+            "reports": reports_for(request.user),
+            "filters": f,
+            "sections": sections,
+            "options": _options(request.user, report),
+            "rep_only": is_rep_only(request.user),
+            "query": f.querystring(),
+            "has_rows": any(s["rows"] for s in sections),
+        },
+    )
+
+
+@role_required(*ANY_ROLE)
+def export(request: HttpRequest, key: str, fmt: str) -> HttpResponse:
+    """The report as CSV or XLSX, from the same rows as the page."""
+    report = _report_for(request, key)
+    f = filters_from(request.GET, request.user)
+    rows = report.query(f)
+    if fmt == "csv":
+        return exports.csv_export(report, f, rows)
+    if fmt == "xlsx":
+        return exports.xlsx_export(report, f, rows)
+    raise Http404("Export as csv or xlsx.")
+
+
+@role_required(*ANY_ROLE)
+def drilldown(request: HttpRequest, key: str) -> HttpResponse:
+    """The leads behind one number of a report (the first 200), with the same filters."""
+    report = _report_for(request, key)
+    f = filters_from(request.GET, request.user)
+    metric = request.GET.get("metric", "")
+    leads = queries.drilldown_leads(report.key, metric, f)
+    total = leads.count()
+    visible = leads.filter(pk__in=Lead.objects.visible_to(request.user).values("pk"))
+    shown = queries.drilldown_page(visible)
+    hidden = total - (visible.count() if total else 0)
+    return render(
+        request,
+        "reports/drilldown.html",
+        {
+            "report": report,
+            "filters": f,
+            "metric": metric,
+            "metric_label": _metric_label(report, metric),
+            "leads": shown,
+            "total": total,
+            "hidden": hidden,
+            "back": reverse("reports:report", args=[report.key]) + "?" + f.querystring(),
+        },
+    )
+
+
+# --- Layout ------------------------------------------------------------------------------
+
+
+def _metric_label(report: Report, metric: str) -> str:
+    for section in report.sections_of([]):
+        for column in section.columns:
+            if column.drill == metric:
+                return column.label
+    return metric.replace("_", " ").replace(":", ": ")
+
+
+def _drill_url(
+    report: Report,
+    section: Section,
+    column: Column,
+    row: dict[str, Any],
+    f: ReportFilters,
+) -> str | None:
+    if not column.drill:
+        return None
+    narrowed = f
+    if section.row_filter:
+        if row.get("key") is None:
+            return None
+        narrowed = f.with_(**{section.row_filter: row["key"]})
+    metric = column.drill
+    if metric == "=key":
+        metric = str(row.get("key"))
+    elif metric in ("reason", "stage", "title"):
+        metric = f"{metric}:{row.get('key')}"
+    elif report.key == "scoreboard" and metric.startswith("p"):
+        period = f
+        for _ in range(int(metric[1:])):
+            period = period.previous()
+        narrowed, metric = period, str(row.get("key"))
+    url = reverse("reports:drilldown", args=[report.key])
+    return f"{url}?{narrowed.querystring(metric=metric)}"
+
+
+def _layout(
+    report: Report, section: Section, rows: list[dict[str, Any]], f: ReportFilters
+) -> dict[str, Any]:
+    shown = rows_of(section, rows)
+    table = []
+    for row in shown:
+        cells = []
+        for column in section.columns:
+            value = column.value(row)
+            cells.append(
+                {
+                    "key": column.key,
+                    "text": display(value, column.kind),
+                    "url": _drill_url(report, section, column, row, f)
+                    if value not in (None, 0)
+                    else None,
+                    "numeric": column.kind != "text",
+                }
+            )
+        table.append({"id": f"{row.get('section')}:{row.get('key')}", "cells": cells})
+    return {
+        "key": section.key,
+        "title": section.title,
+        "note": section.note,
+        "columns": section.columns,
+        "rows": table,
+        "chart": _chart(section, shown) if section.chart and shown else None,
+    }
+
+
+PALETTE = ["#3b6fd8", "#e3a008", "#dc2626", "#0e9f6e", "#7e3af2", "#6b7280", "#ff8a4c"]
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool | str):
+        return None
+    return float(value)
+
+
+def _chart(section: Section, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    chart = section.chart
+    assert chart is not None
+    labels_by_key = {c.key: c.label for c in section.columns}
+    label_column = section.columns[0]
+    datasets = []
+    for i, key in enumerate(chart.columns):
+        colour = PALETTE[i % len(PALETTE)]
+        values = [row.get(key) for row in rows]
+        if key in ("ttft_median", "ttft_p90"):
+            values = [None if v is None else v / 3600 for v in values]
+        datasets.append(
+            {
+                "label": labels_by_key.get(key, key),
+                "data": [_number(v) for v in values],
+                "backgroundColor": colour,
+                "borderColor": colour,
+                "spanGaps": True,
+            }
+        )
+    return {
+        "id": f"chart-{section.key}",
+        "title": chart.title,
+        "config": {
+            "type": chart.type,
+            "data": {
+                "labels": [display(label_column.value(r), label_column.kind) for r in rows],
+                "datasets": datasets,
+            },
+            "options": {
+                "animation": False,
+                "responsive": True,
+                "maintainAspectRatio": False,
+                "indexAxis": "y" if chart.horizontal else "x",
+                "plugins": {"title": {"display": False}, "legend": {"position": "bottom"}},
+            },
+        },
+    }
+
+
+def _options(user: Any, report: Report) -> dict[str, Any]:
+    """The choices of the filter form (a rep gets no team or rep choice)."""
+    options: dict[str, Any] = {
+        "channels": list(Channel.objects.order_by("name").values_list("pk", "name")),
+        "campaigns": list(Campaign.objects.order_by("name").values_list("pk", "name")),
+        "personas": list(Persona.objects.order_by("name").values_list("pk", "name")),
+    }
+    if not is_rep_only(user):
+        options["teams"] = list(Team.objects.order_by("name").values_list("pk", "name"))
+        reps = (
+            get_user_model()
+            .objects.filter(rep_profile__isnull=False)
+            .order_by("first_name", "last_name", "username")
+        )
+        options["reps"] = [(u.pk, u.get_full_name() or u.get_username()) for u in reps]
+    return options

@@ -1,0 +1,528 @@
+"""What each report shows: its sections, their columns and charts, who may open it.
+
+The page and the exports read the same rows (from reports.queries) through the same
+column definitions, so a number looks the same on screen and in the file: `display`
+formats it for the page, `export_value` gives the spreadsheet its number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from leads import roles
+from leads.stages import Stage
+
+from . import queries
+
+MANAGERS = (roles.SALES_MANAGER, roles.OPS)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    kind: str = "int"  # text, int, pct, money, ratio, hours, date, bool
+    drill: str | None = None  # the drill-down metric; "=key" drills the row's own key
+
+    def value(self, row: dict[str, Any]) -> Any:
+        return row.get(self.key)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart drawn from a section's rows: one dataset per column, one label per row."""
+
+    title: str
+    type: str
+    columns: tuple[str, ...]
+    horizontal: bool = False
+    stacked: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    columns: tuple[Column, ...]
+    chart: Chart | None = None
+    # How a row of this section narrows the drill-down filters (e.g. "rep": rep=row key).
+    row_filter: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Report:
+    key: str
+    title: str
+    summary: str
+    query: Callable[..., list[dict[str, Any]]]
+    roles: tuple[str, ...]
+    sections: tuple[Section, ...] = field(default_factory=tuple)
+    sections_for: Callable[[list[dict[str, Any]]], tuple[Section, ...]] | None = None
+
+    def sections_of(self, rows: list[dict[str, Any]]) -> tuple[Section, ...]:
+        return self.sections_for(rows) if self.sections_for else self.sections
+
+
+# --- Formatting (one place for page and export) ----------------------------------------
+
+
+def hours(seconds: Any) -> Decimal | None:
+    if seconds is None:
+        return None
+    return (Decimal(str(seconds)) / 3600).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def display(value: Any, kind: str) -> str:
+    """The text a page shows for a value."""
+    if value is None:
+        return "—"
+    if kind == "pct":
+        return f"{value} %"
+    if kind == "money":
+        return f"{Decimal(value):,.2f}"
+    if kind == "hours":
+        return f"{hours(value)} h"
+    if kind == "bool":
+        return "yes" if value else "no"
+    if kind == "date" and isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def export_value(value: Any, kind: str) -> Any:
+    """The value a spreadsheet cell gets: numbers stay numbers, empty stays empty."""
+    if value is None:
+        return ""
+    if kind == "hours":
+        return hours(value)
+    if kind == "bool":
+        return "yes" if value else "no"
+    if kind == "date" and isinstance(value, dt.date):
+        return value.isoformat()
+    if kind in ("int",) and isinstance(value, int | Decimal):
+        return value
+    if isinstance(value, Decimal | int | float):
+        return value
+    return str(value)
+
+
+# --- Sales activity --------------------------------------------------------------------
+
+
+def _sales_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
+    thresholds = queries.untouched_thresholds()
+    untouched = tuple(
+        Column(f"untouched_{i}", f"Untouched after {d} days", drill=f"untouched_{i}")
+        for i, d in enumerate(thresholds, start=1)
+    )
+    inputs = (
+        Column("label", "", "text"),
+        Column("assigned", "Leads assigned", drill="assigned"),
+        *untouched,
+        Column("first_touched", "First touched", drill="first_touched"),
+        Column("ttft_median", "Median time to first touch (business)", "hours"),
+        Column("ttft_p90", "90th percentile (business)", "hours"),
+        Column("sla_met", "SLA met", drill="sla_met"),
+        Column("sla_breached", "SLA breached", drill="sla_breached"),
+        Column("sla_met_share", "SLA met share", "pct"),
+        Column("touches", "Touches"),
+        Column("touches_per_lead", "Touches per lead", "ratio"),
+        Column("goal_reached", "Reached touch goal", drill="goal_reached"),
+        Column("goal_share", "Touch goal share", "pct"),
+    )
+    outcomes = (
+        Column("label", "", "text"),
+        *(
+            Column(f"stage_{s.value}", s.label, drill=f"stage_{s.value}")
+            for s in Stage
+            if s != Stage.SUSPECT or any(r.get("stage_suspect") for r in rows)
+        ),
+        Column("reassigned", "Reassigned away"),
+        Column("reached_working", "Reached Working", drill="reached_working"),
+        Column("reached_sql", "Reached SQL", drill="reached_sql"),
+        Column("reached_opportunity", "Reached Opportunity", drill="reached_opportunity"),
+        Column("won", "Won", drill="won"),
+        Column("working_to_sql", "Working → SQL", "pct"),
+        Column("sql_to_opportunity", "SQL → Opportunity", "pct"),
+        Column("opportunity_to_won", "Opportunity → Won", "pct"),
+    )
+    chart = Chart(
+        "Leads assigned and left untouched",
+        "bar",
+        ("assigned", *(c.key for c in untouched)),
+    )
+    return (
+        Section(
+            "team",
+            "By team",
+            inputs,
+            chart=Chart("Untouched leads by team", "bar", tuple(c.key for c in untouched)),
+            row_filter="team",
+        ),
+        Section("rep", "By rep", inputs, chart=chart, row_filter="rep"),
+        Section("total", "Everyone", inputs, row_filter=None),
+        Section(
+            "rep_outcomes",
+            "Where each rep's leads are now",
+            outcomes,
+            chart=Chart(
+                "Conversion Working → SQL → Opportunity → Won",
+                "bar",
+                ("reached_working", "reached_sql", "reached_opportunity", "won"),
+            ),
+            row_filter="rep",
+            note="Counted for the rep who holds the lead now; a lead reassigned away "
+            "shows under 'Reassigned away'.",
+        ),
+    )
+
+
+# --- Marketing delivery ----------------------------------------------------------------
+
+DELIVERY_COLUMNS = (
+    Column("label", "", "text"),
+    Column("new_leads", "New leads", drill="new_leads"),
+    Column("mqls", "MQLs", drill="mqls"),
+    Column("sales_accepted", "Sales-accepted (SQL)", drill="sales_accepted"),
+    Column("acceptance_rate", "Acceptance rate (MQL → SQL)", "pct"),
+    Column("disqualified", "Disqualified", drill="disqualified"),
+    Column("closed", "Closed", drill="closed"),
+    Column("traceable", "Deal or feedback", drill="traceable"),
+    Column("feedback_coverage", "Feedback coverage", "pct"),
+)
+
+DELIVERY_SECTIONS = (
+    Section(
+        "commitment",
+        "Against the commitment",
+        (
+            Column("label", "Figure", "text"),
+            Column("target", "Committed for the range", "money"),
+            Column("expected_by_now", "Expected by now", "money"),
+            Column("delivered", "Delivered", "money", drill="=key"),
+            Column("pace", "Pace", "pct"),
+            Column("on_pace", "On pace", "bool"),
+        ),
+        chart=Chart("Delivered against expected by now", "bar", ("expected_by_now", "delivered")),
+        note="The active agreement's commitment, prorated to the chosen days; pace is "
+        "delivered ÷ what the days so far should have brought.",
+    ),
+    Section(
+        "total",
+        "All marketing leads",
+        (*DELIVERY_COLUMNS, Column("pipeline_amount", "Pipeline opened", "money")),
+    ),
+    Section(
+        "channel",
+        "By channel",
+        DELIVERY_COLUMNS,
+        chart=Chart("MQLs and accepted by channel", "bar", ("mqls", "sales_accepted")),
+        row_filter="channel",
+    ),
+    Section(
+        "campaign",
+        "By campaign",
+        DELIVERY_COLUMNS,
+        chart=Chart("MQLs and accepted by campaign", "bar", ("mqls", "sales_accepted")),
+        row_filter="campaign",
+    ),
+    Section(
+        "persona",
+        "By persona",
+        DELIVERY_COLUMNS,
+        chart=Chart("MQLs and accepted by persona", "bar", ("mqls", "sales_accepted")),
+        row_filter="persona",
+    ),
+    Section(
+        "reason",
+        "Disqualification reasons (sales' structured feedback)",
+        (Column("label", "Reason", "text"), Column("leads", "Leads", drill="reason")),
+        chart=Chart("Why leads were disqualified", "bar", ("leads",), horizontal=True),
+    ),
+)
+
+# --- Pipeline and contribution ---------------------------------------------------------
+
+PIPELINE_SECTIONS = (
+    Section(
+        "figure",
+        "Pipeline and revenue",
+        (
+            Column("label", "", "text"),
+            Column("deals", "Deals", drill="=key"),
+            Column("amount", "Amount", "money", drill="=key"),
+        ),
+        chart=Chart("Pipeline and revenue", "bar", ("amount",), horizontal=True),
+    ),
+    Section(
+        "attribution",
+        "Attribution of the pipeline to campaigns",
+        (
+            Column("label", "Campaign", "text"),
+            Column("first", "First touch", "money"),
+            Column("last", "Last touch", "money"),
+            Column("linear", "Linear", "money"),
+        ),
+        chart=Chart("Attributed pipeline by model", "bar", ("first", "last", "linear")),
+        note="Touch points are marketing touches with a campaign before the deal opened; a "
+        "deal without one is credited to its lead's campaign.",
+    ),
+    Section(
+        "cost",
+        "Campaign cost",
+        (
+            Column("label", "Campaign", "text"),
+            Column("cost", "Cost", "money"),
+            Column("leads", "Leads", drill="leads"),
+            Column("mqls", "MQLs", drill="mqls"),
+            Column("sqls", "SQLs", drill="sqls"),
+            Column("pipeline_amount", "Pipeline sourced", "money", drill="pipeline_amount"),
+            Column("cost_per_lead", "Cost per lead", "money"),
+            Column("cost_per_mql", "Cost per MQL", "money"),
+            Column("cost_per_sql", "Cost per SQL", "money"),
+            Column("cost_per_pipeline", "Cost per unit of pipeline", "ratio"),
+        ),
+        chart=Chart("Cost per MQL and per SQL", "bar", ("cost_per_mql", "cost_per_sql")),
+        row_filter="campaign",
+        note="Each campaign's whole cost against what its leads did in the chosen days.",
+    ),
+)
+
+# --- SLA scoreboard ----------------------------------------------------------------------
+
+
+def _scoreboard_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
+    first = rows[0] if rows else {}
+    periods = [i for i in range(queries.SCOREBOARD_PERIODS) if f"p{i}_label" in first]
+    columns = [Column("label", "Commitment", "text"), Column("promise", "Promise", "text")]
+    for i in periods:
+        name = first.get(f"p{i}_label", "")
+        columns += [
+            Column(f"p{i}_target", f"{name} target", "money"),
+            Column(f"p{i}_actual", f"{name} actual", "money", drill=f"p{i}"),
+            Column(f"p{i}_kept", f"{name} kept", "bool"),
+        ]
+    return (
+        Section(
+            "marketing",
+            "Marketing's commitments",
+            tuple(columns),
+            chart=Chart(
+                "Marketing: actual by period", "bar", tuple(f"p{i}_actual" for i in periods)
+            ),
+        ),
+        Section(
+            "sales",
+            "Sales' commitments",
+            tuple(columns),
+            chart=Chart("Sales: actual by period", "bar", tuple(f"p{i}_actual" for i in periods)),
+        ),
+    )
+
+
+# --- 1:1 -----------------------------------------------------------------------------------
+
+ONE_ON_ONE_SECTIONS = (
+    Section(
+        "summary",
+        "Handed over and what sales did",
+        (
+            Column("label", "", "text"),
+            Column("handed_over", "Handed over (MQLs)", drill="handed_over"),
+            Column("touched", "Touched", drill="touched"),
+            Column("untouched_open", "Open, never touched", drill="untouched_open"),
+            Column("ttft_median", "Median time to first touch", "hours"),
+            Column("sla_met_share", "SLA met share", "pct"),
+            Column("accepted", "Accepted (SQL)", drill="accepted"),
+            Column("acceptance_rate", "Acceptance rate", "pct"),
+            Column("disqualified", "Disqualified", drill="disqualified"),
+            Column("nurture", "Nurture", drill="nurture"),
+            Column("won", "Won", drill="won"),
+            Column("deals", "Deals opened", drill="deals"),
+            Column("pipeline_amount", "Pipeline created", "money", drill="pipeline_amount"),
+        ),
+    ),
+    Section(
+        "stage",
+        "Where they are now",
+        (Column("label", "Stage", "text"), Column("leads", "Leads", drill="stage")),
+        chart=Chart("Handed-over leads by stage", "bar", ("leads",)),
+    ),
+    Section(
+        "persona",
+        "Personas",
+        (
+            Column("label", "Persona", "text"),
+            Column("leads", "Leads", drill="leads"),
+            Column("accepted", "Accepted", drill="accepted"),
+            Column("disqualified", "Disqualified", drill="disqualified"),
+            Column("pipeline_amount", "Pipeline", "money"),
+        ),
+        chart=Chart("By persona", "bar", ("leads", "accepted", "disqualified")),
+        row_filter="persona",
+    ),
+    Section(
+        "title",
+        "Titles (top 15)",
+        (
+            Column("label", "Title", "text"),
+            Column("leads", "Leads", drill="title"),
+            Column("accepted", "Accepted"),
+        ),
+    ),
+    Section(
+        "reason",
+        "Why sales disqualified them",
+        (Column("label", "Reason", "text"), Column("leads", "Leads", drill="reason")),
+    ),
+)
+
+# --- Trends ----------------------------------------------------------------------------------
+
+_FUNNEL = tuple(
+    f"stage_{s}"
+    for s in (
+        Stage.MQL,
+        Stage.WORKING,
+        Stage.SQL,
+        Stage.OPPORTUNITY,
+        Stage.CONVERTED,
+        Stage.DISQUALIFIED,
+        Stage.NURTURE,
+    )
+)
+
+
+def _trend_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
+    thresholds = queries.untouched_thresholds()
+    stage_labels = dict(Stage.choices)
+    day = Column("label", "Day", "date")
+    return (
+        Section(
+            "funnel",
+            "Funnel",
+            (day, *(Column(k, stage_labels[k[6:]]) for k in _FUNNEL)),
+            chart=Chart("Leads per stage", "line", _FUNNEL),
+        ),
+        Section(
+            "sla",
+            "SLA met over time",
+            (
+                day,
+                Column("sla_met", "Met that day"),
+                Column("sla_breached", "Breached that day"),
+                Column("sla_met_share", "Met share", "pct"),
+            ),
+            chart=Chart("SLA met share", "line", ("sla_met_share",)),
+        ),
+        Section(
+            "untouched",
+            "Untouched aging buckets",
+            (
+                day,
+                *(
+                    Column(f"untouched_{i}", f"Untouched {d}+ days")
+                    for i, d in enumerate(thresholds, start=1)
+                ),
+            ),
+            chart=Chart(
+                "Open leads untouched since assignment",
+                "line",
+                tuple(f"untouched_{i}" for i in range(1, len(thresholds) + 1)),
+            ),
+        ),
+        Section(
+            "pace",
+            "Commitment pace (MQLs)",
+            (
+                day,
+                Column("target", "Target", "money"),
+                Column("expected_by_now", "Expected by then", "money"),
+                Column("delivered", "Delivered", "money"),
+                Column("pace", "Pace", "pct"),
+            ),
+            chart=Chart("MQLs delivered vs expected", "line", ("expected_by_now", "delivered")),
+        ),
+    )
+
+
+# Sections that show rows of another name.
+SECTION_SOURCE = {
+    "rep_outcomes": "rep",
+    "funnel": "day",
+    "sla": "day",
+    "untouched": "day",
+    "pace": "pace",
+}
+
+
+def rows_of(section: Section, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows a section shows."""
+    source = SECTION_SOURCE.get(section.key, section.key)
+    return [r for r in rows if r.get("section") == source]
+
+
+REPORTS: dict[str, Report] = {
+    "sales": Report(
+        "sales",
+        "Sales activity",
+        "Per rep and team: leads assigned, untouched after the agreed days, time to first "
+        "touch, SLA met, touches and where the leads are now.",
+        queries.sales_activity,
+        (*MANAGERS, roles.SALES_REP),
+        sections_for=_sales_sections,
+    ),
+    "delivery": Report(
+        "delivery",
+        "Marketing delivery",
+        "Leads, MQLs and accepted leads against the commitment, acceptance rate, "
+        "disqualification reasons and feedback coverage.",
+        queries.marketing_delivery,
+        (*MANAGERS, roles.MARKETING),
+        DELIVERY_SECTIONS,
+    ),
+    "pipeline": Report(
+        "pipeline",
+        "Pipeline and contribution",
+        "Pipeline generated and influenced by marketing, won revenue, attribution to "
+        "campaigns and what each lead, MQL, SQL and unit of pipeline cost.",
+        queries.pipeline_contribution,
+        (*MANAGERS, roles.MARKETING),
+        PIPELINE_SECTIONS,
+    ),
+    "scoreboard": Report(
+        "scoreboard",
+        "SLA scoreboard",
+        "Both sides' commitments next to what happened, this period and the three before.",
+        queries.sla_scoreboard,
+        (*MANAGERS, roles.MARKETING),
+        sections_for=_scoreboard_sections,
+    ),
+    "one_on_one": Report(
+        "one_on_one",
+        "1:1 report",
+        "For the marketing and sales leads' fortnightly meeting: what marketing handed over "
+        "since a date, who they are, what sales did with them and the pipeline created.",
+        queries.one_on_one,
+        (*MANAGERS, roles.MARKETING),
+        ONE_ON_ONE_SECTIONS,
+    ),
+    "trends": Report(
+        "trends",
+        "Trends",
+        "Daily snapshots: the funnel, SLA met over time, untouched aging buckets and "
+        "marketing's commitment pace.",
+        queries.trends,
+        MANAGERS,
+        sections_for=_trend_sections,
+    ),
+}
+
+
+def reports_for(user: Any) -> list[Report]:
+    return [r for r in REPORTS.values() if roles.has_role(user, *r.roles)]
