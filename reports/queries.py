@@ -142,9 +142,23 @@ def _names(user_ids: Iterable[int | None]) -> dict[int, str]:
     return {u.pk: u.get_full_name() or u.get_username() for u in users}
 
 
-def untouched_thresholds(agreement: Agreement | None = None) -> list[int]:
+_CURRENT: Any = object()
+
+
+def agreement_in_force() -> Agreement | None:
+    """The active agreement with its touch goals, commitments and rules (4 queries)."""
+    return (
+        Agreement.objects.filter(status=Agreement.Status.ACTIVE)
+        .select_related("calendar")
+        .prefetch_related("touch_goals", "commitments", "rules")
+        .first()
+    )
+
+
+def untouched_thresholds(agreement: Any = _CURRENT) -> list[int]:
     """The agreement's untouched thresholds in days (30/60/90 without an agreement)."""
-    agreement = agreement if agreement is not None else Agreement.current()
+    if agreement is _CURRENT:
+        agreement = Agreement.current()
     if agreement is None:
         return [30, 60, 90]
     days = (agreement.untouched_days_1, agreement.untouched_days_2, agreement.untouched_days_3)
@@ -369,9 +383,10 @@ def commitment_target(target: Decimal, period: str, start: dt.date, end: dt.date
     return total.quantize(CENT, ROUND_HALF_UP)
 
 
-def active_commitment(agreement: Agreement | None = None) -> MarketingCommitment | None:
+def active_commitment(agreement: Any = _CURRENT) -> MarketingCommitment | None:
     """The active agreement's monthly commitment (or its quarterly one)."""
-    agreement = agreement if agreement is not None else Agreement.current()
+    if agreement is _CURRENT:
+        agreement = Agreement.current()
     if agreement is None:
         return None
     found = {c.period: c for c in agreement.commitments.all()}
@@ -411,16 +426,19 @@ def _tenures(f: ReportFilters, now: dt.datetime) -> QuerySet:
     )
 
 
-def _touch_goals() -> list[TouchGoal]:
-    agreement = Agreement.current()
+def _touch_goals(agreement: Agreement | None) -> list[TouchGoal]:
     return list(agreement.touch_goals.all()) if agreement is not None else []
 
 
-def _sales_annotated(f: ReportFilters, now: dt.datetime) -> tuple[QuerySet, dict[str, Q]]:
+def _sales_annotated(
+    f: ReportFilters, now: dt.datetime, agreement: Any = _CURRENT
+) -> tuple[QuerySet, dict[str, Q]]:
     """The tenures with one boolean per metric, and the metric → condition map."""
     qs = _tenures(f, now)
     metrics: dict[str, Q] = {"assigned": Q()}
-    for i, days in enumerate(untouched_thresholds(), start=1):
+    if agreement is _CURRENT:
+        agreement = agreement_in_force()
+    for i, days in enumerate(untouched_thresholds(agreement), start=1):
         qs = qs.alias(**{f"_after{i}": _after("at", days)})
         touched = Activity.objects.filter(
             lead=OuterRef("lead_id"),
@@ -478,7 +496,7 @@ def _sales_annotated(f: ReportFilters, now: dt.datetime) -> tuple[QuerySet, dict
         .values("c")
     )
     qs = qs.annotate(_touches=Coalesce(Subquery(touches, output_field=IntegerField()), 0))
-    goals = _touch_goals()
+    goals = _touch_goals(agreement)
     if goals:
         working_at = (
             StageChange.objects.filter(lead=OuterRef("lead_id"), to_stage=Stage.WORKING)
@@ -538,9 +556,10 @@ def sales_activity(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
     touches per lead and touch goal, current stages and the Working→SQL→Opportunity→Won
     conversion. One row per group; `section` is rep, team or total."""
     now = now or timezone.now()
-    qs, metrics = _sales_annotated(f, now)
+    agreement = agreement_in_force()
+    qs, metrics = _sales_annotated(f, now, agreement)
     aggs = _sales_aggregates(metrics)
-    thresholds = untouched_thresholds()
+    thresholds = untouched_thresholds(agreement)
     rows: list[dict[str, Any]] = []
     for section, group in SALES_GROUPS.items():
         if group is None:
@@ -921,10 +940,10 @@ def sla_scoreboard(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
     periods = [f]
     for _ in range(SCOREBOARD_PERIODS - 1):
         periods.append(periods[-1].previous())
-    commitment = active_commitment()
-    thresholds = untouched_thresholds()
-    goals = _touch_goals()
-    agreement = Agreement.current()
+    agreement = agreement_in_force()
+    commitment = active_commitment(agreement)
+    thresholds = untouched_thresholds(agreement)
+    goals = _touch_goals(agreement)
     rules = list(agreement.rules.all()) if agreement is not None else []
     rows: dict[str, dict[str, Any]] = {}
 
@@ -969,7 +988,7 @@ def sla_scoreboard(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
         feedback[f"p{i}_kept"] = (
             None if counts["feedback_coverage"] is None else counts["feedback_coverage"] >= 100
         )
-        sales, metrics = _sales_annotated(p, now)
+        sales, metrics = _sales_annotated(p, now, agreement)
         s = _sales_rates_only(sales.order_by().aggregate(**_sales_aggregates(metrics)), thresholds)
         promise = "; ".join(r.within_text + f" ({r.get_stage_display()})" for r in rules[:3])
         r = row("sla_met_share", "sales", "First touch within the SLA (%)", promise or "—")
@@ -1143,9 +1162,12 @@ def trends(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, A
         day = days.setdefault(s["date"], {"section": "day", "key": s["date"], "label": s["date"]})
         day[s["metric"]] = s["value"]
     rows = []
+    thresholds = untouched_thresholds() if days else []
     for day in days.values():
         for metric in ReportSnapshot.METRICS:
             day.setdefault(metric, 0)
+        for i, threshold in enumerate(thresholds, start=1):
+            day[f"untouched_{i}_days"] = threshold
         day["sla_met_share"] = pct(day["sla_met"], day["sla_met"] + day["sla_breached"])
         rows.append(day)
     pace = (

@@ -114,8 +114,18 @@ def export_value(value: Any, kind: str) -> Any:
 # --- Sales activity --------------------------------------------------------------------
 
 
+def _thresholds(rows: list[dict[str, Any]]) -> list[int]:
+    """The untouched thresholds the rows were counted with (the agreement's otherwise)."""
+    found = [
+        rows[0][f"untouched_{i}_days"]
+        for i in (1, 2, 3)
+        if rows and f"untouched_{i}_days" in rows[0]
+    ]
+    return found or queries.untouched_thresholds()
+
+
 def _sales_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
-    thresholds = queries.untouched_thresholds()
+    thresholds = _thresholds(rows)
     untouched = tuple(
         Column(f"untouched_{i}", f"Untouched after {d} days", drill=f"untouched_{i}")
         for i, d in enumerate(thresholds, start=1)
@@ -399,7 +409,7 @@ _FUNNEL = tuple(
 
 
 def _trend_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
-    thresholds = queries.untouched_thresholds()
+    thresholds = _thresholds([r for r in rows if r.get("section") == "day"])
     stage_labels = dict(Stage.choices)
     day = Column("label", "Day", "date")
     return (

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from reports.filters import ReportFilters
 from reports.queries import (
     commitment_target,
     drilldown_leads,
@@ -15,7 +16,6 @@ from reports.queries import (
     pipeline_contribution,
     sla_scoreboard,
 )
-from reports.filters import ReportFilters
 from tests.reports.conftest import JANUARY, MARCH, NOW, at, by
 
 D = Decimal
