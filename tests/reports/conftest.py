@@ -99,6 +99,7 @@ def sales_world(agreement, team, rep):
         "opportunity",
         sla_status="met",
         first_touch_at=at(3, 3, 10),
+        last_touch_at=at(3, 5),
         business_seconds_to_first_touch=3600,
     )
     assign(l1, rep, at(3, 3))
@@ -109,7 +110,11 @@ def sales_world(agreement, team, rep):
     move(l1, "sql", "opportunity", at(3, 20))
     # L2: A touches after two business hours, once; still Working.
     l2 = lead(
-        "working", sla_status="met", first_touch_at=at(3, 6), business_seconds_to_first_touch=7200
+        "working",
+        sla_status="met",
+        first_touch_at=at(3, 6),
+        last_touch_at=at(3, 6),
+        business_seconds_to_first_touch=7200,
     )
     assign(l2, rep, at(3, 5))
     touch(l2, rep, at(3, 6))
@@ -124,6 +129,7 @@ def sales_world(agreement, team, rep):
         sla_status="breached",
         sla_due_at=at(3, 1, 13),
         first_touch_at=at(5, 1),
+        last_touch_at=at(5, 1),
         business_seconds_to_first_touch=100800,
     )
     assign(l4, rep, at(3, 1))
