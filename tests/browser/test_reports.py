@@ -1,0 +1,78 @@
+"""Every report in a real browser, as a manager: vendored Chart.js draws its charts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from reports.services import take_snapshot
+from tests.conftest import PASSWORD
+from tests.reports import conftest as worlds
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# The hand-built worlds of the report tests.
+agreement = worlds.agreement
+sales_world = worlds.sales_world
+marketing_world = worlds.marketing_world
+
+RESULTS = Path(__file__).resolve().parents[2] / "test-results"
+MARCH = "start=2025-03-01&end=2025-03-31"
+
+# How many drawn pixels a canvas has (alpha > 0): blank canvases have none.
+DRAWN_PIXELS = """canvas => {
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let drawn = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) drawn++;
+  return drawn;
+}"""
+
+
+def sign_in(page: Page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.fixture
+def snapshots(sales_world):
+    for day in (27, 28, 29, 30):
+        take_snapshot(dt.datetime(2025, 6, day, 23, 0, tzinfo=dt.UTC))
+
+
+def test_each_report_draws_its_charts_for_a_manager(
+    page, live_server, manager, sales_world, marketing_world, snapshots
+):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, live_server.url, manager.username)
+    ranges = {key: MARCH for key in ("sales", "delivery", "pipeline", "scoreboard", "one_on_one")}
+    ranges["trends"] = "start=2025-06-01&end=2025-06-30"
+    for key, query in ranges.items():
+        page.goto(f"{live_server.url}/reports/{key}/?{query}")
+        canvas = page.locator("canvas[data-chart]").first
+        expect(canvas).to_have_attribute("data-drawn", "true")
+        charts = page.evaluate("window.reportCharts.length")
+        assert charts >= 1, key
+        assert page.evaluate("window.reportCharts[0] instanceof window.Chart"), key
+        assert canvas.evaluate(DRAWN_PIXELS) > 500, key
+        # A table under every chart.
+        expect(page.locator("section.report-section table").first).to_be_visible()
+        if key == "sales":
+            RESULTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(RESULTS / "reports-sales.png"), full_page=True)
+    assert errors == []
+
+
+def test_a_number_opens_the_leads_behind_it(page, live_server, manager, sales_world):
+    sign_in(page, live_server.url, manager.username)
+    page.goto(f"{live_server.url}/reports/sales/?{MARCH}")
+    row = page.locator(f'tr[data-row="rep:{sales_world.a.pk}"]').first
+    row.locator('td[data-col="untouched_1"] a').click()
+    expect(page.get_by_test_id("drill-total")).to_have_text("1")
+    expect(page.locator(f'tr[data-lead="{sales_world.l3.pk}"]')).to_be_visible()
