@@ -21,6 +21,8 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.utils import timezone
 
+from config.db import insert_ignoring_conflicts
+
 from .models import Notification
 
 log = logging.getLogger(__name__)
@@ -44,21 +46,24 @@ class Message:
 def notify(messages: Iterable[Message], *, at: dt.datetime | None = None) -> None:
     """Store each message unless a notification for its event key already exists."""
     at = at or timezone.now()
-    rows = [
-        Notification(
-            user_id=m.user_id,
-            kind=m.kind,
-            event_key=m.event_key[:200],
-            title=m.title[:200],
-            body=m.body,
-            lead_id=m.lead_id,
-            url=m.url[:300],
-            created_at=at,
-        )
-        for m in messages
-    ]
-    if rows:
-        Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    insert_ignoring_conflicts(
+        Notification,
+        ("user_id", "kind", "lead_id", "event_key", "title", "body", "url", "created_at"),
+        (
+            (
+                m.user_id,
+                m.kind,
+                m.lead_id,
+                m.event_key[:200],
+                m.title[:200],
+                m.body,
+                m.url[:300],
+                at,
+            )
+            for m in messages
+        ),
+        conflict=("event_key",),
+    )
 
 
 def deliver_pending_emails(*, batch: int = EMAIL_BATCH) -> int:

@@ -11,6 +11,7 @@ writes nothing twice. Notifications are keyed by event, so nobody is told twice.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -25,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agreements.models import Agreement, ResponseRule
+from config.db import insert_ignoring_conflicts
 from leads import roles
 from leads.models import Assignment, Lead, LeadError, RepProfile
 from leads.stages import CLOSED_STAGES, OPEN_STAGES, Stage
@@ -36,7 +38,7 @@ from .models import Breach, PacingSnapshot, SLAWarning, UntouchedFlag
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+BATCH = 2000
 ESCALATION_BATCH = 100
 
 # A clock on a lead in these stages is not the rep's to answer any more.
@@ -155,8 +157,17 @@ def _lead_name(row: dict[str, Any]) -> str:
     return f"{row['first_name']} {row['last_name']}".strip() or row["email"]
 
 
+_URL_SENTINEL = "987654321"
+
+
 def _lead_url(lead_id: int) -> str:
-    return reverse("leads:detail", args=[lead_id])
+    return _lead_url_pattern().replace(_URL_SENTINEL, str(lead_id))
+
+
+@functools.cache
+def _lead_url_pattern() -> str:
+    """The lead page's URL resolved once (reverse() per row showed in the bench)."""
+    return reverse("leads:detail", args=[int(_URL_SENTINEL)])
 
 
 def _clock_key(lead_id: int, due_at: dt.datetime) -> str:
@@ -217,22 +228,36 @@ def _record_breaches(rows: list[dict[str, Any]], context: _Context, *, notify_pe
     managers = managers_of(owners.values())
     breaches = []
     for row in rows:
-        rule = context.rules.get(row["sla_rule_id"])
+        clock = context.rules.get(row["sla_rule_id"])
         owner = owners[row["pk"]]
+        due_at = row["sla_due_at"]
         breaches.append(
-            Breach(
-                lead_id=row["pk"],
-                rule_id=row["sla_rule_id"] if rule is not None else None,
-                agreement_id=row["sla_agreement_id"]
-                or (rule.rule.agreement_id if rule is not None else None),
-                due_at=row["sla_due_at"],
-                detected_at=now,
-                owner_at_due_id=owner,
-                manager_at_due_id=managers.get(owner) if owner is not None else None,
-                escalate_at=context.rules.escalation_time(row["sla_rule_id"], row["sla_due_at"]),
+            (
+                row["pk"],
+                row["sla_rule_id"] if clock is not None else None,
+                row["sla_agreement_id"] or (clock.rule.agreement_id if clock else None),
+                due_at,
+                now,
+                owner,
+                managers.get(owner) if owner is not None else None,
+                clock.escalation_time(due_at) if clock is not None else None,
             )
         )
-    Breach.objects.bulk_create(breaches, ignore_conflicts=True, batch_size=BATCH)
+    insert_ignoring_conflicts(
+        Breach,
+        (
+            "lead_id",
+            "rule_id",
+            "agreement_id",
+            "due_at",
+            "detected_at",
+            "owner_at_due_id",
+            "manager_at_due_id",
+            "escalate_at",
+        ),
+        breaches,
+        conflict=("lead_id", "due_at"),
+    )
     Lead.objects.filter(pk__in=[row["pk"] for row in rows]).update(
         sla_status=Lead.SLAStatus.BREACHED, version=F("version") + 1, updated_at=now
     )
@@ -484,17 +509,11 @@ def _warn_clocks_due_soon(context: _Context) -> int:
             )
             if not rows:
                 return warned
-            SLAWarning.objects.bulk_create(
-                [
-                    SLAWarning(
-                        lead_id=row["pk"],
-                        due_at=row["sla_due_at"],
-                        warned_at=context.now,
-                        owner_id=row["owner_id"],
-                    )
-                    for row in rows
-                ],
-                ignore_conflicts=True,
+            insert_ignoring_conflicts(
+                SLAWarning,
+                ("lead_id", "due_at", "warned_at", "owner_id"),
+                ((row["pk"], row["sla_due_at"], context.now, row["owner_id"]) for row in rows),
+                conflict=("lead_id", "due_at"),
             )
             notify(_warning_messages(rows, context), at=context.now)
             warned += len(rows)
