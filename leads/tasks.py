@@ -131,13 +131,16 @@ def ensure_schedules(**kwargs: object) -> None:
     for spec in SCHEDULES:
         if PeriodicTask.objects.using(using).filter(name=spec["name"]).exists():
             continue
-        crontab, _ = CrontabSchedule.objects.using(using).get_or_create(
+        cron = {
             **spec["crontab"],
-            day_of_week="*",
-            day_of_month="*",
-            month_of_year="*",
-            timezone=settings.TIME_ZONE,
-        )
+            "day_of_week": "*",
+            "day_of_month": "*",
+            "month_of_year": "*",
+            "timezone": settings.TIME_ZONE,
+        }
+        # Crontabs are not unique: ops may have made an identical one in the admin.
+        crontabs = CrontabSchedule.objects.using(using)
+        crontab = crontabs.filter(**cron).order_by("pk").first() or crontabs.create(**cron)
         PeriodicTask.objects.using(using).get_or_create(
             name=spec["name"],
             defaults={

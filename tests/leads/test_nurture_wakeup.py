@@ -6,9 +6,10 @@ import datetime as dt
 import threading
 
 import pytest
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django_celery_beat.models import PeriodicTask
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from leads.models import Activity
 from leads.tasks import SCHEDULES, WAKE_SUBJECT, ensure_schedules, wake_nurtured_leads
@@ -159,3 +160,14 @@ def test_migrating_again_neither_duplicates_nor_re_enables_the_schedule():
     task = PeriodicTask.objects.get(name=SCHEDULES[0]["name"])
     assert not task.enabled
     assert PeriodicTask.objects.filter(task="leads.tasks.wake_nurtured_leads").count() == 1
+
+
+@pytest.mark.django_db
+def test_schedule_is_recreated_even_when_ops_made_duplicate_crontabs():
+    PeriodicTask.objects.filter(name=SCHEDULES[0]["name"]).delete()
+    for _ in range(2):
+        CrontabSchedule.objects.create(minute="0", hour="6", timezone=settings.TIME_ZONE)
+
+    ensure_schedules()
+
+    assert PeriodicTask.objects.filter(name=SCHEDULES[0]["name"]).count() == 1
