@@ -56,6 +56,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_view("leads", "importbatch"),
         *_view("leads", "deal", "feedback", "stagechange"),
         *_all("django_celery_beat", "periodictask", "crontabschedule", "intervalschedule"),
+        *_view("sla", "breach", "slawarning", "untouchedflag", "pacingsnapshot"),
         "auth.view_user",
     ],
     MARKETING: [

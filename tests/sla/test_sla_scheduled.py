@@ -229,3 +229,11 @@ def test_flag_untouched_digest_ignores_other_reps(rep):
     flag_untouched_leads(NOW)
 
     assert not Notification.objects.filter(user=rep).exists()
+
+
+def test_ops_can_read_the_sla_records_in_the_admin(client, ops):
+    client.force_login(ops)
+
+    for path in ("/admin/sla/breach/", "/admin/sla/untouchedflag/", "/admin/sla/pacingsnapshot/"):
+        assert client.get(path).status_code == 200
+    assert client.get("/admin/sla/breach/add/").status_code == 403
