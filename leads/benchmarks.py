@@ -36,6 +36,7 @@ class BenchResult:
     note: str = ""
     target: str = ""
     passed: bool | None = None
+    profile: str = ""  # why it took that long (printed when a target is missed)
 
 
 @dataclass
@@ -195,19 +196,35 @@ def seed_leads(target: int, out: Callable[[str], None]) -> int:
     return Lead.objects.count()
 
 
-def _remove_bench_rows() -> None:
-    """Leave the benchmark database with only its seeded leads, so runs stay comparable."""
+def _high_water_marks() -> tuple[int, int]:
+    """The highest lead and account ids before the run: rows above them are the run's own."""
+    from django.db.models import Max
+
+    from leads.models import Account, Lead
+
+    return (
+        Lead.objects.aggregate(m=Max("pk"))["m"] or 0,
+        Account.objects.aggregate(m=Max("pk"))["m"] or 0,
+    )
+
+
+def _remove_bench_rows(marks: tuple[int, int]) -> None:
+    """Leave the benchmark database as it was before the run, so runs stay comparable."""
     from leads.models import Account, Activity, Assignment, ImportBatch, Lead
 
+    lead_mark, account_mark = marks
     lead_table = connection.ops.quote_name(Lead._meta.db_table)
-    new_leads = f"SELECT id FROM {lead_table} WHERE email NOT LIKE 'seed%%'"  # noqa: S608
+    new_leads = f"SELECT id FROM {lead_table} WHERE id > %s"  # noqa: S608
     with transaction.atomic(), connection.cursor() as cursor:
         for model in (Activity, Assignment):
             table = connection.ops.quote_name(model._meta.db_table)
-            cursor.execute(f"DELETE FROM {table} WHERE lead_id IN ({new_leads})")  # noqa: S608
-        cursor.execute(f"DELETE FROM {lead_table} WHERE email NOT LIKE 'seed%%'")  # noqa: S608
+            cursor.execute(
+                f"DELETE FROM {table} WHERE lead_id IN ({new_leads})",  # noqa: S608
+                [lead_mark],
+            )
+        cursor.execute(f"DELETE FROM {lead_table} WHERE id > %s", [lead_mark])  # noqa: S608
         account_table = connection.ops.quote_name(Account._meta.db_table)
-        cursor.execute(f"DELETE FROM {account_table}")  # noqa: S608
+        cursor.execute(f"DELETE FROM {account_table} WHERE id > %s", [account_mark])  # noqa: S608
     ImportBatch.objects.all().delete()
 
 
@@ -217,6 +234,8 @@ def _rate(rows: int, seconds: float) -> float:
 
 @register("import", "List import: ours vs plain bulk_create vs a stock import-export resource")
 def bench_import(context: BenchContext) -> list[BenchResult]:
+    if "dataset" in context.extra:  # manage.py bench already selected its shared data set
+        return _bench_import(context)
     label = f"import-{context.leads}"
     with bench_database(label) as name:
         context.out(f"import: benchmark database {name}")
@@ -234,6 +253,7 @@ def _bench_import(context: BenchContext) -> list[BenchResult]:
     out = context.out
     settings.MEDIA_ROOT = Path(settings.VAR) / "bench" / "media"
     existing = seed_leads(context.leads, out)
+    marks = _high_water_marks()
     channel, _ = Channel.objects.get_or_create(
         slug="purchased-list", defaults={"name": "Purchased list"}
     )
@@ -297,7 +317,7 @@ def _bench_import(context: BenchContext) -> list[BenchResult]:
         _rate(context.rows, bulk),
         _rate(sample, stock),
     )
-    _remove_bench_rows()
+    _remove_bench_rows(marks)
     return [
         BenchResult(
             "import",

@@ -27,6 +27,10 @@ CHUNK = 5000
 
 @register("sla", "SLA check: one run over the lead table with 1 % and 0.01 % of clocks due")
 def bench_sla(context: BenchContext) -> list[BenchResult]:
+    if "dataset" in context.extra:  # manage.py bench's shared data set: arm its leads, restore
+        from benchmark.sections import sla_on_shared_data
+
+        return sla_on_shared_data(context, SCENARIOS)
     with bench_database(f"sla-{context.leads}") as name:
         context.out(f"sla: benchmark database {name}")
         return _bench_sla(context)

@@ -1,8 +1,10 @@
-"""`manage.py bench`: the performance benchmark, one named section at a time.
+"""`manage.py bench`: the performance benchmark of issue 8, in one command.
 
-Each section runs in its own database (never the app's), prints its figures
-and, where there is a target, PASS or MISS. Sections live in each app's
-`benchmarks` module (see leads.benchmarks.register).
+It generates (or reuses) one reproducible data set in a database of its own, never
+the app's (benchmark/data.py), runs every section on it (import, SLA check, pages,
+reports; each app's `benchmarks` module registers its own with
+leads.benchmarks.register), repeats the SLA and page figures at 1/10 of the size
+for the growth factors, and prints one table with each target and PASS or MISS.
 """
 
 from __future__ import annotations
@@ -11,61 +13,85 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.module_loading import autodiscover_modules
-
-from leads.benchmarks import SECTIONS, BenchContext, BenchResult
 
 
 class Command(BaseCommand):
-    help = "Run the performance benchmark (all sections, or the ones named)."
+    help = (
+        "Run the performance benchmark on its own generated data set (all sections, or the "
+        "ones named) and print one table of figures with their targets."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("sections", nargs="*", help="Section names (default: all)")
-        parser.add_argument("--quick", action="store_true", help="Smaller database (100,000 leads)")
         parser.add_argument(
-            "--leads", type=int, default=None, help="Leads already in the database (1,000,000)"
+            "--quick", action="store_true", help="1/10 of the default sizes (CI-sized runs)"
         )
-        parser.add_argument("--rows", type=int, default=100_000, help="Rows in the import file")
         parser.add_argument(
-            "--sample", type=int, default=2_000, help="Rows for the slow stock-resource sample"
+            "--leads", type=int, default=None, help="Leads in the data set (1,000,000)"
+        )
+        parser.add_argument(
+            "--activities", type=int, default=None, help="Activities (5 per lead: 5,000,000)"
+        )
+        parser.add_argument(
+            "--database",
+            choices=["sqlite", "postgres"],
+            default=None,
+            help="Where to build the data set (default: the app's kind of database; postgres "
+            "uses DATABASE_URL's server or BENCH_DATABASE_URL)",
+        )
+        parser.add_argument("--json", metavar="FILE", help="Also write the figures to FILE")
+        parser.add_argument(
+            "--rows", type=int, default=None, help="Rows in the import file (100,000; quick 10,000)"
+        )
+        parser.add_argument(
+            "--sample", type=int, default=None, help="Rows for the slow stock-resource sample"
+        )
+        parser.add_argument("--runs", type=int, default=5, help="Runs per figure (median)")
+        parser.add_argument(
+            "--no-scaling", action="store_true", help="Skip the 1/10-size run and growth factors"
         )
         parser.add_argument("--format", choices=["text", "json"], default="text")
         parser.add_argument("--list", action="store_true", help="List the sections and exit")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        autodiscover_modules("benchmarks")
+        from benchmark.run import load_sections, render, run_bench
+
+        sections = load_sections()
         if options["list"]:
-            for name, (_, help_text) in SECTIONS.items():
+            for name, (_, help_text) in sections.items():
                 self.stdout.write(f"{name}: {help_text}")
             return
-        names = options["sections"] or list(SECTIONS)
-        unknown = [n for n in names if n not in SECTIONS]
+        names = options["sections"] or list(sections)
+        unknown = [n for n in names if n not in sections]
         if unknown:
             raise CommandError(f"Unknown section(s): {', '.join(unknown)}. Try --list.")
-        leads = options["leads"] or (100_000 if options["quick"] else 1_000_000)
+        quick = options["quick"]
+        leads = options["leads"] or (100_000 if quick else 1_000_000)
+        activities = options["activities"]
+        if activities is None:
+            activities = 5 * leads
+        if leads < 1_000 or activities < 0:
+            raise CommandError("--leads must be at least 1,000 and --activities at least 0.")
         as_json = options["format"] == "json"
-        context = BenchContext(
-            quick=options["quick"],
+        rows = options["rows"] or (10_000 if quick else 100_000)
+        report = run_bench(
+            names=names,
             leads=leads,
-            rows=options["rows"],
-            sample=options["sample"],
+            activities=activities,
+            quick=quick,
+            database=options["database"],
+            rows=min(rows, leads),
+            sample=options["sample"] or (500 if quick else 2_000),
+            runs=max(1, options["runs"]),
+            import_runs=min(3, max(1, options["runs"])),
+            scaling=not options["no_scaling"],
             out=(lambda s: None) if as_json else self.stdout.write,
         )
-        results: list[BenchResult] = []
-        for name in names:
-            results += SECTIONS[name][0](context)
+        if options["json"]:
+            with open(options["json"], "w", encoding="utf-8") as handle:
+                json.dump(report, handle, ensure_ascii=False, indent=2)
         if as_json:
-            self.stdout.write(json.dumps([r.__dict__ for r in results], ensure_ascii=False))
+            self.stdout.write(json.dumps(report, ensure_ascii=False))
             return
-        self._print(results)
-
-    def _print(self, results: list[BenchResult]) -> None:
-        self.stdout.write("")
-        for r in results:
-            mark = "" if r.passed is None else ("PASS" if r.passed else "MISS")
-            value = f"{r.value:,.2f}" if r.unit == "×" else f"{r.value:,.0f}"
-            target = f"target {r.target}" if r.target else ""
-            line = f"{r.section:<8} {r.name:<24} {value:>12} {r.unit:<7} {target:<12} {mark}"
-            self.stdout.write(line.rstrip())
-            if r.note:
-                self.stdout.write(f"{'':<9}{r.note}")
+        for line in render(report):
+            self.stdout.write(line)

@@ -1,0 +1,946 @@
+"""The benchmark's data set: generated once per size from a fixed seed, into its own database.
+
+Every section of `manage.py bench` measures on the same data: leads across reps in
+teams with realistic stage and channel mixes and a year of history (activities,
+stage changes, assignments, deals, feedback, SLA clocks and breaches). Rows are
+written in bulk (executemany on SQLite, COPY on Postgres) with the secondary
+indexes dropped during the load and rebuilt after, as a DBA would load a table.
+
+The database is never the user's: a file under var/bench/ on SQLite, a database
+`<name>_bench_<leads>` on the Postgres server of DATABASE_URL (or of
+BENCH_DATABASE_URL). A small meta table records the seed and sizes; a later run
+with the same parameters reuses the data instead of generating it again.
+
+Shape of the baseline (what sections may rely on): no SLA clock is due, no breach
+waits for escalation and no clock is in its warning share, so a check run against
+it does nothing until a section arms some clocks; running clocks are due 45 to 75
+days after generation (a data set older than 30 days is generated again). Two
+"focus" reps in the first team hold `leads // 200` and `leads // 20` open leads, so
+a run at one size and a run at a tenth of it can both look at a rep with the same
+queue; each focus rep has one richly documented lead for the lead page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import itertools
+import json
+import os
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.core.management.color import no_style
+from django.db import connection, connections, models, transaction
+
+SEED = 20260101
+GENERATOR_VERSION = 1
+META_TABLE = "accord_bench_meta"
+STALE_AFTER_DAYS = 30
+DAY = 86_400
+HOUR = 3_600
+
+Out = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a data set holds; two runs with equal specs measure on identical data."""
+
+    leads: int
+    activities: int
+    reps: int = 50
+    teams: int = 5
+    seed: int = SEED
+    version: int = GENERATOR_VERSION
+
+    @property
+    def focus_sizes(self) -> tuple[int, int]:
+        """Open leads of the two focus reps: this size's rep and the 10×-size run's rep."""
+        return max(1, self.leads // 200), max(1, self.leads // 20)
+
+    def tenth(self) -> DataSpec:
+        return DataSpec(
+            max(1, self.leads // 10), max(0, self.activities // 10), self.reps, self.teams,
+            self.seed, self.version,
+        )  # fmt: skip
+
+
+@dataclass
+class Dataset:
+    """A ready data set in the current default connection, and the ids sections need."""
+
+    spec: DataSpec
+    vendor: str
+    name: str
+    anchor: float  # epoch seconds: "now" when the data was generated
+    reused: bool
+    seconds: float
+    users: dict[str, int] = field(default_factory=dict)
+    focus: list[dict[str, int]] = field(default_factory=list)  # rep, leads, page_lead, manager
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def focus_for(self, rep_leads: int) -> dict[str, int]:
+        """The focus rep whose open-lead count is closest to `rep_leads`."""
+        return min(self.focus, key=lambda f: abs(f["leads"] - rep_leads))
+
+
+# --- Which database -----------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    """Where benchmark databases are made: an SQLite folder or a Postgres server."""
+
+    vendor: str  # "sqlite" or "postgresql"
+    settings_dict: dict[str, Any]
+
+    def database_name(self, spec: DataSpec) -> str:
+        if self.vendor == "sqlite":
+            return str(Path(settings.VAR) / "bench" / f"accord-bench-{spec.leads}.sqlite3")
+        return f"{self.settings_dict['NAME']}_bench_{spec.leads}"
+
+
+def choose_server(database: str | None) -> Server:
+    """The server for --database (default: the app's own kind of database)."""
+    default = connections["default"].settings_dict
+    current = "postgresql" if "postgresql" in default["ENGINE"] else "sqlite"
+    wanted = {"postgres": "postgresql", "postgresql": "postgresql", "sqlite": "sqlite"}.get(
+        database or current
+    )
+    if wanted is None:
+        raise CommandError(f"--database must be sqlite or postgres, not {database!r}.")
+    if wanted == "sqlite":
+        base = dict(default) if current == "sqlite" else _sqlite_settings(default)
+        return Server("sqlite", base)
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if url:
+        base = dict(default)
+        base.update(dj_database_url.parse(url))
+        return Server("postgresql", base)
+    if current == "postgresql":
+        return Server("postgresql", dict(default))
+    raise CommandError(
+        "--database postgres needs a Postgres server: set DATABASE_URL (the bench creates "
+        "<name>_bench_<leads> beside it) or BENCH_DATABASE_URL=postgres://user:pw@host/name."
+    )
+
+
+def _sqlite_settings(default: dict[str, Any]) -> dict[str, Any]:
+    base = dict(default)
+    base.update(
+        ENGINE="django.db.backends.sqlite3",
+        HOST="",
+        PORT="",
+        USER="",
+        PASSWORD="",
+        OPTIONS={
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    )
+    return base
+
+
+@contextlib.contextmanager
+def use_database(server: Server, name: str) -> Iterator[None]:
+    """Point the default connection at a benchmark database for the duration (DEBUG off)."""
+    db = connections["default"]
+    original = dict(db.settings_dict)
+    if name == original["NAME"] or (
+        server.vendor == "sqlite"
+        and "sqlite" in original["ENGINE"]
+        and Path(name).resolve() == Path(str(original["NAME"])).resolve()
+    ):
+        raise RuntimeError("The benchmark database must not be the app's database.")
+    db.close()
+    db.settings_dict.clear()
+    db.settings_dict.update(server.settings_dict, NAME=name)
+    if server.vendor == "postgresql":
+        db.settings_dict["CONN_MAX_AGE"] = None  # one connection for the whole run
+    # The backend class follows the engine: swap it when the bench vendor differs.
+    swapped = original["ENGINE"] != db.settings_dict["ENGINE"]
+    if swapped:
+        connections._settings = None
+        connections.settings["default"] = db.settings_dict
+        del connections["default"]
+    debug = settings.DEBUG
+    settings.DEBUG = False  # as in production: no per-query logging in the timings
+    try:
+        yield
+    finally:
+        settings.DEBUG = debug
+        connections["default"].close()
+        if swapped:
+            del connections["default"]
+            connections.settings["default"] = original
+        else:
+            db.settings_dict.clear()
+            db.settings_dict.update(original)
+
+
+def _pg_admin(server: Server, sql: str) -> None:
+    """Run CREATE/DROP DATABASE on the server (outside any transaction)."""
+    import psycopg
+
+    s = server.settings_dict
+    with psycopg.connect(
+        dbname=s["NAME"],
+        user=s.get("USER") or None,
+        password=s.get("PASSWORD") or None,
+        host=s.get("HOST") or None,
+        port=s.get("PORT") or None,
+        autocommit=True,
+    ) as conn:
+        conn.execute(sql)
+
+
+def _pg_exists(server: Server, name: str) -> bool:
+    import psycopg
+
+    s = server.settings_dict
+    with psycopg.connect(
+        dbname=s["NAME"],
+        user=s.get("USER") or None,
+        password=s.get("PASSWORD") or None,
+        host=s.get("HOST") or None,
+        port=s.get("PORT") or None,
+    ) as conn:
+        row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        return row is not None
+
+
+def _fresh_database(server: Server, name: str) -> None:
+    if server.vendor == "sqlite":
+        Path(name).parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(name + suffix).unlink(missing_ok=True)
+        return
+    _pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _pg_admin(server, f'CREATE DATABASE "{name}"')
+
+
+def _read_meta() -> dict[str, Any] | None:
+    tables = connection.introspection.table_names()
+    if META_TABLE not in tables:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT key, value FROM {META_TABLE}")  # noqa: S608
+        return {key: json.loads(value) for key, value in cursor.fetchall()}
+
+
+def _write_meta(values: dict[str, Any]) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key varchar(50) PRIMARY KEY, value text)"
+        )
+        for key, value in values.items():
+            cursor.execute(f"DELETE FROM {META_TABLE} WHERE key = %s", [key])  # noqa: S608
+            cursor.execute(
+                f"INSERT INTO {META_TABLE} (key, value) VALUES (%s, %s)",  # noqa: S608
+                [key, json.dumps(value)],
+            )
+
+
+@contextlib.contextmanager
+def dataset(server: Server, spec: DataSpec, out: Out = print) -> Iterator[Dataset]:
+    """The data set for `spec` in its own database, generated unless an equal one exists."""
+    name = server.database_name(spec)
+    exists = Path(name).exists() if server.vendor == "sqlite" else _pg_exists(server, name)
+    meta = None
+    if exists:
+        with use_database(server, name):
+            meta = _read_meta()
+    fresh = (
+        meta is not None
+        and meta.get("status") == "complete"
+        and meta.get("spec") == asdict(spec)
+        and time.time() - meta["info"]["anchor"] < STALE_AFTER_DAYS * DAY
+    )
+    if not fresh:
+        _fresh_database(server, name)
+    with use_database(server, name):
+        call_command("migrate", verbosity=0, interactive=False)
+        if fresh:
+            info = meta["info"]
+            out(f"data: reusing {_describe(spec)} in {name}")
+            yield Dataset(
+                spec, server.vendor, name, info["anchor"], True, 0.0,
+                info["users"], info["focus"], info["counts"],
+            )  # fmt: skip
+            return
+        out(f"data: generating {_describe(spec)} into {name} (seed {spec.seed})…")
+        started = time.perf_counter()
+        _write_meta({"status": "generating", "spec": asdict(spec)})
+        info = Generator(spec, out).run()
+        seconds = time.perf_counter() - started
+        info["seconds"] = round(seconds, 1)
+        _write_meta({"status": "complete", "spec": asdict(spec), "info": info})
+        rows = sum(info["counts"].values())
+        out(f"data: {rows:,} rows in {seconds:.0f} s ({rows / max(seconds, 1e-9):,.0f} rows/s)")
+        yield Dataset(
+            spec, server.vendor, name, info["anchor"], False, seconds,
+            info["users"], info["focus"], info["counts"],
+        )  # fmt: skip
+
+
+def _describe(spec: DataSpec) -> str:
+    return (
+        f"{spec.leads:,} leads / {spec.activities:,} activities / "
+        f"{spec.reps} reps in {spec.teams} teams"
+    )
+
+
+# --- Bulk loading -------------------------------------------------------------------
+
+
+class Loader:
+    """Buffered bulk insert of plain tuples into one model's table (ids given by us)."""
+
+    FLUSH = 50_000
+
+    def __init__(self, model: type[models.Model], fields: Sequence[str]) -> None:
+        opts = model._meta
+        self.model = model
+        self.table = opts.db_table
+        self.columns = [opts.get_field(name).column for name in fields]
+        self.rows: list[tuple[Any, ...]] = []
+        self.count = 0
+        quote = connection.ops.quote_name
+        self.targets = ", ".join(quote(c) for c in self.columns)
+        self.sqlite_sql = (
+            f"INSERT INTO {quote(self.table)} ({self.targets}) "  # noqa: S608
+            f"VALUES ({', '.join('?' * len(self.columns))})"
+        )
+
+    def add(self, row: tuple[Any, ...]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.FLUSH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        rows, self.rows = self.rows, []
+        self.count += len(rows)
+        connection.ensure_connection()
+        raw = connection.connection
+        if connection.vendor == "sqlite":
+            with transaction.atomic():
+                raw.cursor().executemany(self.sqlite_sql, rows)
+            return
+        quote = connection.ops.quote_name
+        statement = f"COPY {quote(self.table)} ({self.targets}) FROM STDIN"
+        with transaction.atomic(), raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _secondary_indexes(table: str) -> list[tuple[str, str]]:
+    """(name, CREATE statement) of the table's indexes that no constraint depends on."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                "AND tbl_name = %s AND sql IS NOT NULL",
+                [table],
+            )
+        else:
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
+                "AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+                [table],
+            )
+        return list(cursor.fetchall())
+
+
+@contextlib.contextmanager
+def bulk_load(tables: Sequence[str], out: Out) -> Iterator[None]:
+    """Drop the tables' secondary indexes and deferred checks for the load; rebuild after."""
+    dropped = [index for table in tables for index in _secondary_indexes(table)]
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for index_name, _ in dropped:
+            cursor.execute(f"DROP INDEX {quote(index_name)}")
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA foreign_keys = OFF")
+            cursor.execute("PRAGMA synchronous = OFF")
+        else:
+            with contextlib.suppress(Exception), transaction.atomic():
+                # Superusers skip per-row foreign-key triggers; the generator keeps them valid.
+                cursor.execute("SET session_replication_role = replica")
+    try:
+        yield
+    finally:
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            if connection.vendor == "sqlite":
+                cursor.execute("PRAGMA foreign_keys = ON")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+            else:
+                with contextlib.suppress(Exception), transaction.atomic():
+                    cursor.execute("SET session_replication_role = DEFAULT")
+            for _, create in dropped:
+                cursor.execute(create)
+            cursor.execute("ANALYZE")
+        out(f"data: {len(dropped)} indexes rebuilt and statistics gathered in "
+            f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+
+
+def _reset_sequences(models_: Sequence[type[models.Model]]) -> None:
+    statements = connection.ops.sequence_reset_sql(no_style(), list(models_))
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+
+
+def ts(seconds: float) -> str:
+    """Epoch seconds as the text both databases read as a UTC timestamp."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
+
+
+# --- The generator --------------------------------------------------------------------
+
+# Stage mix of the whole table (percent) and channel mix (percent), a year into using Accord.
+STAGE_MIX = {
+    "suspect": 28,
+    "fan": 11,
+    "iql": 9,
+    "mql": 5,
+    "working": 16,
+    "sql": 5,
+    "opportunity": 3,
+    "converted": 3,
+    "disqualified": 15,
+    "nurture": 5,
+}
+CHANNEL_MIX = {
+    "purchased-list": 28,
+    "content-download": 15,
+    "webinar": 12,
+    "paid": 12,
+    "event": 8,
+    "cold-prospecting": 8,
+    "contact-request": 7,
+    "demo-request": 6,
+    "referral": 4,
+}
+PATH = ["suspect", "fan", "iql", "mql", "working", "sql", "opportunity"]
+LEVEL = {stage: n for n, stage in enumerate(PATH)}
+OPEN_OWNED = {"mql", "working", "sql", "opportunity", "nurture"}
+TRANSITION = {
+    "fan": "mark_fan",
+    "iql": "qualify_information",
+    "mql": "hand_raise",
+    "working": "start_working",
+    "sql": "accept",
+    "opportunity": "open_opportunity",
+    "converted": "win",
+    "disqualified": "disqualify",
+    "nurture": "nurture",
+}
+# Activities per lead by stage (relative weights; scaled to the requested total).
+ACTIVITY_WEIGHT = {
+    "suspect": 1.0,
+    "fan": 2.5,
+    "iql": 3.0,
+    "mql": 4.0,
+    "working": 9.0,
+    "sql": 13.0,
+    "opportunity": 17.0,
+    "converted": 20.0,
+    "disqualified": 6.0,
+    "nurture": 9.0,
+}
+INTAKE_KIND = {
+    "purchased-list": ("marketing", "list_import"),
+    "content-download": ("customer", "content_download"),
+    "webinar": ("customer", "webinar"),
+    "paid": ("customer", "web_visit"),
+    "event": ("customer", "form"),
+    "cold-prospecting": ("marketing", "list_import"),
+    "contact-request": ("customer", "form"),
+    "demo-request": ("customer", "form"),
+    "referral": ("marketing", "email"),
+}
+MARKETING_KINDS = [
+    ("marketing", "email"),
+    ("marketing", "social"),
+    ("customer", "web_visit"),
+    ("customer", "content_download"),
+    ("customer", "webinar"),
+    ("customer", "form"),
+]
+SALES_KINDS = [
+    "call",
+    "email",
+    "email",
+    "sequence_step",
+    "sequence_step",
+    "meeting",
+    "social",
+    "note",
+]
+SUBJECTS = ["Intro", "Follow-up", "Pricing question", "Demo recap", "Checking in", "Next steps"]
+FIRST = [
+    "Ada",
+    "Grace",
+    "Linus",
+    "Zoë",
+    "René",
+    "Priya",
+    "Kenji",
+    "Amara",
+    "Mateo",
+    "Olga",
+    "Sam",
+    "Noor",
+    "Lena",
+    "Tomás",
+    "Ines",
+    "Yuki",
+    "Omar",
+    "Hana",
+    "Ivan",
+    "Maya",
+]
+LAST = [
+    "Lovelace",
+    "Hopper",
+    "Berg",
+    "Dupré",
+    "Müller",
+    "Patel",
+    "Sato",
+    "Okafor",
+    "Silva",
+    "Novak",
+    "Haddad",
+    "Kim",
+    "Weber",
+    "Rossi",
+    "Lee",
+    "Nakamura",
+    "Costa",
+    "Ali",
+]
+TITLES = [
+    "VP Sales",
+    "Head of Marketing",
+    "CTO",
+    "RevOps Manager",
+    "Director of Growth",
+    "Account Executive",
+    "Chief Revenue Officer",
+    "Demand Gen Lead",
+    "Engineer",
+    "CFO",
+]
+COUNTRIES = ["US", "US", "US", "DE", "GB", "FR", "SE", "CA", "NL", "ES"]
+INDUSTRIES = ["computer software", "financial services", "logistics", "retail", "banking"]
+REASONS = ["bad_data", "wrong_persona", "no_budget", "no_engagement", "competitor", "not_a_fit"]
+
+
+class Generator:
+    """Writes one data set into the (empty, migrated) current database."""
+
+    CHUNK = 20_000
+
+    def __init__(self, spec: DataSpec, out: Out) -> None:
+        self.spec = spec
+        self.out = out
+        self.rng = random.Random(spec.seed)
+        self.anchor = float(int(time.time()) // 60 * 60)
+
+    def run(self) -> dict[str, Any]:
+        from leads.models import Account, Activity, Assignment, Deal, Feedback, Lead, StageChange
+        from sla.models import Breach
+
+        self._reference_data()
+        plan = self._plan()
+        big = [Lead, Activity, StageChange, Assignment, Breach, Deal, Feedback, Account]
+        with bulk_load([m._meta.db_table for m in big], self.out):
+            self._accounts(Account)
+            self._rows(plan)
+        _reset_sequences(big)
+        return {
+            "anchor": self.anchor,
+            "users": self.users,
+            "focus": self.focus,
+            "counts": self.counts,
+        }
+
+    # Users, teams, the agreement in force, campaigns: a few hundred rows through the ORM.
+    def _reference_data(self) -> None:
+        from django.contrib.auth.models import Group, User
+
+        from agreements import services as agreement_services
+        from agreements.models import Agreement, Channel, Persona, ResponseRule
+        from leads import roles
+        from leads.models import Campaign, RepProfile, Team
+
+        spec, rng = self.spec, self.rng
+
+        def user(username: str, role: str, **extra: Any) -> User:
+            person = User(username=username, email=f"{username}@bench.accord.invalid", **extra)
+            person.set_unusable_password()
+            person.save()
+            person.groups.set([Group.objects.get(name=role)])
+            return person
+
+        ops = user("bench-ops", roles.OPS, is_staff=True, first_name="Otto", last_name="Ops")
+        marketer = user("bench-marketer", roles.MARKETING, first_name="Mia", last_name="Mark")
+        managers, teams = [], []
+        for t in range(spec.teams):
+            manager = user(f"bench-manager-{t}", roles.SALES_MANAGER, first_name=f"Manager {t}")
+            managers.append(manager)
+            teams.append(Team.objects.create(name=f"Bench team {t + 1}", manager=manager))
+        self.reps: list[int] = []
+        self.team_of: dict[int, int] = {}
+        self.manager_of: dict[int, int] = {}
+        for r in range(spec.reps):
+            team_index = r * spec.teams // spec.reps
+            rep = user(f"bench-rep-{r:02d}", roles.SALES_REP, first_name=f"Rep {r:02d}")
+            RepProfile.objects.create(user=rep, team=teams[team_index], open_lead_cap=10**9)
+            self.reps.append(rep.pk)
+            self.manager_of[rep.pk] = managers[team_index].pk
+        draft = Agreement.objects.filter(status=Agreement.Status.DRAFT).order_by("version").first()
+        if Agreement.current() is None and draft is not None:
+            agreement_services.sign(draft, marketer, agreement_services.MARKETING_SIDE)
+            agreement_services.sign(draft, managers[0], agreement_services.SALES_SIDE)
+            agreement_services.activate(draft, by=ops)
+        agreement = Agreement.current()
+        self.agreement_id = agreement.pk if agreement else None
+        self.channels = {c.slug: c for c in Channel.objects.all()}
+        rules = list(ResponseRule.objects.filter(agreement=agreement)) if agreement else []
+        default_rule = next((r for r in rules if r.channel_id is None), None)
+        self.rule_for: dict[str, tuple[int | None, int]] = {}
+        for slug, channel in self.channels.items():
+            rule = next((r for r in rules if r.channel_id == channel.pk), default_rule)
+            window = _window_seconds(rule) if rule else 4 * HOUR
+            self.rule_for[slug] = (rule.pk if rule else None, window)
+        self.campaigns: dict[str, list[int]] = {}
+        start_day = dt.datetime.fromtimestamp(self.anchor - 365 * DAY, tz=dt.UTC)
+        for slug, channel in sorted(self.channels.items()):
+            self.campaigns[slug] = []
+            for q in range(4):
+                campaign = Campaign.objects.create(
+                    name=f"{channel.name} Q{q + 1} (bench)",
+                    channel=channel,
+                    cost=Decimal(rng.randrange(2_000, 60_000)),
+                    starts_on=(start_day + dt.timedelta(days=91 * q)).date(),
+                    ends_on=(start_day + dt.timedelta(days=91 * q + 90)).date(),
+                )
+                self.campaigns[slug].append(campaign.pk)
+        self.personas = list(Persona.objects.values_list("pk", flat=True))
+        self.users = {
+            "ops": ops.pk,
+            "marketer": marketer.pk,
+            **{f"manager-{t}": m.pk for t, m in enumerate(managers)},
+        }
+
+    def _plan(self) -> dict[str, Any]:
+        """Stage, channel, focus owner and activity count of every lead (cheap, in memory)."""
+        spec, rng = self.spec, self.rng
+        n = spec.leads
+        stages = rng.choices(list(STAGE_MIX), weights=list(STAGE_MIX.values()), k=n)
+        channels = rng.choices(list(CHANNEL_MIX), weights=list(CHANNEL_MIX.values()), k=n)
+        for i in range(n):
+            entry = self.channels[channels[i]].entry_stage
+            if stages[i] in LEVEL and LEVEL[stages[i]] < LEVEL.get(entry, 0):
+                stages[i] = entry
+        candidates = [i for i in range(n) if stages[i] in OPEN_OWNED]
+        f0, f1 = spec.focus_sizes
+        wanted = min(len(candidates), f0 + f1)
+        picked = rng.sample(candidates, wanted)
+        focus_owner: dict[int, int] = {}
+        self.focus = []
+        for slot, (rep, size) in enumerate(((self.reps[0], f0), (self.reps[1], f1))):
+            part = picked[: min(size, len(picked))] if slot == 0 else picked[f0:]
+            for i in part:
+                focus_owner[i] = rep
+                stages[i] = stages[i] if stages[i] != "mql" else "working"
+            working = sorted(i for i in part if stages[i] == "working") or sorted(part)
+            page = working[0] if working else None
+            self.focus.append(
+                {
+                    "rep": rep,
+                    "leads": len(part),
+                    "page_lead": (page + 1) if page is not None else 0,
+                    "manager": self.manager_of[rep],
+                }
+            )
+        weights = [ACTIVITY_WEIGHT[s] for s in stages]
+        page_leads = {f["page_lead"] - 1 for f in self.focus if f["page_lead"]}
+        for i in page_leads:
+            weights[i] = 0.0
+        rich = 60 if spec.activities >= 1_000 else 0
+        budget = spec.activities - rich * len(page_leads)
+        scale = budget / sum(weights) if sum(weights) else 0
+        counts = [int(w * scale) for w in weights]
+        for i in page_leads:
+            counts[i] = rich
+        others = [i for i in range(n) if i not in page_leads]
+        for i in rng.sample(others, max(0, min(len(others), spec.activities - sum(counts)))):
+            counts[i] += 1
+        return {"stages": stages, "channels": channels, "focus": focus_owner, "acts": counts}
+
+    def _accounts(self, Account: type[models.Model]) -> None:
+        self.n_accounts = max(1, self.spec.leads // 8)
+        loader = Loader(Account, ["id", "name", "domain", "industry", "country", "created_at"])
+        created = ts(self.anchor - 366 * DAY)
+        for k in range(self.n_accounts):
+            loader.add(
+                (k + 1, f"Company {k}", f"co{k}.bench.example", INDUSTRIES[k % 5],
+                 COUNTRIES[k % 10], created)
+            )  # fmt: skip
+        loader.flush()
+        self.counts = {"accounts": loader.count}
+
+    def _rows(self, plan: dict[str, Any]) -> None:
+        from leads.models import Activity, Assignment, Deal, Feedback, Lead, StageChange
+        from sla.models import Breach
+
+        L = Loader(
+            Lead,
+            ["id", "email", "first_name", "last_name", "title", "company", "phone", "country",
+             "industry", "website", "stage", "owner", "channel", "campaign", "persona", "account",
+             "created_at", "updated_at", "stage_entered_at", "assigned_at", "first_touch_at",
+             "business_seconds_to_first_touch", "last_touch_at", "sla_due_at", "sla_status",
+             "sla_rule", "sla_agreement", "nurture_until", "disqualify_reason", "version"],
+        )  # fmt: skip
+        A = Loader(
+            Activity,
+            ["id", "lead", "side", "kind", "actor", "occurred_at", "campaign", "subject", "body",
+             "is_touch", "once_key"],
+        )  # fmt: skip
+        S = Loader(
+            StageChange,
+            ["id", "lead", "from_stage", "to_stage", "transition", "by", "at", "note", "agreement"],
+        )
+        G = Loader(Assignment, ["id", "lead", "to_owner", "at", "rule", "reason"])
+        B = Loader(
+            Breach,
+            ["id", "lead", "rule", "agreement", "due_at", "detected_at", "owner_at_due",
+             "manager_at_due", "resolved_at", "escalate_at", "escalated_at", "escalation"],
+        )  # fmt: skip
+        D = Loader(Deal, ["id", "lead", "account", "amount", "status", "opened_by", "opened_at",
+                          "closed_at"])  # fmt: skip
+        F = Loader(Feedback, ["id", "lead", "author", "fit", "reason", "text", "created_at"])
+        self._ids = {"a": 0, "s": 0, "g": 0, "b": 0, "d": 0, "f": 0}
+        n = self.spec.leads
+        started = time.perf_counter()
+        for first in range(0, n, self.CHUNK):
+            for i in range(first, min(n, first + self.CHUNK)):
+                self._lead(i, plan, L, A, S, G, B, D, F)
+            done = min(n, first + self.CHUNK)
+            if done % 200_000 == 0 or done == n:
+                rate = done / max(time.perf_counter() - started, 1e-9)
+                self.out(f"data: {done:,} of {n:,} leads with their history ({rate:,.0f} leads/s)")
+        for loader in (L, A, S, G, B, D, F):
+            loader.flush()
+        self.counts.update(
+            leads=L.count, activities=A.count, stage_changes=S.count, assignments=G.count,
+            breaches=B.count, deals=D.count, feedback=F.count,
+        )  # fmt: skip
+
+    def _lead(self, i: int, plan: dict[str, Any], L, A, S, G, B, D, F) -> None:
+        rng, anchor = self.rng, self.anchor
+        lead_id = i + 1
+        stage = plan["stages"][i]
+        slug = plan["channels"][i]
+        channel = self.channels[slug]
+        marketing_sourced = channel.is_marketing_sourced
+        entry = channel.entry_stage
+        rule_id, window = self.rule_for[slug]
+
+        # The path through the funnel, and the gaps between its steps.
+        start = LEVEL.get(entry, 0)
+        funnel = [s for s in PATH[start:] if not (slug == "cold-prospecting" and s == "mql")]
+        if stage in LEVEL:
+            path = funnel[: funnel.index(stage) + 1] if stage in funnel else [entry]
+        elif stage == "converted":
+            path = [*funnel, "converted"]
+        elif stage == "nurture":
+            cut = funnel.index("working") + 1 + rng.randrange(2) if "working" in funnel else 1
+            path = [*funnel[:cut], "nurture"]
+        else:  # disqualified, from anywhere in the funnel
+            path = [*funnel[: 1 + rng.randrange(len(funnel))], "disqualified"]
+        reached_sales = "working" in path or "mql" in path or "converted" in path
+        gaps = []
+        breach_late = rng.random() < 0.2
+        for step in path[1:]:
+            if step == "working":
+                gaps.append(
+                    window + rng.expovariate(1 / (6 * HOUR))
+                    if breach_late
+                    else rng.uniform(300, max(600, window * 0.95))
+                )
+            elif step in ("sql", "opportunity"):
+                gaps.append(rng.expovariate(1 / (12 * DAY)))
+            elif step in ("converted", "disqualified", "nurture"):
+                gaps.append(rng.expovariate(1 / (20 * DAY)))
+            else:
+                gaps.append(rng.expovariate(1 / (15 * DAY)))
+        span = sum(gaps)
+        latest_start = anchor - 3 * HOUR - span
+        created = rng.uniform(anchor - 365 * DAY, anchor - 2 * DAY)
+        if created > latest_start:
+            created = max(anchor - 365 * DAY, latest_start)
+            if created + span > anchor - 3 * HOUR:
+                factor = (anchor - 3 * HOUR - created) / span
+                gaps = [g * factor for g in gaps]
+        times = [created]
+        for g in gaps:
+            times.append(times[-1] + g)
+        entered = dict(zip(path, times, strict=True))
+        stage_entered = times[-1]
+
+        # Owner: the focus reps' leads, else any rep once the lead reached sales.
+        owner = plan["focus"].get(i)
+        on_desk = stage == "mql" and rng.random() < 0.08  # a few MQLs wait on the desk
+        if (
+            owner is None
+            and reached_sales
+            and stage not in ("suspect", "fan", "iql")
+            and not on_desk
+        ):
+            owner = self.reps[2 + rng.randrange(len(self.reps) - 2)]
+        mql_at = entered.get("mql", entered.get("working"))
+        assigned = None
+        if owner is not None:
+            base = mql_at if mql_at is not None else created
+            assigned = base + rng.uniform(20, 600)
+        first_touch = entered.get("working")
+        if first_touch is not None and assigned is not None and first_touch < assigned:
+            assigned = first_touch - 1
+        touch_count = 0
+        acts = plan["acts"][i]
+        if first_touch is not None:
+            touch_count = max(1, acts // 2) if acts else 0
+        last_touch = None
+        if first_touch is not None:
+            end = stage_entered if stage in ("converted", "disqualified", "nurture") else anchor
+            last_touch = first_touch + (max(0.0, end - first_touch) * rng.random())
+
+        # The SLA clock: MQLs from a rule's channel get one.
+        sla_status, due, breach = "none", None, None
+        if mql_at is not None and slug != "cold-prospecting":
+            due = mql_at + window
+            if stage == "mql":
+                if rng.random() < 0.6:
+                    sla_status = "pending"
+                    due = anchor + rng.uniform(45 * DAY, 75 * DAY)
+                else:
+                    sla_status = "breached"
+                    due = min(due, anchor - DAY)
+                    breach = (due, None)
+            elif first_touch is not None:
+                sla_status = "met" if first_touch <= due else "breached"
+                if sla_status == "breached":
+                    breach = (due, first_touch)
+            elif stage in ("disqualified", "nurture"):
+                sla_status = "breached"
+                due = min(due, anchor - DAY)
+                breach = (due, None)
+
+        first = FIRST[i % 20]
+        last = LAST[(i // 20) % 18]
+        account = (i % self.n_accounts) + 1 if i % 5 else None
+        campaigns = self.campaigns[slug]
+        quarter = min(3, max(0, int((created - (anchor - 365 * DAY)) // (91.25 * DAY))))
+        campaign = campaigns[quarter] if marketing_sourced else None
+        persona = self.personas[i % len(self.personas)] if self.personas and i % 5 < 3 else None
+        nurture_until = None
+        if stage == "nurture":
+            nurture_until = time.strftime(
+                "%Y-%m-%d", time.gmtime(anchor + rng.uniform(10 * DAY, 120 * DAY))
+            )
+        L.add(
+            (
+                lead_id, f"{first}.{last}.{i}@co{i % self.n_accounts}.bench.example".lower(),
+                first, last, TITLES[i % 10], f"Company {i % self.n_accounts}",
+                f"+1 555 {i % 10_000:04d}", COUNTRIES[i % 10], INDUSTRIES[i % 5], "",
+                stage, owner, channel.pk, campaign, persona, account,
+                ts(created), ts(stage_entered), ts(stage_entered),
+                ts(assigned) if assigned else None,
+                ts(first_touch) if first_touch else None,
+                int((first_touch - (mql_at or created)) * 0.6) if first_touch else None,
+                ts(last_touch) if last_touch else None,
+                ts(due) if due and sla_status != "none" else None,
+                sla_status,
+                rule_id if sla_status != "none" else None,
+                self.agreement_id if sla_status != "none" else None,
+                nurture_until,
+                "No budget this year" if stage == "disqualified" else "",
+                1,
+            )
+        )  # fmt: skip
+
+        # History: stage changes, the assignment, the breach, deals, feedback.
+        ids = self._ids
+        for before, after in itertools.pairwise(path):
+            ids["s"] += 1
+            by = owner if after not in ("fan", "iql", "mql") else None
+            S.add((ids["s"], lead_id, before, after, TRANSITION[after], by, ts(entered[after]),
+                   "", self.agreement_id))  # fmt: skip
+        if owner is not None:
+            ids["g"] += 1
+            G.add((ids["g"], lead_id, owner, ts(assigned), "Bench routing", ""))
+        if breach is not None:
+            ids["b"] += 1
+            due_at, resolved = breach
+            escalate = due_at + 8 * HOUR
+            B.add(
+                (ids["b"], lead_id, rule_id, self.agreement_id, ts(due_at), ts(due_at + 60),
+                 owner, self.manager_of.get(owner), ts(resolved) if resolved else None,
+                 ts(escalate), ts(min(anchor - 60, escalate + 60)), "notify_manager")
+            )  # fmt: skip
+        if "opportunity" in path:
+            ids["d"] += 1
+            opened = entered["opportunity"]
+            status = {"converted": "won", "disqualified": "lost"}.get(stage, "open")
+            closed = ts(stage_entered) if status != "open" else None
+            D.add((ids["d"], lead_id, account, Decimal(rng.randrange(5, 150) * 1000), status,
+                   owner, ts(opened), closed))  # fmt: skip
+        if stage == "disqualified" and marketing_sourced and owner and rng.random() < 0.75:
+            ids["f"] += 1
+            F.add((ids["f"], lead_id, owner, rng.choice(["poor", "partial"]),
+                   REASONS[i % 6], "Not a fit this quarter.", ts(stage_entered)))  # fmt: skip
+
+        # Activities: the intake, marketing and customer touches, then sales touches.
+        if acts:
+            marketing_end = first_touch if first_touch is not None else max(created, stage_entered)
+            side, kind = INTAKE_KIND[slug]
+            ids["a"] += 1
+            A.add((ids["a"], lead_id, side, kind, None, ts(created), campaign, "", "", False, ""))
+            for _ in range(acts - 1 - touch_count):
+                side, kind = MARKETING_KINDS[rng.randrange(6)]
+                at = rng.uniform(created, max(created, marketing_end))
+                ids["a"] += 1
+                A.add((ids["a"], lead_id, side, kind, None, ts(at), campaign, "", "", False, ""))
+            if touch_count and first_touch is not None:
+                for t in range(min(touch_count, acts - 1) or 0):
+                    at = first_touch if t == 0 else rng.uniform(first_touch, last_touch)
+                    ids["a"] += 1
+                    A.add((ids["a"], lead_id, "sales", SALES_KINDS[rng.randrange(8)], owner,
+                           ts(at), None, SUBJECTS[t % 6], "", True, ""))  # fmt: skip
+        for loader in (L, A, S, G, B, D, F):
+            if len(loader.rows) >= Loader.FLUSH:
+                loader.flush()
+
+
+def _window_seconds(rule: Any) -> int:
+    unit = str(rule.within_unit)
+    per = {"minutes": 60, "hours": HOUR, "days": DAY}.get(unit, HOUR)
+    return int(rule.within_amount) * per
