@@ -85,6 +85,14 @@ def _batch(world: Any) -> dict[str, Any]:
     return {"batch_id": batch.pk}
 
 
+def _report(key: str) -> Callable[[Any], dict[str, Any]]:
+    return lambda world: {"key": key}
+
+
+def _export(key: str, fmt: str) -> Callable[[Any], dict[str, Any]]:
+    return lambda world: {"key": key, "fmt": fmt}
+
+
 def _channel(world: Any) -> dict[str, Any]:
     return {"channel_slug": world.own_lead.channel.slug}
 
@@ -135,6 +143,23 @@ MATRIX: list[Row] = [
     Row("agreements:sign", "-", "post", expect(302), _sign),
     # --- reports
     Row("reports:index", "-", "get", EVERYONE),
+    Row("reports:report", "-", "get", expect(200, marketing=403), kwargs=_report("sales")),
+    Row("reports:report", "-", "get", expect(200, rep=403), kwargs=_report("delivery")),
+    Row(
+        "reports:report", "-", "get", expect(200, rep=403, marketing=403), kwargs=_report("trends")
+    ),
+    Row("reports:report", "-", "get", expect(404, anonymous=LOGIN), kwargs=_report("nope")),
+    Row("reports:export", "-", "get", expect(200, marketing=403), kwargs=_export("sales", "csv")),
+    Row("reports:export", "-", "get", expect(200, rep=403), kwargs=_export("pipeline", "xlsx")),
+    Row(
+        "reports:export",
+        "-",
+        "get",
+        expect(404, anonymous=LOGIN, marketing=403),
+        kwargs=_export("sales", "pdf"),
+    ),
+    Row("reports:drilldown", "-", "get", expect(200, marketing=403), kwargs=_report("sales")),
+    Row("reports:drilldown", "-", "get", expect(200, rep=403), kwargs=_report("delivery")),
 ]
 
 
