@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from notifications.models import Notification
 from notifications.services import Message, deliver_pending_emails, notify
@@ -162,3 +163,30 @@ def test_users_without_an_email_address_get_no_email(rep):
 
     assert mail.outbox == []
     assert Notification.objects.get().emailed_at is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'O\'Brien said "hi", {then} left',
+        'back\\slash \\" and a trailing \\',
+        "NULL",
+        "",
+        "Zoë · 東京 — 50 %",
+    ],
+)
+def test_notification_text_is_stored_exactly(rep, text):
+    when = timezone.now().replace(microsecond=123456)
+    notify(
+        [
+            Message(user_id=rep.pk, kind=Kind.SLA_BREACH, event_key=f"k:{text}", title=text),
+            Message(user_id=rep.pk, kind=Kind.SLA_BREACH, event_key="plain", title="t", body=text),
+        ],
+        at=when,
+    )
+
+    stored = {n.event_key: n for n in Notification.objects.all()}
+    assert stored[f"k:{text}"].title == text
+    assert stored["plain"].body == text
+    assert stored["plain"].lead_id is None
+    assert {n.created_at for n in stored.values()} == {when}
