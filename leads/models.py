@@ -504,11 +504,13 @@ class Lead(FSMModelMixin, models.Model):
             from .response_time import business_seconds_to_first_touch
 
             self.business_seconds_to_first_touch = business_seconds_to_first_touch(self, at)
-            if self.sla_status == self.SLAStatus.PENDING and self.sla_due_at is not None:
-                if at <= self.sla_due_at:
-                    self.sla_status = self.SLAStatus.MET
-                else:
-                    self.sla_status = self.SLAStatus.BREACHED
+        # Any touch settles a running clock: a lead back in MQL after earlier touches
+        # gets a new clock, and its next touch is what meets (or misses) it.
+        if self.sla_status == self.SLAStatus.PENDING and self.sla_due_at is not None:
+            if at <= self.sla_due_at:
+                self.sla_status = self.SLAStatus.MET
+            else:
+                self.sla_status = self.SLAStatus.BREACHED
         if self.last_touch_at is None or at > self.last_touch_at:
             self.last_touch_at = at
 
