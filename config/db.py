@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection, models
+from django.utils import timezone
 
 ROWS_PER_STATEMENT = 5000
 
@@ -22,9 +23,30 @@ def insert_ignoring_conflicts(
 
     What bulk_create(ignore_conflicts=True) does, without building a model instance
     and compiling every value per row: the SLA check writes tens of thousands of
-    rows in one run, and Django's per-value work was most of its time. Values must
-    be plain (ints, strings, None, aware datetimes); datetimes are adapted here.
-    Fields not given get their model default (evaluated once per call).
+    rows in one run, and Django's per-value work was most of its time. See insert_rows.
+    """
+    insert_rows(model, fields, rows, conflict=conflict)
+
+
+def insert_rows(
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    conflict: Sequence[str] = (),
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """INSERT plain rows in a few statements; with `returning`, those columns of each new row.
+
+    bulk_create without the model instances and the per-value SQL compilation (the
+    import writes 100,000 leads and activities; Django's work per value was most of
+    its time). Values must be plain (ints, strings, None, aware datetimes; the
+    datetimes are adapted here). Fields not given get their model default, evaluated
+    once per call (so not for per-row defaults such as uuid4), and auto_now fields
+    the time of the call. With `conflict`, rows hitting that unique constraint are
+    skipped (ON CONFLICT DO NOTHING); without it a duplicate raises IntegrityError.
+    `returning` gives raw database values (ids, text), in no promised order: return
+    a unique column with the id to match rows up.
     """
     opts = model._meta
     given = [opts.get_field(name) for name in fields]
@@ -32,25 +54,39 @@ def insert_ignoring_conflicts(
     defaulted = [
         f
         for f in opts.concrete_fields
-        if not f.primary_key and f.attname not in names and not f.null
+        if not f.primary_key
+        and f.attname not in names
+        and (not f.null or f.has_default() or getattr(f, "auto_now", False))
     ]
+    now = timezone.now()
     columns = [f.column for f in given + defaulted]
-    extra = tuple(f.get_db_prep_save(f.get_default(), connection) for f in defaulted)
-    is_datetime = [isinstance(f, models.DateTimeField) for f in given]
-    adapt = connection.ops.adapt_datetimefield_value
+    extra = tuple(
+        f.get_db_prep_save(
+            now
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+            else f.get_default(),
+            connection,
+        )
+        for f in defaulted
+    )
     quote = connection.ops.quote_name
     # Only quoted identifiers from the model's meta go into the text; values are parameters.
     table = quote(opts.db_table)
     targets = ", ".join(quote(c) for c in columns)
-    keys = ", ".join(quote(opts.get_field(n).column) for n in conflict)
-    marks = ", ".join(["%s"] * len(columns))
-    params = [
-        tuple(
-            adapt(v) if dt and v is not None else v for v, dt in zip(row, is_datetime, strict=True)
-        )
-        + extra
-        for row in rows
-    ]
+    on_conflict = (
+        f" ON CONFLICT ({', '.join(quote(opts.get_field(n).column) for n in conflict)}) DO NOTHING"
+        if conflict
+        else ""
+    )
+    back = (
+        " RETURNING " + ", ".join(quote(opts.get_field(n).column) for n in returning)
+        if returning
+        else ""
+    )
+    params = _plain_rows(rows, [isinstance(f, models.DateTimeField) for f in given], extra)
+    found: list[tuple[Any, ...]] = []
+    if not params:
+        return found
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # One array per column, unnested by the server: a handful of parameters per
@@ -60,18 +96,64 @@ def insert_ignoring_conflicts(
             types = [f.db_type(connection) for f in given + defaulted]
             arrays = ", ".join(f"%s::{t}[]" for t in types)
             sql = (
-                f"INSERT INTO {table} ({targets}) SELECT * FROM unnest({arrays}) "  # noqa: S608
-                f"ON CONFLICT ({keys}) DO NOTHING"
+                f"INSERT INTO {table} ({targets}) SELECT * FROM unnest({arrays})"  # noqa: S608
+                f"{on_conflict}{back}"
             )
             for first in range(0, len(params), ROWS_PER_STATEMENT):
                 part = params[first : first + ROWS_PER_STATEMENT]
                 cursor.execute(sql, [array_literal(column) for column in zip(*part, strict=True)])
-        else:
-            sql = (
-                f"INSERT INTO {table} ({targets}) VALUES ({marks}) "  # noqa: S608
-                f"ON CONFLICT ({keys}) DO NOTHING"
-            )
+                if returning:
+                    found += cursor.fetchall()
+        elif not returning:
+            marks = ", ".join(["%s"] * len(columns))
+            sql = f"INSERT INTO {table} ({targets}) VALUES ({marks}){on_conflict}"  # noqa: S608
             cursor.executemany(sql, params)
+        else:
+            # executemany cannot return rows: multi-row VALUES, as many rows per
+            # statement as SQLite's limit on parameters allows.
+            one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+            per = max(1, _sqlite_max_params() // len(columns))
+            for first in range(0, len(params), per):
+                part = params[first : first + per]
+                sql = (
+                    f"INSERT INTO {table} ({targets}) VALUES "  # noqa: S608
+                    f"{', '.join([one] * len(part))}{on_conflict}{back}"
+                )
+                cursor.execute(sql, [value for row in part for value in row])
+                found += cursor.fetchall()
+    return found
+
+
+def _plain_rows(
+    rows: Iterable[Sequence[Any]], is_datetime: Sequence[bool], extra: tuple[Any, ...]
+) -> list[tuple[Any, ...]]:
+    """Rows as the driver takes them: datetime columns adapted (each distinct value once)."""
+    if connection.vendor == "postgresql" or not any(is_datetime):
+        return [tuple(row) + extra for row in rows]
+    adapt = connection.ops.adapt_datetimefield_value
+    adapted: dict[Any, Any] = {None: None}
+    where = [i for i, flag in enumerate(is_datetime) if flag]
+    params = []
+    for row in rows:
+        values = list(row)
+        for i in where:
+            value = values[i]
+            if value not in adapted:
+                adapted[value] = adapt(value)
+            values[i] = adapted[value]
+        params.append(tuple(values) + extra)
+    return params
+
+
+def _sqlite_max_params() -> int:
+    """The SQLite library's limit on parameters per statement (999 on very old builds)."""
+    connection.ensure_connection()
+    try:
+        import sqlite3
+
+        return min(32_766, connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    except (AttributeError, ImportError):  # Python < 3.11
+        return connection.features.max_query_params
 
 
 def array_literal(values: Iterable[Any]) -> str:

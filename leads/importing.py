@@ -34,6 +34,8 @@ from django.db.models import F, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
+from config.db import insert_rows
+
 from . import routing
 from .models import (
     Account,
@@ -883,6 +885,17 @@ class _Context:
     agreement: Any
     key: str
     now: dt.datetime
+    # (sla_due_at, sla_status, sla_rule_id, sla_agreement_id) of every lead the batch creates.
+    clock: tuple[Any, ...] = ()
+    _persona_ids: dict[tuple[str, str, str], int | None] = field(default_factory=dict)
+
+    def persona_id(self, title: str, industry: str, country: str) -> int | None:
+        """The persona for these facts (matching is pure, so each combination once)."""
+        key = (title, industry, country)
+        if key not in self._persona_ids:
+            persona = self.personas.match(title, industry, country)
+            self._persona_ids[key] = persona.pk if persona is not None else None
+        return self._persona_ids[key]
 
 
 def _current_agreement() -> Any:
@@ -931,6 +944,7 @@ def write_import(
         key=activity_key(batch),
         now=timezone.now(),
     )
+    context.clock = _new_lead_clock(context)
     summary = Summary(total=cleaned.total, issues=list(cleaned.issues))
     with transaction.atomic():
         ImportRowError.objects.filter(batch=batch).delete()
@@ -985,7 +999,8 @@ def _write_chunk(
     created = updated = unchanged = 0
     with transaction.atomic():
         existing = _existing([r.email for r in rows], lock=True)
-        accounts = _accounts_for(batch, rows, existing)
+        domains = [company_domain(r.email, r.values.get("website", "")) for r in rows]
+        accounts = _accounts_for(batch, rows, domains, existing)
         ids = [lead.pk for lead in existing.values()]
         changes: dict[int, ImportChange] = {}
         appeared: set[int] = set()
@@ -998,18 +1013,16 @@ def _write_chunk(
                     "lead_id", flat=True
                 )
             )
-        new_leads: list[Lead] = []
+        new_leads: list[_NewLead] = []
         new_changes: list[ImportChange] = []
-        activities: list[Activity] = []
+        activities: list[tuple[Any, ...]] = []
         updates: dict[tuple[str, ...], list[Lead]] = {}
-        subject = f"Appeared in list {batch.list_name}"[:200]
-        for row in rows:
+        subject = _activity_subject(batch)
+        for row, domain in zip(rows, domains, strict=True):
             lead = existing.get(row.email)
             values = row.values
-            domain = company_domain(row.email, values.get("website", ""))
             if lead is None:
-                lead = _new_lead(context, row, accounts.get(domain))
-                new_leads.append(lead)
+                new_leads.append(_new_lead(context, row, accounts.get(domain)))
                 created += 1
                 continue
             if lead.source_batch_id == batch.pk:
@@ -1026,11 +1039,11 @@ def _write_chunk(
                 filled["account_id"] = accounts[domain]
             if lead.persona_id is None:
                 merged = {name: getattr(lead, name) or values.get(name, "") for name in FILL_FIELDS}
-                persona = context.personas.match(
+                persona_id = context.persona_id(
                     merged["title"], merged["industry"], merged["country"]
                 )
-                if persona is not None:
-                    filled["persona_id"] = persona.pk
+                if persona_id is not None:
+                    filled["persona_id"] = persona_id
             for name, value in filled.items():
                 setattr(lead, name, value)
             write_activity = lead.pk not in appeared
@@ -1051,67 +1064,142 @@ def _write_chunk(
                     )
                 )
             if write_activity:
-                activities.append(_activity(context, lead.pk, row.row, subject))
-        assignments = routing.route_new_leads(new_leads, at=now)
-        for lead in new_leads:
-            if lead.stage in context.sla_stages:
-                start_sla_clock(lead, now, context.agreement)
-        Lead.objects.bulk_create(new_leads, batch_size=500)
+                activities.append(_activity_row(context, lead.pk, row.row, subject))
+        routes = routing.route_leads(new_leads, at=now)
+        lead_ids = _insert_leads(context, new_leads)
         for fields, leads in updates.items():
             Lead.objects.bulk_update(leads, [*fields, "version", "updated_at"], batch_size=500)
-        row_of = {r.email: r.row for r in rows}
         activities += [
-            _activity(context, lead.pk, row_of[lead.email], subject) for lead in new_leads
+            _activity_row(context, lead_ids[new.row.email], new.row.row, subject)
+            for new in new_leads
         ]
-        Activity.objects.bulk_create(activities, batch_size=500)
+        insert_rows(Activity, ACTIVITY_COLUMNS, activities)
         ImportChange.objects.bulk_create(new_changes, batch_size=500)
-        for assignment in assignments:
-            assignment.lead_id = assignment.lead.pk
-        Assignment.objects.bulk_create(assignments, batch_size=500)
-    return (created, updated, unchanged), [lead.pk for lead in new_leads]
+        insert_rows(
+            Assignment,
+            ("lead", "to_owner", "at", "rule", "reason", "open_load"),
+            [
+                (lead_ids[r.lead.row.email], r.to_owner_id, now, r.rule, r.reason, r.open_load)
+                for r in routes
+            ],
+        )
+    return (created, updated, unchanged), [lead_ids[new.row.email] for new in new_leads]
 
 
-def _activity(context: _Context, lead_id: int, row: int, subject: str) -> Activity:
-    return Activity(
-        lead_id=lead_id,
-        side=Activity.Side.MARKETING,
-        kind=Activity.Kind.LIST_IMPORT,
-        occurred_at=context.now,
-        subject=subject,
-        body=f"Import #{context.batch.pk} ({context.batch.file_name}), row {row}.",
-        once_key=context.key,
-    )
+class _NewLead:
+    """A lead a chunk creates, before it has an id: what routing reads and sets, and its row."""
+
+    __slots__ = ("account_id", "assigned_at", "channel_id", "owner_id", "persona_id", "row")
+
+    def __init__(
+        self, row: CleanRow, persona_id: int | None, account_id: int | None, channel_id: int
+    ) -> None:
+        self.row = row
+        self.persona_id = persona_id
+        self.account_id = account_id
+        self.channel_id = channel_id
+        self.owner_id: int | None = None
+        self.assigned_at: dt.datetime | None = None
+
+    @property
+    def country(self) -> str:
+        return self.row.values.get("country", "")
 
 
-def _new_lead(context: _Context, row: CleanRow, account_id: int | None) -> Lead:
-    batch, values = context.batch, row.values
-    persona = context.personas.match(
+def _new_lead(context: _Context, row: CleanRow, account_id: int | None) -> _NewLead:
+    values = row.values
+    persona_id = context.persona_id(
         values.get("title", ""), values.get("industry", ""), values.get("country", "")
     )
-    return Lead(
-        email=row.email,
-        stage=batch.channel.entry_stage,
-        channel=batch.channel,
-        campaign_id=batch.campaign_id,
-        persona=persona,
-        account_id=account_id,
-        source_batch=batch,
-        created_at=context.now,
-        stage_entered_at=context.now,
-        **{name: values[name] for name in FILL_FIELDS if values.get(name)},
+    return _NewLead(row, persona_id, account_id, context.batch.channel_id)
+
+
+def _new_lead_clock(context: _Context) -> tuple[Any, ...]:
+    """The follow-up clock every lead of the batch starts with.
+
+    They all enter the channel's entry stage at the same moment, so
+    apply_response_rule gives each the same clock: worked out once, on a lead in memory.
+    """
+    channel = context.batch.channel
+    lead = Lead(stage=channel.entry_stage, channel=channel)
+    if lead.stage in context.sla_stages:
+        start_sla_clock(lead, context.now, context.agreement)
+    return (lead.sla_due_at, lead.sla_status, lead.sla_rule_id, lead.sla_agreement_id)
+
+
+LEAD_COLUMNS = (
+    "email",
+    *FILL_FIELDS,
+    "stage",
+    "channel",
+    "campaign",
+    "persona",
+    "account",
+    "source_batch",
+    "created_at",
+    "stage_entered_at",
+    "owner",
+    "assigned_at",
+    "sla_due_at",
+    "sla_status",
+    "sla_rule",
+    "sla_agreement",
+)
+ACTIVITY_COLUMNS = ("lead", "side", "kind", "occurred_at", "subject", "body", "once_key")
+
+
+def _insert_leads(context: _Context, new_leads: Sequence[_NewLead]) -> dict[str, int]:
+    """Write the chunk's new leads as plain rows (no model instances); email → id."""
+    batch, now = context.batch, context.now
+    fixed = (batch.channel.entry_stage, batch.channel_id, batch.campaign_id)
+    rows = [
+        (
+            new.row.email,
+            *[new.row.values.get(name, "") for name in FILL_FIELDS],
+            *fixed,
+            new.persona_id,
+            new.account_id,
+            batch.pk,
+            now,
+            now,
+            new.owner_id,
+            new.assigned_at,
+            *context.clock,
+        )
+        for new in new_leads
+    ]
+    return dict(insert_rows(Lead, LEAD_COLUMNS, rows, returning=("email", "id")))
+
+
+def _activity_subject(batch: ImportBatch) -> str:
+    return f"Appeared in list {batch.list_name}"[:200]
+
+
+def _activity_row(context: _Context, lead_id: int, row: int, subject: str) -> tuple[Any, ...]:
+    """One "appeared in list X" activity, in ACTIVITY_COLUMNS order."""
+    return (
+        lead_id,
+        Activity.Side.MARKETING.value,
+        Activity.Kind.LIST_IMPORT.value,
+        context.now,
+        subject,
+        f"Import #{context.batch.pk} ({context.batch.file_name}), row {row}.",
+        context.key,
     )
 
 
 def _accounts_for(
-    batch: ImportBatch, rows: Sequence[CleanRow], existing: dict[str, Lead]
+    batch: ImportBatch,
+    rows: Sequence[CleanRow],
+    domains: Sequence[str],
+    existing: dict[str, Lead],
 ) -> dict[str, int]:
     """Domain → account id for the rows that need one, creating missing accounts."""
     wanted: dict[str, CleanRow] = {}
-    for row in rows:
+    for row, domain in zip(rows, domains, strict=True):
         lead = existing.get(row.email)
         if lead is not None and lead.account_id is not None:
             continue
-        domain = company_domain(row.email, row.values.get("website", ""))
         if domain and domain not in wanted:
             wanted[domain] = row
     if not wanted:
@@ -1119,24 +1207,28 @@ def _accounts_for(
     found: dict[str, int] = {}
     for part in _chunks(list(wanted), IN_CHUNK):
         found.update(Account.objects.filter(domain__in=part).values_list("domain", "id"))
-    missing = [
-        Account(
-            name=(row.values.get("company") or domain)[:200],
-            domain=domain,
-            industry=row.values.get("industry", "")[:100],
-            country=row.values.get("country", ""),
-        )
-        for domain, row in wanted.items()
-        if domain not in found
-    ]
+    missing = [domain for domain in wanted if domain not in found]
     if missing:
-        Account.objects.bulk_create(missing, batch_size=500)
-        new = {a.domain: a.pk for a in missing}
-        found.update(new)
-        ImportBatch.objects.filter(pk=batch.pk).update(
-            accounts_created=list(batch.accounts_created) + list(new.values())
+        new = dict(
+            insert_rows(
+                Account,
+                ("name", "domain", "industry", "country"),
+                [
+                    (
+                        (wanted[domain].values.get("company") or domain)[:200],
+                        domain,
+                        wanted[domain].values.get("industry", "")[:100],
+                        wanted[domain].values.get("country", ""),
+                    )
+                    for domain in missing
+                ],
+                returning=("domain", "id"),
+            )
         )
-        batch.accounts_created = list(batch.accounts_created) + list(new.values())
+        found.update(new)
+        created = list(batch.accounts_created) + [new[domain] for domain in missing]
+        ImportBatch.objects.filter(pk=batch.pk).update(accounts_created=created)
+        batch.accounts_created = created
     return found
 
 

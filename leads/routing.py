@@ -138,6 +138,28 @@ def _eligible_reps(team: Team, rule_label: str, now: dt.datetime) -> list[_Rep]:
     ]
 
 
+@dataclass
+class Route:
+    """Where routing sent one new lead and why: one Assignment row, before it is saved."""
+
+    lead: Any
+    to_owner_id: int | None
+    rule: str
+    reason: str
+    open_load: int | None = None
+
+    def assignment(self, at: dt.datetime) -> Assignment:
+        """The Assignment to save (after the lead: it points at the lead object)."""
+        return Assignment(
+            lead=self.lead,
+            to_owner_id=self.to_owner_id,
+            at=at,
+            rule=self.rule,
+            open_load=self.open_load,
+            reason=self.reason,
+        )
+
+
 def route_new_leads(leads: Sequence[Lead], *, at: dt.datetime | None = None) -> list[Assignment]:
     """Give each new lead an owner by the routing rules; return the Assignments to save.
 
@@ -148,22 +170,33 @@ def route_new_leads(leads: Sequence[Lead], *, at: dt.datetime | None = None) -> 
     a rule whose team has nobody available records why the lead went to the desk.
     """
     now = at or timezone.now()
+    return [route.assignment(now) for route in route_leads(leads, at=now)]
+
+
+def route_leads(leads: Sequence[Any], *, at: dt.datetime | None = None) -> list[Route]:
+    """route_new_leads for any objects with a lead's routing facts, before they have ids.
+
+    The objects need persona_id, channel_id and country (what rules match on) and
+    get owner_id and assigned_at set; the import writes its rows without model
+    instances and saves the Routes as plain Assignment rows once the ids are known.
+    """
+    now = at or timezone.now()
     rules = active_rules()
     if not rules or not leads:
         return []
-    by_rule: dict[int, list[Lead]] = {}
+    by_rule: dict[int, list[Any]] = {}
     rule_by_id = {rule.pk: rule for rule in rules}
     for lead in leads:
         rule = match_rule(lead, rules)
         if rule is not None:
             by_rule.setdefault(rule.pk, []).append(lead)
-    assignments: list[Assignment] = []
+    routes: list[Route] = []
     for rule_id in sorted(by_rule, key=lambda pk: (rule_by_id[pk].team_id, pk)):
-        assignments += _round_robin(rule_by_id[rule_id], by_rule[rule_id], now)
-    return assignments
+        routes += _round_robin(rule_by_id[rule_id], by_rule[rule_id], now)
+    return routes
 
 
-def _round_robin(rule: RoutingRule, leads: list[Lead], now: dt.datetime) -> list[Assignment]:
+def _round_robin(rule: RoutingRule, leads: list[Any], now: dt.datetime) -> list[Route]:
     team = rule.team
     RoutingCursor.objects.get_or_create(team=team)
     cursor = RoutingCursor.objects.select_for_update().get(team=team)
@@ -175,15 +208,14 @@ def _round_robin(rule: RoutingRule, leads: list[Lead], now: dt.datetime) -> list
         if rep.user_id == cursor.last_owner_id:
             start = index + 1
     rotation = {rep.user_id: (index - start) % len(reps) for index, rep in enumerate(reps)}
-    assignments = []
+    routes = []
     for lead in leads:
         available = [r for r in reps if r.load < r.cap]
         if not available:
-            assignments.append(
-                Assignment(
+            routes.append(
+                Route(
                     lead=lead,
-                    to_owner=None,
-                    at=now,
+                    to_owner_id=None,
                     rule=rule.name,
                     reason=f"Rule “{rule.name}” sends it to team {team.name}, but every rep "
                     "there is away, inactive or at their open-lead cap: lead desk.",
@@ -193,11 +225,10 @@ def _round_robin(rule: RoutingRule, leads: list[Lead], now: dt.datetime) -> list
         rep = min(available, key=lambda r: (r.recent, rotation[r.user_id]))
         lead.owner_id = rep.user_id
         lead.assigned_at = now
-        assignments.append(
-            Assignment(
+        routes.append(
+            Route(
                 lead=lead,
                 to_owner_id=rep.user_id,
-                at=now,
                 rule=rule.name,
                 open_load=rep.load,
                 reason=f"Rule “{rule.name}” → team {team.name}; round robin among "
@@ -215,7 +246,7 @@ def _round_robin(rule: RoutingRule, leads: list[Lead], now: dt.datetime) -> list
         cursor.last_owner_id = rep.user_id
     cursor.updated_at = now
     cursor.save(update_fields=["last_owner", "updated_at"])
-    return assignments
+    return routes
 
 
 def next_rep(
