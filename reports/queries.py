@@ -37,12 +37,15 @@ Definitions (the words the pages and the tests use):
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Count,
@@ -61,6 +64,7 @@ from django.db.models import (
     Value,
     Window,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Abs, Coalesce, RowNumber
 from django.utils import timezone
 
@@ -193,7 +197,13 @@ def percentiles(
         name = f"_d{k}"
         ranked = ranked.alias(**{name: Abs(F("_rn") * 10 - (F("_n") - 1) * k - 10)})
         wanted |= Q(**{f"{name}__lt": 10})
-    rows = ranked.filter(wanted).values_list("_g", "_rn", "_n", "_v")
+    return _interpolate(ranked.filter(wanted).values_list("_g", "_rn", "_n", "_v"), fractions)
+
+
+def _interpolate(
+    rows: Iterable[tuple[Any, int, int, Any]], fractions: tuple[float, ...]
+) -> dict[Any, list[Decimal | None]]:
+    """Percentiles from the rows around each position: (group, row number, rows, value)."""
     by_group: dict[Any, dict[int, Decimal]] = defaultdict(dict)
     sizes: dict[Any, int] = {}
     for g, rn, n, v in rows:
@@ -403,151 +413,293 @@ COMMITMENT_FIGURES = (
 
 
 # --- 1. Sales activity ---------------------------------------------------------------
+#
+# The figures count over a *tenure table*: one row per assignment to a rep in the range,
+# in which each lookup the figures need is made once, as a column (the next assignment,
+# the first sales touch and the first exit from the queue after it, the touches during
+# it, the stages the lead reached, when it became Working, the touches towards each
+# goal). Each figure is then a plain condition on those columns. Written as ORM
+# annotations, Django repeated the next-assignment subquery inside every condition that
+# used it (some fifteen index lookups per assignment).
+
+TENURE_NEEDS = ("untouched", "touches", "reached", "goals")
+# Columns of the lead in the tenure table: its name there → the Lead field.
+LEAD_COLUMNS = {
+    "stage": "stage",
+    "channel_id": "channel",
+    "first_touch_at": "first_touch_at",
+    "sla_status": "sla_status",
+    "sla_due_at": "sla_due_at",
+    "ttft": "business_seconds_to_first_touch",
+}
+REACHED_BITS = {Stage.WORKING: 1, Stage.SQL: 2, Stage.OPPORTUNITY: 4}
 
 
-def _tenures(f: ReportFilters, now: dt.datetime) -> QuerySet:
-    """Assignments to reps in the range, each with `next_at` (the lead's next assignment)
-    and `until` (next_at, or now)."""
+@dataclass(frozen=True)
+class Tenures:
+    """The tenure table as SQL: a WITH clause that defines `tenure`, its parameters, and
+    each figure's condition on the table's columns ("" counts every tenure)."""
+
+    with_sql: str
+    params: tuple[Any, ...]
+    metrics: dict[str, str]
+    needs: frozenset[str]
+
+    def run(self, tail: str) -> list[tuple[Any, ...]]:
+        """Rows of `tail` (a SELECT over `tenure`) under the WITH clause."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"{self.with_sql} {tail}", list(self.params))
+            return cursor.fetchall()
+
+    def lead_ids(self, metric: str) -> RawSQL:
+        """The ids of the leads behind one figure, for `pk__in`."""
+        where = self.metrics[metric]
+        sql = f"{self.with_sql} SELECT lead_id FROM tenure" + (f" WHERE {where}" if where else "")  # noqa: S608
+        return RawSQL(sql, self.params)  # noqa: S611
+
+
+def _col(model: Any, field: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(field).column)
+
+
+def _table(model: Any) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _literal(value: str) -> str:
+    """A stage or status name as an SQL literal (they are plain lowercase words)."""
+    if not re.fullmatch(r"[a-z_]+", value):
+        raise ValueError(f"not a plain name: {value!r}")
+    return f"'{value}'"
+
+
+def _plus_days(column: str, days: int) -> str:
+    """SQL for a datetime column plus whole days, native on both databases (SQLite's
+    generic datetime arithmetic calls back into Python for every row)."""
+    days = int(days)
+    if connection.vendor == "sqlite":
+        # Stored as UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]": shift the whole seconds,
+        # keep the fraction, so the result compares exactly like the stored values.
+        return (
+            f"(strftime('%%Y-%%m-%%d %%H:%%M:%%S', substr({column}, 1, 19), '+{days} days')"
+            f" || substr({column}, 20))"
+        )
+    return f"({column} + INTERVAL '{days} days')"
+
+
+def _materialized() -> str:
+    """Evaluate each CTE once (Postgres inlines a CTE used once; so may SQLite)."""
+    if connection.vendor == "sqlite" and connection.Database.sqlite_version_info < (3, 35):
+        return ""
+    return "MATERIALIZED "
+
+
+def _tenures(
+    f: ReportFilters,
+    now: dt.datetime,
+    agreement: Any = _CURRENT,
+    *,
+    needs: Iterable[str] = TENURE_NEEDS,
+    thresholds: list[int] | None = None,
+) -> Tenures:
+    """Assignments to reps in the range as a tenure table with the columns `needs` asks
+    for: "untouched" (the first touch and exit after the assignment), "touches" (during
+    the tenure), "reached" (stages, for the lead's current holder), "goals" (touches in
+    each touch goal's window from Working)."""
+    needs = set(needs)
+    if agreement is _CURRENT:
+        agreement = agreement_in_force()
+    if thresholds is None:
+        thresholds = untouched_thresholds(agreement)
+    goals = _touch_goals(agreement) if "goals" in needs else []
+    now_param = connection.ops.adapt_datetimefield_value(now)
     following = (
         Assignment.objects.filter(lead=OuterRef("lead"))
         .filter(Q(at__gt=OuterRef("at")) | Q(at=OuterRef("at"), pk__gt=OuterRef("pk")))
         .order_by("at", "pk")
         .values("at")[:1]
     )
-    qs = Assignment.objects.filter(to_owner__isnull=False, at__gte=f.start, at__lt=f.end).filter(
+    base = Assignment.objects.filter(to_owner__isnull=False, at__gte=f.start, at__lt=f.end).filter(
         _lead_q(f, "lead__", owner=False)
     )
     if f.rep is not None:
-        qs = qs.filter(to_owner_id=f.rep)
+        base = base.filter(to_owner_id=f.rep)
     if f.team is not None:
-        qs = qs.filter(to_owner__rep_profile__team_id=f.team)
-    return qs.annotate(next_at=Subquery(following)).annotate(
-        until=Coalesce(F("next_at"), Value(now, output_field=DateTimeField()))
+        base = base.filter(to_owner__rep_profile__team_id=f.team)
+    base = (
+        base.annotate(
+            _rep=F("to_owner_id"),
+            _team=F("to_owner__rep_profile__team_id"),
+            _next=Subquery(following),
+        )
+        .order_by()
+        .values_list("lead_id", "_rep", "_team", "at", "_next")
     )
+    base_sql, base_params = base.query.sql_with_params()
+    params: list[Any] = [*base_params, now_param]
+
+    activity, touch_at = _table(Activity), _col(Activity, "occurred_at")
+    touch_lead, is_touch = _col(Activity, "lead"), _col(Activity, "is_touch")
+    changes, change_at = _table(StageChange), _col(StageChange, "at")
+    change_lead, to_stage = _col(StageChange, "lead"), _col(StageChange, "to_stage")
+    lead = {name: _col(Lead, field) for name, field in LEAD_COLUMNS.items()}
+
+    def touches(since: str, until: str) -> str:
+        return (
+            f"(SELECT COUNT(*) FROM {activity} x WHERE x.{touch_lead} = b.lead_id"  # noqa: S608
+            f" AND x.{is_touch} AND x.{touch_at} >= {since} AND x.{touch_at} < {until})"
+        )
+
+    columns = [
+        "b.lead_id",
+        "b.rep",
+        "b.team",
+        "b.started_at",
+        "b.next_at",
+        "COALESCE(b.next_at, %s) AS held_until",
+        *(f"l.{column} AS {name}" for name, column in lead.items()),
+    ]
+    metrics: dict[str, str] = {"assigned": ""}
+    if "untouched" in needs and thresholds:
+        left = ", ".join(_literal(s) for s in LEFT_QUEUE_STAGES)
+        columns += [
+            f"{_plus_days('b.started_at', days)} AS after_{i}"
+            for i, days in enumerate(thresholds, start=1)
+        ]
+        columns.append(
+            f"(SELECT MIN(x.{touch_at}) FROM {activity} x WHERE x.{touch_lead} = b.lead_id"  # noqa: S608
+            f" AND x.{is_touch} AND x.{touch_at} >= b.started_at) AS touched_at"
+        )
+        columns.append(
+            f"(SELECT MIN(s.{change_at}) FROM {changes} s WHERE s.{change_lead} = b.lead_id"  # noqa: S608
+            f" AND s.{to_stage} IN ({left}) AND s.{change_at} >= b.started_at) AS left_at"
+        )
+        for i in range(1, len(thresholds) + 1):
+            # Held N days with no sales touch, still open and out of nurture.
+            metrics[f"untouched_{i}"] = (
+                f"held_until >= after_{i} AND (touched_at IS NULL OR touched_at >= after_{i})"
+                f" AND (left_at IS NULL OR left_at >= after_{i})"
+            )
+    first_touched = "first_touch_at >= started_at AND first_touch_at < held_until"
+    metrics["first_touched"] = first_touched
+    metrics["sla_met"] = f"{first_touched} AND sla_status = {_literal(Lead.SLAStatus.MET)}"
+    metrics["sla_breached"] = (
+        f"sla_status = {_literal(Lead.SLAStatus.BREACHED)}"
+        " AND sla_due_at >= started_at AND sla_due_at < held_until"
+    )
+    held = "next_at IS NULL"
+    metrics["held"] = held
+    for stage in FUNNEL_STAGES:
+        metrics[f"stage_{stage}"] = f"{held} AND stage = {_literal(stage)}"
+    if "reached" in needs:
+        # One look at the lead's stage changes: a bit per stage reached.
+        bits = " + ".join(
+            f"MAX(CASE WHEN s.{to_stage} = {_literal(stage)} THEN {bit} ELSE 0 END)"
+            for stage, bit in REACHED_BITS.items()
+        )
+        stages = ", ".join(_literal(s) for s in REACHED_BITS)
+        columns.append(
+            f"CASE WHEN b.next_at IS NULL THEN COALESCE((SELECT {bits} FROM {changes} s"  # noqa: S608
+            f" WHERE s.{change_lead} = b.lead_id AND s.{to_stage} IN ({stages})), 0)"
+            " END AS reached"
+        )
+        for stage, bit in REACHED_BITS.items():
+            metrics[f"reached_{stage}"] = f"{held} AND (reached & {bit}) <> 0"
+    metrics["won"] = f"{held} AND stage = {_literal(Stage.CONVERTED)}"
+    if "touches" in needs:
+        columns.append(f"{touches('b.started_at', 'COALESCE(b.next_at, %s)')} AS touches")
+        params.append(now_param)
+    if goals:
+        columns.append(
+            f"CASE WHEN b.next_at IS NULL THEN (SELECT MIN(s.{change_at}) FROM {changes} s"  # noqa: S608
+            f" WHERE s.{change_lead} = b.lead_id AND s.{to_stage} = {_literal(Stage.WORKING)})"
+            " END AS working_at"
+        )
+    m = _materialized()
+    with_sql = (
+        f"WITH tenure_base (lead_id, rep, team, started_at, next_at) AS {m}({base_sql}),"  # noqa: S608
+        f" tenure_open AS {m}(SELECT {', '.join(columns)} FROM tenure_base b"
+        f" INNER JOIN {_table(Lead)} l ON l.{_col(Lead, 'id')} = b.lead_id)"
+    )
+    if goals:
+        goal_columns = []
+        specific = [g.channel_id for g in goals if g.channel_id is not None]
+        eligible, reached = [], []
+        for g in goals:
+            end = _plus_days("b.working_at", g.within_days)
+            goal_columns.append(
+                f"CASE WHEN b.working_at IS NULL THEN 0 ELSE {touches('b.working_at', end)} END"
+                f" AS goal_touches_{g.pk}"
+            )
+            goal_columns.append(f"CASE WHEN {end} <= %s THEN 1 ELSE 0 END AS goal_over_{g.pk}")
+            params.append(now_param)
+            if g.channel_id is not None:
+                scope = f"channel_id = {int(g.channel_id)}"
+            elif specific:
+                others = ", ".join(str(int(pk)) for pk in specific)
+                scope = f"(channel_id IS NULL OR channel_id NOT IN ({others}))"
+            else:
+                scope = "1 = 1"
+            hit = f"goal_touches_{g.pk} >= {int(g.touches)}"
+            reached.append(f"({scope} AND {hit})")
+            eligible.append(f"({scope} AND ({hit} OR goal_over_{g.pk} = 1))")
+        with_sql += f", tenure AS {m}(SELECT b.*, {', '.join(goal_columns)} FROM tenure_open b)"  # noqa: S608
+        started = f"{held} AND working_at IS NOT NULL"
+        metrics["goal_eligible"] = f"{started} AND ({' OR '.join(eligible)})"
+        metrics["goal_reached"] = f"{started} AND ({' OR '.join(reached)})"
+    else:
+        with_sql += ", tenure AS (SELECT * FROM tenure_open)"
+    return Tenures(with_sql, tuple(params), metrics, frozenset(needs))
 
 
 def _touch_goals(agreement: Agreement | None) -> list[TouchGoal]:
     return list(agreement.touch_goals.all()) if agreement is not None else []
 
 
-def _sales_annotated(
-    f: ReportFilters, now: dt.datetime, agreement: Any = _CURRENT
-) -> tuple[QuerySet, dict[str, Q]]:
-    """The tenures with one boolean per metric, and the metric → condition map."""
-    qs = _tenures(f, now)
-    metrics: dict[str, Q] = {"assigned": Q()}
-    if agreement is _CURRENT:
-        agreement = agreement_in_force()
-    for i, days in enumerate(untouched_thresholds(agreement), start=1):
-        qs = qs.alias(**{f"_after{i}": _after("at", days)})
-        touched = Activity.objects.filter(
-            lead=OuterRef("lead_id"),
-            is_touch=True,
-            occurred_at__gte=OuterRef("at"),
-            occurred_at__lt=OuterRef(f"_after{i}"),
-        )
-        left = StageChange.objects.filter(
-            lead=OuterRef("lead_id"),
-            to_stage__in=LEFT_QUEUE_STAGES,
-            at__gte=OuterRef("at"),
-            at__lt=OuterRef(f"_after{i}"),
-        )
-        qs = qs.alias(
-            **{
-                f"_u{i}": ExpressionWrapper(
-                    Q(until__gte=F(f"_after{i}")) & ~Q(Exists(touched)) & ~Q(Exists(left)),
-                    output_field=BooleanField(),
-                )
-            }
-        )
-        metrics[f"untouched_{i}"] = Q(**{f"_u{i}": True})
-    first_touched = Q(lead__first_touch_at__gte=F("at"), lead__first_touch_at__lt=F("until"))
-    metrics["first_touched"] = first_touched
-    metrics["sla_met"] = first_touched & Q(lead__sla_status=Lead.SLAStatus.MET)
-    metrics["sla_breached"] = Q(
-        lead__sla_status=Lead.SLAStatus.BREACHED,
-        lead__sla_due_at__gte=F("at"),
-        lead__sla_due_at__lt=F("until"),
+def _needs_of(metric: str) -> tuple[str, ...]:
+    """The tenure columns one figure needs (a drill-down computes only those)."""
+    for prefix, need in (("untouched_", "untouched"), ("reached_", "reached"), ("goal_", "goals")):
+        if metric.startswith(prefix):
+            return (need,)
+    return ()
+
+
+SALES_GROUPS = {"rep": "rep", "team": "team", "total": None}
+
+
+def _sales_counts(
+    tenures: Tenures, group: str | None, keys: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
+    """Each figure (distinct leads) and the touches, per group, in one statement."""
+    keys = list(tenures.metrics if keys is None else keys)
+    counts = [
+        "COUNT(DISTINCT lead_id)"
+        + (f" FILTER (WHERE {tenures.metrics[k]})" if tenures.metrics[k] else "")
+        for k in keys
+    ]
+    if "touches" in tenures.needs:
+        counts.append("CAST(COALESCE(SUM(touches), 0) AS BIGINT)")  # not numeric on Postgres
+        keys.append("touches")
+    tail = f"SELECT {group or 'NULL'}, {', '.join(counts)} FROM tenure"  # noqa: S608
+    if group:
+        tail += f" GROUP BY {group}"
+    return [dict(zip(["_g", *keys], row, strict=True)) for row in tenures.run(tail)]
+
+
+def _ttft_percentiles(
+    tenures: Tenures, group: str | None, fractions: tuple[float, ...] = (0.5, 0.9)
+) -> dict[Any, list[Decimal | None]]:
+    """Median and p90 business time to first touch of the tenures with their lead's first
+    touch, per group (as `percentiles`, over the tenure table)."""
+    over = f"PARTITION BY {group}" if group else ""
+    near = " OR ".join(f"ABS(rn * 10 - (n - 1) * {round(p * 10)} - 10) < 10" for p in fractions)
+    rows = tenures.run(
+        f"SELECT g, rn, n, v FROM (SELECT {group or '0'} AS g, ttft AS v,"  # noqa: S608
+        f" ROW_NUMBER() OVER ({over} ORDER BY ttft) AS rn, COUNT(*) OVER ({over}) AS n"
+        f" FROM tenure WHERE {tenures.metrics['first_touched']} AND ttft IS NOT NULL) ranked"
+        f" WHERE {near}"
     )
-    held = Q(next_at__isnull=True)
-    metrics["held"] = held
-    for stage in FUNNEL_STAGES:
-        metrics[f"stage_{stage}"] = held & Q(lead__stage=stage)
-    for stage in (Stage.WORKING, Stage.SQL, Stage.OPPORTUNITY):
-        qs = qs.alias(
-            **{
-                f"_reached_{stage}": Exists(
-                    StageChange.objects.filter(lead=OuterRef("lead_id"), to_stage=stage)
-                )
-            }
-        )
-        metrics[f"reached_{stage}"] = held & Q(**{f"_reached_{stage}": True})
-    metrics["won"] = held & Q(lead__stage=Stage.CONVERTED)
-    touches = (
-        Activity.objects.filter(
-            lead=OuterRef("lead_id"),
-            is_touch=True,
-            occurred_at__gte=OuterRef("at"),
-            occurred_at__lt=OuterRef("until"),
-        )
-        .order_by()
-        .values("lead")
-        .annotate(c=Count("pk"))
-        .values("c")
-    )
-    qs = qs.annotate(_touches=Coalesce(Subquery(touches, output_field=IntegerField()), 0))
-    goals = _touch_goals(agreement)
-    if goals:
-        working_at = (
-            StageChange.objects.filter(lead=OuterRef("lead_id"), to_stage=Stage.WORKING)
-            .order_by("at")
-            .values("at")[:1]
-        )
-        qs = qs.alias(_working_at=Subquery(working_at))
-        specific = [g.channel_id for g in goals if g.channel_id is not None]
-        eligible = Q()
-        reached = Q()
-        for g in goals:
-            scope = (
-                Q(lead__channel_id=g.channel_id)
-                if g.channel_id is not None
-                else (Q(lead__channel__isnull=True) | ~Q(lead__channel_id__in=specific))
-            )
-            end_name = f"_goal_end_{g.pk}"
-            count_name = f"_goal_touches_{g.pk}"
-            qs = qs.alias(**{end_name: _after("_working_at", g.within_days)})
-            within = (
-                Activity.objects.filter(
-                    lead=OuterRef("lead_id"),
-                    is_touch=True,
-                    occurred_at__gte=OuterRef("_working_at"),
-                    occurred_at__lt=OuterRef(end_name),
-                )
-                .order_by()
-                .values("lead")
-                .annotate(c=Count("pk"))
-                .values("c")
-            )
-            qs = qs.alias(
-                **{count_name: Coalesce(Subquery(within, output_field=IntegerField()), 0)}
-            )
-            hit = Q(**{f"{count_name}__gte": g.touches})
-            reached |= scope & hit
-            eligible |= scope & (hit | Q(**{f"{end_name}__lte": now}))
-        metrics["goal_eligible"] = held & Q(_working_at__isnull=False) & eligible
-        metrics["goal_reached"] = held & Q(_working_at__isnull=False) & reached
-    return qs, metrics
-
-
-SALES_GROUPS = {"rep": "to_owner_id", "team": "to_owner__rep_profile__team_id", "total": None}
-
-
-def _sales_aggregates(metrics: dict[str, Q]) -> dict[str, Any]:
-    aggs: dict[str, Any] = {
-        key: Count("lead_id", distinct=True, filter=q if q else None) for key, q in metrics.items()
-    }
-    aggs["touches"] = Coalesce(Sum("_touches"), 0)
-    return aggs
+    return _interpolate(rows, fractions)
 
 
 def sales_activity(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
@@ -557,29 +709,18 @@ def sales_activity(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
     conversion. One row per group; `section` is rep, team or total."""
     now = now or timezone.now()
     agreement = agreement_in_force()
-    qs, metrics = _sales_annotated(f, now, agreement)
-    aggs = _sales_aggregates(metrics)
+    tenures = _tenures(f, now, agreement)
+    timed = _tenures(f, now, agreement, needs=())
     thresholds = untouched_thresholds(agreement)
     rows: list[dict[str, Any]] = []
     for section, group in SALES_GROUPS.items():
-        if group is None:
-            found = [{**qs.order_by().aggregate(**aggs), "_g": None}]
-        else:
-            found = list(
-                qs.order_by().values(group).annotate(**aggs).annotate(_g=F(group)).order_by()
-            )
-        ttft = percentiles(
-            qs.filter(metrics["first_touched"]),
-            "lead__business_seconds_to_first_touch",
-            group,
-        )
-        for row in found:
-            if group:
-                row.pop(group, None)
+        ttft = _ttft_percentiles(timed, group)
+        for row in _sales_counts(tenures, group):
             g = row.pop("_g")
             median, p90 = ttft.get(g if group else 0, [None, None])
             row.update(section=section, key=g, ttft_median=median, ttft_p90=p90)
             rows.append(row)
+
     names = _names(r["key"] for r in rows if r["section"] == "rep")
     teams = dict(Team.objects.values_list("pk", "name"))
     for row in rows:
@@ -988,8 +1129,13 @@ def sla_scoreboard(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
         feedback[f"p{i}_kept"] = (
             None if counts["feedback_coverage"] is None else counts["feedback_coverage"] >= 100
         )
-        sales, metrics = _sales_annotated(p, now, agreement)
-        s = _sales_rates_only(sales.order_by().aggregate(**_sales_aggregates(metrics)), thresholds)
+        tenures = _tenures(
+            p, now, agreement, needs=("untouched", "goals"), thresholds=thresholds[:1]
+        )
+        keys = ["sla_met", "sla_breached", "untouched_1", "goal_reached", "goal_eligible"]
+        s = _sales_counts(tenures, None, [k for k in keys if k in tenures.metrics])[0]
+        s["sla_met_share"] = pct(s["sla_met"], s["sla_met"] + s["sla_breached"])
+        s["goal_share"] = pct(s["goal_reached"], s["goal_eligible"]) if goals else None
         promise = "; ".join(r.within_text + f" ({r.get_stage_display()})" for r in rules[:3])
         r = row("sla_met_share", "sales", "First touch within the SLA (%)", promise or "—")
         r[f"p{i}_label"] = p.label()
@@ -1020,11 +1166,6 @@ def sla_scoreboard(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
         "goal_share",
     ]
     return [rows[k] for k in order if k in rows]
-
-
-def _sales_rates_only(row: dict[str, Any], thresholds: list[int]) -> dict[str, Any]:
-    _sales_rates(row, thresholds)
-    return row
 
 
 # --- 5. The 1:1 report ----------------------------------------------------------------
@@ -1208,15 +1349,10 @@ def drilldown_leads(
     """
     now = now or timezone.now()
     if report == "sales":
-        qs, metrics = _sales_annotated(f, now)
-        if metric not in metrics:
+        tenures = _tenures(f, now, needs=_needs_of(metric))
+        if metric not in tenures.metrics:
             return Lead.objects.none()
-        ids = (
-            qs.filter(metrics[metric]).values("lead_id")
-            if metrics[metric]
-            else qs.values("lead_id")
-        )
-        return Lead.objects.filter(pk__in=ids)
+        return Lead.objects.filter(pk__in=tenures.lead_ids(metric))
     if report in ("delivery", "scoreboard"):
         if metric == "pipeline_amount":
             return Lead.objects.filter(
