@@ -21,9 +21,20 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import Activity, Assignment, Deal, Feedback, Lead, RepProfile, StageChange, Team
+from .models import (
+    Activity,
+    Assignment,
+    Deal,
+    Feedback,
+    Lead,
+    OwnerLoad,
+    RepProfile,
+    StageChange,
+    Team,
+)
 from .stages import OPEN_STAGES, Stage
 
 # Open stages in funnel order, for filters and the queue.
@@ -202,19 +213,16 @@ def managed_reps(manager: Any) -> QuerySet[RepProfile]:
 
 
 def team_load(manager: Any) -> QuerySet[RepProfile]:
-    """Each rep of the manager's teams with open, breached, untouched and due counts (in SQL)."""
-    lead = "user__owned_leads"
-    is_open = Q(**{f"{lead}__stage__in": QUEUE_STAGES})
+    """Each rep of the manager's teams with open, breached, untouched and due counts.
+
+    The counts come from OwnerLoad, which triggers keep per owner, so the page costs one
+    row per rep however many leads the team has handled.
+    """
     return managed_reps(manager).annotate(
-        open_leads=Count(lead, filter=is_open),
-        breached=Count(lead, filter=is_open & Q(**{f"{lead}__sla_status": "breached"})),
-        untouched=Count(
-            lead,
-            filter=is_open
-            & Q(**{f"{lead}__first_touch_at__isnull": True})
-            & ~Q(**{f"{lead}__stage": Stage.NURTURE}),
-        ),
-        due=Count(lead, filter=is_open & Q(**{f"{lead}__sla_status": "pending"})),
+        **{
+            figure: Coalesce(F(f"user__lead_load__{figure}"), Value(0))
+            for figure in ("open_leads", "breached", "untouched", "due")
+        }
     )
 
 
@@ -226,7 +234,9 @@ def managed_teams(manager: Any) -> QuerySet[Team]:
 
 
 def desk_count() -> int:
-    return Lead.objects.filter(owner__isnull=True, stage__in=QUEUE_STAGES).count()
+    """Open leads nobody owns, from the desk's trigger-kept row (see OwnerLoad)."""
+    load = OwnerLoad.objects.filter(owner_id=OwnerLoad.DESK).values_list("open_leads", flat=True)
+    return load.first() or 0
 
 
 # --- Marketing's feedback inbox ---------------------------------------------------
