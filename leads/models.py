@@ -154,7 +154,14 @@ def _is_sales_for(lead: Lead, user: Any) -> bool:
     if roles.has_role(user, roles.SALES_MANAGER):
         if lead.owner_id is None or lead.owner_id == user.pk:
             return True
-        return RepProfile.objects.filter(user_id=lead.owner_id, team__manager=user).exists()
+        # Asked once per transition on a page: remember the answer on this copy of the lead.
+        answers = lead.__dict__.setdefault("_manages_owner", {})
+        key = (user.pk, lead.owner_id)
+        if key not in answers:
+            answers[key] = RepProfile.objects.filter(
+                user_id=lead.owner_id, team__manager=user
+            ).exists()
+        return answers[key]
     return False
 
 

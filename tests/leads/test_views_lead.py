@@ -6,6 +6,8 @@ import datetime as dt
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -369,3 +371,15 @@ def test_sales_touch_activity_is_marked_sales_side(client, rep, mql):
     client.force_login(rep)
     _touch(client, mql)
     assert Activity.objects.get(lead=mql).side == Activity.Side.SALES
+
+
+def test_managers_lead_page_looks_up_the_team_once(client, manager, rep):
+    """Each transition's permission asks whether the owner is in the manager's team:
+    the answer is looked up once per page, not once per transition."""
+    lead = LeadFactory(owner=rep, stage=Stage.WORKING)
+    client.force_login(manager)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(lead.get_absolute_url()).status_code == 200
+
+    team_lookups = [q for q in queries.captured_queries if "leads_repprofile" in q["sql"]]
+    assert len([q for q in team_lookups if "LIMIT 1" in q["sql"]]) == 1
