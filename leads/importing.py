@@ -34,7 +34,7 @@ from django.db.models import F, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
-from config.db import insert_rows
+from config.db import insert_rows, json_values
 
 from . import routing
 from .models import (
@@ -81,6 +81,9 @@ SPACE_RE = re.compile(r"\s+")
 
 def single_line(value: str) -> str:
     """Cell text as one line: control characters dropped, runs of whitespace collapsed."""
+    if value.isprintable() and "  " not in value:
+        # Printable text holds no control character and no whitespace but " ".
+        return value.strip()
     return SPACE_RE.sub(" ", CONTROL_RE.sub("", value)).strip()
 
 
@@ -660,10 +663,11 @@ def _table(records: list[list[str]], file_format: str, encoding: str, delimiter:
     width = len(headers)
     rows = []
     for number, record in enumerate(records[index + 1 :], start=index + 2):
-        if not any(cell.strip() for cell in record):
+        if not "".join(record).strip():
             continue
-        cells = list(record[:width]) + [""] * (width - len(record))
-        rows.append((number, cells))
+        if len(record) != width:
+            record = list(record[:width]) + [""] * (width - len(record))
+        rows.append((number, record))
     # Report footers ("Grand Totals (7 records)", "Confidential …") are one-cell rows.
     while rows and width > 1 and sum(1 for cell in rows[-1][1] if cell.strip()) <= 1:
         rows.pop()
@@ -838,15 +842,13 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
 
 
 def _existing(emails: Sequence[str], *, lock: bool = False) -> dict[str, Lead]:
-    found: dict[str, Lead] = {}
     fields = ("id", "email", "version", "source_batch_id", "account_id", "persona_id", *FILL_FIELDS)
-    for part in _chunks(emails, IN_CHUNK):
-        queryset = Lead.objects.filter(email__in=part).only(*fields)
-        if lock:
-            queryset = queryset.select_for_update()
-        for lead in queryset:
-            found[lead.email] = lead
-    return found
+    if not emails:
+        return {}
+    queryset = Lead.objects.filter(email__in=json_values(emails)).only(*fields)
+    if lock:
+        queryset = queryset.select_for_update()
+    return {lead.email: lead for lead in queryset}
 
 
 def _fill(lead: Lead, values: dict[str, str]) -> dict[str, str]:
@@ -1205,8 +1207,7 @@ def _accounts_for(
     if not wanted:
         return {}
     found: dict[str, int] = {}
-    for part in _chunks(list(wanted), IN_CHUNK):
-        found.update(Account.objects.filter(domain__in=part).values_list("domain", "id"))
+    found.update(Account.objects.filter(domain__in=json_values(wanted)).values_list("domain", "id"))
     missing = [domain for domain in wanted if domain not in found]
     if missing:
         new = dict(
@@ -1284,12 +1285,18 @@ def create_batch(
             re.sub(r"[^\w.-]", "_", batch.file_name)[-100:], ContentFile(data), save=False
         )
         batch.save()
+    batch._table = table  # the same bytes as the stored file: run_batch need not read it again
     return batch, table
 
 
 def batch_table(batch: ImportBatch) -> Table:
-    with batch.file.open("rb") as handle:
-        return read_table(handle.read(), batch.file_name)
+    """The batch's file, read (once per batch object: create_batch keeps what it read)."""
+    table = getattr(batch, "_table", None)
+    if table is None:
+        with batch.file.open("rb") as handle:
+            table = read_table(handle.read(), batch.file_name)
+        batch._table = table
+    return table
 
 
 def batch_mapping(batch: ImportBatch, table: Table) -> list[str]:
