@@ -48,6 +48,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import (
     BooleanField,
+    CharField,
     Count,
     DateTimeField,
     DecimalField,
@@ -247,18 +248,23 @@ def _became_mql(qs: QuerySet, start: dt.datetime, end: dt.datetime) -> QuerySet:
         .order_by("at", "pk")
         .values("from_stage")[:1]
     )
-    born = Q(_first_from=Stage.MQL) | Q(_first_from__isnull=True, stage=Stage.MQL)
-    return qs.annotate(_first_from=Subquery(first_from)).annotate(
+    # Born an MQL: its first stage change leaves MQL, or it has none and is an MQL now
+    # (one reference to the subquery, which Django would otherwise repeat).
+    return qs.alias(
+        _born_as=Coalesce(Subquery(first_from), F("stage"), output_field=CharField())
+    ).annotate(
         _mql=ExpressionWrapper(
-            Q(_entered_mql=True) | (Q(created_at__gte=start, created_at__lt=end) & born),
+            Q(_entered_mql=True) | Q(created_at__gte=start, created_at__lt=end, _born_as=Stage.MQL),
             output_field=BooleanField(),
         )
     )
 
 
 def _touched_in_range_ids(start: dt.datetime, end: dt.datetime, stages: Iterable[str]) -> QuerySet:
-    return StageChange.objects.filter(to_stage__in=list(stages), at__gte=start, at__lt=end).values(
-        "lead_id"
+    return (
+        StageChange.objects.filter(to_stage__in=list(stages), at__gte=start, at__lt=end)
+        .order_by()
+        .values("lead_id")
     )
 
 
@@ -267,7 +273,10 @@ def marketing_leads(f: ReportFilters, *, stages: Iterable[str] = ()) -> QuerySet
     start, end = f.start, f.end
     in_range = Q(created_at__gte=start, created_at__lt=end)
     if stages:
-        in_range |= Q(pk__in=_touched_in_range_ids(start, end, stages))
+        # One list of ids from both indexes (created_at; to_stage, at): as an OR of the two
+        # conditions the database builds the stage-change list twice and rechecks rows.
+        created = Lead.objects.filter(in_range).order_by().values("pk")
+        in_range = Q(pk__in=created.union(_touched_in_range_ids(start, end, stages)))
     return (
         Lead.objects.filter(channel__is_marketing_sourced=True).filter(_lead_q(f)).filter(in_range)
     )
@@ -321,8 +330,35 @@ def _delivery_qs(f: ReportFilters) -> QuerySet:
     )
 
 
-def _delivery_counts(qs: QuerySet) -> dict[str, Any]:
-    return {key: Count("pk", filter=q) for key, q in DELIVERY_METRICS.items()}
+def _flag_sql(q: Q) -> str:
+    """A DELIVERY_METRICS condition (flags ANDed, each true or false) as SQL on the flags."""
+    quote = connection.ops.quote_name
+    return " AND ".join(
+        quote(name) if value else f"NOT {quote(name)}" for name, value in q.children
+    )
+
+
+DELIVERY_FLAGS = sorted({name for q in DELIVERY_METRICS.values() for name, _ in q.children})
+
+
+def _delivery_counts(f: ReportFilters, group: str | None = None) -> list[dict[str, Any]]:
+    """The delivery figures per `group` (a Lead column; None: in total, one row with key
+    `_g` None). Each lead's flags are computed once, in a CTE, then counted: as ORM
+    aggregates, each flag's subqueries were repeated in every figure that used it."""
+    inner = _delivery_qs(f).order_by().values_list(*([group] if group else []), *DELIVERY_FLAGS)
+    sql, params = inner.query.sql_with_params()
+    quote = connection.ops.quote_name
+    columns = ", ".join(["g"] * bool(group) + [quote(name) for name in DELIVERY_FLAGS])
+    counts = ", ".join(f"COUNT(*) FILTER (WHERE {_flag_sql(q)})" for q in DELIVERY_METRICS.values())
+    query = (
+        f"WITH delivery ({columns}) AS {_materialized()}({sql})"  # noqa: S608
+        f" SELECT {'g' if group else 'NULL'}, {counts} FROM delivery"
+        + (" GROUP BY g" if group else "")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        keys = ["_g", *DELIVERY_METRICS]
+        return [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _delivery_rates(row: dict[str, Any]) -> dict[str, Any]:
@@ -345,8 +381,7 @@ def marketing_delivered(start: dt.datetime, end: dt.datetime) -> dict[str, Decim
         exact_start=start,
         exact_end=end,
     )
-    qs = _delivery_qs(f)
-    counts = qs.aggregate(**_delivery_counts(qs))
+    counts = _delivery_counts(f)[0]
     pipeline = Deal.objects.filter(
         opened_at__gte=start, opened_at__lt=end, lead__channel__is_marketing_sourced=True
     ).aggregate(total=Sum("amount"))["total"] or Decimal("0")
@@ -772,8 +807,8 @@ def marketing_delivery(f: ReportFilters, now: dt.datetime | None = None) -> list
     persona, reason."""
     now = now or timezone.now()
     qs = _delivery_qs(f)
-    aggs = _delivery_counts(qs)
-    total = _delivery_rates({**qs.order_by().aggregate(**aggs)})
+    total = _delivery_rates(_delivery_counts(f)[0])
+    del total["_g"]
     pipeline = Deal.objects.filter(
         opened_at__gte=f.start, opened_at__lt=f.end, lead__channel__is_marketing_sourced=True
     ).filter(_lead_q(f, "lead__"))
@@ -783,10 +818,9 @@ def marketing_delivery(f: ReportFilters, now: dt.datetime | None = None) -> list
     rows.append(total)
     for section, (field, model) in DELIVERY_GROUPS.items():
         names = dict(model.objects.values_list("pk", "name"))
-        found = qs.order_by().values(field).annotate(**aggs).order_by()
         section_rows = []
-        for row in found:
-            key = row.pop(field)
+        for row in _delivery_counts(f, field):
+            key = row.pop("_g")
             row = _delivery_rates(row)
             row.update(section=section, key=key, label=names.get(key, f"No {section}"))
             section_rows.append(row)
@@ -1013,14 +1047,10 @@ def pipeline_contribution(f: ReportFilters, now: dt.datetime | None = None) -> l
 def _campaign_costs(f: ReportFilters) -> list[dict[str, Any]]:
     """Per campaign: cost, leads, MQLs, SQLs and pipeline sourced in the range, and the
     cost of each."""
-    qs = _delivery_qs(f).filter(campaign__isnull=False)
-    aggs = {
-        "leads": Count("pk", filter=Q(_new=True)),
-        "mqls": Count("pk", filter=Q(_mql=True)),
-        "sqls": Count("pk", filter=Q(_entered_sql=True)),
-    }
     counts = {
-        r["campaign_id"]: r for r in qs.order_by().values("campaign_id").annotate(**aggs).order_by()
+        r["_g"]: {"leads": r["new_leads"], "mqls": r["mqls"], "sqls": r["sales_accepted"]}
+        for r in _delivery_counts(f, "campaign_id")
+        if r["_g"] is not None
     }
     pipeline = dict(
         _deals(f)
@@ -1094,8 +1124,7 @@ def sla_scoreboard(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
         )
 
     for i, p in enumerate(periods):
-        mk = _delivery_qs(p)
-        counts = _delivery_rates(mk.order_by().aggregate(**_delivery_counts(mk)))
+        counts = _delivery_rates(_delivery_counts(p)[0])
         counts["pipeline_amount"] = money(
             Deal.objects.filter(
                 opened_at__gte=p.start,
