@@ -41,7 +41,10 @@ class Breach(models.Model):
         NEXT_REP = "next_rep", "Reassigned to the next rep"
         SKIPPED = "skipped", "Not escalated (lead closed or parked)"
 
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="breaches")
+    # Not indexed alone: unique_breach_per_clock (lead, due_at) serves lead lookups.
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, related_name="breaches", db_index=False
+    )
     rule = models.ForeignKey(
         "agreements.ResponseRule",
         on_delete=models.SET_NULL,
@@ -61,6 +64,7 @@ class Breach(models.Model):
         blank=True,
         related_name="+",
         help_text="Who owned the lead at the due time; empty: it sat on the lead desk.",
+        db_index=False,  # breach_owner_due (owner_at_due, due_at) serves it
     )
     manager_at_due = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -80,6 +84,7 @@ class Breach(models.Model):
         blank=True,
         related_name="+",
         help_text="The next rep, when the escalation reassigned the lead.",
+        db_index=False,  # breach_escalated_to: only the rows that have one
     )
 
     class Meta:
@@ -97,6 +102,13 @@ class Breach(models.Model):
             ),
             models.Index(fields=["owner_at_due", "due_at"], name="breach_owner_due"),
             models.Index(fields=["due_at"], name="breach_due"),
+            # Empty when the check writes the breach, so that write skips this index;
+            # deleting a user still finds their rows through it.
+            models.Index(
+                fields=["escalated_to"],
+                name="breach_escalated_to",
+                condition=models.Q(escalated_to__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
