@@ -614,6 +614,8 @@ class StageChange(models.Model):
         indexes = [
             models.Index(fields=["lead", "at"], name="stagechange_lead_at"),
             models.Index(fields=["to_stage", "at"], name="stagechange_stage_at"),
+            # Reports: "did this lead reach/enter stage X (after T)?" from the index alone.
+            models.Index(fields=["lead", "to_stage", "at"], name="stagechange_lead_stage_at"),
         ]
 
     def __str__(self) -> str:
@@ -716,7 +718,16 @@ class Activity(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         verbose_name_plural = "activities"
-        indexes = [models.Index(fields=["lead", "occurred_at"], name="activity_lead_time")]
+        indexes = [
+            models.Index(fields=["lead", "occurred_at"], name="activity_lead_time"),
+            # Reports count a lead's sales touches in a window: only touches, and is_touch
+            # as a column too so SQLite answers from the index without reading the rows.
+            models.Index(
+                fields=["lead", "occurred_at", "is_touch"],
+                name="activity_touch_lead_time",
+                condition=models.Q(is_touch=True),
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["lead", "once_key"],
@@ -830,7 +841,10 @@ class Assignment(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["lead", "at"], name="assignment_lead_at")]
+        indexes = [
+            models.Index(fields=["lead", "at"], name="assignment_lead_at"),
+            models.Index(fields=["at"], name="assignment_at"),  # reports: assigned in a range
+        ]
 
     def __str__(self) -> str:
         return f"{self.lead_id}: {self.from_owner_id} → {self.to_owner_id}"
