@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agreements.models import Agreement, ResponseRule
-from config.db import insert_ignoring_conflicts
+from config.db import insert_ignoring_conflicts, insert_rows
 from leads import roles
 from leads.models import Assignment, Lead, LeadError, RepProfile
 from leads.stages import CLOSED_STAGES, OPEN_STAGES, Stage
@@ -243,26 +243,34 @@ def _record_breaches(rows: list[dict[str, Any]], context: _Context, *, notify_pe
                 clock.escalation_time(due_at) if clock is not None else None,
             )
         )
-    insert_ignoring_conflicts(
-        Breach,
-        (
-            "lead_id",
-            "rule_id",
-            "agreement_id",
-            "due_at",
-            "detected_at",
-            "owner_at_due_id",
-            "manager_at_due_id",
-            "escalate_at",
-        ),
-        breaches,
-        conflict=("lead_id", "due_at"),
-    )
+    # The breaches this transaction recorded: a clock whose breach was already there (a
+    # late touch got to it first) is nobody's news, and a manager's digest lists a
+    # clock only in the transaction that wrote its breach.
+    recorded = {
+        lead_id
+        for (lead_id,) in insert_rows(
+            Breach,
+            (
+                "lead_id",
+                "rule_id",
+                "agreement_id",
+                "due_at",
+                "detected_at",
+                "owner_at_due_id",
+                "manager_at_due_id",
+                "escalate_at",
+            ),
+            breaches,
+            conflict=("lead_id", "due_at"),
+            returning=("lead_id",),
+        )
+    }
     Lead.objects.filter(pk__in=[row["pk"] for row in rows]).update(
         sla_status=Lead.SLAStatus.BREACHED, version=F("version") + 1, updated_at=now
     )
     if notify_people:
-        notify(_breach_messages(rows, owners, managers, context), at=now)
+        news = [row for row in rows if row["pk"] in recorded]
+        notify(_breach_messages(news, owners, managers, context), at=now)
     return len(rows)
 
 
@@ -274,6 +282,7 @@ def _breach_messages(
 ) -> list[Message]:
     names = _names([*owners.values(), *managers.values()])
     messages = []
+    for_managers: dict[int, list[tuple[dict[str, Any], int]]] = defaultdict(list)
     for row in rows:
         lead_id, lead = row["pk"], _lead_name(row)
         key = f"sla-breach:{_clock_key(lead_id, row['sla_due_at'])}"
@@ -305,16 +314,65 @@ def _breach_messages(
         )
         manager = managers.get(owner)
         if manager is not None and manager != owner:
+            for_managers[manager].append((row, owner))
+    for manager, missed in for_managers.items():
+        if len(missed) == 1:
+            row, owner = missed[0]
+            lead_id = row["pk"]
             messages.append(
                 Message(
                     user_id=manager,
-                    event_key=f"{key}:manager",
-                    title=f"{names.get(owner, 'A rep')} missed the follow-up on {lead}",
-                    body=f"The first sales touch was due {due}.",
-                    **common,
+                    kind=Kind.SLA_BREACH,
+                    lead_id=lead_id,
+                    url=_lead_url(lead_id),
+                    event_key=f"sla-breach:{_clock_key(lead_id, row['sla_due_at'])}:manager",
+                    title=f"{names.get(owner, 'A rep')} missed the follow-up on {_lead_name(row)}",
+                    body=f"The first sales touch was due "
+                    f"{_when(row['sla_due_at'], context, row['sla_rule_id'])}.",
                 )
             )
+        else:
+            messages.append(_manager_digest(manager, missed, names, context))
     return messages
+
+
+DIGEST_LINES = 25
+
+
+def _manager_digest(
+    manager: int,
+    missed: list[tuple[dict[str, Any], int]],
+    names: dict[int, str],
+    context: _Context,
+) -> Message:
+    """One notification telling a manager about several of their reps' breaches at once.
+
+    A check that finds many clocks run out together (after an outage, a holiday, a big
+    import) would otherwise send the manager one email per lead. Each clock is in the
+    digest of the transaction that recorded its breach, and only there; the key names
+    the digest by its earliest clock, which no other digest can contain.
+    """
+    missed = sorted(missed, key=lambda item: (item[0]["sla_due_at"], item[0]["pk"]))
+    first = missed[0][0]
+    per_rep: dict[str, int] = defaultdict(int)
+    for _, owner in missed:
+        per_rep[names.get(owner, "A rep")] += 1
+    lines = [
+        f"{names.get(owner, 'A rep')}: {_lead_name(row)}, due "
+        f"{_when(row['sla_due_at'], context, row['sla_rule_id'])}"
+        for row, owner in missed[:DIGEST_LINES]
+    ]
+    if len(missed) > DIGEST_LINES:
+        lines.append(f"… and {len(missed) - DIGEST_LINES} more.")
+    reps = ", ".join(f"{name}: {n}" for name, n in sorted(per_rep.items()))
+    return Message(
+        user_id=manager,
+        kind=Kind.SLA_BREACH,
+        event_key=f"sla-breach:{_clock_key(first['pk'], first['sla_due_at'])}:digest:{manager}",
+        title=f"{len(missed)} leads in your team missed their follow-up",
+        body=f"No first sales touch by the due time ({reps}):\n" + "\n".join(lines),
+        url=reverse("leads:team"),
+    )
 
 
 # --- Step 2: breaches past the rule's escalation delay ------------------------------

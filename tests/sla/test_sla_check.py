@@ -245,3 +245,38 @@ def test_check_sla_command_runs_the_check_once_and_sends_the_emails(rule, rep, c
     assert lead.sla_status == Lead.SLAStatus.BREACHED
     assert sorted(m.to[0] for m in mail.outbox) == sorted([rep.email, "manager@accord.example"])
     assert "1 breached" in capsys.readouterr().out
+
+
+def test_several_breaches_at_once_reach_the_manager_as_one_digest(rule, rep, manager):
+    teammate = RepFactory(team=rep.rep_profile.team, first_name="Tess", last_name="Mate")
+    leads = [
+        clock_lead(rule, rep, first_name="Ann", last_name="One"),
+        clock_lead(rule, rep, first_name="Bob", last_name="Two", started=T0 + minutes(1)),
+        clock_lead(rule, teammate, first_name="Cy", last_name="Three", started=T0 + minutes(2)),
+    ]
+
+    run_check(T0 + minutes(70))
+    run_check(T0 + minutes(71))
+
+    to_manager = Notification.objects.get(user=manager)
+    assert to_manager.kind == Notification.Kind.SLA_BREACH
+    assert to_manager.title == "3 leads in your team missed their follow-up"
+    for name in ("Ann One", "Bob Two", "Cy Three", "Tess Mate: 1"):
+        assert name in to_manager.body
+    assert to_manager.lead_id is None
+    owners = Notification.objects.exclude(user=manager)
+    assert sorted(owners.values_list("lead_id", flat=True)) == sorted(lead.pk for lead in leads)
+
+
+def test_a_digest_is_emailed_once(rule, rep, manager):
+    clock_lead(rule, rep)
+    clock_lead(rule, rep, started=T0 + minutes(1))
+
+    run_check(T0 + minutes(70))
+    deliver_pending_emails()
+    run_check(T0 + minutes(71))
+    deliver_pending_emails()
+
+    assert [m.subject for m in mail.outbox if m.to == [manager.email]] == [
+        "[Accord] 2 leads in your team missed their follow-up"
+    ]
