@@ -4,7 +4,10 @@ Every figure is aggregated by the database (annotate/aggregate, conditional coun
 correlated subqueries and window functions); no function loads the rows of a big
 table into Python. Each report returns plain rows (dicts) with a `section` key; a
 drill-down (`drilldown_leads`) turns a (report, metric, row) back into the leads
-behind the number, from the same conditions the number was counted with.
+behind the number, from the same conditions the number was counted with. Where Django
+would repeat a subquery inside every figure that uses it (the sales activity's tenures,
+the marketing delivery's flags), each row's lookups are made once, as columns of a
+materialized CTE, and the figures are conditions on those columns.
 
 Definitions (the words the pages and the tests use):
 
@@ -50,7 +53,6 @@ from django.db.models import (
     BooleanField,
     CharField,
     Count,
-    DateTimeField,
     DecimalField,
     Exists,
     ExpressionWrapper,
@@ -120,11 +122,6 @@ def ratio(part: Any, whole: Any, places: Decimal = CENT) -> Decimal | None:
 
 def money(value: Any) -> Decimal:
     return Decimal(value or 0).quantize(CENT, ROUND_HALF_UP)
-
-
-def _after(field: str | F, days: int) -> ExpressionWrapper:
-    expr = F(field) if isinstance(field, str) else field
-    return ExpressionWrapper(expr + dt.timedelta(days=days), output_field=DateTimeField())
 
 
 def _lead_q(f: ReportFilters, prefix: str = "", *, owner: bool = True) -> Q:
