@@ -162,22 +162,31 @@ def array_literal(values: Iterable[Any]) -> str:
     """A Postgres array literal ('{1,NULL,"a \\"b\\""}') for plain values, cast by the caller.
 
     Strings are double-quoted with backslash and quote escaped (the array syntax's
-    only escapes); the whole literal is then passed as one query parameter.
+    only escapes); the whole literal is then passed as one query parameter. A
+    column holding one value throughout (a default, a batch id, "now") is quoted once.
     """
-    parts = []
-    for value in values:
-        if value is None:
-            parts.append("NULL")
-        elif isinstance(value, bool):
-            parts.append("t" if value else "f")
-        elif isinstance(value, int):
-            parts.append(str(value))
-        elif isinstance(value, dt.date):  # datetimes too: ISO 8601, with the offset if aware
-            parts.append(f'"{value.isoformat()}"')
-        else:
-            text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-            parts.append(f'"{text}"')
-    return "{" + ",".join(parts) + "}"
+    values = list(values)
+    if not values:
+        return "{}"
+    first = values[0]
+    if values.count(first) == len(values) and all(v.__class__ is first.__class__ for v in values):
+        return "{" + ",".join([_array_element(first)] * len(values)) + "}"
+    return "{" + ",".join([_array_element(value) for value in values]) + "}"
+
+
+def _array_element(value: Any) -> str:
+    if value.__class__ is str:  # the common case first
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dt.date):  # datetimes too: ISO 8601, with the offset if aware
+        return f'"{value.isoformat()}"'
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
 
 
 def json_values(values: Iterable[str]) -> RawSQL:

@@ -666,8 +666,8 @@ def _table(records: list[list[str]], file_format: str, encoding: str, delimiter:
     width = len(headers)
     rows = []
     for number, record in enumerate(records[index + 1 :], start=index + 2):
-        if not "".join(record).strip():
-            continue
+        if not (record and record[0].strip()) and not "".join(record).strip():
+            continue  # blank (checking the first cell spares joining every row)
         if len(record) != width:
             record = list(record[:width]) + [""] * (width - len(record))
         rows.append((number, record))
@@ -838,9 +838,12 @@ FREE_MAIL = frozenset(
 )  # fmt: skip
 
 
+SCHEME_RE = re.compile(r"^[a-z]+://")
+
+
 def company_domain(email: str, website: str) -> str:
     """The company's domain: the website's host, else the email's domain unless free-mail."""
-    host = re.sub(r"^[a-z]+://", "", (website or "").strip().lower()).split("/")[0].split(":")[0]
+    host = SCHEME_RE.sub("", (website or "").strip().lower()).split("/")[0].split(":")[0]
     host = host.removeprefix("www.")
     if host and "." in host and " " not in host:
         return host[:200]
