@@ -126,6 +126,40 @@ def insert_rows(
     return found
 
 
+def update_rows(
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    increment: Sequence[str] = (),
+) -> None:
+    """UPDATE rows by primary key: each row is (pk, *values in `fields` order).
+
+    bulk_update without its CASE WHEN per row and field: Django builds and resolves
+    an expression for each, about 0.7 ms per row (an import filling two fields on
+    10,000 existing leads spent 9 of its 10 s there). `increment` fields go up by
+    one (a version counter). Values must be plain, as for insert_rows.
+    """
+    opts = model._meta
+    given = [opts.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    assignments = [f"{quote(f.column)} = %s" for f in given] + [
+        f"{quote(c)} = {quote(c)} + 1" for c in (opts.get_field(n).column for n in increment)
+    ]
+    sql = (
+        f"UPDATE {quote(opts.db_table)} SET {', '.join(assignments)} "  # noqa: S608
+        f"WHERE {quote(opts.pk.column)} = %s"
+    )
+    params = _plain_rows(
+        ((*row[1:], row[0]) for row in rows),
+        [isinstance(f, models.DateTimeField) for f in given] + [False],
+        (),
+    )
+    if params:
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, params)
+
+
 def _plain_rows(
     rows: Iterable[Sequence[Any]], is_datetime: Sequence[bool], extra: tuple[Any, ...]
 ) -> list[tuple[Any, ...]]:

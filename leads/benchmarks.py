@@ -210,13 +210,13 @@ def _high_water_marks() -> tuple[int, int]:
 
 def _remove_bench_rows(marks: tuple[int, int]) -> None:
     """Leave the benchmark database as it was before the run, so runs stay comparable."""
-    from leads.models import Account, Activity, Assignment, ImportBatch, Lead
+    from leads.models import Account, Activity, Assignment, ImportBatch, ImportChange, Lead
 
     lead_mark, account_mark = marks
     lead_table = connection.ops.quote_name(Lead._meta.db_table)
     new_leads = f"SELECT id FROM {lead_table} WHERE id > %s"  # noqa: S608
     with transaction.atomic(), connection.cursor() as cursor:
-        for model in (Activity, Assignment):
+        for model in (Activity, Assignment, ImportChange):
             table = connection.ops.quote_name(model._meta.db_table)
             cursor.execute(
                 f"DELETE FROM {table} WHERE lead_id IN ({new_leads})",  # noqa: S608

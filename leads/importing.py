@@ -22,6 +22,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import json
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
@@ -34,7 +35,7 @@ from django.db.models import F, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
-from config.db import insert_rows, json_values
+from config.db import insert_rows, json_values, update_rows
 
 from . import routing
 from .models import (
@@ -1031,7 +1032,7 @@ def _write_chunk(
                 )
             )
         new_leads: list[_NewLead] = []
-        new_changes: list[ImportChange] = []
+        new_changes: list[tuple[Any, ...]] = []
         activities: list[tuple[Any, ...]] = []
         updates: dict[tuple[str, ...], list[Lead]] = {}
         subject = _activity_subject(batch)
@@ -1065,33 +1066,29 @@ def _write_chunk(
                 setattr(lead, name, value)
             write_activity = lead.pk not in appeared
             if filled:
-                lead.version = F("version") + 1
-                lead.updated_at = now
                 updates.setdefault(tuple(sorted(filled)), []).append(lead)
                 updated += 1
             else:
                 unchanged += 1
             if filled or write_activity:
-                new_changes.append(
-                    ImportChange(
-                        batch=batch,
-                        lead_id=lead.pk,
-                        filled={k: v for k, v in filled.items()},
-                        wrote_activity=write_activity,
-                    )
-                )
+                new_changes.append((batch.pk, lead.pk, json.dumps(filled), write_activity))
             if write_activity:
                 activities.append(_activity_row(context, lead.pk, row.row, subject))
         routes = routing.route_leads(new_leads, at=now)
         lead_ids = _insert_leads(context, new_leads)
         for fields, leads in updates.items():
-            Lead.objects.bulk_update(leads, [*fields, "version", "updated_at"], batch_size=500)
+            update_rows(
+                Lead,
+                [*fields, "updated_at"],
+                [(lead.pk, *[getattr(lead, name) for name in fields], now) for lead in leads],
+                increment=("version",),
+            )
         activities += [
             _activity_row(context, lead_ids[new.row.email], new.row.row, subject)
             for new in new_leads
         ]
         insert_rows(Activity, ACTIVITY_COLUMNS, activities)
-        ImportChange.objects.bulk_create(new_changes, batch_size=500)
+        insert_rows(ImportChange, ("batch", "lead", "filled", "wrote_activity"), new_changes)
         insert_rows(
             Assignment,
             ("lead", "to_owner", "at", "rule", "reason", "open_load"),
