@@ -18,14 +18,16 @@ Modelled on pretix's importer. Each importable column is a small class
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
+import gc
 import hashlib
 import io
 import json
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1248,6 +1250,24 @@ def _accounts_for(
 # --- The whole import, for the task, the command and the admin -----------------
 
 
+@contextlib.contextmanager
+def bulk_phase() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a file is read, cleaned or written.
+
+    An import keeps a few objects per cell alive until it ends, and each collection
+    of the oldest generation walks all of them again: a tenth to a fifth of an
+    import's time. The import makes no reference cycles; whatever others leave
+    meanwhile is collected once the collector is back on (only if it was on before).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def checksum(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -1261,6 +1281,7 @@ def get_campaign(name: str, channel: Any) -> Campaign | None:
     return campaign
 
 
+@bulk_phase()
 def create_batch(
     data: bytes,
     file_name: str,
@@ -1319,6 +1340,7 @@ def batch_mapping(batch: ImportBatch, table: Table) -> list[str]:
     return mapping
 
 
+@bulk_phase()
 def preview_batch(batch: ImportBatch) -> Summary:
     """Dry-run a batch and keep the counts and rejected rows for the preview page."""
     table = batch_table(batch)
@@ -1351,6 +1373,7 @@ def preview_batch(batch: ImportBatch) -> Summary:
     return summary
 
 
+@bulk_phase()
 def run_batch(
     batch: ImportBatch, *, progress: Callable[[ImportBatch], None] | None = None
 ) -> Summary:
