@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -59,7 +60,28 @@ def _filesystem_broker(root: Path) -> dict[str, str] | None:
     }
 
 
-class Worker:
+class CeleryProcess:
+    """A celery subprocess whose output goes to `log_path`; stopped with SIGTERM, then killed."""
+
+    log_path: Path
+    process: subprocess.Popen
+    _log: Any
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self._log.close()
+
+
+class Worker(CeleryProcess):
     """A `celery -A config worker` subprocess on its own queue, with its log in a file."""
 
     def __init__(self, var_dir: Path) -> None:
@@ -106,9 +128,6 @@ class Worker:
         with app.connection_for_write(transport_options=self.transport_options) as conn:
             return task.apply_async(queue=self.queue, connection=conn).id
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
     def results(self, task_ids: list[str]) -> dict[str, str]:
         """What the worker logged as each finished task's return value."""
         found = {}
@@ -128,16 +147,6 @@ class Worker:
                 pytest.fail(f"the worker exited ({self.process.returncode}):\n{self.log()}")
             time.sleep(0.25)
         pytest.fail(f"no result from the worker within {TIMEOUT}s:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._log.close()
 
 
 @pytest.fixture

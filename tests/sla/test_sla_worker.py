@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -22,14 +21,14 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from leads.models import Lead
 from notifications.models import Notification
 from sla.schedules import CHECK_SLA
-from tests.test_worker import TIMEOUT, Worker, _database_env
+from tests.test_worker import TIMEOUT, CeleryProcess, Worker, _database_env
 
 from .conftest import clock_lead, make_rule, minutes
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-class Beat:
+class Beat(CeleryProcess):
     """A `celery -A config beat` subprocess reading the schedule from the test database."""
 
     def __init__(self, worker: Worker) -> None:
@@ -58,19 +57,6 @@ class Beat:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._log.close()
 
 
 @pytest.fixture
