@@ -669,3 +669,14 @@ class MarketingCommitment(AgreementPart):
         super().clean()
         if self.min_acceptance_rate is not None and self.min_acceptance_rate > 100:
             raise ValidationError({"min_acceptance_rate": "A rate is at most 100 %."})
+
+
+DEFAULT_UNTOUCHED_DAYS = (30, 60, 90)
+
+
+def untouched_thresholds(agreement: Agreement | None) -> list[int]:
+    """The agreement's untouched thresholds in days, ascending (30/60/90 without one)."""
+    if agreement is None:
+        return list(DEFAULT_UNTOUCHED_DAYS)
+    days = (agreement.untouched_days_1, agreement.untouched_days_2, agreement.untouched_days_3)
+    return sorted({d for d in days if d})

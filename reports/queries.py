@@ -72,6 +72,7 @@ from django.db.models.functions import Abs, Coalesce, RowNumber
 from django.utils import timezone
 
 from agreements.models import Agreement, Channel, MarketingCommitment, Persona, TouchGoal
+from agreements.models import untouched_thresholds as agreement_thresholds
 from leads.models import Activity, Assignment, Campaign, Deal, Feedback, Lead, StageChange, Team
 from leads.stages import CLOSED_STAGES, Stage
 
@@ -158,13 +159,10 @@ def agreement_in_force() -> Agreement | None:
 
 
 def untouched_thresholds(agreement: Any = _CURRENT) -> list[int]:
-    """The agreement's untouched thresholds in days (30/60/90 without an agreement)."""
+    """The untouched thresholds of the given agreement (default: the one in force)."""
     if agreement is _CURRENT:
         agreement = Agreement.current()
-    if agreement is None:
-        return [30, 60, 90]
-    days = (agreement.untouched_days_1, agreement.untouched_days_2, agreement.untouched_days_3)
-    return sorted({d for d in days if d})
+    return agreement_thresholds(agreement)
 
 
 def percentiles(

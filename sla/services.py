@@ -25,7 +25,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from agreements.models import Agreement, ResponseRule
+from agreements.models import Agreement, ResponseRule, untouched_thresholds
 from config.db import insert_ignoring_conflicts, insert_rows
 from leads import roles
 from leads.models import Assignment, Lead, LeadError, RepProfile
@@ -648,17 +648,9 @@ def record_late_touch(lead: Lead, at: dt.datetime) -> None:
 
 # --- Daily: leads untouched since assignment ------------------------------------
 
-DEFAULT_UNTOUCHED_DAYS = (30, 60, 90)
+
 # Nurture is parked on purpose; closed leads have no queue.
 UNTOUCHED_STAGES = tuple(sorted(OPEN_STAGES - {Stage.NURTURE}))
-
-
-def untouched_thresholds(agreement: Agreement | None) -> list[int]:
-    """The agreement's untouched thresholds in days (30/60/90 unless it says otherwise)."""
-    if agreement is None:
-        return list(DEFAULT_UNTOUCHED_DAYS)
-    days = (agreement.untouched_days_1, agreement.untouched_days_2, agreement.untouched_days_3)
-    return sorted({d for d in days if d})
 
 
 def flag_untouched_leads(now: dt.datetime | None = None) -> int:
