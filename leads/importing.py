@@ -967,20 +967,7 @@ def write_import(
     context.clock = _new_lead_clock(context)
     summary = Summary(total=cleaned.total, issues=list(cleaned.issues))
     with transaction.atomic():
-        ImportRowError.objects.filter(batch=batch).delete()
-        ImportRowError.objects.bulk_create(
-            [
-                ImportRowError(
-                    batch=batch,
-                    row=i.row,
-                    column=i.column[:200],
-                    reason=i.reason[:500],
-                    values=[v[:1000] for v in i.values[:200]],
-                )
-                for i in cleaned.issues
-            ],
-            batch_size=500,
-        )
+        _replace_row_errors(batch, cleaned.issues)
     done = len(cleaned.issues)
     batch.rejected = len(cleaned.issues)
     for part in _chunks(cleaned.rows, CHUNK):
@@ -1340,6 +1327,24 @@ def batch_mapping(batch: ImportBatch, table: Table) -> list[str]:
     return mapping
 
 
+def _replace_row_errors(batch: ImportBatch, issues: Any) -> None:
+    """Store a batch's rejected rows, replacing those of an earlier preview or run."""
+    ImportRowError.objects.filter(batch=batch).delete()
+    ImportRowError.objects.bulk_create(
+        [
+            ImportRowError(
+                batch=batch,
+                row=i.row,
+                column=i.column[:200],
+                reason=i.reason[:500],
+                values=[v[:1000] for v in i.values[:200]],
+            )
+            for i in issues
+        ],
+        batch_size=500,
+    )
+
+
 @bulk_phase()
 def preview_batch(batch: ImportBatch) -> Summary:
     """Dry-run a batch and keep the counts and rejected rows for the preview page."""
@@ -1347,20 +1352,7 @@ def preview_batch(batch: ImportBatch) -> Summary:
     cleaned = clean_rows(table, batch_mapping(batch, table))
     summary = plan_import(cleaned)
     with transaction.atomic():
-        ImportRowError.objects.filter(batch=batch).delete()
-        ImportRowError.objects.bulk_create(
-            [
-                ImportRowError(
-                    batch=batch,
-                    row=i.row,
-                    column=i.column[:200],
-                    reason=i.reason[:500],
-                    values=[v[:1000] for v in i.values[:200]],
-                )
-                for i in summary.issues
-            ],
-            batch_size=500,
-        )
+        _replace_row_errors(batch, summary.issues)
         batch.preview = {
             "total": summary.total,
             "created": summary.created,
