@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -62,3 +63,51 @@ class ReportSnapshot(models.Model):
             if value is not None:
                 return name, int(value)
         return cls.Dimension.ALL, 0
+
+
+class Tenure(models.Model):
+    """One assignment of a lead and what happened while (and after) it was held: the
+    stored facts the sales activity report and the scoreboard count over.
+
+    Kept exactly by database triggers on assignments, sales touches and stage changes
+    (reports/facts.py; any write path, bulk ones too) and rebuilt from those tables by
+    `reports.facts.rebuild_tenures` (the migration's backfill, the benchmark's bulk load).
+    Lead-wide facts (`reached`, `working_at`) are repeated on each of the lead's tenures.
+    """
+
+    assignment = models.OneToOneField(
+        "leads.Assignment",
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        related_name="+",
+        help_text="The assignment's new owner (empty: the lead desk).",
+    )
+    started_at = models.DateTimeField(help_text="When the assignment was made.")
+    next_at = models.DateTimeField(null=True, help_text="The lead's next assignment.")
+    touched_at = models.DateTimeField(null=True, help_text="First sales touch from started_at.")
+    left_at = models.DateTimeField(
+        null=True, help_text="First entry into disqualified, converted or nurture from started_at."
+    )
+    touches = models.IntegerField(default=0, help_text="Sales touches from started_at to next_at.")
+    reached = models.SmallIntegerField(
+        default=0, help_text="Stages the lead ever entered: 1 Working, 2 SQL, 4 Opportunity."
+    )
+    working_at = models.DateTimeField(null=True, help_text="The lead's first entry into Working.")
+
+    class Meta:
+        indexes = [models.Index(fields=["started_at"], name="tenure_started_at")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} held by {self.rep_id} from {self.started_at:%Y-%m-%d}"

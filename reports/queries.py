@@ -73,10 +73,11 @@ from django.utils import timezone
 
 from agreements.models import Agreement, Channel, MarketingCommitment, Persona, TouchGoal
 from agreements.models import untouched_thresholds as agreement_thresholds
-from leads.models import Activity, Assignment, Campaign, Deal, Feedback, Lead, StageChange, Team
+from leads.models import Activity, Campaign, Deal, Feedback, Lead, StageChange, Team
 from leads.stages import CLOSED_STAGES, Stage
 
 from .filters import ReportFilters
+from .models import Tenure
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -463,6 +464,16 @@ LEAD_COLUMNS = {
     "ttft": "business_seconds_to_first_touch",
 }
 REACHED_BITS = {Stage.WORKING: 1, Stage.SQL: 2, Stage.OPPORTUNITY: 4}
+# The stored facts of each tenure (reports.models.Tenure, kept by reports/facts.py).
+FACT_COLUMNS = (
+    "started_at",
+    "next_at",
+    "touched_at",
+    "left_at",
+    "touches",
+    "reached",
+    "working_at",
+)
 
 
 @dataclass(frozen=True)
@@ -543,35 +554,23 @@ def _tenures(
         thresholds = untouched_thresholds(agreement)
     goals = _touch_goals(agreement) if "goals" in needs else []
     now_param = connection.ops.adapt_datetimefield_value(now)
-    following = (
-        Assignment.objects.filter(lead=OuterRef("lead"))
-        .filter(Q(at__gt=OuterRef("at")) | Q(at=OuterRef("at"), pk__gt=OuterRef("pk")))
-        .order_by("at", "pk")
-        .values("at")[:1]
-    )
-    base = Assignment.objects.filter(to_owner__isnull=False, at__gte=f.start, at__lt=f.end).filter(
-        _lead_q(f, "lead__", owner=False)
-    )
+    base = Tenure.objects.filter(
+        rep__isnull=False, started_at__gte=f.start, started_at__lt=f.end
+    ).filter(_lead_q(f, "lead__", owner=False))
     if f.rep is not None:
-        base = base.filter(to_owner_id=f.rep)
+        base = base.filter(rep_id=f.rep)
     if f.team is not None:
-        base = base.filter(to_owner__rep_profile__team_id=f.team)
+        base = base.filter(rep__rep_profile__team_id=f.team)
     base = (
-        base.annotate(
-            _rep=F("to_owner_id"),
-            _team=F("to_owner__rep_profile__team_id"),
-            _next=Subquery(following),
-        )
+        base.annotate(_team=F("rep__rep_profile__team_id"))
         .order_by()
-        .values_list("lead_id", "_rep", "_team", "at", "_next")
+        .values_list("lead_id", "rep_id", "_team", *FACT_COLUMNS)
     )
     base_sql, base_params = base.query.sql_with_params()
     params: list[Any] = [*base_params, now_param]
 
     activity, touch_at = _table(Activity), _col(Activity, "occurred_at")
     touch_lead, is_touch = _col(Activity, "lead"), _col(Activity, "is_touch")
-    changes, change_at = _table(StageChange), _col(StageChange, "at")
-    change_lead, to_stage = _col(StageChange, "lead"), _col(StageChange, "to_stage")
     lead = {name: _col(Lead, field) for name, field in LEAD_COLUMNS.items()}
 
     def touches(since: str, until: str) -> str:
@@ -591,19 +590,11 @@ def _tenures(
     ]
     metrics: dict[str, str] = {"assigned": ""}
     if "untouched" in needs and thresholds:
-        left = ", ".join(_literal(s) for s in LEFT_QUEUE_STAGES)
         columns += [
             f"{_plus_days('b.started_at', days)} AS after_{i}"
             for i, days in enumerate(thresholds, start=1)
         ]
-        columns.append(
-            f"(SELECT MIN(x.{touch_at}) FROM {activity} x WHERE x.{touch_lead} = b.lead_id"  # noqa: S608
-            f" AND x.{is_touch} AND x.{touch_at} >= b.started_at) AS touched_at"
-        )
-        columns.append(
-            f"(SELECT MIN(s.{change_at}) FROM {changes} s WHERE s.{change_lead} = b.lead_id"  # noqa: S608
-            f" AND s.{to_stage} IN ({left}) AND s.{change_at} >= b.started_at) AS left_at"
-        )
+        columns += ["b.touched_at", "b.left_at"]
         for i in range(1, len(thresholds) + 1):
             # Held N days with no sales touch, still open and out of nurture.
             metrics[f"untouched_{i}"] = (
@@ -622,32 +613,17 @@ def _tenures(
     for stage in FUNNEL_STAGES:
         metrics[f"stage_{stage}"] = f"{held} AND stage = {_literal(stage)}"
     if "reached" in needs:
-        # One look at the lead's stage changes: a bit per stage reached.
-        bits = " + ".join(
-            f"MAX(CASE WHEN s.{to_stage} = {_literal(stage)} THEN {bit} ELSE 0 END)"
-            for stage, bit in REACHED_BITS.items()
-        )
-        stages = ", ".join(_literal(s) for s in REACHED_BITS)
-        columns.append(
-            f"CASE WHEN b.next_at IS NULL THEN COALESCE((SELECT {bits} FROM {changes} s"  # noqa: S608
-            f" WHERE s.{change_lead} = b.lead_id AND s.{to_stage} IN ({stages})), 0)"
-            " END AS reached"
-        )
+        columns.append("CASE WHEN b.next_at IS NULL THEN b.reached END AS reached")
         for stage, bit in REACHED_BITS.items():
             metrics[f"reached_{stage}"] = f"{held} AND (reached & {bit}) <> 0"
     metrics["won"] = f"{held} AND stage = {_literal(Stage.CONVERTED)}"
     if "touches" in needs:
-        columns.append(f"{touches('b.started_at', 'COALESCE(b.next_at, %s)')} AS touches")
-        params.append(now_param)
+        columns.append("b.touches")
     if goals:
-        columns.append(
-            f"CASE WHEN b.next_at IS NULL THEN (SELECT MIN(s.{change_at}) FROM {changes} s"  # noqa: S608
-            f" WHERE s.{change_lead} = b.lead_id AND s.{to_stage} = {_literal(Stage.WORKING)})"
-            " END AS working_at"
-        )
+        columns.append("CASE WHEN b.next_at IS NULL THEN b.working_at END AS working_at")
     m = _materialized()
     with_sql = (
-        f"WITH tenure_base (lead_id, rep, team, started_at, next_at) AS {m}({base_sql}),"  # noqa: S608
+        f"WITH tenure_base (lead_id, rep, team, {', '.join(FACT_COLUMNS)}) AS {m}({base_sql}),"  # noqa: S608
         f" tenure_open AS {m}(SELECT {', '.join(columns)} FROM tenure_base b"
         f" INNER JOIN {_table(Lead)} l ON l.{_col(Lead, 'id')} = b.lead_id)"
     )
@@ -698,9 +674,10 @@ SALES_GROUPS = {"rep": "rep", "team": "team", "total": None}
 
 
 def _sales_counts(
-    tenures: Tenures, group: str | None, keys: Iterable[str] | None = None
+    tenures: Tenures, groups: dict[str, str | None], keys: Iterable[str] | None = None
 ) -> list[dict[str, Any]]:
-    """Each figure (distinct leads) and the touches, per group, in one statement."""
+    """Each figure (distinct leads) and the touches per group of each section (`groups`:
+    section → tenure column, None: one row for all), in one statement over the table."""
     keys = list(tenures.metrics if keys is None else keys)
     counts = [
         "COUNT(DISTINCT lead_id)"
@@ -710,26 +687,34 @@ def _sales_counts(
     if "touches" in tenures.needs:
         counts.append("CAST(COALESCE(SUM(touches), 0) AS BIGINT)")  # not numeric on Postgres
         keys.append("touches")
-    tail = f"SELECT {group or 'NULL'}, {', '.join(counts)} FROM tenure"  # noqa: S608
-    if group:
-        tail += f" GROUP BY {group}"
-    return [dict(zip(["_g", *keys], row, strict=True)) for row in tenures.run(tail)]
+    tail = " UNION ALL ".join(
+        f"SELECT {_literal(section)}, {group or 'NULL'}, {', '.join(counts)} FROM tenure"  # noqa: S608
+        + (f" GROUP BY {group}" if group else "")
+        for section, group in groups.items()
+    )
+    return [dict(zip(["section", "_g", *keys], row, strict=True)) for row in tenures.run(tail)]
 
 
 def _ttft_percentiles(
-    tenures: Tenures, group: str | None, fractions: tuple[float, ...] = (0.5, 0.9)
-) -> dict[Any, list[Decimal | None]]:
+    tenures: Tenures, groups: dict[str, str | None], fractions: tuple[float, ...] = (0.5, 0.9)
+) -> dict[tuple[str, Any], list[Decimal | None]]:
     """Median and p90 business time to first touch of the tenures with their lead's first
-    touch, per group (as `percentiles`, over the tenure table)."""
-    over = f"PARTITION BY {group}" if group else ""
+    touch, per (section, group) (as `percentiles`, over the tenure table; a section
+    without a group has the key 0)."""
     near = " OR ".join(f"ABS(rn * 10 - (n - 1) * {round(p * 10)} - 10) < 10" for p in fractions)
-    rows = tenures.run(
-        f"SELECT g, rn, n, v FROM (SELECT {group or '0'} AS g, ttft AS v,"  # noqa: S608
-        f" ROW_NUMBER() OVER ({over} ORDER BY ttft) AS rn, COUNT(*) OVER ({over}) AS n"
-        f" FROM tenure WHERE {tenures.metrics['first_touched']} AND ttft IS NOT NULL) ranked"
-        f" WHERE {near}"
-    )
-    return _interpolate(rows, fractions)
+    ranked = []
+    for section, group in groups.items():
+        over = f"PARTITION BY {group}" if group else ""
+        ranked.append(
+            f"SELECT section, g, rn, n, v FROM (SELECT {_literal(section)} AS section,"  # noqa: S608
+            f" {group or '0'} AS g,"
+            f" ttft AS v, ROW_NUMBER() OVER ({over} ORDER BY ttft) AS rn,"
+            f" COUNT(*) OVER ({over}) AS n FROM tenure"
+            f" WHERE {tenures.metrics['first_touched']} AND ttft IS NOT NULL) r{len(ranked)}"
+            f" WHERE {near}"
+        )
+    rows = tenures.run(" UNION ALL ".join(ranked))
+    return _interpolate((((s, g), rn, n, v) for s, g, rn, n, v in rows), fractions)
 
 
 def sales_activity(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
@@ -742,14 +727,15 @@ def sales_activity(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
     tenures = _tenures(f, now, agreement)
     timed = _tenures(f, now, agreement, needs=())
     thresholds = untouched_thresholds(agreement)
+    ttft = _ttft_percentiles(timed, SALES_GROUPS)
     rows: list[dict[str, Any]] = []
-    for section, group in SALES_GROUPS.items():
-        ttft = _ttft_percentiles(timed, group)
-        for row in _sales_counts(tenures, group):
-            g = row.pop("_g")
-            median, p90 = ttft.get(g if group else 0, [None, None])
-            row.update(section=section, key=g, ttft_median=median, ttft_p90=p90)
-            rows.append(row)
+    for row in _sales_counts(tenures, SALES_GROUPS):
+        g = row.pop("_g")
+        median, p90 = ttft.get(
+            (row["section"], g if SALES_GROUPS[row["section"]] else 0), [None, None]
+        )
+        row.update(key=g, ttft_median=median, ttft_p90=p90)
+        rows.append(row)
 
     names = _names(r["key"] for r in rows if r["section"] == "rep")
     teams = dict(Team.objects.values_list("pk", "name"))
@@ -1157,7 +1143,7 @@ def sla_scoreboard(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
             p, now, agreement, needs=("untouched", "goals"), thresholds=thresholds[:1]
         )
         keys = ["sla_met", "sla_breached", "untouched_1", "goal_reached", "goal_eligible"]
-        s = _sales_counts(tenures, None, [k for k in keys if k in tenures.metrics])[0]
+        s = _sales_counts(tenures, {"total": None}, [k for k in keys if k in tenures.metrics])[0]
         s["sla_met_share"] = pct(s["sla_met"], s["sla_met"] + s["sla_breached"])
         s["goal_share"] = pct(s["goal_reached"], s["goal_eligible"]) if goals else None
         promise = "; ".join(r.within_text + f" ({r.get_stage_display()})" for r in rules[:3])

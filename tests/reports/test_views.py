@@ -238,7 +238,7 @@ def test_bad_filters_fall_back_to_defaults(client, manager):
 # --- Query counts ------------------------------------------------------------------------
 
 QUERIES = {
-    "sales": 20,
+    "sales": 16,
     "delivery": 19,
     "pipeline": 18,
     "scoreboard": 24,
