@@ -327,34 +327,135 @@ def _delivery_qs(f: ReportFilters) -> QuerySet:
 
 
 def _flag_sql(q: Q) -> str:
-    """A DELIVERY_METRICS condition (flags ANDed, each true or false) as SQL on the flags."""
+    """A DELIVERY_METRICS condition (flags ANDed, each true or false) as SQL on the flags
+    (stored as 1 and 0)."""
     quote = connection.ops.quote_name
-    return " AND ".join(
-        quote(name) if value else f"NOT {quote(name)}" for name, value in q.children
-    )
+    return " AND ".join(f"{quote(name)} = {1 if value else 0}" for name, value in q.children)
 
 
 DELIVERY_FLAGS = sorted({name for q in DELIVERY_METRICS.values() for name, _ in q.children})
 
 
-def _delivery_counts(f: ReportFilters, group: str | None = None) -> list[dict[str, Any]]:
-    """The delivery figures per `group` (a Lead column; None: in total, one row with key
-    `_g` None). Each lead's flags are computed once, in a CTE, then counted: as ORM
-    aggregates, each flag's subqueries were repeated in every figure that used it."""
-    inner = _delivery_qs(f).order_by().values_list(*([group] if group else []), *DELIVERY_FLAGS)
-    sql, params = inner.query.sql_with_params()
-    quote = connection.ops.quote_name
-    columns = ", ".join(["g"] * bool(group) + [quote(name) for name in DELIVERY_FLAGS])
-    counts = ", ".join(f"COUNT(*) FILTER (WHERE {_flag_sql(q)})" for q in DELIVERY_METRICS.values())
-    query = (
-        f"WITH delivery ({columns}) AS {_materialized()}({sql})"  # noqa: S608
-        f" SELECT {'g' if group else 'NULL'}, {counts} FROM delivery"
-        + (" GROUP BY g" if group else "")
+def _delivery_flags(f: ReportFilters) -> tuple[str, list[Any]]:
+    """Each marketing lead's delivery flags in the range as SQL (a SELECT of channel_id,
+    campaign_id, persona_id, _reason and the DELIVERY_FLAGS), and its parameters.
+
+    Set-based: the range's stage entries are read once from the (to_stage, at) index and
+    grouped per lead; only leads created in the range look up how they were born, and
+    only closed ones whether they are traceable. The same definitions as
+    `_delivery_qs` (the drill-downs), which the tests hold to the same figures."""
+    start, end = (connection.ops.adapt_datetimefield_value(d) for d in (f.start, f.end))
+    closed = ", ".join(_literal(s) for s in sorted(CLOSED_STAGES))
+    stages = ", ".join(_literal(s) for s in (Stage.MQL, Stage.SQL, *sorted(CLOSED_STAGES)))
+
+    def entered(condition: str) -> str:
+        return f"MAX(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+    lead_filters, params = ["c.is_marketing_sourced"], []
+    for name in ("channel", "campaign", "persona"):
+        value = getattr(f, name)
+        if value is not None:
+            lead_filters.append(f"l.{name}_id = %s")
+            params.append(value)
+    if f.rep is not None:
+        lead_filters.append("l.owner_id = %s")
+        params.append(f.rep)
+    if f.team is not None:
+        lead_filters.append(
+            "l.owner_id IN (SELECT p.user_id FROM leads_repprofile p WHERE p.team_id = %s)"
+        )
+        params.append(f.team)
+    created = "l.created_at >= %s AND l.created_at < %s"
+    born = (
+        "(SELECT s.from_stage FROM leads_stagechange s WHERE s.lead_id = l.id"
+        " ORDER BY s.at, s.id LIMIT 1)"
     )
+    is_closed = f"l.stage IN ({closed}) AND COALESCE(e.e_closed, 0) = 1"
+    latest_reason = (
+        "(SELECT fb.reason FROM leads_feedback fb WHERE fb.lead_id = l.id"
+        " AND fb.reply_to_id IS NULL AND fb.reason <> ''"
+        " ORDER BY fb.created_at DESC, fb.id DESC LIMIT 1)"
+    )
+    traceable = (
+        f"l.stage = {_literal(Stage.CONVERTED)}"  # noqa: S608
+        " OR EXISTS (SELECT 1 FROM leads_deal d WHERE d.lead_id = l.id)"
+        " OR EXISTS (SELECT 1 FROM leads_feedback fb WHERE fb.lead_id = l.id"
+        " AND fb.reply_to_id IS NULL AND NOT (fb.reason = '' AND fb.fit = ''))"
+    )
+    sql = f"""
+        WITH entries AS {_materialized()}(
+            SELECT lead_id, {entered(f"to_stage = {_literal(Stage.MQL)}")} AS e_mql,
+                {entered(f"to_stage = {_literal(Stage.SQL)}")} AS e_sql,
+                {entered(f"to_stage = {_literal(Stage.DISQUALIFIED)}")} AS e_dq,
+                {entered(f"to_stage IN ({closed})")} AS e_closed
+            FROM leads_stagechange
+            WHERE to_stage IN ({stages}) AND at >= %s AND at < %s
+            GROUP BY lead_id
+        ), ids AS (
+            SELECT id FROM leads_lead l WHERE {created} UNION SELECT lead_id FROM entries
+        )
+        SELECT l.channel_id, l.campaign_id, l.persona_id,
+            CASE WHEN COALESCE(e.e_dq, 0) = 1 THEN {latest_reason} END AS _reason,
+            CASE WHEN {is_closed} THEN 1 ELSE 0 END AS _closed,
+            COALESCE(e.e_dq, 0) AS _entered_dq,
+            COALESCE(e.e_sql, 0) AS _entered_sql,
+            CASE WHEN COALESCE(e.e_mql, 0) = 1 THEN 1
+                WHEN {created} THEN CASE WHEN COALESCE({born}, l.stage) = {_literal(Stage.MQL)}
+                    THEN 1 ELSE 0 END
+                ELSE 0 END AS _mql,
+            CASE WHEN {created} THEN 1 ELSE 0 END AS _new,
+            CASE WHEN {is_closed} THEN CASE WHEN {traceable} THEN 1 ELSE 0 END
+                ELSE 0 END AS _traceable
+        FROM ids
+        INNER JOIN leads_lead l ON l.id = ids.id
+        INNER JOIN agreements_channel c ON c.id = l.channel_id
+        LEFT JOIN entries e ON e.lead_id = l.id
+        WHERE {" AND ".join(lead_filters)}"""  # noqa: S608
+    return sql, [start, end, start, end, *params, start, end, start, end]
+
+
+DELIVERY_SECTIONS = {
+    "total": None,
+    "channel": "channel_id",
+    "campaign": "campaign_id",
+    "persona": "persona_id",
+}
+
+
+def _delivery_counts(
+    f: ReportFilters, groups: dict[str, str | None] | None = None, *, reasons: bool = False
+) -> list[dict[str, Any]]:
+    """The delivery figures per group of each section (`groups`: section → column, None
+    for one row in total; default: the total only), and with `reasons` the
+    disqualified leads per latest structured reason (section "reason", figure
+    `disqualified`), in one statement: each lead's flags are computed once, in a CTE."""
+    groups = groups or {"total": None}
+    flags_sql, params = _delivery_flags(f)
+    m = _materialized()
+    counts = ", ".join(f"COUNT(*) FILTER (WHERE {_flag_sql(q)})" for q in DELIVERY_METRICS.values())
+    parts = [
+        f"SELECT {_literal(section)}, {group or 'NULL'}, NULL, {counts} FROM delivery"  # noqa: S608
+        + (f" GROUP BY {group}" if group else "")
+        for section, group in groups.items()
+    ]
+    if reasons:
+        zeros = ", ".join("COUNT(*)" if k == "disqualified" else "0" for k in DELIVERY_METRICS)
+        parts.append(
+            f"SELECT 'reason', NULL, _reason, {zeros} FROM delivery"  # noqa: S608
+            f" WHERE {_flag_sql(Q(_entered_dq=True))} GROUP BY _reason"
+        )
+    # The flag SELECT starts with its own WITH: its CTEs go first, then `delivery`.
+    head, select = flags_sql.split("\n        SELECT l.channel_id", 1)
+    query = f"{head}, delivery AS {m}(SELECT l.channel_id{select}) {' UNION ALL '.join(parts)}"
     with connection.cursor() as cursor:
         cursor.execute(query, params)
-        keys = ["_g", *DELIVERY_METRICS]
-        return [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
+        keys = ["section", "_g", "_reason", *DELIVERY_METRICS]
+        rows = [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
+    for row in rows:
+        reason = row.pop("_reason")
+        if row["section"] == "reason":
+            row["_g"] = reason
+    return rows
 
 
 def _delivery_rates(row: dict[str, Any]) -> dict[str, Any]:
@@ -787,8 +888,8 @@ def marketing_delivery(f: ReportFilters, now: dt.datetime | None = None) -> list
     channel, campaign and persona. Sections: commitment, total, channel, campaign,
     persona, reason."""
     now = now or timezone.now()
-    qs = _delivery_qs(f)
-    total = _delivery_rates(_delivery_counts(f)[0])
+    found = _delivery_counts(f, DELIVERY_SECTIONS, reasons=True)
+    total = _delivery_rates(next(r for r in found if r["section"] == "total"))
     del total["_g"]
     pipeline = Deal.objects.filter(
         opened_at__gte=f.start, opened_at__lt=f.end, lead__channel__is_marketing_sourced=True
@@ -797,17 +898,32 @@ def marketing_delivery(f: ReportFilters, now: dt.datetime | None = None) -> list
     total.update(section="total", key=None, label="All marketing leads")
     rows = _commitment_rows(f, total, now)
     rows.append(total)
-    for section, (field, model) in DELIVERY_GROUPS.items():
+    for section, (_field, model) in DELIVERY_GROUPS.items():
         names = dict(model.objects.values_list("pk", "name"))
         section_rows = []
-        for row in _delivery_counts(f, field):
+        for row in (r for r in found if r["section"] == section):
             key = row.pop("_g")
             row = _delivery_rates(row)
             row.update(section=section, key=key, label=names.get(key, f"No {section}"))
             section_rows.append(row)
         rows += sorted(section_rows, key=lambda r: (-r["mqls"], -r["new_leads"], r["label"]))
-    rows += _reason_rows(qs)
+    rows += _reason_labels((r["_g"], r["disqualified"]) for r in found if r["section"] == "reason")
     return rows
+
+
+def _reason_labels(counts: Iterable[tuple[str | None, int]]) -> list[dict[str, Any]]:
+    """Rows of disqualified leads per latest structured reason (None: no feedback)."""
+    labels = dict(Feedback.Reason.choices)
+    rows = [
+        {
+            "section": "reason",
+            "key": reason or "none",
+            "label": labels.get(reason, "No structured feedback"),
+            "leads": leads,
+        }
+        for reason, leads in counts
+    ]
+    return sorted(rows, key=lambda r: (-r["leads"], r["label"]))
 
 
 def _reason_rows(qs: QuerySet) -> list[dict[str, Any]]:
@@ -825,17 +941,7 @@ def _reason_rows(qs: QuerySet) -> list[dict[str, Any]]:
         .annotate(leads=Count("pk"))
         .order_by()
     )
-    labels = dict(Feedback.Reason.choices)
-    rows = [
-        {
-            "section": "reason",
-            "key": r["_reason"] or "none",
-            "label": labels.get(r["_reason"], "No structured feedback"),
-            "leads": r["leads"],
-        }
-        for r in found
-    ]
-    return sorted(rows, key=lambda r: (-r["leads"], r["label"]))
+    return _reason_labels((r["_reason"], r["leads"]) for r in found)
 
 
 def _commitment_rows(
@@ -1030,7 +1136,7 @@ def _campaign_costs(f: ReportFilters) -> list[dict[str, Any]]:
     cost of each."""
     counts = {
         r["_g"]: {"leads": r["new_leads"], "mqls": r["mqls"], "sqls": r["sales_accepted"]}
-        for r in _delivery_counts(f, "campaign_id")
+        for r in _delivery_counts(f, {"campaign": "campaign_id"})
         if r["_g"] is not None
     }
     pipeline = dict(

@@ -239,7 +239,7 @@ def test_bad_filters_fall_back_to_defaults(client, manager):
 
 QUERIES = {
     "sales": 16,
-    "delivery": 19,
+    "delivery": 15,
     "pipeline": 18,
     "scoreboard": 24,
     "one_on_one": 17,
