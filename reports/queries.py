@@ -780,18 +780,25 @@ def _sales_counts(
     """Each figure (distinct leads) and the touches per group of each section (`groups`:
     section → tenure column, None: one row for all), in one statement over the table."""
     keys = list(tenures.metrics if keys is None else keys)
-    counts = [
-        "COUNT(DISTINCT lead_id)"
-        + (f" FILTER (WHERE {tenures.metrics[k]})" if tenures.metrics[k] else "")
+    # Distinct leads: one row per (group, lead) with a 0/1 per figure, then sums (one
+    # grouping per section instead of a distinct-set per figure).
+    flags = [
+        f"MAX(CASE WHEN {tenures.metrics[k]} THEN 1 ELSE 0 END)" if tenures.metrics[k] else "1"
         for k in keys
     ]
+    names = [f"m{i}" for i in range(len(keys))]
     if "touches" in tenures.needs:
-        counts.append("CAST(COALESCE(SUM(touches), 0) AS BIGINT)")  # not numeric on Postgres
+        flags.append("SUM(touches)")
+        names.append("touches")
         keys.append("touches")
+    per_lead = ", ".join(f"{flag} AS {name}" for flag, name in zip(flags, names, strict=True))
+    sums = ", ".join(f"CAST(COALESCE(SUM({name}), 0) AS BIGINT)" for name in names)
     tail = " UNION ALL ".join(
-        f"SELECT {_literal(section)}, {group or 'NULL'}, {', '.join(counts)} FROM tenure"  # noqa: S608
-        + (f" GROUP BY {group}" if group else "")
-        for section, group in groups.items()
+        f"SELECT {_literal(section)}, {'g' if group else 'NULL'}, {sums}"  # noqa: S608
+        f" FROM (SELECT {group or 'NULL'} AS g,"
+        f" {per_lead} FROM tenure GROUP BY {f'{group}, ' if group else ''}lead_id) d{i}"
+        + (" GROUP BY g" if group else "")
+        for i, (section, group) in enumerate(groups.items())
     )
     return [dict(zip(["section", "_g", *keys], row, strict=True)) for row in tenures.run(tail)]
 
