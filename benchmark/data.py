@@ -124,8 +124,11 @@ def choose_server(database: str | None) -> Server:
         return Server("sqlite", base)
     url = os.environ.get("BENCH_DATABASE_URL")
     if url:
-        base = dict(default)
+        # The app's own options only carry over from a Postgres default; SQLite's
+        # (transaction_mode, init_command) mean nothing to psycopg.
+        base = dict(default) if current == "postgresql" else {**default, "OPTIONS": {}}
         base.update(dj_database_url.parse(url))
+        base.setdefault("OPTIONS", {})["options"] = "-c jit=off"
         return Server("postgresql", base)
     if current == "postgresql":
         return Server("postgresql", dict(default))
