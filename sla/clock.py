@@ -8,6 +8,7 @@ in wall-clock time otherwise.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from agreements.calendar import CalendarSpec, add_duration
@@ -49,11 +50,18 @@ class RuleClock:
         Adding (escalation delay − window) to the due time lands on the same instant
         as adding the whole delay to the start, in business time as in wall-clock time.
         """
+        extra = self._escalation_extra
+        if extra is None:
+            return None
+        return add_duration(due_at, extra, self.spec, business=self.business)
+
+    @functools.cached_property
+    def _escalation_extra(self) -> dt.timedelta | None:
+        """The escalation delay beyond the window (worked out once per rule and check)."""
         after = self.rule.escalate_after(self.spec)
         if after is None:
             return None
-        extra = max(after - self.window, dt.timedelta(0))
-        return add_duration(due_at, extra, self.spec, business=self.business)
+        return max(after - self.window, dt.timedelta(0))
 
 
 class RuleBook:

@@ -20,10 +20,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from agreements.models import Agreement, ResponseRule, untouched_thresholds
 from config.db import insert_ignoring_conflicts, insert_rows
@@ -110,28 +111,27 @@ class _Context:
 def owners_at(leads: Iterable[tuple[int, int | None, dt.datetime]]) -> dict[int, int | None]:
     """For (lead id, current owner id, instant) triples: who owned each lead at that instant.
 
-    Read from the Assignment history: the last move at or before the instant, else
-    the owner the first later move took the lead from, else the current owner.
+    Read from the Assignment history: a lead moved after the instant was owned then by
+    whoever the first later move took it from; a lead not moved since has its current
+    owner. Only the moves after the earliest instant are read (the history before it
+    cannot change the answer), so a check breaching thousands of leads reads a handful.
     """
     leads = list(leads)
-    history: dict[int, list[tuple[dt.datetime, int | None, int | None]]] = defaultdict(list)
+    if not leads:
+        return {}
+    earliest = min(instant for _, _, instant in leads)
+    later: dict[int, list[tuple[dt.datetime, int, int | None]]] = defaultdict(list)
     rows = (
-        Assignment.objects.filter(lead_id__in=[lead_id for lead_id, _, _ in leads])
+        Assignment.objects.filter(lead_id__in=[lead_id for lead_id, _, _ in leads], at__gt=earliest)
         .order_by("lead_id", "at", "id")
-        .values_list("lead_id", "at", "from_owner_id", "to_owner_id")
+        .values_list("lead_id", "at", "id", "from_owner_id")
     )
-    for lead_id, at, from_owner, to_owner in rows:
-        history[lead_id].append((at, from_owner, to_owner))
+    for lead_id, at, pk, from_owner in rows:
+        later[lead_id].append((at, pk, from_owner))
     owners: dict[int, int | None] = {}
     for lead_id, current, instant in leads:
-        moves = history.get(lead_id, [])
-        before = [to_owner for at, _, to_owner in moves if at <= instant]
-        if before:
-            owners[lead_id] = before[-1]
-        elif moves:
-            owners[lead_id] = moves[0][1]
-        else:
-            owners[lead_id] = current
+        after = [from_owner for at, _, from_owner in later.get(lead_id, ()) if at > instant]
+        owners[lead_id] = after[0] if after else current
     return owners
 
 
@@ -203,13 +203,7 @@ def _breach_due_clocks(context: _Context) -> tuple[int, int]:
     breached = stopped = 0
     while True:
         with transaction.atomic():
-            # The partial index lead_sla_pending_due answers this: only due clocks are read.
-            due = list(
-                Lead.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(sla_status=Lead.SLAStatus.PENDING, sla_due_at__lte=context.now)
-                .order_by("sla_due_at")
-                .values(*_LEAD_FIELDS)[:BATCH]
-            )
+            due = _claim_due_clocks(context.now)
             if not due:
                 return breached, stopped
             # A clock on a parked or closed lead should have been stopped by the lifecycle;
@@ -220,11 +214,69 @@ def _breach_due_clocks(context: _Context) -> tuple[int, int]:
             stopped += _record_breaches(parked, context, notify_people=False)
 
 
+_CLAIMED = (*_LEAD_FIELDS, "moved_from")
+
+
+def _claim_due_clocks(now: dt.datetime) -> list[dict[str, Any]]:
+    """Mark up to BATCH clocks due by `now` breached, in one statement; return their leads.
+
+    The partial index lead_sla_pending_due finds them (only due clocks are read); on
+    Postgres they are locked with SKIP LOCKED, so a second worker takes the next ones
+    and a worker that died mid-run leaves its batch to the next run. Each row also
+    says who owned the lead at its due time (see `_owner_at_due`). One UPDATE ...
+    RETURNING rather than a SELECT and an UPDATE of 2,000 ids: half the statements,
+    and no id list for Django to compile twice (a third of the check's Python time).
+    """
+    quote = connection.ops.quote_name
+    lead, assignment = quote(Lead._meta.db_table), quote(Assignment._meta.db_table)
+    lock = (
+        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    )
+    # The first move after the due time took the lead from its owner at the due time
+    # (0: from the lead desk); none: the owner now had it then. Index assignment_lead_at.
+    moved_from = (
+        f"(SELECT COALESCE(a.from_owner_id, 0) FROM {assignment} AS a "  # noqa: S608
+        f"WHERE a.lead_id = {lead}.id AND a.at > {lead}.sla_due_at ORDER BY a.at, a.id LIMIT 1)"
+    )
+    # SQLite's RETURNING cannot name an alias of the updated table: the table's own name.
+    sql = f"""
+        UPDATE {lead} SET sla_status = %s, version = version + 1, updated_at = %s
+        WHERE id IN (
+            SELECT id FROM {lead} WHERE sla_status = %s AND sla_due_at <= %s
+            ORDER BY sla_due_at LIMIT %s{lock}
+        )
+        RETURNING id, owner_id, stage, sla_due_at, sla_rule_id, sla_agreement_id,
+            first_name, last_name, email, {moved_from}"""  # noqa: S608
+    at = connection.ops.adapt_datetimefield_value(now)
+    params = [Lead.SLAStatus.BREACHED, at, Lead.SLAStatus.PENDING, at, BATCH]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [dict(zip(_CLAIMED, row, strict=True)) for row in cursor.fetchall()]
+    for row in rows:
+        row["sla_due_at"] = _aware(row["sla_due_at"])
+    return rows
+
+
+def _aware(value: dt.datetime | str) -> dt.datetime:
+    """A datetime column read by a raw cursor (SQLite gives text) as an aware UTC datetime."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, dt.UTC)
+
+
+def _owner_at_due(row: dict[str, Any]) -> int | None:
+    """Who owned a claimed lead at its due time: moved since → whom from; else its owner."""
+    moved_from = row["moved_from"]
+    if moved_from is None:
+        return row["owner_id"]
+    return moved_from or None
+
+
 def _record_breaches(rows: list[dict[str, Any]], context: _Context, *, notify_people: bool) -> int:
     if not rows:
         return 0
     now = context.now
-    owners = owners_at((row["pk"], row["owner_id"], row["sla_due_at"]) for row in rows)
+    owners = {row["pk"]: _owner_at_due(row) for row in rows}
     managers = managers_of(owners.values())
     breaches = []
     for row in rows:
@@ -265,9 +317,6 @@ def _record_breaches(rows: list[dict[str, Any]], context: _Context, *, notify_pe
             returning=("lead_id",),
         )
     }
-    Lead.objects.filter(pk__in=[row["pk"] for row in rows]).update(
-        sla_status=Lead.SLAStatus.BREACHED, version=F("version") + 1, updated_at=now
-    )
     if notify_people:
         news = [row for row in rows if row["pk"] in recorded]
         notify(_breach_messages(news, owners, managers, context), at=now)
@@ -283,38 +332,50 @@ def _breach_messages(
     names = _names([*owners.values(), *managers.values()])
     messages = []
     for_managers: dict[int, list[tuple[dict[str, Any], int]]] = defaultdict(list)
+    for_owners: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
+        owner = owners[row["pk"]]
+        if owner is not None:
+            for_owners[owner].append(row)
+            manager = managers.get(owner)
+            if manager is not None and manager != owner:
+                for_managers[manager].append((row, owner))
+            continue
+        # Nobody owned it: every sales manager answers for the lead desk.
         lead_id, lead = row["pk"], _lead_name(row)
         key = f"sla-breach:{_clock_key(lead_id, row['sla_due_at'])}"
         due = _when(row["sla_due_at"], context, row["sla_rule_id"])
-        owner = owners[lead_id]
         common = {"kind": Kind.SLA_BREACH, "lead_id": lead_id, "url": _lead_url(lead_id)}
-        if owner is None:
-            for manager in context.desk_managers():
-                messages.append(
-                    Message(
-                        user_id=manager,
-                        event_key=f"{key}:desk:{manager}",
-                        title=f"Unassigned lead missed its follow-up: {lead}",
-                        body=f"The first sales touch was due {due} and the lead is still on "
-                        "the lead desk. Assign it to a rep.",
-                        **common,
-                    )
+        for manager in context.desk_managers():
+            messages.append(
+                Message(
+                    user_id=manager,
+                    event_key=f"{key}:desk:{manager}",
+                    title=f"Unassigned lead missed its follow-up: {lead}",
+                    body=f"The first sales touch was due {due} and the lead is still on "
+                    "the lead desk. Assign it to a rep.",
+                    **common,
                 )
-            continue
-        messages.append(
-            Message(
-                user_id=owner,
-                event_key=f"{key}:owner",
-                title=f"Follow-up time missed: {lead}",
-                body=f"The first sales touch was due {due}. Touch the lead now; the breach "
-                "is recorded against you as its owner at the due time.",
-                **common,
             )
-        )
-        manager = managers.get(owner)
-        if manager is not None and manager != owner:
-            for_managers[manager].append((row, owner))
+    for owner, missed_by_owner in for_owners.items():
+        if len(missed_by_owner) > OWNER_DIGEST_AFTER:
+            messages.append(_owner_digest(owner, missed_by_owner, context))
+            continue
+        for row in missed_by_owner:
+            lead_id = row["pk"]
+            messages.append(
+                Message(
+                    user_id=owner,
+                    kind=Kind.SLA_BREACH,
+                    lead_id=lead_id,
+                    url=_lead_url(lead_id),
+                    event_key=f"sla-breach:{_clock_key(lead_id, row['sla_due_at'])}:owner",
+                    title=f"Follow-up time missed: {_lead_name(row)}",
+                    body=f"The first sales touch was due "
+                    f"{_when(row['sla_due_at'], context, row['sla_rule_id'])}. Touch the lead "
+                    "now; the breach is recorded against you as its owner at the due time.",
+                )
+            )
     for manager, missed in for_managers.items():
         if len(missed) == 1:
             row, owner = missed[0]
@@ -337,6 +398,41 @@ def _breach_messages(
 
 
 DIGEST_LINES = 25
+# A rep whose clocks run out together (after an outage, a holiday, a big import) gets
+# them one by one up to this many, and beyond it one notification listing them all.
+OWNER_DIGEST_AFTER = 3
+
+
+def _digest_lines(rows: list[dict[str, Any]], context: _Context, prefix: Any = None) -> list[str]:
+    """The first DIGEST_LINES leads of a digest, one per line, and how many more."""
+    lines = [
+        f"{prefix(row) if prefix else ''}{_lead_name(row)}, due "
+        f"{_when(row['sla_due_at'], context, row['sla_rule_id'])}"
+        for row in rows[:DIGEST_LINES]
+    ]
+    if len(rows) > DIGEST_LINES:
+        lines.append(f"… and {len(rows) - DIGEST_LINES} more.")
+    return lines
+
+
+def _owner_digest(owner: int, missed: list[dict[str, Any]], context: _Context) -> Message:
+    """One notification telling a rep that several of their leads missed the follow-up.
+
+    Like the manager's digest: each clock is in the digest of the transaction that
+    recorded its breach, and the key names the digest by its earliest clock.
+    """
+    missed = sorted(missed, key=lambda row: (row["sla_due_at"], row["pk"]))
+    first = missed[0]
+    return Message(
+        user_id=owner,
+        kind=Kind.SLA_BREACH,
+        event_key=f"sla-breach:{_clock_key(first['pk'], first['sla_due_at'])}:owner-digest",
+        title=f"{len(missed)} of your leads missed their follow-up",
+        body="No first sales touch by the due time; they are at the top of your queue, and "
+        "each breach is recorded against you as the owner at the due time:\n"
+        + "\n".join(_digest_lines(missed, context)),
+        url=reverse("leads:queue"),
+    )
 
 
 def _manager_digest(
@@ -357,13 +453,12 @@ def _manager_digest(
     per_rep: dict[str, int] = defaultdict(int)
     for _, owner in missed:
         per_rep[names.get(owner, "A rep")] += 1
-    lines = [
-        f"{names.get(owner, 'A rep')}: {_lead_name(row)}, due "
-        f"{_when(row['sla_due_at'], context, row['sla_rule_id'])}"
-        for row, owner in missed[:DIGEST_LINES]
-    ]
-    if len(missed) > DIGEST_LINES:
-        lines.append(f"… and {len(missed) - DIGEST_LINES} more.")
+    owner_of = {row["pk"]: owner for row, owner in missed}
+    lines = _digest_lines(
+        [row for row, _ in missed],
+        context,
+        lambda row: f"{names.get(owner_of[row['pk']], 'A rep')}: ",
+    )
     reps = ", ".join(f"{name}: {n}" for name, n in sorted(per_rep.items()))
     return Message(
         user_id=manager,

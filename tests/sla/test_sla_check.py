@@ -280,3 +280,30 @@ def test_a_digest_is_emailed_once(rule, rep, manager):
     assert [m.subject for m in mail.outbox if m.to == [manager.email]] == [
         "[Accord] 2 leads in your team missed their follow-up"
     ]
+
+
+def test_many_breaches_of_one_rep_at_once_reach_the_rep_as_one_digest(rule, rep, manager):
+    names = [("Ann", "One"), ("Bob", "Two"), ("Cy", "Three"), ("Di", "Four")]
+    for n, (first, last) in enumerate(names):
+        clock_lead(rule, rep, first_name=first, last_name=last, started=T0 + minutes(n))
+
+    run_check(T0 + minutes(70))
+    run_check(T0 + minutes(71))
+
+    to_rep = Notification.objects.get(user=rep)
+    assert to_rep.title == "4 of your leads missed their follow-up"
+    for first, last in names:
+        assert f"{first} {last}" in to_rep.body
+    assert to_rep.lead_id is None
+    assert to_rep.url == "/queue/"
+    assert Breach.objects.filter(owner_at_due=rep).count() == 4
+    assert Notification.objects.filter(user=manager).count() == 1
+
+
+def test_up_to_three_breaches_of_one_rep_arrive_one_by_one(rule, rep):
+    leads = [clock_lead(rule, rep, started=T0 + minutes(n)) for n in range(3)]
+
+    run_check(T0 + minutes(70))
+
+    to_rep = Notification.objects.filter(user=rep)
+    assert sorted(to_rep.values_list("lead_id", flat=True)) == sorted(lead.pk for lead in leads)
