@@ -64,7 +64,7 @@ def _queue_context(request: HttpRequest, leads: Any) -> dict[str, Any]:
     form = QueueFilterForm(request.GET or None)
     filters = form.filters()
     counts = queries.urgency_counts(leads)
-    page = Paginator(queries.filter_leads(leads, filters), PAGE_SIZE).get_page(
+    page = queries.QueuePaginator(queries.filter_leads(leads, filters), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     buckets = [

@@ -150,6 +150,23 @@ def test_queue_paginates_and_keeps_filters_in_page_links(client, rep):
     assert "stage=mql&amp;page=2" in first
 
 
+def test_queue_pages_together_show_every_lead_once_in_urgency_order(client, rep):
+    now = timezone.now()
+    breached = [
+        _lead(rep, stage=Stage.MQL, sla_status="breached", sla_due_at=now - dt.timedelta(hours=h))
+        for h in range(1, 16)
+    ]
+    new = [_lead(rep, stage=Stage.MQL) for _ in range(15)]
+    client.force_login(rep)
+
+    shown = [lead_ids_in_order(client.get(QUEUE, {"page": n}).content.decode()) for n in (1, 2)]
+
+    oldest_due_first = [lead.pk for lead in reversed(breached)]
+    newest_first = [lead.pk for lead in reversed(new)]
+    assert shown[0] + shown[1] == oldest_due_first + newest_first
+    assert len(shown[0]) == 25
+
+
 def test_queue_query_count_does_not_grow_with_the_queue(client, rep, django_assert_num_queries):
     channel = ChannelFactory()
     campaign = CampaignFactory(channel=channel)
