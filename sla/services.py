@@ -333,30 +333,17 @@ def _breach_messages(
     messages = []
     for_managers: dict[int, list[tuple[dict[str, Any], int]]] = defaultdict(list)
     for_owners: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    on_desk: list[dict[str, Any]] = []
     for row in rows:
         owner = owners[row["pk"]]
-        if owner is not None:
-            for_owners[owner].append(row)
-            manager = managers.get(owner)
-            if manager is not None and manager != owner:
-                for_managers[manager].append((row, owner))
+        if owner is None:
+            on_desk.append(row)
             continue
-        # Nobody owned it: every sales manager answers for the lead desk.
-        lead_id, lead = row["pk"], _lead_name(row)
-        key = f"sla-breach:{_clock_key(lead_id, row['sla_due_at'])}"
-        due = _when(row["sla_due_at"], context, row["sla_rule_id"])
-        common = {"kind": Kind.SLA_BREACH, "lead_id": lead_id, "url": _lead_url(lead_id)}
-        for manager in context.desk_managers():
-            messages.append(
-                Message(
-                    user_id=manager,
-                    event_key=f"{key}:desk:{manager}",
-                    title=f"Unassigned lead missed its follow-up: {lead}",
-                    body=f"The first sales touch was due {due} and the lead is still on "
-                    "the lead desk. Assign it to a rep.",
-                    **common,
-                )
-            )
+        for_owners[owner].append(row)
+        manager = managers.get(owner)
+        if manager is not None and manager != owner:
+            for_managers[manager].append((row, owner))
+    messages += _desk_messages(on_desk, context)
     for owner, missed_by_owner in for_owners.items():
         if len(missed_by_owner) > OWNER_DIGEST_AFTER:
             messages.append(_owner_digest(owner, missed_by_owner, context))
@@ -399,7 +386,8 @@ def _breach_messages(
 
 DIGEST_LINES = 25
 # A rep whose clocks run out together (after an outage, a holiday, a big import) gets
-# them one by one up to this many, and beyond it one notification listing them all.
+# them one by one up to this many, and beyond it one notification listing them all;
+# so do the sales managers for leads that ran out on the lead desk.
 OWNER_DIGEST_AFTER = 3
 
 
@@ -413,6 +401,45 @@ def _digest_lines(rows: list[dict[str, Any]], context: _Context, prefix: Any = N
     if len(rows) > DIGEST_LINES:
         lines.append(f"… and {len(rows) - DIGEST_LINES} more.")
     return lines
+
+
+def _desk_messages(rows: list[dict[str, Any]], context: _Context) -> list[Message]:
+    """Nobody owned these leads: every sales manager answers for the lead desk."""
+    if len(rows) > OWNER_DIGEST_AFTER:
+        rows = sorted(rows, key=lambda row: (row["sla_due_at"], row["pk"]))
+        first = rows[0]
+        key = f"sla-breach:{_clock_key(first['pk'], first['sla_due_at'])}:desk-digest"
+        return [
+            Message(
+                user_id=manager,
+                kind=Kind.SLA_BREACH,
+                event_key=f"{key}:{manager}",
+                title=f"{len(rows)} unassigned leads missed their follow-up",
+                body="No first sales touch by the due time and the leads are still on the "
+                "lead desk. Assign them to reps:\n" + "\n".join(_digest_lines(rows, context)),
+                url=reverse("leads:desk"),
+            )
+            for manager in context.desk_managers()
+        ]
+    messages = []
+    for row in rows:
+        lead_id, lead = row["pk"], _lead_name(row)
+        key = f"sla-breach:{_clock_key(lead_id, row['sla_due_at'])}"
+        due = _when(row["sla_due_at"], context, row["sla_rule_id"])
+        for manager in context.desk_managers():
+            messages.append(
+                Message(
+                    user_id=manager,
+                    kind=Kind.SLA_BREACH,
+                    lead_id=lead_id,
+                    url=_lead_url(lead_id),
+                    event_key=f"{key}:desk:{manager}",
+                    title=f"Unassigned lead missed its follow-up: {lead}",
+                    body=f"The first sales touch was due {due} and the lead is still on "
+                    "the lead desk. Assign it to a rep.",
+                )
+            )
+    return messages
 
 
 def _owner_digest(owner: int, missed: list[dict[str, Any]], context: _Context) -> Message:

@@ -307,3 +307,26 @@ def test_up_to_three_breaches_of_one_rep_arrive_one_by_one(rule, rep):
 
     to_rep = Notification.objects.filter(user=rep)
     assert sorted(to_rep.values_list("lead_id", flat=True)) == sorted(lead.pk for lead in leads)
+
+
+def test_an_unassigned_lead_that_ran_out_tells_every_sales_manager(rule, manager):
+    lead = clock_lead(rule)
+
+    run_check(T0 + minutes(61))
+
+    told = Notification.objects.get(user=manager)
+    assert told.lead_id == lead.pk
+    assert told.title.startswith("Unassigned lead missed its follow-up")
+
+
+def test_many_unassigned_leads_at_once_reach_each_manager_as_one_digest(rule, manager):
+    for n in range(5):
+        clock_lead(rule, started=T0 + minutes(n))
+
+    run_check(T0 + minutes(70))
+    run_check(T0 + minutes(71))
+
+    told = Notification.objects.get(user=manager)
+    assert told.title == "5 unassigned leads missed their follow-up"
+    assert told.url == "/desk/"
+    assert Breach.objects.filter(owner_at_due__isnull=True).count() == 5
