@@ -349,34 +349,26 @@ def _breach_messages(
             messages.append(_owner_digest(owner, missed_by_owner, context))
             continue
         for row in missed_by_owner:
-            lead_id = row["pk"]
             messages.append(
-                Message(
-                    user_id=owner,
-                    kind=Kind.SLA_BREACH,
-                    lead_id=lead_id,
-                    url=_lead_url(lead_id),
-                    event_key=f"sla-breach:{_clock_key(lead_id, row['sla_due_at'])}:owner",
-                    title=f"Follow-up time missed: {_lead_name(row)}",
-                    body=f"The first sales touch was due "
-                    f"{_when(row['sla_due_at'], context, row['sla_rule_id'])}. Touch the lead "
-                    "now; the breach is recorded against you as its owner at the due time.",
+                _breach_note(
+                    owner,
+                    row,
+                    "owner",
+                    f"Follow-up time missed: {_lead_name(row)}",
+                    f"The first sales touch was due {_due(row, context)}. Touch the lead now; "
+                    "the breach is recorded against you as its owner at the due time.",
                 )
             )
     for manager, missed in for_managers.items():
         if len(missed) == 1:
             row, owner = missed[0]
-            lead_id = row["pk"]
             messages.append(
-                Message(
-                    user_id=manager,
-                    kind=Kind.SLA_BREACH,
-                    lead_id=lead_id,
-                    url=_lead_url(lead_id),
-                    event_key=f"sla-breach:{_clock_key(lead_id, row['sla_due_at'])}:manager",
-                    title=f"{names.get(owner, 'A rep')} missed the follow-up on {_lead_name(row)}",
-                    body=f"The first sales touch was due "
-                    f"{_when(row['sla_due_at'], context, row['sla_rule_id'])}.",
+                _breach_note(
+                    manager,
+                    row,
+                    "manager",
+                    f"{names.get(owner, 'A rep')} missed the follow-up on {_lead_name(row)}",
+                    f"The first sales touch was due {_due(row, context)}.",
                 )
             )
         else:
@@ -394,8 +386,7 @@ OWNER_DIGEST_AFTER = 3
 def _digest_lines(rows: list[dict[str, Any]], context: _Context, prefix: Any = None) -> list[str]:
     """The first DIGEST_LINES leads of a digest, one per line, and how many more."""
     lines = [
-        f"{prefix(row) if prefix else ''}{_lead_name(row)}, due "
-        f"{_when(row['sla_due_at'], context, row['sla_rule_id'])}"
+        f"{prefix(row) if prefix else ''}{_lead_name(row)}, due {_due(row, context)}"
         for row in rows[:DIGEST_LINES]
     ]
     if len(rows) > DIGEST_LINES:
@@ -421,25 +412,38 @@ def _desk_messages(rows: list[dict[str, Any]], context: _Context) -> list[Messag
             )
             for manager in context.desk_managers()
         ]
-    messages = []
-    for row in rows:
-        lead_id, lead = row["pk"], _lead_name(row)
-        key = f"sla-breach:{_clock_key(lead_id, row['sla_due_at'])}"
-        due = _when(row["sla_due_at"], context, row["sla_rule_id"])
-        for manager in context.desk_managers():
-            messages.append(
-                Message(
-                    user_id=manager,
-                    kind=Kind.SLA_BREACH,
-                    lead_id=lead_id,
-                    url=_lead_url(lead_id),
-                    event_key=f"{key}:desk:{manager}",
-                    title=f"Unassigned lead missed its follow-up: {lead}",
-                    body=f"The first sales touch was due {due} and the lead is still on "
-                    "the lead desk. Assign it to a rep.",
-                )
-            )
-    return messages
+    return [
+        _breach_note(
+            manager,
+            row,
+            f"desk:{manager}",
+            f"Unassigned lead missed its follow-up: {_lead_name(row)}",
+            f"The first sales touch was due {_due(row, context)} and the lead is still on "
+            "the lead desk. Assign it to a rep.",
+        )
+        for row in rows
+        for manager in context.desk_managers()
+    ]
+
+
+def _breach_note(
+    user_id: int, row: dict[str, Any], recipient: str, title: str, body: str
+) -> Message:
+    """One person told about one lead's breach; `recipient` makes the event key theirs."""
+    lead_id = row["pk"]
+    return Message(
+        user_id=user_id,
+        kind=Kind.SLA_BREACH,
+        lead_id=lead_id,
+        url=_lead_url(lead_id),
+        event_key=f"sla-breach:{_clock_key(lead_id, row['sla_due_at'])}:{recipient}",
+        title=title,
+        body=body,
+    )
+
+
+def _due(row: dict[str, Any], context: _Context) -> str:
+    return _when(row["sla_due_at"], context, row["sla_rule_id"])
 
 
 def _owner_digest(owner: int, missed: list[dict[str, Any]], context: _Context) -> Message:
