@@ -189,3 +189,22 @@ def test_queue_query_count_does_not_grow_with_the_queue(client, rep, django_asse
     )
     assert Lead.objects.filter(owner=rep).count() == 80
     assert response.status_code == 200
+
+
+def test_urgency_counts_count_each_lead_in_its_one_bucket(rep):
+    from leads.queries import queue_for, urgency_counts
+
+    now = timezone.now()
+    today = timezone.localdate()
+    _lead(rep, stage=Stage.MQL, sla_status="breached", sla_due_at=now - dt.timedelta(hours=1))
+    _lead(rep, stage=Stage.MQL, sla_status="pending", sla_due_at=now + dt.timedelta(hours=1))
+    _lead(rep, stage=Stage.MQL, sla_status="pending", sla_due_at=now + dt.timedelta(hours=2))
+    _lead(rep, stage=Stage.MQL)
+    _lead(rep, stage=Stage.WORKING, first_touch_at=now, last_touch_at=now)
+    _lead(rep, stage=Stage.NURTURE, nurture_until=today)
+    _lead(rep, stage=Stage.NURTURE, nurture_until=today + dt.timedelta(days=9))
+    _lead(rep, stage=Stage.DISQUALIFIED)
+
+    assert urgency_counts(queue_for(rep)) == {
+        "breached": 1, "due": 2, "new": 1, "working": 1, "returning": 1, "nurturing": 1,
+    }  # fmt: skip
