@@ -205,8 +205,242 @@ def bulk_loading(connection: Any = None) -> Iterator[None]:
     """For a bulk load of the source tables: no per-row upkeep during it, one rebuild after."""
     connection = connection or default_connection
     drop_triggers(connection)
+    drop_delivery_triggers(connection)
     try:
         yield
     finally:
         install_triggers(connection)
         rebuild_tenures(connection)
+        install_delivery_triggers(connection)
+        rebuild_delivery(connection)
+
+
+# --- Delivery events (reports.DeliveryEvent) -------------------------------------------
+#
+# The marketing delivery figures count leads with an event in the range: created, became
+# an MQL, entered SQL, disqualified, closed. One row per event with the lead's previous
+# event of the same kind: the leads with such an event in [start, end) are the events in
+# it whose previous one is before `start`, so a report reads the range's events from the
+# `at` index and counts, without grouping per lead. The lead's channel, campaign, persona,
+# whether it is closed now and traceable, and its latest structured reason are repeated
+# on each of its events. A lead's events are recomputed when it, one of its stage
+# changes, deals or feedback is written.
+
+DELIVERY_TABLE = "reports_deliveryevent"
+DELIVERY_COLUMNS = (
+    "lead_id",
+    "kind",
+    "at",
+    "prev_at",
+    "channel_id",
+    "campaign_id",
+    "persona_id",
+    "closed",
+    "traceable",
+    "reason",
+)
+# Frozen like the stages above (reports.models.DeliveryEvent.Kind, leads.stages).
+CLOSED = ("converted", "disqualified")
+ENTRY_KINDS = {"mql": 1, "sql": 2, "disqualified": 3}
+CLOSED_KIND = 4
+# Lead columns whose change changes the lead's events.
+LEAD_FACT_COLUMNS = ("stage", "channel_id", "campaign_id", "persona_id", "created_at")
+
+
+def delivery_select(where: str) -> str:
+    """Every event column of the leads matching `where` (alias `l`, leads_lead)."""
+    w = f"l.channel_id IS NOT NULL AND ({where})"
+    born = (
+        "(SELECT s.from_stage FROM leads_stagechange s WHERE s.lead_id = l.id"
+        " ORDER BY s.at, s.id LIMIT 1)"
+    )
+    kind = " ".join(f"WHEN '{stage}' THEN {k}" for stage, k in ENTRY_KINDS.items())
+    closed = f"l.stage IN ({_in(CLOSED)})"
+    traceable = (
+        f"{closed} AND (l.stage = 'converted'"
+        " OR EXISTS (SELECT 1 FROM leads_deal d WHERE d.lead_id = l.id)"
+        " OR EXISTS (SELECT 1 FROM leads_feedback fb WHERE fb.lead_id = l.id"
+        " AND fb.reply_to_id IS NULL AND NOT (fb.reason = '' AND fb.fit = '')))"
+    )
+    reason = (
+        "(SELECT fb.reason FROM leads_feedback fb WHERE fb.lead_id = l.id"
+        " AND fb.reply_to_id IS NULL AND fb.reason <> ''"
+        " ORDER BY fb.created_at DESC, fb.id DESC LIMIT 1)"
+    )
+    return f"""
+        SELECT ev.lead_id, ev.kind, ev.at,
+            LAG(ev.at) OVER (PARTITION BY ev.lead_id, ev.kind ORDER BY ev.at),
+            lf.channel_id, lf.campaign_id, lf.persona_id, lf.closed, lf.traceable, lf.reason
+        FROM (
+            SELECT l.id AS lead_id, 0 AS kind, l.created_at AS at FROM leads_lead l WHERE {w}
+            UNION ALL
+            SELECT l.id, 1, l.created_at FROM leads_lead l
+            WHERE {w} AND COALESCE({born}, l.stage) = 'mql'
+            UNION ALL
+            SELECT s.lead_id, CASE s.to_stage {kind} END, s.at
+            FROM leads_stagechange s INNER JOIN leads_lead l ON l.id = s.lead_id
+            WHERE {w} AND s.to_stage IN ({_in(list(ENTRY_KINDS))})
+            UNION ALL
+            SELECT s.lead_id, {CLOSED_KIND}, s.at
+            FROM leads_stagechange s INNER JOIN leads_lead l ON l.id = s.lead_id
+            WHERE {w} AND s.to_stage IN ({_in(CLOSED)})
+        ) ev
+        INNER JOIN (
+            SELECT l.id, l.channel_id, l.campaign_id, l.persona_id, {closed} AS closed,
+                {traceable} AS traceable, {reason} AS reason
+            FROM leads_lead l WHERE {w}
+        ) lf ON lf.id = ev.lead_id"""
+
+
+def _delivery_refresh(lead: str) -> list[str]:
+    """Statements that recompute the events of the lead(s) whose id matches `lead`."""
+    return [
+        f"DELETE FROM {DELIVERY_TABLE} WHERE lead_id {lead}",
+        f"INSERT INTO {DELIVERY_TABLE} ({', '.join(DELIVERY_COLUMNS)})"
+        f" {delivery_select(f'l.id {lead}')}",
+    ]
+
+
+def rebuild_delivery(connection: Any = None) -> int:
+    """Recompute the whole delivery event table (set-based, one statement); returns the
+    number of events."""
+    connection = connection or default_connection
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {DELIVERY_TABLE}")
+        cursor.execute(
+            f"INSERT INTO {DELIVERY_TABLE} ({', '.join(DELIVERY_COLUMNS)})"
+            f" {delivery_select('1 = 1')}"
+        )
+        cursor.execute(f"SELECT COUNT(*) FROM {DELIVERY_TABLE}")
+        return cursor.fetchone()[0]
+
+
+# Which writes change the events: table → the column naming the lead.
+DELIVERY_SOURCES = {
+    "leads_lead": "id",
+    "leads_stagechange": "lead_id",
+    "leads_deal": "lead_id",
+    "leads_feedback": "lead_id",
+}
+
+
+def _lead_changed(old: str, new: str, distinct: str) -> str:
+    return " OR ".join(f"{old}.{c} {distinct} {new}.{c}" for c in LEAD_FACT_COLUMNS)
+
+
+def _delivery_sqlite_create() -> list[str]:
+    statements = []
+    for table, column in DELIVERY_SOURCES.items():
+        new = "; ".join(_delivery_refresh(f"= NEW.{column}"))
+        old = "; ".join(_delivery_refresh(f"= OLD.{column}"))
+        if table == "leads_lead":
+            # The SLA check and the import rewrite leads: only a change the events use.
+            update = (
+                f"AFTER UPDATE OF {', '.join(LEAD_FACT_COLUMNS)} ON {table}"
+                f" WHEN {_lead_changed('OLD', 'NEW', 'IS NOT')} BEGIN {new}; END"
+            )
+        else:
+            update = f"AFTER UPDATE ON {table} BEGIN {old}; {new}; END"
+        statements += [
+            f"CREATE TRIGGER {DELIVERY_TABLE}_{table}_insert AFTER INSERT ON {table}"
+            f" BEGIN {new}; END",
+            f"CREATE TRIGGER {DELIVERY_TABLE}_{table}_delete AFTER DELETE ON {table}"
+            f" BEGIN {old}; END",
+            f"CREATE TRIGGER {DELIVERY_TABLE}_{table}_update {update}",
+        ]
+    return statements
+
+
+def _delivery_sqlite_drop() -> list[str]:
+    return [
+        f"DROP TRIGGER IF EXISTS {DELIVERY_TABLE}_{table}_{op}"
+        for table in DELIVERY_SOURCES
+        for op in ("insert", "delete", "update")
+    ]
+
+
+def _delivery_pg_create() -> list[str]:
+    statements = []
+    body = "; ".join(_delivery_refresh("= ANY(ids)"))
+    for table, column in DELIVERY_SOURCES.items():
+        new = f"SELECT {column} FROM new_rows"
+        old = f"SELECT {column} FROM old_rows"
+        statements.append(
+            f"""CREATE FUNCTION {DELIVERY_TABLE}_{table}_refresh() RETURNS trigger
+            LANGUAGE plpgsql AS $fn$
+            DECLARE ids bigint[];
+            BEGIN
+                IF TG_OP = 'INSERT' THEN ids := ARRAY({new});
+                ELSIF TG_OP = 'DELETE' THEN ids := ARRAY({old});
+                ELSE ids := ARRAY({new} UNION {old});
+                END IF;
+                IF cardinality(ids) > 0 THEN
+                    ids := ARRAY(SELECT DISTINCT unnest(ids) ORDER BY 1);
+                    {body};
+                END IF;
+                RETURN NULL;
+            END
+            $fn$"""
+        )
+        ops = [
+            ("insert", "NEW TABLE AS new_rows"),
+            ("delete", "OLD TABLE AS old_rows"),
+        ]
+        if table != "leads_lead":
+            ops.append(("update", "OLD TABLE AS old_rows NEW TABLE AS new_rows"))
+        for op, refs in ops:
+            statements.append(
+                f"""CREATE TRIGGER {DELIVERY_TABLE}_{table}_{op} AFTER {op.upper()} ON {table}
+                REFERENCING {refs} FOR EACH STATEMENT
+                EXECUTE FUNCTION {DELIVERY_TABLE}_{table}_refresh()"""
+            )
+    # Leads: a row trigger that runs only when a column the events use changed (the SLA
+    # check's and the import's rewrites of other columns pay the WHEN test only).
+    statements.append(
+        f"""CREATE FUNCTION {DELIVERY_TABLE}_leads_lead_row() RETURNS trigger
+        LANGUAGE plpgsql AS $fn$
+        DECLARE ids bigint[] := ARRAY[NEW.id];
+        BEGIN
+            {body};
+            RETURN NULL;
+        END
+        $fn$"""
+    )
+    statements.append(
+        f"""CREATE TRIGGER {DELIVERY_TABLE}_leads_lead_update AFTER UPDATE ON leads_lead
+        FOR EACH ROW WHEN ({_lead_changed("OLD", "NEW", "IS DISTINCT FROM")})
+        EXECUTE FUNCTION {DELIVERY_TABLE}_leads_lead_row()"""
+    )
+    return statements
+
+
+def _delivery_pg_drop() -> list[str]:
+    statements = [
+        f"DROP TRIGGER IF EXISTS {DELIVERY_TABLE}_{table}_{op} ON {table}"
+        for table in DELIVERY_SOURCES
+        for op in ("insert", "delete", "update")
+    ]
+    functions = [f"{DELIVERY_TABLE}_{table}_refresh" for table in DELIVERY_SOURCES]
+    functions.append(f"{DELIVERY_TABLE}_leads_lead_row")
+    return statements + [f"DROP FUNCTION IF EXISTS {name}()" for name in functions]
+
+
+def _delivery_drop_statements(connection: Any) -> list[str]:
+    return {"sqlite": _delivery_sqlite_drop, "postgresql": _delivery_pg_drop}[connection.vendor]()
+
+
+def install_delivery_triggers(connection: Any = None) -> None:
+    """Create the triggers that keep the delivery events (replacing any there are)."""
+    connection = connection or default_connection
+    create = {"sqlite": _delivery_sqlite_create, "postgresql": _delivery_pg_create}
+    with connection.cursor() as cursor:
+        for sql in [*_delivery_drop_statements(connection), *create[connection.vendor]()]:
+            cursor.execute(sql)
+
+
+def drop_delivery_triggers(connection: Any = None) -> None:
+    """Remove the delivery event triggers (stale until `rebuild_delivery`)."""
+    connection = connection or default_connection
+    with connection.cursor() as cursor:
+        for sql in _delivery_drop_statements(connection):
+            cursor.execute(sql)

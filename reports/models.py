@@ -111,3 +111,46 @@ class Tenure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id} held by {self.rep_id} from {self.started_at:%Y-%m-%d}"
+
+
+class DeliveryEvent(models.Model):
+    """One event of a lead that the marketing delivery figures count: created, became an
+    MQL (entered it, or was created as one), entered SQL, was disqualified, was closed
+    (disqualified or converted); with the previous event of the same kind of the lead, so
+    "the leads with such an event in a range" are the events in it whose previous one is
+    before it (no grouping per lead), and the lead's facts the figures split and filter on.
+
+    Kept exactly by database triggers on leads, stage changes, deals and feedback
+    (reports/facts.py) and rebuilt by `reports.facts.rebuild_delivery`. Leads without a
+    channel have none (they are never marketing-sourced; a channel set later adds them).
+    """
+
+    class Kind(models.IntegerChoices):
+        CREATED = 0, "Created"
+        MQL = 1, "Became an MQL"
+        SQL = 2, "Entered SQL"
+        DISQUALIFIED = 3, "Disqualified"
+        CLOSED = 4, "Closed"
+
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    kind = models.SmallIntegerField(choices=Kind.choices)
+    at = models.DateTimeField()
+    prev_at = models.DateTimeField(null=True, help_text="The lead's previous event of this kind.")
+    channel_id = models.BigIntegerField()
+    campaign_id = models.BigIntegerField(null=True)
+    persona_id = models.BigIntegerField(null=True)
+    closed = models.BooleanField(help_text="The lead is disqualified or converted now.")
+    traceable = models.BooleanField(
+        help_text="Closed, and converted, with a deal or with structured feedback."
+    )
+    reason = models.CharField(
+        max_length=30, null=True, help_text="The lead's latest structured feedback reason."
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["at"], name="delivery_event_at")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} {self.get_kind_display()} at {self.at:%Y-%m-%d}"

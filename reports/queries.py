@@ -77,7 +77,7 @@ from leads.models import Activity, Campaign, Deal, Feedback, Lead, StageChange, 
 from leads.stages import CLOSED_STAGES, Stage
 
 from .filters import ReportFilters
-from .models import Tenure
+from .models import DeliveryEvent, Tenure
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -326,93 +326,38 @@ def _delivery_qs(f: ReportFilters) -> QuerySet:
     )
 
 
-def _flag_sql(q: Q) -> str:
-    """A DELIVERY_METRICS condition (flags ANDed, each true or false) as SQL on the flags
-    (stored as 1 and 0)."""
-    quote = connection.ops.quote_name
-    return " AND ".join(f"{quote(name)} = {1 if value else 0}" for name, value in q.children)
-
-
-DELIVERY_FLAGS = sorted({name for q in DELIVERY_METRICS.values() for name, _ in q.children})
-
-
-def _delivery_flags(f: ReportFilters) -> tuple[str, list[Any]]:
-    """Each marketing lead's delivery flags in the range as SQL (a SELECT of channel_id,
-    campaign_id, persona_id, _reason and the DELIVERY_FLAGS), and its parameters.
-
-    Set-based: the range's stage entries are read once from the (to_stage, at) index and
-    grouped per lead; only leads created in the range look up how they were born, and
-    only closed ones whether they are traceable. The same definitions as
-    `_delivery_qs` (the drill-downs), which the tests hold to the same figures."""
-    start, end = (connection.ops.adapt_datetimefield_value(d) for d in (f.start, f.end))
-    closed = ", ".join(_literal(s) for s in sorted(CLOSED_STAGES))
-    stages = ", ".join(_literal(s) for s in (Stage.MQL, Stage.SQL, *sorted(CLOSED_STAGES)))
-
-    def entered(condition: str) -> str:
-        return f"MAX(CASE WHEN {condition} THEN 1 ELSE 0 END)"
-
-    lead_filters, params = ["c.is_marketing_sourced"], []
+def _delivery_where(f: ReportFilters) -> tuple[list[str], list[Any]]:
+    """The report filters as conditions on delivery events (reports.DeliveryEvent)."""
+    where, params = [], []
     for name in ("channel", "campaign", "persona"):
         value = getattr(f, name)
         if value is not None:
-            lead_filters.append(f"l.{name}_id = %s")
+            where.append(f"e.{name}_id = %s")
             params.append(value)
     if f.rep is not None:
-        lead_filters.append("l.owner_id = %s")
+        where.append("e.lead_id IN (SELECT l.id FROM leads_lead l WHERE l.owner_id = %s)")
         params.append(f.rep)
     if f.team is not None:
-        lead_filters.append(
-            "l.owner_id IN (SELECT p.user_id FROM leads_repprofile p WHERE p.team_id = %s)"
+        where.append(
+            "e.lead_id IN (SELECT l.id FROM leads_lead l WHERE l.owner_id IN"
+            " (SELECT p.user_id FROM leads_repprofile p WHERE p.team_id = %s))"
         )
         params.append(f.team)
-    created = "l.created_at >= %s AND l.created_at < %s"
-    born = (
-        "(SELECT s.from_stage FROM leads_stagechange s WHERE s.lead_id = l.id"
-        " ORDER BY s.at, s.id LIMIT 1)"
-    )
-    is_closed = f"l.stage IN ({closed}) AND COALESCE(e.e_closed, 0) = 1"
-    latest_reason = (
-        "(SELECT fb.reason FROM leads_feedback fb WHERE fb.lead_id = l.id"
-        " AND fb.reply_to_id IS NULL AND fb.reason <> ''"
-        " ORDER BY fb.created_at DESC, fb.id DESC LIMIT 1)"
-    )
-    traceable = (
-        f"l.stage = {_literal(Stage.CONVERTED)}"  # noqa: S608
-        " OR EXISTS (SELECT 1 FROM leads_deal d WHERE d.lead_id = l.id)"
-        " OR EXISTS (SELECT 1 FROM leads_feedback fb WHERE fb.lead_id = l.id"
-        " AND fb.reply_to_id IS NULL AND NOT (fb.reason = '' AND fb.fit = ''))"
-    )
-    sql = f"""
-        WITH entries AS {_materialized()}(
-            SELECT lead_id, {entered(f"to_stage = {_literal(Stage.MQL)}")} AS e_mql,
-                {entered(f"to_stage = {_literal(Stage.SQL)}")} AS e_sql,
-                {entered(f"to_stage = {_literal(Stage.DISQUALIFIED)}")} AS e_dq,
-                {entered(f"to_stage IN ({closed})")} AS e_closed
-            FROM leads_stagechange
-            WHERE to_stage IN ({stages}) AND at >= %s AND at < %s
-            GROUP BY lead_id
-        ), ids AS (
-            SELECT id FROM leads_lead l WHERE {created} UNION SELECT lead_id FROM entries
-        )
-        SELECT l.channel_id, l.campaign_id, l.persona_id,
-            CASE WHEN COALESCE(e.e_dq, 0) = 1 THEN {latest_reason} END AS _reason,
-            CASE WHEN {is_closed} THEN 1 ELSE 0 END AS _closed,
-            COALESCE(e.e_dq, 0) AS _entered_dq,
-            COALESCE(e.e_sql, 0) AS _entered_sql,
-            CASE WHEN COALESCE(e.e_mql, 0) = 1 THEN 1
-                WHEN {created} THEN CASE WHEN COALESCE({born}, l.stage) = {_literal(Stage.MQL)}
-                    THEN 1 ELSE 0 END
-                ELSE 0 END AS _mql,
-            CASE WHEN {created} THEN 1 ELSE 0 END AS _new,
-            CASE WHEN {is_closed} THEN CASE WHEN {traceable} THEN 1 ELSE 0 END
-                ELSE 0 END AS _traceable
-        FROM ids
-        INNER JOIN leads_lead l ON l.id = ids.id
-        INNER JOIN agreements_channel c ON c.id = l.channel_id
-        LEFT JOIN entries e ON e.lead_id = l.id
-        WHERE {" AND ".join(lead_filters)}"""  # noqa: S608
-    return sql, [start, end, start, end, *params, start, end, start, end]
+    return where, params
 
+
+# Each figure as a condition on one delivery event (counted once per lead: the lead's
+# first event of the kind in the range).
+DELIVERY_EVENT_FIGURES = {
+    "new_leads": f"e.kind = {DeliveryEvent.Kind.CREATED}",
+    "mqls": f"e.kind = {DeliveryEvent.Kind.MQL}",
+    "sales_accepted": f"e.kind = {DeliveryEvent.Kind.SQL}",
+    "disqualified": f"e.kind = {DeliveryEvent.Kind.DISQUALIFIED}",
+    "closed": f"e.kind = {DeliveryEvent.Kind.CLOSED} AND e.closed",
+    "traceable": f"e.kind = {DeliveryEvent.Kind.CLOSED} AND e.closed AND e.traceable",
+    "untraceable": f"e.kind = {DeliveryEvent.Kind.CLOSED} AND e.closed AND NOT e.traceable",
+}
+assert list(DELIVERY_EVENT_FIGURES) == list(DELIVERY_METRICS)
 
 DELIVERY_SECTIONS = {
     "total": None,
@@ -428,33 +373,60 @@ def _delivery_counts(
     """The delivery figures per group of each section (`groups`: section → column, None
     for one row in total; default: the total only), and with `reasons` the
     disqualified leads per latest structured reason (section "reason", figure
-    `disqualified`), in one statement: each lead's flags are computed once, in a CTE."""
+    `disqualified`), in one statement over the stored delivery events.
+
+    A lead counts for a figure when it has an event of the figure's kind in the range:
+    the range's events (the `at` index) whose previous event of the kind is before the
+    range, one per lead. They are counted per (channel, campaign, persona, reason) once;
+    the sections sum those few rows. The same definitions as `_delivery_qs` (the
+    drill-downs), which the tests hold to the same figures."""
     groups = groups or {"total": None}
-    flags_sql, params = _delivery_flags(f)
-    m = _materialized()
-    counts = ", ".join(f"COUNT(*) FILTER (WHERE {_flag_sql(q)})" for q in DELIVERY_METRICS.values())
+    start, end = (connection.ops.adapt_datetimefield_value(d) for d in (f.start, f.end))
+    where, params = _delivery_where(f)
+    names = list(DELIVERY_EVENT_FIGURES)
+    counts = ", ".join(
+        f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {name}"
+        for name, cond in DELIVERY_EVENT_FIGURES.items()
+    )
+    reason = f"CASE WHEN e.kind = {DeliveryEvent.Kind.DISQUALIFIED} THEN e.reason END"
+    conditions = " AND ".join(
+        [
+            "c.is_marketing_sourced",
+            "e.at >= %s",
+            "e.at < %s",
+            "(e.prev_at IS NULL OR e.prev_at < %s)",
+            *where,
+        ]
+    )
+    grouped = (
+        f"SELECT e.channel_id, e.campaign_id, e.persona_id, {reason} AS r, {counts}"  # noqa: S608
+        f" FROM {_table(DeliveryEvent)} e"
+        f" INNER JOIN {_table(Channel)} c ON c.id = e.channel_id"
+        f" WHERE {conditions}"
+        f" GROUP BY e.channel_id, e.campaign_id, e.persona_id, {reason}"
+    )
+    sums = ", ".join(f"CAST(COALESCE(SUM({n}), 0) AS BIGINT)" for n in names)
     parts = [
-        f"SELECT {_literal(section)}, {group or 'NULL'}, NULL, {counts} FROM delivery"  # noqa: S608
+        f"SELECT {_literal(section)}, {group or 'NULL'}, NULL, {sums} FROM g"  # noqa: S608
         + (f" GROUP BY {group}" if group else "")
         for section, group in groups.items()
     ]
     if reasons:
-        zeros = ", ".join("COUNT(*)" if k == "disqualified" else "0" for k in DELIVERY_METRICS)
-        parts.append(
-            f"SELECT 'reason', NULL, _reason, {zeros} FROM delivery"  # noqa: S608
-            f" WHERE {_flag_sql(Q(_entered_dq=True))} GROUP BY _reason"
+        zeros = ", ".join(
+            "CAST(SUM(disqualified) AS BIGINT)" if k == "disqualified" else "0" for k in names
         )
-    # The flag SELECT starts with its own WITH: its CTEs go first, then `delivery`.
-    head, select = flags_sql.split("\n        SELECT l.channel_id", 1)
-    query = f"{head}, delivery AS {m}(SELECT l.channel_id{select}) {' UNION ALL '.join(parts)}"
+        parts.append(
+            f"SELECT 'reason', NULL, r, {zeros} FROM g GROUP BY r HAVING SUM(disqualified) > 0"  # noqa: S608
+        )
+    query = f"WITH g AS {_materialized()}({grouped}) {' UNION ALL '.join(parts)}"
     with connection.cursor() as cursor:
-        cursor.execute(query, params)
+        cursor.execute(query, [start, end, start, *params])
         keys = ["section", "_g", "_reason", *DELIVERY_METRICS]
         rows = [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
     for row in rows:
-        reason = row.pop("_reason")
+        reason_value = row.pop("_reason")
         if row["section"] == "reason":
-            row["_g"] = reason
+            row["_g"] = reason_value
     return rows
 
 
@@ -933,24 +905,6 @@ def _reason_labels(counts: Iterable[tuple[str | None, int]]) -> list[dict[str, A
     return sorted(rows, key=lambda r: (-r["leads"], r["label"]))
 
 
-def _reason_rows(qs: QuerySet) -> list[dict[str, Any]]:
-    reason = (
-        Feedback.objects.filter(lead=OuterRef("pk"), reply_to__isnull=True)
-        .exclude(reason="")
-        .order_by("-created_at", "-pk")
-        .values("reason")[:1]
-    )
-    found = (
-        qs.filter(_entered_dq=True)
-        .annotate(_reason=Subquery(reason))
-        .order_by()
-        .values("_reason")
-        .annotate(leads=Count("pk"))
-        .order_by()
-    )
-    return _reason_labels((r["_reason"], r["leads"]) for r in found)
-
-
 def _commitment_rows(
     f: ReportFilters, total: dict[str, Any], now: dt.datetime
 ) -> list[dict[str, Any]]:
@@ -1294,97 +1248,146 @@ def sla_scoreboard(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
 # --- 5. The 1:1 report ----------------------------------------------------------------
 
 
+ONE_ON_ONE_SUMMARY = {
+    "handed_over": "1 = 1",
+    "touched": "first_touch_at IS NOT NULL",
+    "untouched_open": "first_touch_at IS NULL AND NOT stage IN ({closed})",
+    "sla_met": f"sla_status = {_literal(Lead.SLAStatus.MET)}",
+    "sla_breached": f"sla_status = {_literal(Lead.SLAStatus.BREACHED)}",
+    "accepted": "accepted = 1",
+    "disqualified": f"stage = {_literal(Stage.DISQUALIFIED)}",
+    "nurture": f"stage = {_literal(Stage.NURTURE)}",
+    "won": f"stage = {_literal(Stage.CONVERTED)}",
+}
+
+
+def _one_on_one_sql(f: ReportFilters) -> tuple[str, list[Any]]:
+    """Every figure of the 1:1 report in one statement: the handed-over leads (the range's
+    first MQL events of marketing leads, from the stored delivery events) are read once,
+    into `h`, and each section is a grouping of `h`. Rows: (section, int key, text key,
+    up to nine counts, amount); the median's rows carry (row number, rows, value)."""
+    start, end = (connection.ops.adapt_datetimefield_value(d) for d in (f.start, f.end))
+    where, where_params = _delivery_where(f)
+    conditions = " AND ".join(
+        [
+            "c.is_marketing_sourced",
+            f"e.kind = {DeliveryEvent.Kind.MQL}",
+            "e.at >= %s",
+            "e.at < %s",
+            "(e.prev_at IS NULL OR e.prev_at < %s)",
+            *where,
+        ]
+    )
+    closed = ", ".join(_literal(s) for s in sorted(CLOSED_STAGES))
+    lead, stagechange = _table(Lead), _table(StageChange)
+    handed = (
+        f"SELECT l.id, l.persona_id, l.title, l.stage, l.first_touch_at, l.sla_status,"  # noqa: S608
+        f" l.business_seconds_to_first_touch AS ttft,"
+        f" CASE WHEN EXISTS (SELECT 1 FROM {stagechange} s WHERE s.lead_id = l.id"
+        f" AND s.to_stage = {_literal(Stage.SQL)} AND s.at >= %s) THEN 1 ELSE 0 END AS accepted"
+        f" FROM {_table(DeliveryEvent)} e INNER JOIN {_table(Channel)} c ON c.id = e.channel_id"
+        f" INNER JOIN {lead} l ON l.id = e.lead_id WHERE {conditions}"
+    )
+    params: list[Any] = [start, start, end, start, *where_params]
+
+    def n(condition: str) -> str:
+        return f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
+
+    def row(section: str, key: str, text: str, counts: list[str], amount: str = "NULL") -> str:
+        # Typed NULLs: Postgres types a UNION's columns from its first branches.
+        key = "CAST(NULL AS BIGINT)" if key == "NULL" else key
+        text = "CAST(NULL AS VARCHAR(200))" if text == "NULL" else text
+        amount = "CAST(NULL AS DECIMAL(16, 2))" if amount == "NULL" else amount
+        counts = counts + ["0"] * (9 - len(counts))
+        return f"SELECT {_literal(section)}, {key}, {text}, {', '.join(counts)}, {amount}"
+
+    summary = [n(c.format(closed=closed)) for c in ONE_ON_ONE_SUMMARY.values()]
+    dq = f"stage = {_literal(Stage.DISQUALIFIED)}"
+    latest_reason = (
+        f"(SELECT fb.reason FROM {_table(Feedback)} fb WHERE fb.lead_id = h.id"  # noqa: S608
+        " AND fb.reply_to_id IS NULL AND fb.reason <> ''"
+        " ORDER BY fb.created_at DESC, fb.id DESC LIMIT 1)"
+    )
+    parts = [
+        f"{row('summary', 'NULL', 'NULL', summary)} FROM h",
+        f"{row('persona', 'persona_id', 'NULL', ['COUNT(*)', n('accepted = 1'), n(dq)])}"
+        " FROM h GROUP BY persona_id",
+        # The 15 most frequent titles, in that order (the third count).
+        f"{row('title', 'NULL', 'title', ['leads', 'accepted', 'position'])} FROM"  # noqa: S608
+        f" (SELECT title, COUNT(*) AS leads, {n('accepted = 1')} AS accepted,"
+        " ROW_NUMBER() OVER (ORDER BY COUNT(*) DESC, title) AS position"
+        " FROM h GROUP BY title ORDER BY COUNT(*) DESC, title LIMIT 15) t",
+        f"{row('stage', 'NULL', 'stage', ['COUNT(*)'])} FROM h GROUP BY stage",
+        f"{row('reason', 'NULL', 'reason', ['COUNT(*)'])} FROM"  # noqa: S608
+        f" (SELECT {latest_reason} AS reason FROM h WHERE {dq}) r GROUP BY reason",
+        f"{row('ttft', 'NULL', 'NULL', ['rn', 'n', 'v'])} FROM"  # noqa: S608
+        " (SELECT ttft AS v, ROW_NUMBER() OVER (ORDER BY ttft) AS rn, COUNT(*) OVER () AS n"
+        " FROM h WHERE ttft IS NOT NULL) r WHERE ABS(rn * 10 - (n - 1) * 5 - 10) < 10",
+        f"{row('deal', 'h.persona_id', 'NULL', ['COUNT(*)'], 'SUM(d.amount)')}"
+        f" FROM {_table(Deal)} d INNER JOIN h ON h.id = d.lead_id WHERE d.opened_at >= %s"
+        " GROUP BY h.persona_id",
+    ]
+    params.append(start)
+    sql = f"WITH h AS {_materialized()}({handed}) {' UNION ALL '.join(parts)}"
+    return sql, params
+
+
+def _amount(value: Any) -> Decimal:
+    return money(Decimal(str(value)) if isinstance(value, float) else value)
+
+
 def one_on_one(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Since the range's start: the leads marketing handed over (became MQLs), their
     personas and titles, what sales did with them, and the pipeline they created.
-    Sections: summary, persona, title, stage, reason."""
-    now = now or timezone.now()
-    handed = _handed_over(f)
-    deals = Deal.objects.filter(lead__in=handed.values("pk"), opened_at__gte=f.start)
-    summary_aggs = {
-        "handed_over": Count("pk"),
-        "touched": Count("pk", filter=Q(first_touch_at__isnull=False)),
-        "untouched_open": Count(
-            "pk",
-            filter=Q(first_touch_at__isnull=True) & ~Q(stage__in=list(CLOSED_STAGES)),
-        ),
-        "sla_met": Count("pk", filter=Q(sla_status=Lead.SLAStatus.MET)),
-        "sla_breached": Count("pk", filter=Q(sla_status=Lead.SLAStatus.BREACHED)),
-        "accepted": Count("pk", filter=Q(_sql=True)),
-        "disqualified": Count("pk", filter=Q(stage=Stage.DISQUALIFIED)),
-        "nurture": Count("pk", filter=Q(stage=Stage.NURTURE)),
-        "won": Count("pk", filter=Q(stage=Stage.CONVERTED)),
-    }
-    summary = handed.order_by().aggregate(**summary_aggs)
-    deal_totals = deals.aggregate(n=Count("pk"), s=Sum("amount"))
-    summary["deals"] = deal_totals["n"]
-    summary["pipeline_amount"] = money(deal_totals["s"])
+    Sections: summary, persona, title, stage, reason. One statement (`_one_on_one_sql`);
+    the drill-downs count with the same definitions (`_handed_over`)."""
+    sql, params = _one_on_one_sql(f)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        for section, key, text, *rest in cursor.fetchall():
+            found[section].append((key, text, [int(c or 0) for c in rest[:9]], rest[9]))
+    summary: dict[str, Any] = dict(zip(ONE_ON_ONE_SUMMARY, found["summary"][0][2], strict=True))
+    deals = {key: (counts[0], _amount(amount)) for key, _, counts, amount in found["deal"]}
+    summary["deals"] = sum(n for n, _ in deals.values())
+    summary["pipeline_amount"] = money(sum((a for _, a in deals.values()), ZERO))
     summary["sla_met_share"] = pct(summary["sla_met"], summary["sla_met"] + summary["sla_breached"])
     summary["acceptance_rate"] = pct(summary["accepted"], summary["handed_over"])
-    median = percentiles(handed, "business_seconds_to_first_touch", None, (0.5,)).get(0, [None])
-    summary["ttft_median"] = median[0]
+    ranked = ((0, c[0], c[1], c[2]) for _, _, c, _ in found["ttft"])
+    summary["ttft_median"] = _interpolate(ranked, (0.5,)).get(0, [None])[0]
     summary.update(section="summary", key=None, label=f"Since {f.start_day:%d %b %Y}")
     rows: list[dict[str, Any]] = [summary]
-    pipeline_by_persona = dict(
-        deals.order_by()
-        .values("lead__persona_id")
-        .annotate(s=Sum("amount"))
-        .order_by()
-        .values_list("lead__persona_id", "s")
-    )
     personas = dict(Persona.objects.values_list("pk", "name"))
-    persona_rows = []
-    for r in (
-        handed.order_by()
-        .values("persona_id")
-        .annotate(
-            leads=Count("pk"),
-            accepted=Count("pk", filter=Q(_sql=True)),
-            disqualified=Count("pk", filter=Q(stage=Stage.DISQUALIFIED)),
-        )
-        .order_by()
-    ):
-        persona_rows.append(
-            {
-                "section": "persona",
-                "key": r["persona_id"],
-                "label": personas.get(r["persona_id"], "No persona"),
-                "leads": r["leads"],
-                "accepted": r["accepted"],
-                "disqualified": r["disqualified"],
-                "pipeline_amount": money(pipeline_by_persona.get(r["persona_id"])),
-            }
-        )
+    persona_rows = [
+        {
+            "section": "persona",
+            "key": key,
+            "label": personas.get(key, "No persona"),
+            "leads": c[0],
+            "accepted": c[1],
+            "disqualified": c[2],
+            "pipeline_amount": deals.get(key, (0, money(None)))[1],
+        }
+        for key, _, c, _ in found["persona"]
+    ]
     rows += sorted(persona_rows, key=lambda r: (-r["leads"], r["label"]))
-    titles = (
-        handed.order_by()
-        .values("title")
-        .annotate(leads=Count("pk"), accepted=Count("pk", filter=Q(_sql=True)))
-        .order_by("-leads", "title")[:15]
-    )
     rows += [
         {
             "section": "title",
-            "key": r["title"],
-            "label": r["title"] or "(no title)",
-            "leads": r["leads"],
-            "accepted": r["accepted"],
+            "key": title,
+            "label": title or "(no title)",
+            "leads": c[0],
+            "accepted": c[1],
         }
-        for r in titles
+        for _, title, c, _ in sorted(found["title"], key=lambda r: r[2][2])
     ]
-    stages = dict(
-        handed.order_by().values("stage").annotate(n=Count("pk")).values_list("stage", "n")
-    )
+    stages = {stage: c[0] for _, stage, c, _ in found["stage"]}
     rows += [
         {"section": "stage", "key": s.value, "label": s.label, "leads": stages.get(s.value, 0)}
         for s in Stage
         if stages.get(s.value)
     ]
-    rows += _reason_rows(
-        handed.annotate(
-            _entered_dq=ExpressionWrapper(Q(stage=Stage.DISQUALIFIED), output_field=BooleanField())
-        )
-    )
+    rows += _reason_labels((reason, c[0]) for _, reason, c, _ in found["reason"])
     return rows
 
 

@@ -13,11 +13,11 @@ import pytest
 from agreements.models import Channel
 from leads import services
 from leads.importing import create_batch, run_batch
-from leads.models import Activity, Assignment, Lead, RoutingRule, StageChange
+from leads.models import Activity, Assignment, Deal, Feedback, Lead, RoutingRule, StageChange
 from leads.stages import Stage
-from reports.facts import rebuild_tenures
-from reports.models import Tenure
-from tests.factories import LeadFactory, RepFactory
+from reports.facts import rebuild_delivery, rebuild_tenures
+from reports.models import DeliveryEvent, Tenure
+from tests.factories import CampaignFactory, FeedbackFactory, LeadFactory, RepFactory
 from tests.reports.conftest import assign, at, move, touch
 
 FIELDS = (
@@ -159,3 +159,148 @@ def test_the_report_world_is_equal_to_a_rebuild(sales_world):
 
 def test_rebuild_of_an_empty_table_is_empty(db):
     assert rebuild_tenures() == 0
+
+
+# --- Delivery events (reports.DeliveryEvent) ------------------------------------------
+
+EVENT_FIELDS = (
+    "lead_id",
+    "kind",
+    "at",
+    "prev_at",
+    "channel_id",
+    "campaign_id",
+    "persona_id",
+    "closed",
+    "traceable",
+    "reason",
+)
+K = DeliveryEvent.Kind
+
+
+def events() -> list[tuple]:
+    return list(
+        DeliveryEvent.objects.order_by("lead_id", "kind", "at", "prev_at").values_list(
+            *EVENT_FIELDS
+        )
+    )
+
+
+def assert_events_equal_to_rebuild() -> list[tuple]:
+    """The trigger-kept events, checked against a rebuild from the source tables."""
+    kept = events()
+    rebuild_delivery()
+    assert kept == events()
+    return kept
+
+
+def kinds(lead: Lead) -> list[tuple]:
+    return list(
+        DeliveryEvent.objects.filter(lead_id=lead.pk)
+        .order_by("kind", "at")
+        .values_list("kind", "at", "prev_at")
+    )
+
+
+def test_services_stage_moves_give_the_lead_its_events(rep, manager):
+    lead = LeadFactory(stage=Stage.MQL, owner=None)
+    services.assign(lead, rep, by=manager)
+    services.log_touch(Lead.objects.get(pk=lead.pk), by=rep, kind="call")
+    services.run_transition(Lead.objects.get(pk=lead.pk), "accept", by=rep)
+    assert_events_equal_to_rebuild()
+    lead.refresh_from_db()
+    # Created as an MQL (no entry into MQL): the MQL event is its creation.
+    assert [k for k, _, _ in kinds(lead)] == [K.CREATED, K.MQL, K.SQL]
+    assert kinds(lead)[1][1] == lead.created_at
+    services.disqualify_with_feedback(
+        Lead.objects.get(pk=lead.pk),
+        by=rep,
+        reason="No budget",
+        fit="poor",
+        feedback_reason=Feedback.Reason.NO_BUDGET,
+    )
+    kept = assert_events_equal_to_rebuild()
+    assert [k for _, k, *_ in kept] == [K.CREATED, K.MQL, K.SQL, K.DISQUALIFIED, K.CLOSED]
+    # Closed now, traceable by its structured feedback, whose reason every event carries.
+    assert {row[7:] for row in kept} == {(True, True, "no_budget")}
+
+
+def test_a_second_entry_points_back_at_the_first(db):
+    lead = LeadFactory(stage=Stage.SUSPECT)
+    move(lead, "suspect", "mql", at(3, 1))
+    move(lead, "mql", "nurture", at(3, 2))
+    move(lead, "nurture", "mql", at(3, 20))
+    assert_events_equal_to_rebuild()
+    mqls = [row for row in kinds(lead) if row[0] == K.MQL]
+    assert mqls == [(K.MQL, at(3, 1), None), (K.MQL, at(3, 20), at(3, 1))]
+    # Deleting the first entry and its exit makes the second the first.
+    StageChange.objects.filter(lead=lead, at__lt=at(3, 10)).delete()
+    assert_events_equal_to_rebuild()
+    assert [row for row in kinds(lead) if row[0] == K.MQL] == [(K.MQL, at(3, 20), None)]
+
+
+def test_bulk_updates_of_leads_feedback_and_deals(db):
+    lead = LeadFactory(stage=Stage.MQL)
+    other = LeadFactory(stage=Stage.SUSPECT)
+    move(lead, "mql", "disqualified", at(3, 5))
+    Lead.objects.filter(pk=lead.pk).update(stage=Stage.DISQUALIFIED)
+    kept = assert_events_equal_to_rebuild()
+    assert {(row[7], row[8]) for row in kept if row[0] == lead.pk} == {(True, False)}
+    # Structured feedback makes it traceable and gives the reason; a reply does not.
+    feedback = FeedbackFactory(lead=lead, reason=Feedback.Reason.COMPETITOR)
+    assert_events_equal_to_rebuild()
+    Feedback.objects.filter(pk=feedback.pk).update(reason="", fit="")
+    kept = assert_events_equal_to_rebuild()
+    assert {(row[8], row[9]) for row in kept if row[0] == lead.pk} == {(False, None)}
+    Deal.objects.create(lead=lead, amount=100, opened_at=at(3, 6))
+    assert_events_equal_to_rebuild()
+    Deal.objects.filter(lead=lead).delete()
+    Feedback.objects.filter(lead=lead).delete()
+    # A bulk move of campaign and creation time, and a reopen.
+    campaign = CampaignFactory()
+    Lead.objects.filter(pk__in=[lead.pk, other.pk]).update(
+        campaign=campaign, created_at=at(2, 1), stage=Stage.SUSPECT
+    )
+    kept = assert_events_equal_to_rebuild()
+    assert {row[5] for row in kept} == {campaign.pk}
+    assert {row[7] for row in kept} == {False}
+    # Columns the events do not use leave them alone (the SLA check's writes).
+    Lead.objects.filter(pk=lead.pk).update(sla_status=Lead.SLAStatus.BREACHED)
+    assert events() == kept
+
+
+def test_a_lead_without_channel_has_no_events_until_it_gets_one(db):
+    lead = LeadFactory(stage=Stage.MQL, channel=None)
+    assert kinds(lead) == []
+    Lead.objects.filter(pk=lead.pk).update(channel=Channel.objects.first())
+    assert_events_equal_to_rebuild()
+    assert [k for k, _, _ in kinds(lead)] == [K.CREATED, K.MQL]
+
+
+def test_deleting_a_lead_removes_its_events(db):
+    lead = LeadFactory(stage=Stage.MQL)
+    other = LeadFactory(stage=Stage.MQL)
+    move(lead, "mql", "working", at(3, 1))
+    Lead.objects.filter(pk=lead.pk).delete()
+    kept = assert_events_equal_to_rebuild()
+    assert {row[0] for row in kept} == {other.pk}
+
+
+def test_an_import_gives_each_lead_its_events(rep, team, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    channel = Channel.objects.get(slug="purchased-list")
+    RoutingRule.objects.create(name="All to East", channel=channel, team=team)
+    data = b"email,first_name\nann@example.com,Ann\nbob@example.com,Bob\n"
+    batch, _ = create_batch(data, "list.csv", channel=channel)
+    run_batch(batch)
+    kept = assert_events_equal_to_rebuild()
+    imported = set(
+        Lead.objects.filter(email__in=["ann@example.com", "bob@example.com"]).values_list(
+            "pk", flat=True
+        )
+    )
+    assert {row[0] for row in kept if row[1] == K.CREATED} >= imported
+
+
+def test_the_marketing_world_is_equal_to_a_rebuild(marketing_world):
+    assert len(assert_events_equal_to_rebuild()) > 0

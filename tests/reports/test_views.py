@@ -242,7 +242,7 @@ QUERIES = {
     "delivery": 15,
     "pipeline": 18,
     "scoreboard": 24,
-    "one_on_one": 17,
+    "one_on_one": 10,
     "trends": 11,
 }
 
