@@ -218,7 +218,8 @@ def bulk_loading(connection: Any = None) -> Iterator[None]:
 # --- Delivery events (reports.DeliveryEvent) -------------------------------------------
 #
 # The marketing delivery figures count leads with an event in the range: created, became
-# an MQL, entered SQL, disqualified, closed. One row per event with the lead's previous
+# an MQL, entered SQL, disqualified, closed (and the pipeline: deals opened, with their
+# amounts, each one counting). One row per event with the lead's previous
 # event of the same kind: the leads with such an event in [start, end) are the events in
 # it whose previous one is before `start`, so a report reads the range's events from the
 # `at` index and counts, without grouping per lead. The lead's channel, campaign, persona,
@@ -238,11 +239,13 @@ DELIVERY_COLUMNS = (
     "closed",
     "traceable",
     "reason",
+    "amount",
 )
 # Frozen like the stages above (reports.models.DeliveryEvent.Kind, leads.stages).
 CLOSED = ("converted", "disqualified")
 ENTRY_KINDS = {"mql": 1, "sql": 2, "disqualified": 3}
 CLOSED_KIND = 4
+DEAL_KIND = 5
 # Lead columns whose change changes the lead's events.
 LEAD_FACT_COLUMNS = ("stage", "channel_id", "campaign_id", "persona_id", "created_at")
 
@@ -269,21 +272,28 @@ def delivery_select(where: str) -> str:
     )
     return f"""
         SELECT ev.lead_id, ev.kind, ev.at,
-            LAG(ev.at) OVER (PARTITION BY ev.lead_id, ev.kind ORDER BY ev.at),
-            lf.channel_id, lf.campaign_id, lf.persona_id, lf.closed, lf.traceable, lf.reason
+            CASE WHEN ev.kind < {DEAL_KIND} THEN
+                LAG(ev.at) OVER (PARTITION BY ev.lead_id, ev.kind ORDER BY ev.at) END,
+            lf.channel_id, lf.campaign_id, lf.persona_id, lf.closed, lf.traceable, lf.reason,
+            ev.amount
         FROM (
-            SELECT l.id AS lead_id, 0 AS kind, l.created_at AS at FROM leads_lead l WHERE {w}
+            SELECT l.id AS lead_id, 0 AS kind, l.created_at AS at,
+                CAST(NULL AS DECIMAL(14, 2)) AS amount
+            FROM leads_lead l WHERE {w}
             UNION ALL
-            SELECT l.id, 1, l.created_at FROM leads_lead l
+            SELECT l.id, 1, l.created_at, NULL FROM leads_lead l
             WHERE {w} AND COALESCE({born}, l.stage) = 'mql'
             UNION ALL
-            SELECT s.lead_id, CASE s.to_stage {kind} END, s.at
+            SELECT s.lead_id, CASE s.to_stage {kind} END, s.at, NULL
             FROM leads_stagechange s INNER JOIN leads_lead l ON l.id = s.lead_id
             WHERE {w} AND s.to_stage IN ({_in(list(ENTRY_KINDS))})
             UNION ALL
-            SELECT s.lead_id, {CLOSED_KIND}, s.at
+            SELECT s.lead_id, {CLOSED_KIND}, s.at, NULL
             FROM leads_stagechange s INNER JOIN leads_lead l ON l.id = s.lead_id
             WHERE {w} AND s.to_stage IN ({_in(CLOSED)})
+            UNION ALL
+            SELECT d.lead_id, {DEAL_KIND}, d.opened_at, d.amount
+            FROM leads_deal d INNER JOIN leads_lead l ON l.id = d.lead_id WHERE {w}
         ) ev
         INNER JOIN (
             SELECT l.id, l.channel_id, l.campaign_id, l.persona_id, {closed} AS closed,

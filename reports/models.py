@@ -115,14 +115,15 @@ class Tenure(models.Model):
 
 class DeliveryEvent(models.Model):
     """One event of a lead that the marketing delivery figures count: created, became an
-    MQL (entered it, or was created as one), entered SQL, was disqualified, was closed
-    (disqualified or converted); with the previous event of the same kind of the lead, so
-    "the leads with such an event in a range" are the events in it whose previous one is
-    before it (no grouping per lead), and the lead's facts the figures split and filter on.
+        MQL (entered it, or was created as one), entered SQL, was disqualified, was closed
+        (disqualified or converted), opened a deal (with its amount; every deal counts, so deals
+    have no previous event); with the previous event of the same kind of the lead, so
+        "the leads with such an event in a range" are the events in it whose previous one is
+        before it (no grouping per lead), and the lead's facts the figures split and filter on.
 
-    Kept exactly by database triggers on leads, stage changes, deals and feedback
-    (reports/facts.py) and rebuilt by `reports.facts.rebuild_delivery`. Leads without a
-    channel have none (they are never marketing-sourced; a channel set later adds them).
+        Kept exactly by database triggers on leads, stage changes, deals and feedback
+        (reports/facts.py) and rebuilt by `reports.facts.rebuild_delivery`. Leads without a
+        channel have none (they are never marketing-sourced; a channel set later adds them).
     """
 
     class Kind(models.IntegerChoices):
@@ -131,6 +132,7 @@ class DeliveryEvent(models.Model):
         SQL = 2, "Entered SQL"
         DISQUALIFIED = 3, "Disqualified"
         CLOSED = 4, "Closed"
+        DEAL = 5, "Deal opened"
 
     lead = models.ForeignKey(
         "leads.Lead", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
@@ -147,6 +149,9 @@ class DeliveryEvent(models.Model):
     )
     reason = models.CharField(
         max_length=30, null=True, help_text="The lead's latest structured feedback reason."
+    )
+    amount = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, help_text="A deal's amount (kind Deal)."
     )
 
     class Meta:

@@ -373,7 +373,8 @@ def _delivery_counts(
     """The delivery figures per group of each section (`groups`: section → column, None
     for one row in total; default: the total only), and with `reasons` the
     disqualified leads per latest structured reason (section "reason", figure
-    `disqualified`), in one statement over the stored delivery events.
+    `disqualified`), in one statement over the stored delivery events. Each row also has
+    `pipeline_amount`: the amount of the deals opened in the range.
 
     A lead counts for a figure when it has an event of the figure's kind in the range:
     the range's events (the `at` index) whose previous event of the kind is before the
@@ -388,6 +389,7 @@ def _delivery_counts(
         f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {name}"
         for name, cond in DELIVERY_EVENT_FIGURES.items()
     )
+    counts += f", SUM(CASE WHEN e.kind = {DeliveryEvent.Kind.DEAL} THEN e.amount END) AS pipeline"
     reason = f"CASE WHEN e.kind = {DeliveryEvent.Kind.DISQUALIFIED} THEN e.reason END"
     conditions = " AND ".join(
         [
@@ -406,6 +408,7 @@ def _delivery_counts(
         f" GROUP BY e.channel_id, e.campaign_id, e.persona_id, {reason}"
     )
     sums = ", ".join(f"CAST(COALESCE(SUM({n}), 0) AS BIGINT)" for n in names)
+    sums += ", SUM(pipeline)"
     parts = [
         f"SELECT {_literal(section)}, {group or 'NULL'}, NULL, {sums} FROM g"  # noqa: S608
         + (f" GROUP BY {group}" if group else "")
@@ -415,15 +418,17 @@ def _delivery_counts(
         zeros = ", ".join(
             "CAST(SUM(disqualified) AS BIGINT)" if k == "disqualified" else "0" for k in names
         )
+        zeros += ", NULL"
         parts.append(
             f"SELECT 'reason', NULL, r, {zeros} FROM g GROUP BY r HAVING SUM(disqualified) > 0"  # noqa: S608
         )
     query = f"WITH g AS {_materialized()}({grouped}) {' UNION ALL '.join(parts)}"
     with connection.cursor() as cursor:
         cursor.execute(query, [start, end, start, *params])
-        keys = ["section", "_g", "_reason", *DELIVERY_METRICS]
+        keys = ["section", "_g", "_reason", *DELIVERY_METRICS, "pipeline_amount"]
         rows = [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
     for row in rows:
+        row["pipeline_amount"] = _amount(row["pipeline_amount"])
         reason_value = row.pop("_reason")
         if row["section"] == "reason":
             row["_g"] = reason_value
@@ -451,9 +456,7 @@ def marketing_delivered(start: dt.datetime, end: dt.datetime) -> dict[str, Decim
         exact_end=end,
     )
     counts = _delivery_counts(f)[0]
-    pipeline = Deal.objects.filter(
-        opened_at__gte=start, opened_at__lt=end, lead__channel__is_marketing_sourced=True
-    ).aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    pipeline = counts["pipeline_amount"]
     mqls, accepted = counts["mqls"], counts["sales_accepted"]
     rate = (Decimal(accepted) * 100 / mqls).quantize(Decimal("0.01")) if mqls else Decimal("0")
     return {
@@ -870,10 +873,6 @@ def marketing_delivery(f: ReportFilters, now: dt.datetime | None = None) -> list
     found = _delivery_counts(f, DELIVERY_SECTIONS, reasons=True)
     total = _delivery_rates(next(r for r in found if r["section"] == "total"))
     del total["_g"]
-    pipeline = Deal.objects.filter(
-        opened_at__gte=f.start, opened_at__lt=f.end, lead__channel__is_marketing_sourced=True
-    ).filter(_lead_q(f, "lead__"))
-    total["pipeline_amount"] = money(pipeline.aggregate(t=Sum("amount"))["t"])
     total.update(section="total", key=None, label="All marketing leads")
     rows = _commitment_rows(f, total, now)
     rows.append(total)
@@ -882,6 +881,7 @@ def marketing_delivery(f: ReportFilters, now: dt.datetime | None = None) -> list
         section_rows = []
         for row in (r for r in found if r["section"] == section):
             key = row.pop("_g")
+            del row["pipeline_amount"]
             row = _delivery_rates(row)
             row.update(section=section, key=key, label=names.get(key, f"No {section}"))
             section_rows.append(row)
@@ -1095,20 +1095,12 @@ def pipeline_contribution(f: ReportFilters, now: dt.datetime | None = None) -> l
 def _campaign_costs(f: ReportFilters) -> list[dict[str, Any]]:
     """Per campaign: cost, leads, MQLs, SQLs and pipeline sourced in the range, and the
     cost of each."""
+    found = [r for r in _delivery_counts(f, {"campaign": "campaign_id"}) if r["_g"] is not None]
     counts = {
         r["_g"]: {"leads": r["new_leads"], "mqls": r["mqls"], "sqls": r["sales_accepted"]}
-        for r in _delivery_counts(f, {"campaign": "campaign_id"})
-        if r["_g"] is not None
+        for r in found
     }
-    pipeline = dict(
-        _deals(f)
-        .filter(lead__campaign__isnull=False, lead__channel__is_marketing_sourced=True)
-        .order_by()
-        .values("lead__campaign_id")
-        .annotate(s=Sum("amount"))
-        .order_by()
-        .values_list("lead__campaign_id", "s")
-    )
+    pipeline = {r["_g"]: r["pipeline_amount"] for r in found if r["pipeline_amount"]}
     campaigns = Campaign.objects.filter(
         Q(pk__in=list(counts) + list(pipeline))
         | Q(
@@ -1173,15 +1165,6 @@ def sla_scoreboard(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
 
     for i, p in enumerate(periods):
         counts = _delivery_rates(_delivery_counts(p)[0])
-        counts["pipeline_amount"] = money(
-            Deal.objects.filter(
-                opened_at__gte=p.start,
-                opened_at__lt=p.end,
-                lead__channel__is_marketing_sourced=True,
-            )
-            .filter(_lead_q(p, "lead__"))
-            .aggregate(t=Sum("amount"))["t"]
-        )
         for key, label in COMMITMENT_FIGURES:
             if commitment is None:
                 target = None

@@ -174,6 +174,7 @@ EVENT_FIELDS = (
     "closed",
     "traceable",
     "reason",
+    "amount",
 )
 K = DeliveryEvent.Kind
 
@@ -222,7 +223,7 @@ def test_services_stage_moves_give_the_lead_its_events(rep, manager):
     kept = assert_events_equal_to_rebuild()
     assert [k for _, k, *_ in kept] == [K.CREATED, K.MQL, K.SQL, K.DISQUALIFIED, K.CLOSED]
     # Closed now, traceable by its structured feedback, whose reason every event carries.
-    assert {row[7:] for row in kept} == {(True, True, "no_budget")}
+    assert {row[7:10] for row in kept} == {(True, True, "no_budget")}
 
 
 def test_a_second_entry_points_back_at_the_first(db):
@@ -253,7 +254,11 @@ def test_bulk_updates_of_leads_feedback_and_deals(db):
     kept = assert_events_equal_to_rebuild()
     assert {(row[8], row[9]) for row in kept if row[0] == lead.pk} == {(False, None)}
     Deal.objects.create(lead=lead, amount=100, opened_at=at(3, 6))
-    assert_events_equal_to_rebuild()
+    Deal.objects.create(lead=lead, amount=50, opened_at=at(3, 7))
+    kept = assert_events_equal_to_rebuild()
+    # Every deal is an event with its amount (none is "a second one").
+    deals = [(row[2], row[3], row[10]) for row in kept if row[1] == K.DEAL]
+    assert deals == [(at(3, 6), None, 100), (at(3, 7), None, 50)]
     Deal.objects.filter(lead=lead).delete()
     Feedback.objects.filter(lead=lead).delete()
     # A bulk move of campaign and creation time, and a reopen.

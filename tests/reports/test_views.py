@@ -239,9 +239,9 @@ def test_bad_filters_fall_back_to_defaults(client, manager):
 
 QUERIES = {
     "sales": 16,
-    "delivery": 15,
-    "pipeline": 18,
-    "scoreboard": 24,
+    "delivery": 14,
+    "pipeline": 17,
+    "scoreboard": 20,
     "one_on_one": 10,
     "trends": 11,
 }
