@@ -229,9 +229,17 @@ def _claim_due_clocks(now: dt.datetime) -> list[dict[str, Any]]:
     """
     quote = connection.ops.quote_name
     lead, assignment = quote(Lead._meta.db_table), quote(Assignment._meta.db_table)
-    lock = (
-        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    due = (
+        f"SELECT id FROM {lead} WHERE sla_status = %s AND sla_due_at <= %s "  # noqa: S608
+        "ORDER BY sla_due_at LIMIT %s"
     )
+    if connection.vendor == "postgresql":
+        # The claimed ids as one array worked out first: with `id IN (subquery)` the
+        # planner expected BATCH rows and hashed a scan of the whole table (42 ms for 10
+        # due clocks at 100,000 leads); `= ANY(array)` looks each one up by primary key.
+        claimed = f"id = ANY(ARRAY({due} FOR UPDATE SKIP LOCKED))"
+    else:
+        claimed = f"id IN ({due})"  # SQLite serializes writers: nothing to skip
     # The first move after the due time took the lead from its owner at the due time
     # (0: from the lead desk); none: the owner now had it then. Index assignment_lead_at.
     moved_from = (
@@ -241,10 +249,7 @@ def _claim_due_clocks(now: dt.datetime) -> list[dict[str, Any]]:
     # SQLite's RETURNING cannot name an alias of the updated table: the table's own name.
     sql = f"""
         UPDATE {lead} SET sla_status = %s, version = version + 1, updated_at = %s
-        WHERE id IN (
-            SELECT id FROM {lead} WHERE sla_status = %s AND sla_due_at <= %s
-            ORDER BY sla_due_at LIMIT %s{lock}
-        )
+        WHERE {claimed}
         RETURNING id, owner_id, stage, sla_due_at, sla_rule_id, sla_agreement_id,
             first_name, last_name, email, {moved_from}"""  # noqa: S608
     at = connection.ops.adapt_datetimefield_value(now)
