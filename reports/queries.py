@@ -423,15 +423,63 @@ def _delivery_counts(
             f"SELECT 'reason', NULL, r, {zeros} FROM g GROUP BY r HAVING SUM(disqualified) > 0"  # noqa: S608
         )
     query = f"WITH g AS {_materialized()}({grouped}) {' UNION ALL '.join(parts)}"
-    with connection.cursor() as cursor:
-        cursor.execute(query, [start, end, start, *params])
-        keys = ["section", "_g", "_reason", *DELIVERY_METRICS, "pipeline_amount"]
-        rows = [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
+    keys = ["section", "_g", "_reason", *DELIVERY_METRICS, "pipeline_amount"]
+    rows = [
+        dict(zip(keys, row, strict=True)) for row in _fetch(query, [start, end, start, *params])
+    ]
     for row in rows:
         row["pipeline_amount"] = _amount(row["pipeline_amount"])
         reason_value = row.pop("_reason")
         if row["section"] == "reason":
             row["_g"] = reason_value
+    return rows
+
+
+def _delivery_periods(periods: list[ReportFilters]) -> list[dict[str, Any]]:
+    """The delivery totals (and pipeline) of each range, in one statement: one read of
+    the events of all the ranges, each counted for the range it falls in (the first of
+    its kind when its previous one is before that range's start). The filters are the
+    first range's (the others have the same)."""
+    where, params = _delivery_where(periods[0])
+    bounds = [
+        tuple(connection.ops.adapt_datetimefield_value(d) for d in (p.start, p.end))
+        for p in periods
+    ]
+    which = " ".join(f"WHEN e.at >= %s AND e.at < %s THEN {i}" for i in range(len(periods)))
+    starts = " ".join(f"WHEN {i} THEN %s" for i in range(len(periods)))
+    names = list(DELIVERY_EVENT_FIGURES)
+    counts = ", ".join(
+        f"CAST(COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0) AS BIGINT)"
+        for cond in DELIVERY_EVENT_FIGURES.values()
+    )
+    conditions = " AND ".join(["c.is_marketing_sourced", "e.at >= %s", "e.at < %s", *where])
+    sql = (
+        f"SELECT p, {counts},"  # noqa: S608
+        f" SUM(CASE WHEN e.kind = {DeliveryEvent.Kind.DEAL} THEN e.amount END)"
+        f" FROM (SELECT e.*, CASE {which} END AS p FROM {_table(DeliveryEvent)} e"
+        f" INNER JOIN {_table(Channel)} c ON c.id = e.channel_id WHERE {conditions}) e"
+        f" WHERE p IS NOT NULL AND (e.prev_at IS NULL OR e.prev_at < CASE p {starts} END)"
+        " GROUP BY p"
+    )
+    found = {
+        row[0]: row[1:]
+        for row in _fetch(
+            sql,
+            [
+                *(d for b in bounds for d in b),
+                min(b[0] for b in bounds),
+                max(b[1] for b in bounds),
+                *params,
+                *(b[0] for b in bounds),
+            ],
+        )
+    }
+    rows = []
+    for i in range(len(periods)):
+        values = found.get(i, (0,) * len(names) + (None,))
+        row = dict(zip(names, values[:-1], strict=True))
+        row["pipeline_amount"] = _amount(values[-1])
+        rows.append(row)
     return rows
 
 
@@ -564,15 +612,31 @@ class Tenures:
 
     def run(self, tail: str) -> list[tuple[Any, ...]]:
         """Rows of `tail` (a SELECT over `tenure`) under the WITH clause."""
-        with connection.cursor() as cursor:
-            cursor.execute(f"{self.with_sql} {tail}", list(self.params))
-            return cursor.fetchall()
+        return _fetch(f"{self.with_sql} {tail}", self.params)
 
     def lead_ids(self, metric: str) -> RawSQL:
         """The ids of the leads behind one figure, for `pk__in`."""
         where = self.metrics[metric]
         sql = f"{self.with_sql} SELECT lead_id FROM tenure" + (f" WHERE {where}" if where else "")  # noqa: S608
         return RawSQL(sql, self.params)  # noqa: S611
+
+
+# Postgres: a report statement's sorts and hashes over the range's facts (a few hundred
+# thousand rows at 1,000,000 leads) spilled to disk at the default 4 MB of work_mem. SET
+# LOCAL sent in the same query string (one implicit transaction) raises it for that
+# statement only (inside a transaction: until its end).
+REPORT_WORK_MEM = "64MB"
+
+
+def _fetch(sql: str, params: Iterable[Any]) -> list[tuple[Any, ...]]:
+    """The rows of one report statement (with the report's work_mem on Postgres)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'; {sql}", list(params))
+            cursor.nextset()
+        else:
+            cursor.execute(sql, list(params))
+        return cursor.fetchall()
 
 
 def _col(model: Any, field: str) -> str:
@@ -618,11 +682,14 @@ def _tenures(
     *,
     needs: Iterable[str] = TENURE_NEEDS,
     thresholds: list[int] | None = None,
+    periods: list[ReportFilters] | None = None,
 ) -> Tenures:
     """Assignments to reps in the range as a tenure table with the columns `needs` asks
     for: "untouched" (the first touch and exit after the assignment), "touches" (during
     the tenure), "reached" (stages, for the lead's current holder), "goals" (touches in
-    each touch goal's window from Working)."""
+    each touch goal's window from Working). With `periods` (ranges with f's other
+    filters): the assignments of all of them, with a column `period` (the index of the
+    range the assignment falls in)."""
     needs = set(needs)
     if agreement is _CURRENT:
         agreement = agreement_in_force()
@@ -630,8 +697,10 @@ def _tenures(
         thresholds = untouched_thresholds(agreement)
     goals = _touch_goals(agreement) if "goals" in needs else []
     now_param = connection.ops.adapt_datetimefield_value(now)
+    start = min(p.start for p in periods) if periods else f.start
+    end = max(p.end for p in periods) if periods else f.end
     base = Tenure.objects.filter(
-        rep__isnull=False, started_at__gte=f.start, started_at__lt=f.end
+        rep__isnull=False, started_at__gte=start, started_at__lt=end
     ).filter(_lead_q(f, "lead__", owner=False))
     if f.rep is not None:
         base = base.filter(rep_id=f.rep)
@@ -664,6 +733,13 @@ def _tenures(
         "COALESCE(b.next_at, %s) AS held_until",
         *(f"l.{column} AS {name}" for name, column in lead.items()),
     ]
+    if periods:
+        which = " ".join(
+            f"WHEN b.started_at >= %s AND b.started_at < %s THEN {i}" for i in range(len(periods))
+        )
+        columns.append(f"CASE {which} END AS period")
+        for p in periods:
+            params += [connection.ops.adapt_datetimefield_value(d) for d in (p.start, p.end)]
     metrics: dict[str, str] = {"assigned": ""}
     if "untouched" in needs and thresholds:
         columns += [
@@ -1163,8 +1239,15 @@ def sla_scoreboard(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
             key, {"section": side, "key": key, "label": label, "promise": promise}
         )
 
+    delivered = _delivery_periods(periods)
+    tenures = _tenures(
+        f, now, agreement, needs=("untouched", "goals"), thresholds=thresholds[:1], periods=periods
+    )
+    keys = ["sla_met", "sla_breached", "untouched_1", "goal_reached", "goal_eligible"]
+    keys = [k for k in keys if k in tenures.metrics]
+    sales = {r["_g"]: r for r in _sales_counts(tenures, {"period": "period"}, keys)}
     for i, p in enumerate(periods):
-        counts = _delivery_rates(_delivery_counts(p)[0])
+        counts = _delivery_rates(delivered[i])
         for key, label in COMMITMENT_FIGURES:
             if commitment is None:
                 target = None
@@ -1189,11 +1272,9 @@ def sla_scoreboard(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
         feedback[f"p{i}_kept"] = (
             None if counts["feedback_coverage"] is None else counts["feedback_coverage"] >= 100
         )
-        tenures = _tenures(
-            p, now, agreement, needs=("untouched", "goals"), thresholds=thresholds[:1]
-        )
-        keys = ["sla_met", "sla_breached", "untouched_1", "goal_reached", "goal_eligible"]
-        s = _sales_counts(tenures, {"total": None}, [k for k in keys if k in tenures.metrics])[0]
+        s = sales.get(i) or dict.fromkeys(["sla_met", "sla_breached", "untouched_1"], 0)
+        s.setdefault("goal_reached", 0)
+        s.setdefault("goal_eligible", 0)
         s["sla_met_share"] = pct(s["sla_met"], s["sla_met"] + s["sla_breached"])
         s["goal_share"] = pct(s["goal_reached"], s["goal_eligible"]) if goals else None
         promise = "; ".join(r.within_text + f" ({r.get_stage_display()})" for r in rules[:3])
@@ -1325,11 +1406,9 @@ def one_on_one(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[st
     Sections: summary, persona, title, stage, reason. One statement (`_one_on_one_sql`);
     the drill-downs count with the same definitions (`_handed_over`)."""
     sql, params = _one_on_one_sql(f)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        found: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-        for section, key, text, *rest in cursor.fetchall():
-            found[section].append((key, text, [int(c or 0) for c in rest[:9]], rest[9]))
+    found: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    for section, key, text, *rest in _fetch(sql, params):
+        found[section].append((key, text, [int(c or 0) for c in rest[:9]], rest[9]))
     summary: dict[str, Any] = dict(zip(ONE_ON_ONE_SUMMARY, found["summary"][0][2], strict=True))
     deals = {key: (counts[0], _amount(amount)) for key, _, counts, amount in found["deal"]}
     summary["deals"] = sum(n for n, _ in deals.values())

@@ -14,9 +14,12 @@ from reports.queries import (
     marketing_delivery,
     one_on_one,
     pipeline_contribution,
+    sales_activity,
     sla_scoreboard,
 )
 from tests.reports.conftest import JANUARY, MARCH, NOW, at, by
+
+APRIL = ReportFilters(start_day=dt.date(2025, 4, 1), end_day=dt.date(2025, 4, 30))
 
 D = Decimal
 
@@ -223,3 +226,23 @@ def test_previous_range_keeps_its_shape():
         dt.date(2024, 10, 1),
         dt.date(2024, 12, 31),
     )
+
+
+def test_scoreboard_periods_agree_with_each_report_for_that_range(marketing_world, sales_world):
+    """The scoreboard reads all four ranges at once; each column equals the delivery and
+    sales activity reports run for that range alone."""
+    rows = sla_scoreboard(APRIL, NOW)
+    period = APRIL
+    for i in range(4):
+        delivery = by(marketing_delivery(period, NOW), "total")
+        sales = by(sales_activity(period, NOW), "total")
+        for key in ("new_leads", "mqls", "sales_accepted", "pipeline_amount", "acceptance_rate"):
+            assert by(rows, "marketing", key=key)[f"p{i}_actual"] == delivery[key], (i, key)
+        coverage = by(rows, "marketing", key="feedback_coverage")[f"p{i}_actual"]
+        assert coverage == delivery["feedback_coverage"]
+        assert by(rows, "sales", key="untouched_1")[f"p{i}_actual"] == sales["untouched_1"]
+        assert by(rows, "sales", key="sla_met_share")[f"p{i}_actual"] == sales["sla_met_share"]
+        assert by(rows, "sales", key="goal_share")[f"p{i}_actual"] == sales["goal_share"]
+        period = period.previous()
+    # March (p1) has the worlds' figures; the others are empty.
+    assert by(rows, "marketing", key="mqls")["p1_actual"] == 5

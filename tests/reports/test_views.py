@@ -241,7 +241,7 @@ QUERIES = {
     "sales": 16,
     "delivery": 14,
     "pipeline": 17,
-    "scoreboard": 20,
+    "scoreboard": 14,
     "one_on_one": 10,
     "trends": 11,
 }
