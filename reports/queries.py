@@ -63,7 +63,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
     Window,
 )
@@ -1070,57 +1069,116 @@ WON_FIGURES: dict[str, tuple[str, Q]] = {
 }
 
 
-def _attribution(f: ReportFilters) -> dict[Any, dict[str, Decimal]]:
-    """Campaign id → first/last/linear credit of the range's pipeline."""
-    deals = _deals(f)
-    points = _marketing_touches_before().filter(campaign__isnull=False)
-    first = points.order_by("occurred_at", "pk").values("campaign_id")[:1]
-    last = points.order_by("-occurred_at", "-pk").values("campaign_id")[:1]
-    count = points.order_by().values("lead").annotate(c=Count("pk")).values("c")
-    deals = deals.annotate(
-        _first=Coalesce(Subquery(first), F("lead__campaign_id"), output_field=IntegerField()),
-        _last=Coalesce(Subquery(last), F("lead__campaign_id"), output_field=IntegerField()),
-        _points=Coalesce(Subquery(count, output_field=IntegerField()), 0),
+def _lead_where(f: ReportFilters) -> tuple[list[str], list[Any]]:
+    """`_lead_q(f)` as SQL conditions on a lead aliased `l`."""
+    where, params = [], []
+    for name in ("channel", "campaign", "persona"):
+        value = getattr(f, name)
+        if value is not None:
+            where.append(f"l.{name}_id = %s")
+            params.append(value)
+    if f.rep is not None:
+        where.append("l.owner_id = %s")
+        params.append(f.rep)
+    if f.team is not None:
+        where.append(
+            "l.owner_id IN (SELECT p.user_id FROM leads_repprofile p WHERE p.team_id = %s)"
+        )
+        params.append(f.team)
+    return where, params
+
+
+PIPELINE_CONDITIONS = {
+    "pipeline": "opened = 1",
+    "generated": "opened = 1 AND sourced = 1",
+    "influenced": "opened = 1 AND touches > 0",
+    "no_marketing_touch": "opened = 1 AND touches = 0",
+    "won": "won = 1",
+    "won_generated": "won = 1 AND sourced = 1",
+    "won_influenced": "won = 1 AND touches > 0",
+}
+
+
+def _pipeline_sql(f: ReportFilters) -> tuple[str, list[Any]]:
+    """The pipeline figures and the attribution in one statement: the range's deals
+    (opened in it, or won in it) and the marketing touches before each opened are read
+    once; rows are (section, key, deals, amount) — section "figure" (key: the figure),
+    "first", "last", "linear" (key: the campaign id). Same definitions as
+    `_pipeline_annotated`, `_won` (the drill-downs)."""
+    start, end = (connection.ops.adapt_datetimefield_value(d) for d in (f.start, f.end))
+    where, params = _lead_where(f)
+    deal, lead, activity = _table(Deal), _table(Lead), _table(Activity)
+    sides = ", ".join(_literal(v) for v in TOUCH_SIDES)
+    kinds = ", ".join(_literal(v) for v in TOUCH_KINDS)
+    won = f"dl.status = {_literal(Deal.Status.WON)} AND dl.closed_at >= %s AND dl.closed_at < %s"
+    m = _materialized()
+    deals = (
+        f"SELECT dl.id, dl.lead_id, dl.amount, dl.opened_at, l.campaign_id AS lead_campaign,"  # noqa: S608
+        " CASE WHEN c.is_marketing_sourced THEN 1 ELSE 0 END AS sourced,"
+        " CASE WHEN dl.opened_at >= %s AND dl.opened_at < %s THEN 1 ELSE 0 END AS opened,"
+        f" CASE WHEN {won} THEN 1 ELSE 0 END AS won"
+        f" FROM {deal} dl INNER JOIN {lead} l ON l.id = dl.lead_id"
+        f" LEFT JOIN {_table(Channel)} c ON c.id = l.channel_id"
+        f" WHERE ((dl.opened_at >= %s AND dl.opened_at < %s) OR ({won}))"
+        + "".join(f" AND {w}" for w in where)
     )
+    deal_params = [start, end, start, end, start, end, start, end, *params]
+    # Each deal's marketing touches before it opened; rank 1 = first / last with a campaign.
+    touches = (
+        "SELECT d.id AS deal, a.campaign_id,"  # noqa: S608
+        " ROW_NUMBER() OVER (PARTITION BY d.id ORDER BY CASE WHEN a.campaign_id IS NULL"
+        " THEN 1 ELSE 0 END, a.occurred_at, a.id) AS rn_first,"
+        " ROW_NUMBER() OVER (PARTITION BY d.id ORDER BY CASE WHEN a.campaign_id IS NULL"
+        " THEN 1 ELSE 0 END, a.occurred_at DESC, a.id DESC) AS rn_last"
+        f" FROM d INNER JOIN {activity} a ON a.lead_id = d.lead_id"
+        f" AND a.occurred_at < d.opened_at WHERE a.side IN ({sides}) AND a.kind IN ({kinds})"
+    )
+    per_deal = (
+        "SELECT d.*, COALESCE(p.touches, 0) AS touches, COALESCE(p.points, 0) AS points,"
+        " COALESCE(p.first_campaign, d.lead_campaign) AS first_campaign,"
+        " COALESCE(p.last_campaign, d.lead_campaign) AS last_campaign"
+        " FROM d LEFT JOIN (SELECT deal, COUNT(*) AS touches,"
+        " SUM(CASE WHEN campaign_id IS NOT NULL THEN 1 ELSE 0 END) AS points,"
+        " MAX(CASE WHEN campaign_id IS NOT NULL AND rn_first = 1 THEN campaign_id END)"
+        " AS first_campaign,"
+        " MAX(CASE WHEN campaign_id IS NOT NULL AND rn_last = 1 THEN campaign_id END)"
+        " AS last_campaign FROM t GROUP BY deal) p ON p.deal = d.id"
+    )
+    figures = [
+        f"SELECT 'figure', {_literal(key)}, CAST(COUNT(*) AS BIGINT),"  # noqa: S608
+        f" CAST(COALESCE(SUM(amount), 0) AS DECIMAL(20, 2)) FROM dd WHERE {condition}"
+        for key, condition in PIPELINE_CONDITIONS.items()
+    ]
+    attribution = [
+        "SELECT 'first', CAST(first_campaign AS VARCHAR(20)), COUNT(*), SUM(amount)"
+        " FROM dd WHERE opened = 1 GROUP BY first_campaign",
+        "SELECT 'last', CAST(last_campaign AS VARCHAR(20)), COUNT(*), SUM(amount)"
+        " FROM dd WHERE opened = 1 GROUP BY last_campaign",
+        # Linear: no touch point -> the lead's campaign takes it all; else equal shares.
+        "SELECT 'linear', CAST(lead_campaign AS VARCHAR(20)), COUNT(*), SUM(amount)"
+        " FROM dd WHERE opened = 1 AND points = 0 GROUP BY lead_campaign",
+        "SELECT 'linear', CAST(t.campaign_id AS VARCHAR(20)), COUNT(*),"
+        " SUM(CAST(dd.amount AS DECIMAL(24, 10)) / dd.points)"
+        " FROM dd INNER JOIN t ON t.deal = dd.id"
+        " WHERE dd.opened = 1 AND dd.points > 0 AND t.campaign_id IS NOT NULL"
+        " GROUP BY t.campaign_id",
+    ]
+    sql = (
+        f"WITH d AS {m}({deals}), t AS {m}({touches}), dd AS {m}({per_deal})"
+        f" {' UNION ALL '.join(figures + attribution)}"
+    )
+    return sql, deal_params
+
+
+def _attribution_from(rows: Iterable[tuple[Any, ...]]) -> dict[Any, dict[str, Decimal]]:
     credit: dict[Any, dict[str, Decimal]] = defaultdict(
         lambda: {"first": ZERO, "last": ZERO, "linear": ZERO}
     )
-    for model in ("first", "last"):
-        for row in deals.order_by().values(f"_{model}").annotate(s=Sum("amount")).order_by():
-            credit[row[f"_{model}"]][model] += Decimal(row["s"] or 0)
-    # Linear: deals without touch points give their lead's campaign the whole amount ...
-    for row in (
-        deals.filter(_points=0)
-        .order_by()
-        .values("lead__campaign_id")
-        .annotate(s=Sum("amount"))
-        .order_by()
-    ):
-        credit[row["lead__campaign_id"]]["linear"] += Decimal(row["s"] or 0)
-    # ... the others an equal share per touch point, summed per campaign in SQL: one
-    # joined row per (deal, touch point), each worth amount ÷ points.
-    touch = {f"lead__activities__{k}": v for k, v in _touch_lookups().items()}
-    touches = (
-        deals.filter(_points__gt=0)
-        .filter(
-            lead__activities__campaign__isnull=False,
-            lead__activities__occurred_at__lt=F("opened_at"),
-            **touch,
+    for model, key, _, amount in rows:
+        campaign = int(key) if key is not None else None
+        credit[campaign][model] += (
+            Decimal(str(amount)) if isinstance(amount, float) else Decimal(amount or 0)
         )
-        .order_by()
-        .values("lead__activities__campaign_id")
-        .annotate(
-            s=Sum(
-                ExpressionWrapper(
-                    F("amount") / F("_points"),
-                    output_field=DecimalField(max_digits=24, decimal_places=10),
-                )
-            )
-        )
-        .order_by()
-    )
-    for row in touches:
-        credit[row["lead__activities__campaign_id"]]["linear"] += Decimal(row["s"] or 0)
     return {k: {m: money(v) for m, v in d.items()} for k, d in credit.items()}
 
 
@@ -1128,31 +1186,22 @@ def pipeline_contribution(f: ReportFilters, now: dt.datetime | None = None) -> l
     """Pipeline opened in the range (all, marketing-generated, marketing-influenced), won
     revenue, attribution to campaigns (first touch, last touch, linear) and campaign costs
     per lead, MQL, SQL and unit of pipeline. Sections: figure, attribution, cost."""
-    deals = _pipeline_annotated(f)
-    aggs: dict[str, Any] = {}
-    for key, (_, q) in PIPELINE_FIGURES.items():
-        aggs[f"{key}__deals"] = Count("pk", filter=q or None)
-        aggs[f"{key}__amount"] = Coalesce(Sum("amount", filter=q or None), ZERO, output_field=MONEY)
-    found = deals.order_by().aggregate(**aggs)
-    won_aggs: dict[str, Any] = {}
-    for key, (_, q) in WON_FIGURES.items():
-        won_aggs[f"{key}__deals"] = Count("pk", filter=q or None)
-        won_aggs[f"{key}__amount"] = Coalesce(
-            Sum("amount", filter=q or None), ZERO, output_field=MONEY
-        )
-    found.update(_won(f).order_by().aggregate(**won_aggs))
+    sql, params = _pipeline_sql(f)
+    found = _fetch(sql, params)
+    figures = {key: (n, amount) for section, key, n, amount in found if section == "figure"}
     rows: list[dict[str, Any]] = []
     for key, (label, _) in {**PIPELINE_FIGURES, **WON_FIGURES}.items():
+        n, amount = figures[key]
         rows.append(
             {
                 "section": "figure",
                 "key": key,
                 "label": label,
-                "deals": found[f"{key}__deals"],
-                "amount": money(found[f"{key}__amount"]),
+                "deals": int(n),
+                "amount": _amount(amount),
             }
         )
-    credit = _attribution(f)
+    credit = _attribution_from(r for r in found if r[0] != "figure")
     costs = _campaign_costs(f)
     names = dict(Campaign.objects.values_list("pk", "name"))
     for key in sorted(credit, key=lambda k: (k is None, names.get(k, ""))):

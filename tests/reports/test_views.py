@@ -240,7 +240,7 @@ def test_bad_filters_fall_back_to_defaults(client, manager):
 QUERIES = {
     "sales": 16,
     "delivery": 14,
-    "pipeline": 17,
+    "pipeline": 12,
     "scoreboard": 14,
     "one_on_one": 10,
     "trends": 11,
