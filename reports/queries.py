@@ -825,10 +825,15 @@ SALES_GROUPS = {"rep": "rep", "team": "team", "total": None}
 
 
 def _sales_counts(
-    tenures: Tenures, groups: dict[str, str | None], keys: Iterable[str] | None = None
+    tenures: Tenures,
+    groups: dict[str, str | None],
+    keys: Iterable[str] | None = None,
+    *,
+    ttft: bool = False,
 ) -> list[dict[str, Any]]:
     """Each figure (distinct leads) and the touches per group of each section (`groups`:
-    section → tenure column, None: one row for all), in one statement over the table."""
+    section → tenure column, None: one row for all), in one statement over the table;
+    with `ttft` also the rows `_ttft_percentiles` reads (sections "ttft_<section>")."""
     keys = list(tenures.metrics if keys is None else keys)
     # Distinct leads: one row per (group, lead) with a 0/1 per figure, then sums (one
     # grouping per section instead of a distinct-set per figure).
@@ -850,15 +855,28 @@ def _sales_counts(
         + (" GROUP BY g" if group else "")
         for i, (section, group) in enumerate(groups.items())
     )
+    if ttft:
+        # The percentiles' rows in the same statement, as (section "ttft_…", group, row
+        # number, rows, value, 0, …): the tenure table is built once for both.
+        padding = "".join(", 0" for _ in names[3:])
+        tail += f" UNION ALL SELECT 'ttft_' || section, g, rn, n, v{padding} FROM ({_ttft_tail(tenures, groups)}) tt"  # noqa: S608, E501
     return [dict(zip(["section", "_g", *keys], row, strict=True)) for row in tenures.run(tail)]
 
 
 def _ttft_percentiles(
-    tenures: Tenures, groups: dict[str, str | None], fractions: tuple[float, ...] = (0.5, 0.9)
+    rows: Iterable[tuple[Any, ...]], fractions: tuple[float, ...] = (0.5, 0.9)
 ) -> dict[tuple[str, Any], list[Decimal | None]]:
     """Median and p90 business time to first touch of the tenures with their lead's first
     touch, per (section, group) (as `percentiles`, over the tenure table; a section
-    without a group has the key 0)."""
+    without a group has the key 0), from the rows of `_ttft_tail`: (section, group, row
+    number, rows, value)."""
+    return _interpolate((((s, g), rn, n, v) for s, g, rn, n, v in rows), fractions)
+
+
+def _ttft_tail(
+    tenures: Tenures, groups: dict[str, str | None], fractions: tuple[float, ...] = (0.5, 0.9)
+) -> str:
+    """A SELECT over `tenure` of the rows around each percentile's position."""
     near = " OR ".join(f"ABS(rn * 10 - (n - 1) * {round(p * 10)} - 10) < 10" for p in fractions)
     ranked = []
     for section, group in groups.items():
@@ -871,8 +889,7 @@ def _ttft_percentiles(
             f" WHERE {tenures.metrics['first_touched']} AND ttft IS NOT NULL) r{len(ranked)}"
             f" WHERE {near}"
         )
-    rows = tenures.run(" UNION ALL ".join(ranked))
-    return _interpolate((((s, g), rn, n, v) for s, g, rn, n, v in rows), fractions)
+    return " UNION ALL ".join(ranked)
 
 
 def sales_activity(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
@@ -883,11 +900,16 @@ def sales_activity(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
     now = now or timezone.now()
     agreement = agreement_in_force()
     tenures = _tenures(f, now, agreement)
-    timed = _tenures(f, now, agreement, needs=())
     thresholds = untouched_thresholds(agreement)
-    ttft = _ttft_percentiles(timed, SALES_GROUPS)
+    found = _sales_counts(tenures, SALES_GROUPS, ttft=True)
+    # A percentile row carries (row number, rows, value) in the first three figures.
+    ttft = _ttft_percentiles(
+        (r["section"][5:], r["_g"], *list(r.values())[2:5])
+        for r in found
+        if r["section"].startswith("ttft_")
+    )
     rows: list[dict[str, Any]] = []
-    for row in _sales_counts(tenures, SALES_GROUPS):
+    for row in (r for r in found if not r["section"].startswith("ttft_")):
         g = row.pop("_g")
         median, p90 = ttft.get(
             (row["section"], g if SALES_GROUPS[row["section"]] else 0), [None, None]

@@ -238,7 +238,7 @@ def test_bad_filters_fall_back_to_defaults(client, manager):
 # --- Query counts ------------------------------------------------------------------------
 
 QUERIES = {
-    "sales": 16,
+    "sales": 15,
     "delivery": 14,
     "pipeline": 12,
     "scoreboard": 14,
