@@ -155,7 +155,25 @@ class DeliveryEvent(models.Model):
     )
 
     class Meta:
-        indexes = [models.Index(fields=["at"], name="delivery_event_at")]
+        # Covering: a range's events are read from the index alone (no row lookups).
+        indexes = [
+            models.Index(
+                fields=[
+                    "at",
+                    "prev_at",
+                    "kind",
+                    "channel_id",
+                    "campaign_id",
+                    "persona_id",
+                    "closed",
+                    "traceable",
+                    "reason",
+                    "amount",
+                    "lead",
+                ],
+                name="delivery_event_range",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.lead_id} {self.get_kind_display()} at {self.at:%Y-%m-%d}"
