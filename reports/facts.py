@@ -351,8 +351,19 @@ def _delivery_sqlite_create() -> list[str]:
             )
         else:
             update = f"AFTER UPDATE ON {table} BEGIN {old}; {new}; END"
+        insert = ""
+        if table == "leads_lead":
+            # A new lead with no history yet (the import's case): its events follow from
+            # the row alone, without the general recompute (delivery_select gives the same).
+            fresh = _fresh_lead()
+            statements.append(
+                f"CREATE TRIGGER {DELIVERY_TABLE}_{table}_insert_new AFTER INSERT ON {table}"
+                f" WHEN NEW.channel_id IS NOT NULL AND NOT ({fresh['history']})"
+                f" BEGIN {fresh['insert']}; END"
+            )
+            insert = f" WHEN {fresh['history']}"
         statements += [
-            f"CREATE TRIGGER {DELIVERY_TABLE}_{table}_insert AFTER INSERT ON {table}"
+            f"CREATE TRIGGER {DELIVERY_TABLE}_{table}_insert AFTER INSERT ON {table}{insert}"
             f" BEGIN {new}; END",
             f"CREATE TRIGGER {DELIVERY_TABLE}_{table}_delete AFTER DELETE ON {table}"
             f" BEGIN {old}; END",
@@ -361,11 +372,28 @@ def _delivery_sqlite_create() -> list[str]:
     return statements
 
 
+def _fresh_lead() -> dict[str, str]:
+    """SQLite: whether a new lead (NEW) has history already, and the INSERT of the events
+    of one that has none: created, and an MQL if it was created as one (no stage change:
+    it is one now); closed and traceable (converted) from its stage; no reason, no deal."""
+    history = " OR ".join(
+        f"EXISTS (SELECT 1 FROM {table} x WHERE x.lead_id = NEW.id)"
+        for table in ("leads_stagechange", "leads_deal", "leads_feedback")
+    )
+    insert = (
+        f"INSERT INTO {DELIVERY_TABLE} ({', '.join(DELIVERY_COLUMNS)})"
+        " SELECT NEW.id, k.kind, NEW.created_at, NULL, NEW.channel_id, NEW.campaign_id,"
+        f" NEW.persona_id, NEW.stage IN ({_in(CLOSED)}), NEW.stage = 'converted', NULL, NULL"
+        " FROM (SELECT 0 AS kind UNION ALL SELECT 1 WHERE NEW.stage = 'mql') k"
+    )
+    return {"history": history, "insert": insert}
+
+
 def _delivery_sqlite_drop() -> list[str]:
     return [
         f"DROP TRIGGER IF EXISTS {DELIVERY_TABLE}_{table}_{op}"
         for table in DELIVERY_SOURCES
-        for op in ("insert", "delete", "update")
+        for op in ("insert", "insert_new", "delete", "update")
     ]
 
 

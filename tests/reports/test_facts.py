@@ -309,3 +309,17 @@ def test_an_import_gives_each_lead_its_events(rep, team, settings, tmp_path):
 
 def test_the_marketing_world_is_equal_to_a_rebuild(marketing_world):
     assert len(assert_events_equal_to_rebuild()) > 0
+
+
+def test_new_leads_without_history_get_the_same_events_as_a_rebuild(db):
+    """SQLite takes a shortcut for a new lead with no stage changes, deals or feedback."""
+    for stage in (Stage.SUSPECT, Stage.MQL, Stage.DISQUALIFIED, Stage.CONVERTED):
+        LeadFactory(stage=stage)
+    kept = assert_events_equal_to_rebuild()
+    assert sorted((row[1], row[7], row[8]) for row in kept) == [
+        (K.CREATED, False, False),
+        (K.CREATED, False, False),
+        (K.CREATED, True, False),
+        (K.CREATED, True, True),
+        (K.MQL, False, False),
+    ]

@@ -1,0 +1,20 @@
+# SQLite: a new lead with no history gets its delivery events from the row alone (a
+# cheaper insert trigger, the same events); reinstall the triggers. No rebuild needed.
+
+from django.db import migrations
+
+
+def install(apps, schema_editor):
+    from reports import facts
+
+    facts.install_delivery_triggers(schema_editor.connection)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("reports", "0005_delivery_event_covering_index"),
+    ]
+
+    operations = [
+        migrations.RunPython(install, migrations.RunPython.noop),
+    ]
