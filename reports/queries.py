@@ -771,24 +771,19 @@ def _tenures(
     if "touches" in needs:
         columns.append("b.touches")
     if goals:
-        columns.append("CASE WHEN b.next_at IS NULL THEN b.working_at END AS working_at")
-    m = _materialized()
-    with_sql = (
-        f"WITH tenure_base (lead_id, rep, team, {', '.join(FACT_COLUMNS)}) AS {m}({base_sql}),"  # noqa: S608
-        f" tenure_open AS {m}(SELECT {', '.join(columns)} FROM tenure_base b"
-        f" INNER JOIN {_table(Lead)} l ON l.{_col(Lead, 'id')} = b.lead_id)"
-    )
-    if goals:
-        goal_columns = []
+        # The goals' touch counts are columns of the same SELECT as the lead's (one
+        # materialized table, not a second copy of it with the counts).
+        working = "(CASE WHEN b.next_at IS NULL THEN b.working_at END)"
+        columns.append(f"{working} AS working_at")
         specific = [g.channel_id for g in goals if g.channel_id is not None]
         eligible, reached = [], []
         for g in goals:
-            end = _plus_days("b.working_at", g.within_days)
-            goal_columns.append(
-                f"CASE WHEN b.working_at IS NULL THEN 0 ELSE {touches('b.working_at', end)} END"
+            end = _plus_days(working, g.within_days)
+            columns.append(
+                f"CASE WHEN {working} IS NULL THEN 0 ELSE {touches(working, end)} END"
                 f" AS goal_touches_{g.pk}"
             )
-            goal_columns.append(f"CASE WHEN {end} <= %s THEN 1 ELSE 0 END AS goal_over_{g.pk}")
+            columns.append(f"CASE WHEN {end} <= %s THEN 1 ELSE 0 END AS goal_over_{g.pk}")
             params.append(now_param)
             if g.channel_id is not None:
                 scope = f"channel_id = {int(g.channel_id)}"
@@ -800,12 +795,15 @@ def _tenures(
             hit = f"goal_touches_{g.pk} >= {int(g.touches)}"
             reached.append(f"({scope} AND {hit})")
             eligible.append(f"({scope} AND ({hit} OR goal_over_{g.pk} = 1))")
-        with_sql += f", tenure AS {m}(SELECT b.*, {', '.join(goal_columns)} FROM tenure_open b)"  # noqa: S608
         started = f"{held} AND working_at IS NOT NULL"
         metrics["goal_eligible"] = f"{started} AND ({' OR '.join(eligible)})"
         metrics["goal_reached"] = f"{started} AND ({' OR '.join(reached)})"
-    else:
-        with_sql += ", tenure AS (SELECT * FROM tenure_open)"
+    m = _materialized()
+    with_sql = (
+        f"WITH tenure_base (lead_id, rep, team, {', '.join(FACT_COLUMNS)}) AS {m}({base_sql}),"  # noqa: S608
+        f" tenure AS {m}(SELECT {', '.join(columns)} FROM tenure_base b"
+        f" INNER JOIN {_table(Lead)} l ON l.{_col(Lead, 'id')} = b.lead_id)"
+    )
     return Tenures(with_sql, tuple(params), metrics, frozenset(needs))
 
 
