@@ -21,7 +21,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Case, Count, DateTimeField, Exists, F, OuterRef, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -676,9 +676,15 @@ def _warn_clocks_due_soon(context: _Context) -> int:
     horizons = context.rules.warning_horizons(context.now)
     if not horizons:
         return 0
-    in_warning_share = Q()
-    for rule_id, horizon in horizons.items():
-        in_warning_share |= Q(sla_rule_id=rule_id, sla_due_at__lte=horizon)
+    # Each rule's horizon as a CASE on the lead's rule, not an OR of (rule = x AND due <= h):
+    # given the OR, SQLite without statistics (the normal case: nothing runs ANALYZE)
+    # walked the index on sla_rule_id, i.e. every lead under a rule (0.4-3.4 s at
+    # 1,000,000 leads); now only the partial index of running clocks is usable.
+    horizon = Case(
+        *(When(sla_rule_id=rule_id, then=Value(at)) for rule_id, at in horizons.items()),
+        default=None,
+        output_field=DateTimeField(),
+    )
     already_warned = SLAWarning.objects.filter(lead=OuterRef("pk"), due_at=OuterRef("sla_due_at"))
     warned = 0
     while True:
@@ -690,7 +696,8 @@ def _warn_clocks_due_soon(context: _Context) -> int:
                     sla_due_at__gt=context.now,
                     sla_due_at__lte=max(horizons.values()),
                 )
-                .filter(in_warning_share)
+                .alias(horizon=horizon)
+                .filter(sla_due_at__lte=F("horizon"))
                 .exclude(stage__in=STOPPED_STAGES)
                 .exclude(Exists(already_warned))
                 .order_by("sla_due_at")

@@ -42,6 +42,18 @@ def test_warning_comes_at_the_rules_share_of_the_window(rule, rep):
     assert SLAWarning.objects.get(lead=lead).due_at == lead.sla_due_at
 
 
+def test_each_rule_warns_at_its_own_share(rule, rep):
+    slow = make_rule(within_amount=240, warn_at_percent=50)
+    quick_lead = clock_lead(rule, rep)  # due at 60 min, warned from 45
+    slow_lead = clock_lead(slow, rep, started=T0 - minutes(180))  # due at 60, warned from -60
+
+    run_check(T0 + minutes(30))
+
+    assert list(SLAWarning.objects.values_list("lead", flat=True)) == [slow_lead.pk]
+    run_check(T0 + minutes(45))
+    assert SLAWarning.objects.filter(lead=quick_lead).exists()
+
+
 def test_warning_is_sent_once_however_often_the_check_runs(rule, rep):
     clock_lead(rule, rep)
 
