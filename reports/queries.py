@@ -883,7 +883,9 @@ def _ttft_tail(
             f"SELECT section, g, rn, n, v FROM (SELECT {_literal(section)} AS section,"  # noqa: S608
             f" {group or '0'} AS g,"
             f" ttft AS v, ROW_NUMBER() OVER ({over} ORDER BY ttft) AS rn,"
-            f" COUNT(*) OVER ({over}) AS n FROM tenure"
+            # The same window as the row number's (one sort for both).
+            f" COUNT(*) OVER ({over} ORDER BY ttft ROWS BETWEEN UNBOUNDED PRECEDING"
+            " AND UNBOUNDED FOLLOWING) AS n FROM tenure"
             f" WHERE {tenures.metrics['first_touched']} AND ttft IS NOT NULL) r{len(ranked)}"
             f" WHERE {near}"
         )
