@@ -133,6 +133,25 @@ def _sqlite_drop() -> list[str]:
     ]
 
 
+def _pg_refresh_function(name: str, new: str, old: str, body: str) -> str:
+    """A statement trigger's function: run `body` for the lead ids (`ids`, sorted, distinct)
+    that `new` / `old` (SELECTs over the transition tables) give, if there are any."""
+    return f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+        DECLARE ids bigint[];
+        BEGIN
+            IF TG_OP = 'INSERT' THEN ids := ARRAY({new});
+            ELSIF TG_OP = 'DELETE' THEN ids := ARRAY({old});
+            ELSE ids := ARRAY({new} UNION {old});
+            END IF;
+            IF cardinality(ids) > 0 THEN
+                ids := ARRAY(SELECT DISTINCT unnest(ids) ORDER BY 1);
+                {body};
+            END IF;
+            RETURN NULL;
+        END
+        $fn$"""
+
+
 def _pg_create() -> list[str]:
     statements = []
     for table, condition in SOURCES.items():
@@ -142,20 +161,7 @@ def _pg_create() -> list[str]:
         }
         body = "; ".join(_refresh("= ANY(ids)"))
         statements.append(
-            f"""CREATE FUNCTION {TABLE}_{table}_refresh() RETURNS trigger LANGUAGE plpgsql AS $fn$
-            DECLARE ids bigint[];
-            BEGIN
-                IF TG_OP = 'INSERT' THEN ids := ARRAY({changed["new"]});
-                ELSIF TG_OP = 'DELETE' THEN ids := ARRAY({changed["old"]});
-                ELSE ids := ARRAY({changed["new"]} UNION {changed["old"]});
-                END IF;
-                IF cardinality(ids) > 0 THEN
-                    ids := ARRAY(SELECT DISTINCT unnest(ids) ORDER BY 1);
-                    {body};
-                END IF;
-                RETURN NULL;
-            END
-            $fn$"""
+            _pg_refresh_function(f"{TABLE}_{table}_refresh", changed["new"], changed["old"], body)
         )
         for op, refs in (
             ("insert", "NEW TABLE AS new_rows"),
@@ -403,23 +409,7 @@ def _delivery_pg_create() -> list[str]:
     for table, column in DELIVERY_SOURCES.items():
         new = f"SELECT {column} FROM new_rows"
         old = f"SELECT {column} FROM old_rows"
-        statements.append(
-            f"""CREATE FUNCTION {DELIVERY_TABLE}_{table}_refresh() RETURNS trigger
-            LANGUAGE plpgsql AS $fn$
-            DECLARE ids bigint[];
-            BEGIN
-                IF TG_OP = 'INSERT' THEN ids := ARRAY({new});
-                ELSIF TG_OP = 'DELETE' THEN ids := ARRAY({old});
-                ELSE ids := ARRAY({new} UNION {old});
-                END IF;
-                IF cardinality(ids) > 0 THEN
-                    ids := ARRAY(SELECT DISTINCT unnest(ids) ORDER BY 1);
-                    {body};
-                END IF;
-                RETURN NULL;
-            END
-            $fn$"""
-        )
+        statements.append(_pg_refresh_function(f"{DELIVERY_TABLE}_{table}_refresh", new, old, body))
         ops = [
             ("insert", "NEW TABLE AS new_rows"),
             ("delete", "OLD TABLE AS old_rows"),

@@ -326,20 +326,38 @@ def _delivery_qs(f: ReportFilters) -> QuerySet:
 
 
 def _delivery_where(f: ReportFilters) -> tuple[list[str], list[Any]]:
-    """The report filters as conditions on delivery events (reports.DeliveryEvent)."""
+    """The report filters as conditions on delivery events (reports.DeliveryEvent): the
+    channel, campaign and persona copied on the event, the owner through its lead."""
+    where, params = _dimension_where(f, "e")
+    owner, owner_params = _owner_where(f)
+    if owner:
+        where.append(
+            f"e.lead_id IN (SELECT l.id FROM leads_lead l WHERE {' AND '.join(owner)})"  # noqa: S608
+        )
+        params += owner_params
+    return where, params
+
+
+def _dimension_where(f: ReportFilters, alias: str) -> tuple[list[str], list[Any]]:
+    """The channel, campaign and persona filters on a table aliased `alias`."""
     where, params = [], []
     for name in ("channel", "campaign", "persona"):
         value = getattr(f, name)
         if value is not None:
-            where.append(f"e.{name}_id = %s")
+            where.append(f"{alias}.{name}_id = %s")
             params.append(value)
+    return where, params
+
+
+def _owner_where(f: ReportFilters) -> tuple[list[str], list[Any]]:
+    """The rep and team filters on a lead aliased `l`."""
+    where, params = [], []
     if f.rep is not None:
-        where.append("e.lead_id IN (SELECT l.id FROM leads_lead l WHERE l.owner_id = %s)")
+        where.append("l.owner_id = %s")
         params.append(f.rep)
     if f.team is not None:
         where.append(
-            "e.lead_id IN (SELECT l.id FROM leads_lead l WHERE l.owner_id IN"
-            " (SELECT p.user_id FROM leads_repprofile p WHERE p.team_id = %s))"
+            "l.owner_id IN (SELECT p.user_id FROM leads_repprofile p WHERE p.team_id = %s)"
         )
         params.append(f.team)
     return where, params
@@ -1093,21 +1111,9 @@ WON_FIGURES: dict[str, tuple[str, Q]] = {
 
 def _lead_where(f: ReportFilters) -> tuple[list[str], list[Any]]:
     """`_lead_q(f)` as SQL conditions on a lead aliased `l`."""
-    where, params = [], []
-    for name in ("channel", "campaign", "persona"):
-        value = getattr(f, name)
-        if value is not None:
-            where.append(f"l.{name}_id = %s")
-            params.append(value)
-    if f.rep is not None:
-        where.append("l.owner_id = %s")
-        params.append(f.rep)
-    if f.team is not None:
-        where.append(
-            "l.owner_id IN (SELECT p.user_id FROM leads_repprofile p WHERE p.team_id = %s)"
-        )
-        params.append(f.team)
-    return where, params
+    where, params = _dimension_where(f, "l")
+    owner, owner_params = _owner_where(f)
+    return where + owner, params + owner_params
 
 
 PIPELINE_CONDITIONS = {

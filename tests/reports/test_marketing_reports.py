@@ -246,3 +246,21 @@ def test_scoreboard_periods_agree_with_each_report_for_that_range(marketing_worl
         period = period.previous()
     # March (p1) has the worlds' figures; the others are empty.
     assert by(rows, "marketing", key="mqls")["p1_actual"] == 5
+
+
+def test_delivery_for_one_rep_or_team_counts_the_leads_they_own(marketing_world):
+    from leads.models import Lead
+    from tests.factories import RepFactory
+
+    w = marketing_world
+    east, west = RepFactory(username="d-east"), RepFactory(username="d-west")
+    Lead.objects.filter(pk__in=[w.m1.pk, w.m2.pk]).update(owner=east)
+    Lead.objects.filter(pk=w.m3.pk).update(owner=west)
+
+    mine = by(marketing_delivery(MARCH.with_(rep=east.pk), NOW), "total")
+    theirs = by(marketing_delivery(MARCH.with_(team=west.rep_profile.team_id), NOW), "total")
+
+    # East owns M1 and M2: both new, MQL and accepted in March. West's team owns M3 only:
+    # new, MQL and disqualified in March.
+    assert (mine["new_leads"], mine["mqls"], mine["sales_accepted"]) == (2, 2, 2)
+    assert (theirs["new_leads"], theirs["mqls"], theirs["disqualified"]) == (1, 1, 1)
