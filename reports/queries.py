@@ -75,6 +75,7 @@ from agreements.models import untouched_thresholds as agreement_thresholds
 from leads.models import Activity, Campaign, Deal, Feedback, Lead, StageChange, Team
 from leads.stages import CLOSED_STAGES, Stage
 
+from . import facts
 from .filters import ReportFilters
 from .models import DeliveryEvent, Tenure
 
@@ -606,15 +607,7 @@ LEAD_COLUMNS = {
 }
 REACHED_BITS = {Stage.WORKING: 1, Stage.SQL: 2, Stage.OPPORTUNITY: 4}
 # The stored facts of each tenure (reports.models.Tenure, kept by reports/facts.py).
-FACT_COLUMNS = (
-    "started_at",
-    "next_at",
-    "touched_at",
-    "left_at",
-    "touches",
-    "reached",
-    "working_at",
-)
+FACT_COLUMNS = facts.COLUMNS[3:]  # after assignment, lead and rep
 
 
 @dataclass(frozen=True)

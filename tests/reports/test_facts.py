@@ -15,23 +15,12 @@ from leads import services
 from leads.importing import create_batch, run_batch
 from leads.models import Activity, Assignment, Deal, Feedback, Lead, RoutingRule, StageChange
 from leads.stages import Stage
-from reports.facts import rebuild_delivery, rebuild_tenures
+from reports.facts import COLUMNS, DELIVERY_COLUMNS, rebuild_delivery, rebuild_tenures
 from reports.models import DeliveryEvent, Tenure
 from tests.factories import CampaignFactory, FeedbackFactory, LeadFactory, RepFactory
 from tests.reports.conftest import assign, at, move, touch
 
-FIELDS = (
-    "assignment_id",
-    "lead_id",
-    "rep_id",
-    "started_at",
-    "next_at",
-    "touched_at",
-    "left_at",
-    "touches",
-    "reached",
-    "working_at",
-)
+FIELDS = COLUMNS
 
 
 def stored() -> list[tuple]:
@@ -163,19 +152,7 @@ def test_rebuild_of_an_empty_table_is_empty(db):
 
 # --- Delivery events (reports.DeliveryEvent) ------------------------------------------
 
-EVENT_FIELDS = (
-    "lead_id",
-    "kind",
-    "at",
-    "prev_at",
-    "channel_id",
-    "campaign_id",
-    "persona_id",
-    "closed",
-    "traceable",
-    "reason",
-    "amount",
-)
+EVENT_FIELDS = DELIVERY_COLUMNS
 K = DeliveryEvent.Kind
 
 
