@@ -378,21 +378,24 @@ def _delivery_sqlite_create() -> list[str]:
     return statements
 
 
-def _fresh_lead() -> dict[str, str]:
-    """SQLite: whether a new lead (NEW) has history already, and the INSERT of the events
-    of one that has none: created, and an MQL if it was created as one (no stage change:
-    it is one now); closed and traceable (converted) from its stage; no reason, no deal."""
+def _fresh_lead(row: str = "NEW") -> dict[str, str]:
+    """Whether a new lead (`row`: NEW in a SQLite row trigger, an alias over Postgres's
+    transition table) has history already, and the SELECT of the events of one that has
+    none: created, and an MQL if it was created as one (no stage change: it is one now);
+    closed and traceable (converted) from its stage; no reason, no deal."""
     history = " OR ".join(
-        f"EXISTS (SELECT 1 FROM {table} x WHERE x.lead_id = NEW.id)"
+        f"EXISTS (SELECT 1 FROM {table} x WHERE x.lead_id = {row}.id)"
         for table in ("leads_stagechange", "leads_deal", "leads_feedback")
     )
-    insert = (
-        f"INSERT INTO {DELIVERY_TABLE} ({', '.join(DELIVERY_COLUMNS)})"
-        " SELECT NEW.id, k.kind, NEW.created_at, NULL, NEW.channel_id, NEW.campaign_id,"
-        f" NEW.persona_id, NEW.stage IN ({_in(CLOSED)}), NEW.stage = 'converted', NULL, NULL"
-        " FROM (SELECT 0 AS kind UNION ALL SELECT 1 WHERE NEW.stage = 'mql') k"
+    events = (
+        f"SELECT {row}.id, k.kind, {row}.created_at, NULL, {row}.channel_id,"
+        f" {row}.campaign_id, {row}.persona_id, {row}.stage IN ({_in(CLOSED)}),"
+        f" {row}.stage = 'converted', NULL, NULL"
     )
-    return {"history": history, "insert": insert}
+    kinds = f"(SELECT 0 AS kind UNION ALL SELECT 1 WHERE {row}.stage = 'mql') k"
+    target = f"INSERT INTO {DELIVERY_TABLE} ({', '.join(DELIVERY_COLUMNS)})"
+    return {"history": history, "target": target, "events": events, "kinds": kinds,
+            "insert": f"{target} {events} FROM {kinds}"}  # fmt: skip
 
 
 def _delivery_sqlite_drop() -> list[str]:
@@ -406,21 +409,39 @@ def _delivery_sqlite_drop() -> list[str]:
 def _delivery_pg_create() -> list[str]:
     statements = []
     body = "; ".join(_delivery_refresh("= ANY(ids)"))
+    # New leads (the import's case): those with no history yet get their events from the
+    # row alone, as on SQLite, instead of the general recompute of every imported lead.
+    fresh = _fresh_lead("n")
+    statements.append(
+        f"""CREATE FUNCTION {DELIVERY_TABLE}_leads_lead_insert() RETURNS trigger
+        LANGUAGE plpgsql AS $fn$
+        DECLARE ids bigint[];
+        BEGIN
+            ids := ARRAY(SELECT n.id FROM new_rows n WHERE {fresh["history"]} ORDER BY 1);
+            IF cardinality(ids) > 0 THEN {body}; END IF;
+            {fresh["target"]} {fresh["events"]} FROM new_rows n CROSS JOIN LATERAL {fresh["kinds"]}
+            WHERE n.channel_id IS NOT NULL AND NOT (n.id = ANY(ids));
+            RETURN NULL;
+        END
+        $fn$"""
+    )
     for table, column in DELIVERY_SOURCES.items():
         new = f"SELECT {column} FROM new_rows"
         old = f"SELECT {column} FROM old_rows"
         statements.append(_pg_refresh_function(f"{DELIVERY_TABLE}_{table}_refresh", new, old, body))
         ops = [
-            ("insert", "NEW TABLE AS new_rows"),
-            ("delete", "OLD TABLE AS old_rows"),
+            ("insert", "NEW TABLE AS new_rows", "refresh"),
+            ("delete", "OLD TABLE AS old_rows", "refresh"),
         ]
         if table != "leads_lead":
-            ops.append(("update", "OLD TABLE AS old_rows NEW TABLE AS new_rows"))
-        for op, refs in ops:
+            ops.append(("update", "OLD TABLE AS old_rows NEW TABLE AS new_rows", "refresh"))
+        else:
+            ops[0] = ("insert", "NEW TABLE AS new_rows", "insert")
+        for op, refs, function in ops:
             statements.append(
                 f"""CREATE TRIGGER {DELIVERY_TABLE}_{table}_{op} AFTER {op.upper()} ON {table}
                 REFERENCING {refs} FOR EACH STATEMENT
-                EXECUTE FUNCTION {DELIVERY_TABLE}_{table}_refresh()"""
+                EXECUTE FUNCTION {DELIVERY_TABLE}_{table}_{function}()"""
             )
     # Leads: a row trigger that runs only when a column the events use changed (the SLA
     # check's and the import's rewrites of other columns pay the WHEN test only).
@@ -449,7 +470,7 @@ def _delivery_pg_drop() -> list[str]:
         for op in ("insert", "delete", "update")
     ]
     functions = [f"{DELIVERY_TABLE}_{table}_refresh" for table in DELIVERY_SOURCES]
-    functions.append(f"{DELIVERY_TABLE}_leads_lead_row")
+    functions += [f"{DELIVERY_TABLE}_leads_lead_row", f"{DELIVERY_TABLE}_leads_lead_insert"]
     return statements + [f"DROP FUNCTION IF EXISTS {name}()" for name in functions]
 
 

@@ -1,0 +1,21 @@
+# Postgres: new leads with no history get their delivery events from the inserted rows
+# alone, as on SQLite since 0006 (the general recompute per statement was most of a large
+# import's time); reinstall the triggers. No rebuild needed: the events are the same.
+
+from django.db import migrations
+
+
+def install(apps, schema_editor):
+    from reports import facts
+
+    facts.install_delivery_triggers(schema_editor.connection)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("reports", "0006_delivery_new_lead_trigger"),
+    ]
+
+    operations = [
+        migrations.RunPython(install, migrations.RunPython.noop),
+    ]
