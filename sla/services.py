@@ -108,31 +108,16 @@ class _Context:
         return self._desk_managers
 
 
-def owners_at(leads: Iterable[tuple[int, int | None, dt.datetime]]) -> dict[int, int | None]:
-    """For (lead id, current owner id, instant) triples: who owned each lead at that instant.
-
-    Read from the Assignment history: a lead moved after the instant was owned then by
-    whoever the first later move took it from; a lead not moved since has its current
-    owner. Only the moves after the earliest instant are read (the history before it
-    cannot change the answer), so a check breaching thousands of leads reads a handful.
-    """
-    leads = list(leads)
-    if not leads:
-        return {}
-    earliest = min(instant for _, _, instant in leads)
-    later: dict[int, list[tuple[dt.datetime, int, int | None]]] = defaultdict(list)
-    rows = (
-        Assignment.objects.filter(lead_id__in=[lead_id for lead_id, _, _ in leads], at__gt=earliest)
-        .order_by("lead_id", "at", "id")
-        .values_list("lead_id", "at", "id", "from_owner_id")
+def owner_at(lead: Lead, instant: dt.datetime) -> int | None:
+    """Who owned `lead` at `instant`: whoever the first move after it took the lead from
+    (None: the lead desk), else its owner now (the rule of `_owner_at_due`, for one lead)."""
+    later = (
+        Assignment.objects.filter(lead=lead, at__gt=instant)
+        .order_by("at", "id")
+        .values_list("from_owner_id", flat=True)[:1]
     )
-    for lead_id, at, pk, from_owner in rows:
-        later[lead_id].append((at, pk, from_owner))
-    owners: dict[int, int | None] = {}
-    for lead_id, current, instant in leads:
-        after = [from_owner for at, _, from_owner in later.get(lead_id, ()) if at > instant]
-        owners[lead_id] = after[0] if after else current
-    return owners
+    moved = list(later)
+    return moved[0] if moved else lead.owner_id
 
 
 def managers_of(user_ids: Iterable[int | None]) -> dict[int, int | None]:
@@ -269,11 +254,13 @@ def _aware(value: dt.datetime | str) -> dt.datetime:
     return value if timezone.is_aware(value) else timezone.make_aware(value, dt.UTC)
 
 
-def _owner_at_due(row: dict[str, Any]) -> int | None:
-    """Who owned a claimed lead at its due time: moved since → whom from; else its owner."""
-    moved_from = row["moved_from"]
+def _owner_at_due(owner_id: int | None, moved_from: int | None) -> int | None:
+    """Who owned a lead at an instant, from its owner now and `moved_from`: the owner the
+    first move after the instant took it from (0: the lead desk; None: not moved since,
+    so the owner now had it then). Read from the Assignment history by `owner_at` and by
+    the check's claim statement."""
     if moved_from is None:
-        return row["owner_id"]
+        return owner_id
     return moved_from or None
 
 
@@ -281,7 +268,7 @@ def _record_breaches(rows: list[dict[str, Any]], context: _Context, *, notify_pe
     if not rows:
         return 0
     now = context.now
-    owners = {row["pk"]: _owner_at_due(row) for row in rows}
+    owners = {row["pk"]: _owner_at_due(row["owner_id"], row["moved_from"]) for row in rows}
     managers = managers_of(owners.values())
     breaches = []
     for row in rows:
@@ -766,7 +753,7 @@ def record_late_touch(lead: Lead, at: dt.datetime) -> None:
         resolved_at=touched
     ):
         return
-    owner = owners_at([(lead.pk, lead.owner_id, lead.sla_due_at)])[lead.pk]
+    owner = owner_at(lead, lead.sla_due_at)
     Breach.objects.bulk_create(
         [
             Breach(
