@@ -106,20 +106,15 @@ def by_urgency(leads: QuerySet[Lead]) -> QuerySet[Lead]:
 class QueuePaginator(Paginator):
     """Pages of a queue that sort the leads' ids first and join the 25 shown afterwards.
 
-    One query per page as before, but the sort over a rep's whole open set (5,000
+    Through Paginator._get_page, which receives the sliced queryset of a page: one
+    query per page as before, but the sort over a rep's whole open set (5,000
     leads) runs on narrow rows, not on every lead joined to its channel, campaign,
-    persona, account and owner (at 1,000,000 leads on Postgres: 40 ms -> 12 ms).
+    persona, account and owner (at 1,000,000 leads on Postgres: 40 ms -> 16 ms).
     """
 
-    def page(self, number: Any) -> Any:
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
-        leads = self.object_list
-        shown = leads.filter(pk__in=leads.values("pk")[bottom:top])
-        return self._get_page(shown, number, self)
+    def _get_page(self, object_list: Any, number: int, paginator: Paginator) -> Any:
+        shown = self.object_list.filter(pk__in=object_list.values("pk"))
+        return super()._get_page(shown, number, paginator)
 
 
 def queue_for(user: Any) -> QuerySet[Lead]:
