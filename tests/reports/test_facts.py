@@ -123,19 +123,21 @@ def test_deleting_a_lead_removes_its_tenures(mql, rep):
     assert [row[1] for row in kept] == [other.pk]
 
 
-def test_an_import_that_routes_its_leads_gives_each_a_tenure(rep, team, settings, tmp_path):
+def import_two_routed_leads(team, settings, tmp_path) -> set[int]:
+    """Import Ann and Bob through a purchased list routed to `team`; their lead ids."""
     settings.MEDIA_ROOT = tmp_path
     channel = Channel.objects.get(slug="purchased-list")
     RoutingRule.objects.create(name="All to East", channel=channel, team=team)
     data = b"email,first_name\nann@example.com,Ann\nbob@example.com,Bob\n"
     batch, _ = create_batch(data, "list.csv", channel=channel)
     run_batch(batch)
+    emails = ["ann@example.com", "bob@example.com"]
+    return set(Lead.objects.filter(email__in=emails).values_list("pk", flat=True))
+
+
+def test_an_import_that_routes_its_leads_gives_each_a_tenure(rep, team, settings, tmp_path):
+    imported = import_two_routed_leads(team, settings, tmp_path)
     kept = assert_equal_to_rebuild()
-    imported = set(
-        Lead.objects.filter(email__in=["ann@example.com", "bob@example.com"]).values_list(
-            "pk", flat=True
-        )
-    )
     assert {row[1] for row in kept} == imported
     assert {row[2] for row in kept} == {rep.pk}
 
@@ -269,18 +271,8 @@ def test_deleting_a_lead_removes_its_events(db):
 
 
 def test_an_import_gives_each_lead_its_events(rep, team, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    channel = Channel.objects.get(slug="purchased-list")
-    RoutingRule.objects.create(name="All to East", channel=channel, team=team)
-    data = b"email,first_name\nann@example.com,Ann\nbob@example.com,Bob\n"
-    batch, _ = create_batch(data, "list.csv", channel=channel)
-    run_batch(batch)
+    imported = import_two_routed_leads(team, settings, tmp_path)
     kept = assert_events_equal_to_rebuild()
-    imported = set(
-        Lead.objects.filter(email__in=["ann@example.com", "bob@example.com"]).values_list(
-            "pk", flat=True
-        )
-    )
     assert {row[0] for row in kept if row[1] == K.CREATED} >= imported
 
 
