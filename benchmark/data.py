@@ -128,7 +128,7 @@ def choose_server(database: str | None) -> Server:
         # (transaction_mode, init_command) mean nothing to psycopg.
         base = dict(default) if current == "postgresql" else {**default, "OPTIONS": {}}
         base.update(dj_database_url.parse(url))
-        base.setdefault("OPTIONS", {})["options"] = "-c jit=off"
+        base.setdefault("OPTIONS", {}).update(settings.POSTGRES_OPTIONS)
         return Server("postgresql", base)
     if current == "postgresql":
         return Server("postgresql", dict(default))
