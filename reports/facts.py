@@ -23,23 +23,43 @@ session_replication_role = replica skips them and rebuilds once after).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import connection as default_connection
 
 TABLE = "reports_tenure"
+# The lead's columns repeated on its tenures (tenure column → lead column), kept by a
+# trigger on lead updates: the reports filter and count on them without a join.
+LEAD_COPY = {
+    "stage": "stage",
+    "channel_id": "channel_id",
+    "campaign_id": "campaign_id",
+    "persona_id": "persona_id",
+    "first_touch_at": "first_touch_at",
+    "sla_status": "sla_status",
+    "sla_due_at": "sla_due_at",
+    "ttft": "business_seconds_to_first_touch",
+}
+# The lead's first sales touches from its first entry into Working, in order: a touch
+# goal of K ≤ this many touches within D days is reached iff the K-th is before
+# Working + D (any goal the agreement sets, without counting touches per report).
+WORKING_TOUCHES = 8
+WORKING_TOUCH_COLUMNS = tuple(f"working_touch_{n}_at" for n in range(1, WORKING_TOUCHES + 1))
 COLUMNS = (
     "assignment_id",
     "lead_id",
     "rep_id",
     "started_at",
     "next_at",
+    "prev_at",
     "touched_at",
     "left_at",
     "touches",
     "reached",
     "working_at",
+    *LEAD_COPY,
+    *WORKING_TOUCH_COLUMNS,
 )
 # Leaving the queue (reports.queries.LEFT_QUEUE_STAGES) and the stages reached, as bits
 # (reports.queries.REACHED_BITS). Frozen here: a change needs a migration that reinstalls.
@@ -52,15 +72,36 @@ def _in(values: tuple[str, ...] | list[str]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-def tenure_select(where: str) -> str:
-    """Every tenure column for the assignments matching `where` (alias `a`); a lead's
-    assignments must be all in or all out (the next assignment is a window over them)."""
+def tenure_select(lead: str | None = None) -> str:
+    """Every tenure column for the assignments of the leads whose id matches `lead` (a
+    condition on a lead id column, e.g. "= NEW.lead_id"; None: every lead)."""
+
+    def only(column: str) -> str:
+        return "1 = 1" if lead is None else f"{column} {lead}"
+
     bits = " + ".join(
         f"MAX(CASE WHEN s.to_stage = '{stage}' THEN {bit} ELSE 0 END)"
         for stage, bit in REACHED_BITS.items()
     )
+    # Per lead: the stages reached and the first entry into Working.
+    stages = f"""(SELECT s.lead_id, {bits} AS reached,
+            MIN(CASE WHEN s.to_stage = 'working' THEN s.at END) AS working_at
+        FROM leads_stagechange s
+        WHERE s.to_stage IN ({_in(list(REACHED_BITS))}) AND {only("s.lead_id")}
+        GROUP BY s.lead_id)"""
+    nth = ", ".join(
+        f"MIN(CASE WHEN r.n = {n} THEN r.at END) AS t{n}" for n in range(1, WORKING_TOUCHES + 1)
+    )
+    working_touches = f"""(SELECT r.lead_id, {nth} FROM (
+            SELECT x.lead_id, x.occurred_at AS at,
+                ROW_NUMBER() OVER (PARTITION BY x.lead_id ORDER BY x.occurred_at) AS n
+            FROM leads_activity x INNER JOIN {stages} w ON w.lead_id = x.lead_id
+            WHERE x.is_touch AND x.occurred_at >= w.working_at AND {only("x.lead_id")}
+        ) r WHERE r.n <= {WORKING_TOUCHES} GROUP BY r.lead_id)"""
+    wt = ", ".join(f"wt.t{n}" for n in range(1, WORKING_TOUCHES + 1))
+    copied = ", ".join(f"l.{column}" for column in LEAD_COPY.values())
     return f"""
-        SELECT b.id, b.lead_id, b.to_owner_id, b.at, b.next_at,
+        SELECT b.id, b.lead_id, b.to_owner_id, b.at, b.next_at, b.prev_at,
             (SELECT MIN(x.occurred_at) FROM leads_activity x
              WHERE x.lead_id = b.lead_id AND x.is_touch AND x.occurred_at >= b.at),
             (SELECT MIN(s.at) FROM leads_stagechange s
@@ -69,15 +110,16 @@ def tenure_select(where: str) -> str:
             (SELECT COUNT(*) FROM leads_activity x
              WHERE x.lead_id = b.lead_id AND x.is_touch AND x.occurred_at >= b.at
                AND (b.next_at IS NULL OR x.occurred_at < b.next_at)),
-            COALESCE((SELECT {bits} FROM leads_stagechange s
-             WHERE s.lead_id = b.lead_id AND s.to_stage IN ({_in(list(REACHED_BITS))})), 0),
-            (SELECT MIN(s.at) FROM leads_stagechange s
-             WHERE s.lead_id = b.lead_id AND s.to_stage = 'working')
+            COALESCE(st.reached, 0), st.working_at, {copied}, {wt}
         FROM (
             SELECT a.id, a.lead_id, a.to_owner_id, a.at,
-                LEAD(a.at) OVER (PARTITION BY a.lead_id ORDER BY a.at, a.id) AS next_at
-            FROM leads_assignment a WHERE {where}
-        ) b"""
+                LEAD(a.at) OVER (PARTITION BY a.lead_id ORDER BY a.at, a.id) AS next_at,
+                LAG(a.at) OVER (PARTITION BY a.lead_id ORDER BY a.at, a.id) AS prev_at
+            FROM leads_assignment a WHERE {only("a.lead_id")}
+        ) b
+        INNER JOIN leads_lead l ON l.id = b.lead_id
+        LEFT JOIN {stages} st ON st.lead_id = b.lead_id
+        LEFT JOIN {working_touches} wt ON wt.lead_id = b.lead_id"""
 
 
 def _refresh(lead: str) -> list[str]:
@@ -85,7 +127,7 @@ def _refresh(lead: str) -> list[str]:
     on a `lead_id` column, e.g. "= NEW.lead_id")."""
     return [
         f"DELETE FROM {TABLE} WHERE lead_id {lead}",
-        f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) {tenure_select(f'a.lead_id {lead}')}",
+        f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) {tenure_select(lead)}",
     ]
 
 
@@ -95,7 +137,7 @@ def rebuild_tenures(connection: Any = None) -> int:
     connection = connection or default_connection
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {TABLE}")
-        cursor.execute(f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) {tenure_select('1 = 1')}")
+        cursor.execute(f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) {tenure_select()}")
         cursor.execute(f"SELECT COUNT(*) FROM {TABLE}")
         return cursor.fetchone()[0]
 
@@ -108,8 +150,23 @@ SOURCES = {
 }
 
 
+def _changed(columns: Iterable[str], old: str, new: str, distinct: str) -> str:
+    """Whether any of `columns` differs between rows `old` and `new`."""
+    return " OR ".join(f"{old}.{c} {distinct} {new}.{c}" for c in columns)
+
+
+def _lead_copy_set(new: str) -> str:
+    return ", ".join(f"{t} = {new}.{c}" for t, c in LEAD_COPY.items())
+
+
 def _sqlite_create() -> list[str]:
-    statements = []
+    # A lead's update writes its copy on its tenures (only a change of a copied column).
+    statements = [
+        f"""CREATE TRIGGER {TABLE}_leads_lead_update
+        AFTER UPDATE OF {", ".join(LEAD_COPY.values())} ON leads_lead
+        WHEN {_changed(LEAD_COPY.values(), "OLD", "NEW", "IS NOT")}
+        BEGIN UPDATE {TABLE} SET {_lead_copy_set("NEW")} WHERE lead_id = NEW.id; END"""
+    ]
     for table, condition in SOURCES.items():
         new, old = condition.format(row="NEW"), condition.format(row="OLD")
         refresh_new = "; ".join(_refresh("= NEW.lead_id"))
@@ -126,7 +183,7 @@ def _sqlite_create() -> list[str]:
 
 
 def _sqlite_drop() -> list[str]:
-    return [
+    return [f"DROP TRIGGER IF EXISTS {TABLE}_leads_lead_update"] + [
         f"DROP TRIGGER IF EXISTS {TABLE}_{table}_{op}"
         for table in SOURCES
         for op in ("insert", "delete", "update")
@@ -153,7 +210,25 @@ def _pg_refresh_function(name: str, new: str, old: str, body: str) -> str:
 
 
 def _pg_create() -> list[str]:
-    statements = []
+    # A lead's update writes its copy on its tenures: one UPDATE per statement, for the
+    # leads whose copied columns changed (the SLA check rewrites thousands at once).
+    statements = [
+        f"""CREATE FUNCTION {TABLE}_leads_lead_copy() RETURNS trigger LANGUAGE plpgsql AS $fn$
+        DECLARE ids bigint[];
+        BEGIN
+            ids := ARRAY(SELECT n.id FROM new_rows n INNER JOIN old_rows o ON o.id = n.id
+                WHERE {_changed(LEAD_COPY.values(), "o", "n", "IS DISTINCT FROM")} ORDER BY 1);
+            IF cardinality(ids) > 0 THEN
+                UPDATE {TABLE} t SET {_lead_copy_set("n")} FROM new_rows n
+                WHERE t.lead_id = ANY(ids) AND n.id = t.lead_id;
+            END IF;
+            RETURN NULL;
+        END
+        $fn$""",
+        f"""CREATE TRIGGER {TABLE}_leads_lead_update AFTER UPDATE ON leads_lead
+        REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+        EXECUTE FUNCTION {TABLE}_leads_lead_copy()""",
+    ]
     for table, condition in SOURCES.items():
         changed = {
             "new": f"SELECT lead_id FROM new_rows r WHERE {condition.format(row='r')}",
@@ -177,12 +252,14 @@ def _pg_create() -> list[str]:
 
 
 def _pg_drop() -> list[str]:
-    statements = [
+    statements = [f"DROP TRIGGER IF EXISTS {TABLE}_leads_lead_update ON leads_lead"]
+    statements += [
         f"DROP TRIGGER IF EXISTS {TABLE}_{table}_{op} ON {table}"
         for table in SOURCES
         for op in ("insert", "delete", "update")
     ]
-    return statements + [f"DROP FUNCTION IF EXISTS {TABLE}_{table}_refresh()" for table in SOURCES]
+    functions = [f"{TABLE}_{table}_refresh" for table in SOURCES] + [f"{TABLE}_leads_lead_copy"]
+    return statements + [f"DROP FUNCTION IF EXISTS {name}()" for name in functions]
 
 
 def install_triggers(connection: Any = None) -> None:
@@ -340,10 +417,6 @@ DELIVERY_SOURCES = {
 }
 
 
-def _lead_changed(old: str, new: str, distinct: str) -> str:
-    return " OR ".join(f"{old}.{c} {distinct} {new}.{c}" for c in LEAD_FACT_COLUMNS)
-
-
 def _delivery_sqlite_create() -> list[str]:
     statements = []
     for table, column in DELIVERY_SOURCES.items():
@@ -353,7 +426,7 @@ def _delivery_sqlite_create() -> list[str]:
             # The SLA check and the import rewrite leads: only a change the events use.
             update = (
                 f"AFTER UPDATE OF {', '.join(LEAD_FACT_COLUMNS)} ON {table}"
-                f" WHEN {_lead_changed('OLD', 'NEW', 'IS NOT')} BEGIN {new}; END"
+                f" WHEN {_changed(LEAD_FACT_COLUMNS, 'OLD', 'NEW', 'IS NOT')} BEGIN {new}; END"
             )
         else:
             update = f"AFTER UPDATE ON {table} BEGIN {old}; {new}; END"
@@ -457,7 +530,7 @@ def _delivery_pg_create() -> list[str]:
     )
     statements.append(
         f"""CREATE TRIGGER {DELIVERY_TABLE}_leads_lead_update AFTER UPDATE ON leads_lead
-        FOR EACH ROW WHEN ({_lead_changed("OLD", "NEW", "IS DISTINCT FROM")})
+        FOR EACH ROW WHEN ({_changed(LEAD_FACT_COLUMNS, "OLD", "NEW", "IS DISTINCT FROM")})
         EXECUTE FUNCTION {DELIVERY_TABLE}_leads_lead_row()"""
     )
     return statements

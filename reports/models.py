@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from leads.stages import Stage
 
+from . import facts
+
 if TYPE_CHECKING:
     from .filters import ReportFilters
 
@@ -96,6 +98,7 @@ class Tenure(models.Model):
     )
     started_at = models.DateTimeField(help_text="When the assignment was made.")
     next_at = models.DateTimeField(null=True, help_text="The lead's next assignment.")
+    prev_at = models.DateTimeField(null=True, help_text="The lead's previous assignment.")
     touched_at = models.DateTimeField(null=True, help_text="First sales touch from started_at.")
     left_at = models.DateTimeField(
         null=True, help_text="First entry into disqualified, converted or nurture from started_at."
@@ -105,12 +108,31 @@ class Tenure(models.Model):
         default=0, help_text="Stages the lead ever entered: 1 Working, 2 SQL, 4 Opportunity."
     )
     working_at = models.DateTimeField(null=True, help_text="The lead's first entry into Working.")
+    # The lead's own columns, repeated (reports.facts.LEAD_COPY).
+    stage = models.CharField(max_length=20, default="")
+    channel_id = models.BigIntegerField(null=True)
+    campaign_id = models.BigIntegerField(null=True)
+    persona_id = models.BigIntegerField(null=True)
+    first_touch_at = models.DateTimeField(null=True)
+    sla_status = models.CharField(max_length=10, default="")
+    sla_due_at = models.DateTimeField(null=True)
+    ttft = models.PositiveIntegerField(
+        null=True, help_text="The lead's business seconds to its first touch."
+    )
+    # working_touch_1_at … working_touch_8_at follow (reports.facts.WORKING_TOUCH_COLUMNS).
 
     class Meta:
         indexes = [models.Index(fields=["started_at"], name="tenure_started_at")]
 
     def __str__(self) -> str:
         return f"{self.lead_id} held by {self.rep_id} from {self.started_at:%Y-%m-%d}"
+
+
+for _n, _name in enumerate(facts.WORKING_TOUCH_COLUMNS, start=1):
+    Tenure.add_to_class(
+        _name,
+        models.DateTimeField(null=True, help_text=f"The lead's sales touch no. {_n} from Working."),
+    )
 
 
 class DeliveryEvent(models.Model):

@@ -114,6 +114,46 @@ def test_bulk_updates_and_deletes_of_touches_and_assignments(mql, rep, team):
     assert assert_equal_to_rebuild() == []
 
 
+def test_the_first_touches_from_working_in_order_and_the_previous_assignment(mql, rep, team):
+    first = assign(mql, rep, at(3, 1))
+    touch(mql, rep, at(3, 1, 10))  # before Working: not one of them
+    move(mql, "mql", "working", at(3, 2))
+    for day in range(12, 2, -1):  # ten touches, written newest first
+        touch(mql, rep, at(3, day))
+    second = assign(mql, RepFactory(username="rep-b4", team=team), at(3, 20), from_owner=rep)
+    assert_equal_to_rebuild()
+    t = tenure(second)
+    assert [getattr(t, f"working_touch_{n}_at") for n in range(1, 9)] == [
+        at(3, day) for day in range(3, 11)
+    ]
+    assert (t.prev_at, tenure(first).prev_at) == (at(3, 1), None)
+    # A touch moved before Working drops out; the ninth moves up.
+    Activity.objects.filter(lead=mql, occurred_at=at(3, 4)).update(occurred_at=at(3, 1, 11))
+    assert_equal_to_rebuild()
+    assert tenure(second).working_touch_2_at == at(3, 5)
+    assert tenure(second).working_touch_8_at == at(3, 11)
+
+
+def test_a_leads_own_columns_are_repeated_on_each_of_its_tenures(mql, rep, team):
+    assign(mql, rep, at(3, 1))
+    assign(mql, RepFactory(username="rep-b5", team=team), at(3, 5), from_owner=rep)
+    # Written as the SLA check writes a breach (one UPDATE of many leads), and in bulk.
+    Lead.objects.filter(pk=mql.pk).update(sla_status="breached", sla_due_at=at(3, 6))
+    kept = assert_equal_to_rebuild()
+    status = COLUMNS.index("sla_status")
+    assert [row[status] for row in kept] == ["breached", "breached"]
+    channel = Channel.objects.create(name="Partners")
+    Lead.objects.filter(pk=mql.pk).update(
+        channel=channel, first_touch_at=at(3, 7), business_seconds_to_first_touch=60
+    )
+    kept = assert_equal_to_rebuild()
+    assert {row[COLUMNS.index("channel_id")] for row in kept} == {channel.pk}
+    assert {row[COLUMNS.index("ttft")] for row in kept} == {60}
+    # A write of other columns only leaves the copy as it is.
+    Lead.objects.filter(pk=mql.pk).update(title="CTO")
+    assert assert_equal_to_rebuild() == kept
+
+
 def test_deleting_a_lead_removes_its_tenures(mql, rep):
     assign(mql, rep, at(3, 1))
     other = LeadFactory(stage=Stage.MQL)
@@ -145,7 +185,7 @@ def test_an_import_that_routes_its_leads_gives_each_a_tenure(rep, team, settings
 def test_the_report_world_is_equal_to_a_rebuild(sales_world):
     kept = assert_equal_to_rebuild()
     assert len(kept) == 7  # six leads, L4 twice
-    assert sum(row[7] for row in kept) == 5
+    assert sum(row[COLUMNS.index("touches")] for row in kept) == 5
 
 
 def test_rebuild_of_an_empty_table_is_empty(db):
