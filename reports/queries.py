@@ -588,23 +588,16 @@ COMMITMENT_FIGURES = (
 # --- 1. Sales activity ---------------------------------------------------------------
 #
 # The figures count over a *tenure table*: one row per assignment to a rep in the range,
-# in which each lookup the figures need is made once, as a column (the next assignment,
-# the first sales touch and the first exit from the queue after it, the touches during
-# it, the stages the lead reached, when it became Working, the touches towards each
-# goal). Each figure is then a plain condition on those columns. Written as ORM
-# annotations, Django repeated the next-assignment subquery inside every condition that
-# used it (some fifteen index lookups per assignment).
+# from the stored facts (reports.Tenure: the lead's next and previous assignment, its
+# first sales touch and exit from the queue after it, the touches during it, the stages
+# it reached, its first touches from Working, and the lead's own columns). Each figure
+# is a plain condition on those columns, turned into a 0/1 per tenure once (`flags`).
+#
+# Figures count distinct leads. A lead with one tenure in the range is one row, so its
+# flags add up as they are; only the leads with several (`multi`: one of them has its
+# previous or next assignment in the range) are grouped per lead first.
 
 TENURE_NEEDS = ("untouched", "touches", "reached", "goals")
-# Columns of the lead in the tenure table: its name there → the Lead field.
-LEAD_COLUMNS = {
-    "stage": "stage",
-    "channel_id": "channel",
-    "first_touch_at": "first_touch_at",
-    "sla_status": "sla_status",
-    "sla_due_at": "sla_due_at",
-    "ttft": "business_seconds_to_first_touch",
-}
 REACHED_BITS = {Stage.WORKING: 1, Stage.SQL: 2, Stage.OPPORTUNITY: 4}
 # The stored facts of each tenure (reports.models.Tenure, kept by reports/facts.py).
 FACT_COLUMNS = facts.COLUMNS[3:]  # after assignment, lead and rep
@@ -620,9 +613,9 @@ class Tenures:
     metrics: dict[str, str]
     needs: frozenset[str]
 
-    def run(self, tail: str) -> list[tuple[Any, ...]]:
-        """Rows of `tail` (a SELECT over `tenure`) under the WITH clause."""
-        return _fetch(f"{self.with_sql} {tail}", self.params)
+    def run(self, more: str, tail: str) -> list[tuple[Any, ...]]:
+        """Rows of `tail` (a SELECT) under the WITH clause and `more` (its next CTEs)."""
+        return _fetch(f"{self.with_sql}{more} {tail}", self.params)
 
     def lead_ids(self, metric: str) -> RawSQL:
         """The ids of the leads behind one figure, for `pk__in`."""
@@ -685,6 +678,23 @@ def _materialized() -> str:
     return "MATERIALIZED "
 
 
+def _goal_hit(goal: TouchGoal, working: str) -> str:
+    """SQL: the held lead made the goal's touches within its days of `working`."""
+    if goal.touches <= 0:
+        return "1 = 1"
+    end = _plus_days(working, goal.within_days)
+    if goal.touches <= facts.WORKING_TOUCHES:
+        nth = f"b.working_touch_{int(goal.touches)}_at"
+        return f"{nth} IS NOT NULL AND {nth} < {end}"
+    # More touches than the facts keep: count them.
+    activity, touch_at = _table(Activity), _col(Activity, "occurred_at")
+    return (
+        f"(SELECT COUNT(*) FROM {activity} x WHERE x.{_col(Activity, 'lead')} = b.lead_id"  # noqa: S608
+        f" AND x.{_col(Activity, 'is_touch')} AND x.{touch_at} >= {working}"
+        f" AND x.{touch_at} < {end}) >= {int(goal.touches)}"
+    )
+
+
 def _tenures(
     f: ReportFilters,
     now: dt.datetime,
@@ -696,10 +706,10 @@ def _tenures(
 ) -> Tenures:
     """Assignments to reps in the range as a tenure table with the columns `needs` asks
     for: "untouched" (the first touch and exit after the assignment), "touches" (during
-    the tenure), "reached" (stages, for the lead's current holder), "goals" (touches in
-    each touch goal's window from Working). With `periods` (ranges with f's other
-    filters): the assignments of all of them, with a column `period` (the index of the
-    range the assignment falls in)."""
+    the tenure), "reached" (stages, for the lead's current holder), "goals" (whether the
+    touch goal was reached in its window from Working). With `periods` (ranges with f's
+    other filters): the assignments of all of them, with a column `period` (the index of
+    the range the assignment falls in)."""
     needs = set(needs)
     if agreement is _CURRENT:
         agreement = agreement_in_force()
@@ -709,9 +719,10 @@ def _tenures(
     now_param = connection.ops.adapt_datetimefield_value(now)
     start = min(p.start for p in periods) if periods else f.start
     end = max(p.end for p in periods) if periods else f.end
+    # The lead's channel, campaign and persona are columns of the tenure (no join).
     base = Tenure.objects.filter(
         rep__isnull=False, started_at__gte=start, started_at__lt=end
-    ).filter(_lead_q(f, "lead__", owner=False))
+    ).filter(_lead_q(f, owner=False))
     if f.rep is not None:
         base = base.filter(rep_id=f.rep)
     if f.team is not None:
@@ -722,17 +733,8 @@ def _tenures(
         .values_list("lead_id", "rep_id", "_team", *FACT_COLUMNS)
     )
     base_sql, base_params = base.query.sql_with_params()
-    params: list[Any] = [*base_params, now_param]
-
-    activity, touch_at = _table(Activity), _col(Activity, "occurred_at")
-    touch_lead, is_touch = _col(Activity, "lead"), _col(Activity, "is_touch")
-    lead = {name: _col(Lead, field) for name, field in LEAD_COLUMNS.items()}
-
-    def touches(since: str, until: str) -> str:
-        return (
-            f"(SELECT COUNT(*) FROM {activity} x WHERE x.{touch_lead} = b.lead_id"  # noqa: S608
-            f" AND x.{is_touch} AND x.{touch_at} >= {since} AND x.{touch_at} < {until})"
-        )
+    range_params = [connection.ops.adapt_datetimefield_value(d) for d in (start, end)]
+    params: list[Any] = [*base_params, now_param, *range_params]
 
     columns = [
         "b.lead_id",
@@ -741,7 +743,10 @@ def _tenures(
         "b.started_at",
         "b.next_at",
         "COALESCE(b.next_at, %s) AS held_until",
-        *(f"l.{column} AS {name}" for name, column in lead.items()),
+        # The lead has another tenure in the range (its figures are grouped per lead).
+        "CASE WHEN b.prev_at >= %s OR b.next_at < %s THEN 1 ELSE 0 END AS multi",
+        *(f"b.{name}" for name in ("stage", "channel_id", "first_touch_at")),
+        *(f"b.{name}" for name in ("sla_status", "sla_due_at", "ttft")),
     ]
     if periods:
         which = " ".join(
@@ -782,19 +787,17 @@ def _tenures(
     if "touches" in needs:
         columns.append("b.touches")
     if goals:
-        # The goals' touch counts are columns of the same SELECT as the lead's (one
-        # materialized table, not a second copy of it with the counts).
         working = "(CASE WHEN b.next_at IS NULL THEN b.working_at END)"
         columns.append(f"{working} AS working_at")
         specific = [g.channel_id for g in goals if g.channel_id is not None]
         eligible, reached = [], []
         for g in goals:
-            end = _plus_days(working, g.within_days)
+            hit = _goal_hit(g, working)
             columns.append(
-                f"CASE WHEN {working} IS NULL THEN 0 ELSE {touches(working, end)} END"
-                f" AS goal_touches_{g.pk}"
+                f"CASE WHEN {working} IS NOT NULL AND {hit} THEN 1 ELSE 0 END AS goal_hit_{g.pk}"
             )
-            columns.append(f"CASE WHEN {end} <= %s THEN 1 ELSE 0 END AS goal_over_{g.pk}")
+            end_sql = _plus_days(working, g.within_days)
+            columns.append(f"CASE WHEN {end_sql} <= %s THEN 1 ELSE 0 END AS goal_over_{g.pk}")
             params.append(now_param)
             if g.channel_id is not None:
                 scope = f"channel_id = {int(g.channel_id)}"
@@ -803,17 +806,14 @@ def _tenures(
                 scope = f"(channel_id IS NULL OR channel_id NOT IN ({others}))"
             else:
                 scope = "1 = 1"
-            hit = f"goal_touches_{g.pk} >= {int(g.touches)}"
-            reached.append(f"({scope} AND {hit})")
-            eligible.append(f"({scope} AND ({hit} OR goal_over_{g.pk} = 1))")
+            reached.append(f"({scope} AND goal_hit_{g.pk} = 1)")
+            eligible.append(f"({scope} AND (goal_hit_{g.pk} = 1 OR goal_over_{g.pk} = 1))")
         started = f"{held} AND working_at IS NOT NULL"
         metrics["goal_eligible"] = f"{started} AND ({' OR '.join(eligible)})"
         metrics["goal_reached"] = f"{started} AND ({' OR '.join(reached)})"
-    m = _materialized()
     with_sql = (
-        f"WITH tenure_base (lead_id, rep, team, {', '.join(FACT_COLUMNS)}) AS {m}({base_sql}),"  # noqa: S608
-        f" tenure AS {m}(SELECT {', '.join(columns)} FROM tenure_base b"
-        f" INNER JOIN {_table(Lead)} l ON l.{_col(Lead, 'id')} = b.lead_id)"
+        f"WITH tenure_base (lead_id, rep, team, {', '.join(FACT_COLUMNS)}) AS ({base_sql}),"  # noqa: S608
+        f" tenure AS (SELECT {', '.join(columns)} FROM tenure_base b)"
     )
     return Tenures(with_sql, tuple(params), metrics, frozenset(needs))
 
@@ -844,32 +844,51 @@ def _sales_counts(
     section → tenure column, None: one row for all), in one statement over the table;
     with `ttft` also the rows `_ttft_percentiles` reads (sections "ttft_<section>")."""
     keys = list(tenures.metrics if keys is None else keys)
-    # Distinct leads: one row per (group, lead) with a 0/1 per figure, then sums (one
-    # grouping per section instead of a distinct-set per figure).
     flags = [
-        f"MAX(CASE WHEN {tenures.metrics[k]} THEN 1 ELSE 0 END)" if tenures.metrics[k] else "1"
+        f"CASE WHEN {tenures.metrics[k]} THEN 1 ELSE 0 END" if tenures.metrics[k] else "1"
         for k in keys
     ]
     names = [f"m{i}" for i in range(len(keys))]
+    per_lead = [f"MAX({name})" for name in names]
     if "touches" in tenures.needs:
-        flags.append("SUM(touches)")
+        flags.append("touches")
         names.append("touches")
+        per_lead.append("SUM(touches)")
         keys.append("touches")
-    per_lead = ", ".join(f"{flag} AS {name}" for flag, name in zip(flags, names, strict=True))
-    sums = ", ".join(f"CAST(COALESCE(SUM({name}), 0) AS BIGINT)" for name in names)
-    tail = " UNION ALL ".join(
-        f"SELECT {_literal(section)}, {'g' if group else 'NULL'}, {sums}"  # noqa: S608
-        f" FROM (SELECT {group or 'NULL'} AS g,"
-        f" {per_lead} FROM tenure GROUP BY {f'{group}, ' if group else ''}lead_id) d{i}"
-        + (" GROUP BY g" if group else "")
-        for i, (section, group) in enumerate(groups.items())
+    by = [g for g in dict.fromkeys(groups.values()) if g]
+    value = f"CASE WHEN {tenures.metrics['first_touched']} THEN ttft END"
+    m = _materialized()
+    flagged = ", ".join(f"{flag} AS {name}" for flag, name in zip(flags, names, strict=True))
+    sums = ", ".join(f"SUM({name}) AS {name}" for name in names)
+    group_by = f" GROUP BY {', '.join(by)}" if by else ""
+    # `flags`: a 0/1 per figure and tenure; `single`: the sums of the leads with one tenure
+    # per group of every section's columns; `multi`: the tenures of the other leads.
+    more = (
+        f", flags AS {m}(SELECT lead_id, multi, {', '.join([*by, flagged])}, {value} AS v"  # noqa: S608
+        " FROM tenure),"
+        f" single AS {m}(SELECT {', '.join([*by, sums])} FROM flags WHERE multi = 0{group_by}),"
+        f" multi AS {m}(SELECT * FROM flags WHERE multi = 1)"
     )
+    totals = ", ".join(f"CAST(COALESCE(SUM({name}), 0) AS BIGINT)" for name in names)
+    parts = []
+    for i, (section, group) in enumerate(groups.items()):
+        g = group or "NULL"
+        leads = ", ".join(f"{agg} AS {name}" for agg, name in zip(per_lead, names, strict=True))
+        parts.append(
+            f"SELECT {_literal(section)}, {'g' if group else 'NULL'}, {totals} FROM ("  # noqa: S608
+            f"SELECT {g} AS g, {', '.join(names)} FROM single UNION ALL"
+            f" SELECT {g}, {leads} FROM multi GROUP BY {f'{group}, ' if group else ''}lead_id"
+            f") d{i}" + (" GROUP BY g" if group else "")
+        )
+    tail = " UNION ALL ".join(parts)
     if ttft:
         # The percentiles' rows in the same statement, as (section "ttft_…", group, row
-        # number, rows, value, 0, …): the tenure table is built once for both.
+        # number, rows, value, 0, …): the flags are built once for both.
         padding = "".join(", 0" for _ in names[3:])
-        tail += f" UNION ALL SELECT 'ttft_' || section, g, rn, n, v{padding} FROM ({_ttft_tail(tenures, groups)}) tt"  # noqa: S608, E501
-    return [dict(zip(["section", "_g", *keys], row, strict=True)) for row in tenures.run(tail)]
+        tail += f" UNION ALL SELECT 'ttft_' || section, g, rn, n, v{padding} FROM ({_ttft_tail(groups)}) tt"  # noqa: S608, E501
+    return [
+        dict(zip(["section", "_g", *keys], row, strict=True)) for row in tenures.run(more, tail)
+    ]
 
 
 def _ttft_percentiles(
@@ -882,10 +901,9 @@ def _ttft_percentiles(
     return _interpolate((((s, g), rn, n, v) for s, g, rn, n, v in rows), fractions)
 
 
-def _ttft_tail(
-    tenures: Tenures, groups: dict[str, str | None], fractions: tuple[float, ...] = (0.5, 0.9)
-) -> str:
-    """A SELECT over `tenure` of the rows around each percentile's position."""
+def _ttft_tail(groups: dict[str, str | None], fractions: tuple[float, ...] = (0.5, 0.9)) -> str:
+    """A SELECT over `flags` of the rows around each percentile's position (`v`: the
+    business time to first touch of the tenure that has the lead's first touch)."""
     near = " OR ".join(f"ABS(rn * 10 - (n - 1) * {round(p * 10)} - 10) < 10" for p in fractions)
     ranked = []
     for section, group in groups.items():
@@ -893,11 +911,11 @@ def _ttft_tail(
         ranked.append(
             f"SELECT section, g, rn, n, v FROM (SELECT {_literal(section)} AS section,"  # noqa: S608
             f" {group or '0'} AS g,"
-            f" ttft AS v, ROW_NUMBER() OVER ({over} ORDER BY ttft) AS rn,"
+            f" v, ROW_NUMBER() OVER ({over} ORDER BY v) AS rn,"
             # The same window as the row number's (one sort for both).
-            f" COUNT(*) OVER ({over} ORDER BY ttft ROWS BETWEEN UNBOUNDED PRECEDING"
-            " AND UNBOUNDED FOLLOWING) AS n FROM tenure"
-            f" WHERE {tenures.metrics['first_touched']} AND ttft IS NOT NULL) r{len(ranked)}"
+            f" COUNT(*) OVER ({over} ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING"
+            " AND UNBOUNDED FOLLOWING) AS n FROM flags"
+            f" WHERE v IS NOT NULL) r{len(ranked)}"
             f" WHERE {near}"
         )
     return " UNION ALL ".join(ranked)

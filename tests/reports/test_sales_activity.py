@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from agreements.models import TouchGoal
 from reports.queries import drilldown_leads, sales_activity
-from tests.reports.conftest import JANUARY, MARCH, NOW, by
+from tests.factories import LeadFactory
+from tests.reports.conftest import JANUARY, MARCH, NOW, assign, at, by, move, touch
 
 
 def test_rep_a_untouched_buckets_count_only_the_lead_she_held_for_the_whole_threshold(
@@ -31,6 +33,56 @@ def test_a_lead_reassigned_mid_period_counts_for_both_reps_and_once_for_their_te
     assert east["assigned"] == 4
     assert (east["untouched_1"], east["untouched_2"], east["untouched_3"]) == (2, 1, 1)
     assert east["reassigned"] == 0
+
+
+def test_a_lead_that_comes_back_to_its_first_rep_counts_once_for_her(sales_world):
+    w = sales_world
+    # L7: A has it two days, C two days, then A again, who never touches it.
+    l7 = LeadFactory(stage="mql", channel=w.l1.channel, created_at=at(2, 20))
+    assign(l7, w.a, at(3, 2))
+    assign(l7, w.c, at(3, 4), from_owner=w.a)
+    assign(l7, w.a, at(3, 6), from_owner=w.c)
+    rows = sales_activity(MARCH, NOW)
+    a = by(rows, "rep", key=w.a.pk)
+    # A: L1–L4 and L7 once. Untouched after 30/60/90 days: L3, and L7 from 6 March
+    # (to 1 July, 117 days). She holds L1, L2, L3 and L7: one reassigned (L4).
+    assert a["assigned"] == 5
+    assert (a["untouched_1"], a["untouched_2"], a["untouched_3"]) == (2, 2, 2)
+    assert (a["held"], a["reassigned"]) == (4, 1)
+    c = by(rows, "rep", key=w.c.pk)
+    # C: L5, L6 and L7 (two days: not untouched 30 days); holds L5 and L6.
+    assert (c["assigned"], c["untouched_1"], c["reassigned"]) == (3, 1, 1)
+    east = by(rows, "team", key=w.east.pk)
+    # East: L1–L4 and L7; untouched 30: L3, L4 (B), L7; 60 and 90: L3, L7.
+    assert east["assigned"] == 5
+    assert (east["untouched_1"], east["untouched_2"], east["untouched_3"]) == (3, 2, 2)
+    total = by(rows, "total")
+    assert (total["assigned"], total["held"], total["reassigned"]) == (7, 7, 0)
+
+
+def test_a_touch_goal_of_more_touches_than_the_facts_keep(sales_world):
+    w = sales_world
+    # L8: B's, Working on 2 March at 10:00, ten touches by the next day's 13:00.
+    l8 = LeadFactory(stage="working", channel=w.l1.channel, created_at=at(2, 20))
+    assign(l8, w.b, at(3, 2))
+    move(l8, "mql", "working", at(3, 2, 10))
+    for when in [at(3, 2, hour) for hour in range(11, 16)] + [
+        at(3, 3, hour) for hour in range(9, 14)
+    ]:
+        touch(l8, w.b, when)
+    # Goal 10 touches in 7 days: L8 reached it, L1 (3 touches) did not; eligible (the
+    # week is over for both): L1, L2, L4 (Working 1 May), L8.
+    TouchGoal.objects.update(touches=10)
+    total = by(sales_activity(MARCH, NOW), "total")
+    assert (total["goal_reached"], total["goal_eligible"]) == (1, 4)
+    # 11 touches: nobody; 8 (the last one the facts keep in order): L8 again.
+    TouchGoal.objects.update(touches=11)
+    assert by(sales_activity(MARCH, NOW), "total")["goal_reached"] == 0
+    TouchGoal.objects.update(touches=8)
+    assert by(sales_activity(MARCH, NOW), "total")["goal_reached"] == 1
+    # Within one day of Working: the eighth touch came the next day at 11:00 (25 hours).
+    TouchGoal.objects.update(within_days=1)
+    assert by(sales_activity(MARCH, NOW), "total")["goal_reached"] == 0
 
 
 def test_a_lead_touched_only_by_marketing_is_untouched_by_sales(sales_world):
