@@ -326,6 +326,15 @@ def _delivery_qs(f: ReportFilters) -> QuerySet:
     )
 
 
+def _marketing_sourced(column: str) -> str:
+    """SQL: `column` is a marketing-sourced channel. The few channel ids are read once
+    (Postgres: an array; SQLite: a list it indexes) instead of joined to every row."""
+    ids = f"SELECT c.id FROM {_table(Channel)} c WHERE c.is_marketing_sourced"  # noqa: S608
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(ARRAY({ids}))"
+    return f"{column} IN ({ids})"
+
+
 def _delivery_where(f: ReportFilters) -> tuple[list[str], list[Any]]:
     """The report filters as conditions on delivery events (reports.DeliveryEvent): the
     channel, campaign and persona copied on the event, the owner through its lead."""
@@ -470,12 +479,14 @@ def _delivery_periods(periods: list[ReportFilters]) -> list[dict[str, Any]]:
         f"CAST(COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0) AS BIGINT)"
         for cond in DELIVERY_EVENT_FIGURES.values()
     )
-    conditions = " AND ".join(["c.is_marketing_sourced", "e.at >= %s", "e.at < %s", *where])
+    conditions = " AND ".join(
+        [_marketing_sourced("e.channel_id"), "e.at >= %s", "e.at < %s", *where]
+    )
     sql = (
         f"SELECT p, {counts},"  # noqa: S608
         f" SUM(CASE WHEN e.kind = {DeliveryEvent.Kind.DEAL} THEN e.amount END)"
         f" FROM (SELECT e.*, CASE {which} END AS p FROM {_table(DeliveryEvent)} e"
-        f" INNER JOIN {_table(Channel)} c ON c.id = e.channel_id WHERE {conditions}) e"
+        f" WHERE {conditions}) e"
         f" WHERE p IS NOT NULL AND (e.prev_at IS NULL OR e.prev_at < CASE p {starts} END)"
         " GROUP BY p"
     )
@@ -668,7 +679,9 @@ def _plus_days(column: str, days: int) -> str:
             f"(strftime('%%Y-%%m-%%d %%H:%%M:%%S', substr({column}, 1, 19), '+{days} days')"
             f" || substr({column}, 20))"
         )
-    return f"({column} + INTERVAL '{days} days')"
+    # In hours: a fixed length added as is (days make Postgres convert to local time for
+    # every row); the same in the UTC sessions Django opens.
+    return f"({column} + INTERVAL '{days * 24} hours')"
 
 
 def _materialized() -> str:
@@ -813,7 +826,9 @@ def _tenures(
         metrics["goal_reached"] = f"{started} AND ({' OR '.join(reached)})"
     with_sql = (
         f"WITH tenure_base (lead_id, rep, team, {', '.join(FACT_COLUMNS)}) AS ({base_sql}),"  # noqa: S608
-        f" tenure AS (SELECT {', '.join(columns)} FROM tenure_base b)"
+        # Read in place by each use (Postgres would store a CTE used twice first).
+        f" tenure AS {'NOT ' if _materialized() else ''}{_materialized()}"
+        f"(SELECT {', '.join(columns)} FROM tenure_base b)"
     )
     return Tenures(with_sql, tuple(params), metrics, frozenset(needs))
 
@@ -849,41 +864,44 @@ def _sales_counts(
         for k in keys
     ]
     names = [f"m{i}" for i in range(len(keys))]
-    per_lead = [f"MAX({name})" for name in names]
+    # A group's figure: its single-tenure leads' flags summed, plus 1 per other lead
+    # with the flag on any of its tenures in the group.
+    totals = [
+        f"CAST(COALESCE(SUM(CASE WHEN ml IS NULL THEN {n} WHEN {n} > 0 THEN 1 ELSE 0 END), 0)"
+        " AS BIGINT)"
+        for n in names
+    ]
     if "touches" in tenures.needs:
         flags.append("touches")
         names.append("touches")
-        per_lead.append("SUM(touches)")
+        totals.append("CAST(COALESCE(SUM(touches), 0) AS BIGINT)")
         keys.append("touches")
     by = [g for g in dict.fromkeys(groups.values()) if g]
-    value = f"CASE WHEN {tenures.metrics['first_touched']} THEN ttft END"
     m = _materialized()
-    flagged = ", ".join(f"{flag} AS {name}" for flag, name in zip(flags, names, strict=True))
-    sums = ", ".join(f"SUM({name}) AS {name}" for name in names)
-    group_by = f" GROUP BY {', '.join(by)}" if by else ""
-    # `flags`: a 0/1 per figure and tenure; `single`: the sums of the leads with one tenure
-    # per group of every section's columns; `multi`: the tenures of the other leads.
+    sums = ", ".join(f"SUM({flag}) AS {name}" for flag, name in zip(flags, names, strict=True))
+    resums = ", ".join(f"SUM({name}) AS {name}" for name in names)
+    # One grouping of the tenures by every section's columns and, for the leads with
+    # several tenures in the range (`multi`), by lead too (`ml`; NULL for the others).
+    ml = "CASE WHEN multi = 1 THEN lead_id END"
     more = (
-        f", flags AS {m}(SELECT lead_id, multi, {', '.join([*by, flagged])}, {value} AS v"  # noqa: S608
-        " FROM tenure),"
-        f" single AS {m}(SELECT {', '.join([*by, sums])} FROM flags WHERE multi = 0{group_by}),"
-        f" multi AS {m}(SELECT * FROM flags WHERE multi = 1)"
+        f", grouped AS {m}(SELECT {', '.join([*by, f'{ml} AS ml', sums])}"  # noqa: S608
+        f" FROM tenure GROUP BY {', '.join([*by, ml])})"
     )
-    totals = ", ".join(f"CAST(COALESCE(SUM({name}), 0) AS BIGINT)" for name in names)
     parts = []
     for i, (section, group) in enumerate(groups.items()):
-        g = group or "NULL"
-        leads = ", ".join(f"{agg} AS {name}" for agg, name in zip(per_lead, names, strict=True))
         parts.append(
-            f"SELECT {_literal(section)}, {'g' if group else 'NULL'}, {totals} FROM ("  # noqa: S608
-            f"SELECT {g} AS g, {', '.join(names)} FROM single UNION ALL"
-            f" SELECT {g}, {leads} FROM multi GROUP BY {f'{group}, ' if group else ''}lead_id"
-            f") d{i}" + (" GROUP BY g" if group else "")
+            f"SELECT {_literal(section)}, {'g' if group else 'NULL'}, {', '.join(totals)}"  # noqa: S608
+            f" FROM (SELECT {group or 'NULL'} AS g, ml, {resums} FROM grouped"
+            f" GROUP BY {f'{group}, ' if group else ''}ml) d{i}" + (" GROUP BY g" if group else "")
         )
     tail = " UNION ALL ".join(parts)
     if ttft:
         # The percentiles' rows in the same statement, as (section "ttft_…", group, row
-        # number, rows, value, 0, …): the flags are built once for both.
+        # number, rows, value, 0, …): the tenures with the lead's first touch, once.
+        more += (
+            f", tt AS {m}(SELECT {', '.join([*by, 'ttft AS v'])} FROM tenure"  # noqa: S608
+            f" WHERE {tenures.metrics['first_touched']} AND ttft IS NOT NULL)"
+        )
         padding = "".join(", 0" for _ in names[3:])
         tail += f" UNION ALL SELECT 'ttft_' || section, g, rn, n, v{padding} FROM ({_ttft_tail(groups)}) tt"  # noqa: S608, E501
     return [
@@ -902,7 +920,7 @@ def _ttft_percentiles(
 
 
 def _ttft_tail(groups: dict[str, str | None], fractions: tuple[float, ...] = (0.5, 0.9)) -> str:
-    """A SELECT over `flags` of the rows around each percentile's position (`v`: the
+    """A SELECT over `tt` of the rows around each percentile's position (`v`: the
     business time to first touch of the tenure that has the lead's first touch)."""
     near = " OR ".join(f"ABS(rn * 10 - (n - 1) * {round(p * 10)} - 10) < 10" for p in fractions)
     ranked = []
@@ -914,8 +932,7 @@ def _ttft_tail(groups: dict[str, str | None], fractions: tuple[float, ...] = (0.
             f" v, ROW_NUMBER() OVER ({over} ORDER BY v) AS rn,"
             # The same window as the row number's (one sort for both).
             f" COUNT(*) OVER ({over} ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING"
-            " AND UNBOUNDED FOLLOWING) AS n FROM flags"
-            f" WHERE v IS NOT NULL) r{len(ranked)}"
+            f" AND UNBOUNDED FOLLOWING) AS n FROM tt) r{len(ranked)}"
             f" WHERE {near}"
         )
     return " UNION ALL ".join(ranked)
