@@ -13,6 +13,14 @@ def install(apps, schema_editor):
     facts.rebuild_tenures(schema_editor.connection)
 
 
+def drop(apps, schema_editor):
+    # SQLite rebuilds reports_tenure to add the columns: triggers that name it must go
+    # first (they would fail the rename), and come back after.
+    from reports import facts
+
+    facts.drop_triggers(schema_editor.connection)
+
+
 def uninstall(apps, schema_editor):
     # Back to 0007: the tenure triggers are gone (the table is stale until reinstalled).
     from reports import facts
@@ -28,6 +36,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(drop, migrations.RunPython.noop),
         migrations.AddField(
             model_name='tenure',
             name='campaign_id',
