@@ -4,14 +4,16 @@
 The sales activity report and the scoreboard count over tenures — one row per assignment
 with the lookups each figure needs (the lead's next assignment, its first sales touch
 and first exit from the queue since the assignment, the touches during the tenure, the
-stages the lead reached and when it became Working). Computed per report, those lookups
+stages the lead reached and when it became Working, its first touches from then, and the
+lead's own columns the figures filter and count on). Computed per report, those lookups
 ran over millions of activities for every assignment in the range; stored, a report
 reads one row per assignment.
 
 One SELECT (`tenure_select`) defines every column from the source tables. It fills the
 table (`rebuild_tenures`: the migration's backfill and the benchmark's bulk load) and
 each trigger: a write to an assignment, a sales touch (`is_touch`) or a stage change the
-facts use recomputes the tenures of the leads it belongs to, so the facts equal a fresh
+facts use recomputes the tenures of the leads it belongs to, and a lead's update writes
+its copied columns on its tenures (`LEAD_COPY`), so the facts equal a fresh
 rebuild after any write path (services, admin, imports, bulk UPDATE/DELETE;
 tests/reports/test_facts.py compares them).
 
