@@ -63,8 +63,8 @@ COLUMNS = (
     *LEAD_COPY,
     *WORKING_TOUCH_COLUMNS,
 )
-# Leaving the queue (reports.queries.LEFT_QUEUE_STAGES) and the stages reached, as bits
-# (reports.queries.REACHED_BITS). Frozen here: a change needs a migration that reinstalls.
+# Leaving the queue (a lead in these stages is done or parked, not "untouched") and the
+# stages reached, as bits. Frozen here: a change needs a migration that reinstalls.
 LEFT_STAGES = ("disqualified", "converted", "nurture")
 REACHED_BITS = {"working": 1, "sql": 2, "opportunity": 4}
 FACT_STAGES = tuple(sorted({*LEFT_STAGES, *REACHED_BITS}))

@@ -52,24 +52,20 @@ from django.db import connection
 from django.db.models import (
     BooleanField,
     CharField,
-    Count,
     DateTimeField,
     DecimalField,
     Exists,
     ExpressionWrapper,
     F,
     Func,
-    IntegerField,
     Max,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Value,
-    Window,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Abs, Coalesce, RowNumber
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from agreements.models import Agreement, Channel, MarketingCommitment, Persona, TouchGoal
@@ -98,13 +94,6 @@ TOUCH_KINDS = tuple(k for k in Activity.Kind.values if k not in NOT_TOUCH_KINDS)
 MARKETING_TOUCH = Q(side__in=TOUCH_SIDES, kind__in=TOUCH_KINDS)
 
 
-def _touch_lookups() -> dict[str, Any]:
-    """MARKETING_TOUCH as keyword lookups (to prefix them for a join)."""
-    return {"side__in": TOUCH_SIDES, "kind__in": TOUCH_KINDS}
-
-
-# Leaving the queue: a lead in these stages is not "untouched", it is done or parked.
-LEFT_QUEUE_STAGES = (Stage.DISQUALIFIED, Stage.CONVERTED, Stage.NURTURE)
 FUNNEL_STAGES = [s.value for s in Stage]
 
 
@@ -166,37 +155,6 @@ def untouched_thresholds(agreement: Any = _CURRENT) -> list[int]:
     if agreement is _CURRENT:
         agreement = Agreement.current()
     return agreement_thresholds(agreement)
-
-
-def percentiles(
-    qs: QuerySet, value: str, group: str | None, fractions: tuple[float, ...] = (0.5, 0.9)
-) -> dict[Any, list[Decimal | None]]:
-    """Interpolated percentiles of `value` per `group` (None: one group), picked in SQL.
-
-    Window functions number the rows of each group; only the (at most two) rows
-    around each percentile's position come back, and the interpolation between
-    them is done here — Postgres' percentile_cont, rounded to whole units.
-    """
-    partition = [F(group)] if group else []
-    ranked = (
-        qs.order_by()
-        .filter(**{f"{value}__isnull": False})
-        .annotate(
-            _g=F(group) if group else Value(0, output_field=IntegerField()),
-            _v=F(value),
-            _rn=Window(RowNumber(), partition_by=partition or None, order_by=F(value).asc()),
-            _n=Window(Count("pk"), partition_by=partition or None),
-        )
-    )
-    # Position of fraction p (1-based): 1 + p(n-1). With p = k/10 and integers only:
-    # 10·rn is within 10 of 10 + k(n-1) exactly for the floor and ceiling rows.
-    wanted = Q()
-    for fraction in fractions:
-        k = round(fraction * 10)
-        name = f"_d{k}"
-        ranked = ranked.alias(**{name: Abs(F("_rn") * 10 - (F("_n") - 1) * k - 10)})
-        wanted |= Q(**{f"{name}__lt": 10})
-    return _interpolate(ranked.filter(wanted).values_list("_g", "_rn", "_n", "_v"), fractions)
 
 
 def _interpolate(
@@ -337,6 +295,21 @@ def _marketing_sourced(column: str) -> str:
     return f"{column} IN ({ids})"
 
 
+def _first_in_range(f: ReportFilters) -> tuple[list[str], list[Any]]:
+    """Conditions on delivery events `e`: of a marketing-sourced channel, in f's range and
+    the first of its kind there (its previous one is before the range); with f's filters."""
+    start, end = (connection.ops.adapt_datetimefield_value(d) for d in (f.start, f.end))
+    where, params = _delivery_where(f)
+    conditions = [
+        _marketing_sourced("e.channel_id"),
+        "e.at >= %s",
+        "e.at < %s",
+        "(e.prev_at IS NULL OR e.prev_at < %s)",
+        *where,
+    ]
+    return conditions, [start, end, start, *params]
+
+
 def _delivery_where(f: ReportFilters) -> tuple[list[str], list[Any]]:
     """The report filters as conditions on delivery events (reports.DeliveryEvent): the
     channel, campaign and persona copied on the event, the owner through its lead."""
@@ -411,8 +384,7 @@ def _delivery_counts(
     the sections sum those few rows. The same definitions as `_delivery_qs` (the
     drill-downs), which the tests hold to the same figures."""
     groups = groups or {"total": None}
-    start, end = (connection.ops.adapt_datetimefield_value(d) for d in (f.start, f.end))
-    where, params = _delivery_where(f)
+    where, params = _first_in_range(f)
     names = list(DELIVERY_EVENT_FIGURES)
     counts = ", ".join(
         f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {name}"
@@ -420,20 +392,9 @@ def _delivery_counts(
     )
     counts += f", SUM(CASE WHEN e.kind = {DeliveryEvent.Kind.DEAL} THEN e.amount END) AS pipeline"
     reason = f"CASE WHEN e.kind = {DeliveryEvent.Kind.DISQUALIFIED} THEN e.reason END"
-    conditions = " AND ".join(
-        [
-            "c.is_marketing_sourced",
-            "e.at >= %s",
-            "e.at < %s",
-            "(e.prev_at IS NULL OR e.prev_at < %s)",
-            *where,
-        ]
-    )
     grouped = (
         f"SELECT e.channel_id, e.campaign_id, e.persona_id, {reason} AS r, {counts}"  # noqa: S608
-        f" FROM {_table(DeliveryEvent)} e"
-        f" INNER JOIN {_table(Channel)} c ON c.id = e.channel_id"
-        f" WHERE {conditions}"
+        f" FROM {_table(DeliveryEvent)} e WHERE {' AND '.join(where)}"
         f" GROUP BY e.channel_id, e.campaign_id, e.persona_id, {reason}"
     )
     sums = ", ".join(f"CAST(COALESCE(SUM({n}), 0) AS BIGINT)" for n in names)
@@ -453,9 +414,7 @@ def _delivery_counts(
         )
     query = f"WITH g AS {_materialized()}({grouped}) {' UNION ALL '.join(parts)}"
     keys = ["section", "_g", "_reason", *DELIVERY_METRICS, "pipeline_amount"]
-    rows = [
-        dict(zip(keys, row, strict=True)) for row in _fetch(query, [start, end, start, *params])
-    ]
+    rows = [dict(zip(keys, row, strict=True)) for row in _fetch(query, params)]
     for row in rows:
         row["pipeline_amount"] = _amount(row["pipeline_amount"])
         reason_value = row.pop("_reason")
@@ -611,7 +570,7 @@ COMMITMENT_FIGURES = (
 # previous or next assignment in the range) are grouped per lead first.
 
 TENURE_NEEDS = ("untouched", "touches", "reached", "goals")
-REACHED_BITS = {Stage.WORKING: 1, Stage.SQL: 2, Stage.OPPORTUNITY: 4}
+REACHED_BITS = facts.REACHED_BITS  # stage → the bit the tenure's `reached` has for it
 # The stored facts of each tenure (reports.models.Tenure, kept by reports/facts.py).
 FACT_COLUMNS = facts.COLUMNS[3:]  # after assignment, lead and rep
 
@@ -768,8 +727,7 @@ def _tenures(
         "COALESCE(b.next_at, %s) AS held_until",
         # The lead has another tenure in the range (its figures are grouped per lead).
         "CASE WHEN b.prev_at >= %s OR b.next_at < %s THEN 1 ELSE 0 END AS multi",
-        *(f"b.{name}" for name in ("stage", "channel_id", "first_touch_at")),
-        *(f"b.{name}" for name in ("sla_status", "sla_due_at", "ttft")),
+        *(f"b.{name}" for name in facts.LEAD_COPY),
     ]
     if periods:
         which = " ".join(
@@ -923,7 +881,7 @@ def _ttft_percentiles(
     rows: Iterable[tuple[Any, ...]], fractions: tuple[float, ...] = (0.5, 0.9)
 ) -> dict[tuple[str, Any], list[Decimal | None]]:
     """Median and p90 business time to first touch of the tenures with their lead's first
-    touch, per (section, group) (as `percentiles`, over the tenure table; a section
+    touch, per (section, group) (Postgres' percentile_cont, rounded to whole units; a section
     without a group has the key 0), from the rows of `_ttft_tail`: (section, group, row
     number, rows, value)."""
     return _interpolate((((s, g), rn, n, v) for s, g, rn, n, v in rows), fractions)
@@ -932,6 +890,8 @@ def _ttft_percentiles(
 def _ttft_tail(groups: dict[str, str | None], fractions: tuple[float, ...] = (0.5, 0.9)) -> str:
     """A SELECT over `tt` of the rows around each percentile's position (`v`: the
     business time to first touch of the tenure that has the lead's first touch)."""
+    # Position of fraction p (1-based): 1 + p(n-1). With p = k/10 and integers only:
+    # 10·rn is within 10 of 10 + k(n-1) exactly for the floor and ceiling rows.
     near = " OR ".join(f"ABS(rn * 10 - (n - 1) * {round(p * 10)} - 10) < 10" for p in fractions)
     ranked = []
     for section, group in groups.items():
@@ -1453,18 +1413,9 @@ def _one_on_one_sql(f: ReportFilters) -> tuple[str, list[Any]]:
     first MQL events of marketing leads, from the stored delivery events) are read once,
     into `h`, and each section is a grouping of `h`. Rows: (section, int key, text key,
     up to nine counts, amount); the median's rows carry (row number, rows, value)."""
-    start, end = (connection.ops.adapt_datetimefield_value(d) for d in (f.start, f.end))
-    where, where_params = _delivery_where(f)
-    conditions = " AND ".join(
-        [
-            "c.is_marketing_sourced",
-            f"e.kind = {DeliveryEvent.Kind.MQL}",
-            "e.at >= %s",
-            "e.at < %s",
-            "(e.prev_at IS NULL OR e.prev_at < %s)",
-            *where,
-        ]
-    )
+    start = connection.ops.adapt_datetimefield_value(f.start)
+    where, where_params = _first_in_range(f)
+    conditions = " AND ".join([f"e.kind = {DeliveryEvent.Kind.MQL}", *where])
     closed = ", ".join(_literal(s) for s in sorted(CLOSED_STAGES))
     lead, stagechange = _table(Lead), _table(StageChange)
     handed = (
@@ -1472,10 +1423,10 @@ def _one_on_one_sql(f: ReportFilters) -> tuple[str, list[Any]]:
         f" l.business_seconds_to_first_touch AS ttft,"
         f" CASE WHEN EXISTS (SELECT 1 FROM {stagechange} s WHERE s.lead_id = l.id"
         f" AND s.to_stage = {_literal(Stage.SQL)} AND s.at >= %s) THEN 1 ELSE 0 END AS accepted"
-        f" FROM {_table(DeliveryEvent)} e INNER JOIN {_table(Channel)} c ON c.id = e.channel_id"
+        f" FROM {_table(DeliveryEvent)} e"
         f" INNER JOIN {lead} l ON l.id = e.lead_id WHERE {conditions}"
     )
-    params: list[Any] = [start, start, end, start, *where_params]
+    params: list[Any] = [start, *where_params]
 
     def n(condition: str) -> str:
         return f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
