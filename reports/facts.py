@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import connection as default_connection
+from django.db import transaction
 
 TABLE = "reports_tenure"
 # The lead's columns repeated on its tenures (tenure column → lead column), kept by a
@@ -291,6 +292,7 @@ def bulk_loading(connection: Any = None) -> Iterator[None]:
     connection = connection or default_connection
     drop_triggers(connection)
     drop_delivery_triggers(connection)
+    drop_tally_triggers(connection)
     try:
         yield
     finally:
@@ -298,6 +300,8 @@ def bulk_loading(connection: Any = None) -> Iterator[None]:
         rebuild_tenures(connection)
         install_delivery_triggers(connection)
         rebuild_delivery(connection)
+        install_tally_triggers(connection)
+        rebuild_tally(connection)
 
 
 # --- Delivery events (reports.DeliveryEvent) -------------------------------------------
@@ -568,3 +572,166 @@ def drop_delivery_triggers(connection: Any = None) -> None:
     with connection.cursor() as cursor:
         for sql in _delivery_drop_statements(connection):
             cursor.execute(sql)
+
+
+# --- Delivery tally (reports.DeliveryTally) ---------------------------------------------
+#
+# The delivery events without a previous one of their kind, counted per UTC day and per
+# the columns the figures split and filter on: a ledger that triggers on the event table
+# append to (+n for inserted events, -n for deleted ones), so no tally row is ever
+# updated and concurrent writers never wait on one. `compact_tally` sums it per key.
+
+TALLY_TABLE = "reports_deliverytally"
+TALLY_KEY = ("day", "kind", "channel_id", "campaign_id", "persona_id", "closed", "traceable")
+TALLY_COLUMNS = (*TALLY_KEY, "events", "amount")
+
+
+def _utc_day(column: str, vendor: str) -> str:
+    """SQL: the UTC date of a datetime column (SQLite stores UTC text, date first)."""
+    if vendor == "sqlite":
+        return f"substr({column}, 1, 10)"
+    return f"CAST(({column} AT TIME ZONE 'UTC') AS date)"
+
+
+def _tally_insert(source: str, row: str, sign: str, vendor: str, grouped: bool) -> str:
+    """INSERT of the tally rows of the events `source` (`row`: its alias), signed."""
+    keys = [_utc_day(f"{row}.at", vendor), *(f"{row}.{c}" for c in TALLY_KEY[1:])]
+    if grouped:
+        values = f"{sign}COUNT(*), {sign}SUM({row}.amount)"
+        tail = f" GROUP BY {', '.join(keys)}"
+    else:
+        values, tail = f"{sign}1, {sign}{row}.amount", ""
+    return (
+        f"INSERT INTO {TALLY_TABLE} ({', '.join(TALLY_COLUMNS)})"
+        f" SELECT {', '.join(keys)}, {values} FROM {source}"
+        f" WHERE {row}.prev_at IS NULL{tail}"
+    )
+
+
+def _tally_sqlite_create() -> list[str]:
+    def one(row: str, sign: str) -> str:
+        # A row trigger's NEW / OLD as a one-row source.
+        return _tally_insert(
+            f"(SELECT {row}.at AS at, {', '.join(f'{row}.{c} AS {c}' for c in ('prev_at', *TALLY_KEY[1:], 'amount'))}) r",  # noqa: E501
+            "r",
+            sign,
+            "sqlite",
+            grouped=False,
+        )
+
+    name = f"{TALLY_TABLE}_{DELIVERY_TABLE}"
+    return [
+        f"CREATE TRIGGER {name}_insert AFTER INSERT ON {DELIVERY_TABLE}"
+        f" WHEN NEW.prev_at IS NULL BEGIN {one('NEW', '')}; END",
+        f"CREATE TRIGGER {name}_delete AFTER DELETE ON {DELIVERY_TABLE}"
+        f" WHEN OLD.prev_at IS NULL BEGIN {one('OLD', '-')}; END",
+        f"CREATE TRIGGER {name}_update AFTER UPDATE ON {DELIVERY_TABLE}"
+        f" BEGIN {one('OLD', '-')}; {one('NEW', '')}; END",
+    ]
+
+
+def _tally_sqlite_drop() -> list[str]:
+    return [
+        f"DROP TRIGGER IF EXISTS {TALLY_TABLE}_{DELIVERY_TABLE}_{op}"
+        for op in ("insert", "delete", "update")
+    ]
+
+
+def _tally_pg_create() -> list[str]:
+    statements = []
+    steps = {
+        "insert": [("new_rows", "")],
+        "delete": [("old_rows", "-")],
+        "update": [("old_rows", "-"), ("new_rows", "")],
+    }
+    refs = {
+        "insert": "NEW TABLE AS new_rows",
+        "delete": "OLD TABLE AS old_rows",
+        "update": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    }
+    for op, parts in steps.items():
+        name = f"{TALLY_TABLE}_{DELIVERY_TABLE}_{op}"
+        body = "; ".join(
+            _tally_insert(f"{table} e", "e", sign, "postgresql", grouped=True)
+            for table, sign in parts
+        )
+        statements += [
+            f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            BEGIN {body}; RETURN NULL; END
+            $fn$""",
+            f"""CREATE TRIGGER {name} AFTER {op.upper()} ON {DELIVERY_TABLE}
+            REFERENCING {refs[op]} FOR EACH STATEMENT EXECUTE FUNCTION {name}()""",
+        ]
+    return statements
+
+
+def _tally_pg_drop() -> list[str]:
+    statements = []
+    for op in ("insert", "delete", "update"):
+        name = f"{TALLY_TABLE}_{DELIVERY_TABLE}_{op}"
+        statements += [
+            f"DROP TRIGGER IF EXISTS {name} ON {DELIVERY_TABLE}",
+            f"DROP FUNCTION IF EXISTS {name}()",
+        ]
+    return statements
+
+
+def install_tally_triggers(connection: Any = None) -> None:
+    """Create the triggers that keep the delivery tally (replacing any there are)."""
+    connection = connection or default_connection
+    create = {"sqlite": _tally_sqlite_create, "postgresql": _tally_pg_create}
+    with connection.cursor() as cursor:
+        for sql in [*_tally_drop_statements(connection), *create[connection.vendor]()]:
+            cursor.execute(sql)
+
+
+def _tally_drop_statements(connection: Any) -> list[str]:
+    return {"sqlite": _tally_sqlite_drop, "postgresql": _tally_pg_drop}[connection.vendor]()
+
+
+def drop_tally_triggers(connection: Any = None) -> None:
+    """Remove the delivery tally triggers (stale until `rebuild_tally`)."""
+    connection = connection or default_connection
+    with connection.cursor() as cursor:
+        for sql in _tally_drop_statements(connection):
+            cursor.execute(sql)
+
+
+def rebuild_tally(connection: Any = None) -> int:
+    """Recompute the tally from the delivery events (one row per key); returns its rows."""
+    connection = connection or default_connection
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {TALLY_TABLE}")
+        cursor.execute(
+            _tally_insert(f"{DELIVERY_TABLE} e", "e", "", connection.vendor, grouped=True)
+        )
+        cursor.execute(f"SELECT COUNT(*) FROM {TALLY_TABLE}")
+        return cursor.fetchone()[0]
+
+
+def compact_tally(connection: Any = None) -> int:
+    """Sum the tally's rows per key into one (dropping keys that sum to no events), in
+    one transaction; rows appended meanwhile stay as they are. Returns the rows left."""
+    connection = connection or default_connection
+    key = ", ".join(TALLY_KEY)
+    columns = ", ".join(TALLY_COLUMNS)
+    sums = f"SELECT {key}, SUM(events), SUM(amount) FROM {{}} GROUP BY {key}"
+    sums += " HAVING SUM(events) <> 0"
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement, one snapshot: what it deletes is what it sums.
+            cursor.execute(
+                f"WITH gone AS (DELETE FROM {TALLY_TABLE} RETURNING {columns})"
+                f" INSERT INTO {TALLY_TABLE} ({columns}) {sums.format('gone')}"
+            )
+        else:
+            # SQLite has one writer: the transaction sees every row it replaces.
+            cursor.execute(f"SELECT MAX(id) FROM {TALLY_TABLE}")
+            last = cursor.fetchone()[0] or 0
+            cursor.execute(
+                f"INSERT INTO {TALLY_TABLE} ({columns})"
+                f" {sums.format(f'(SELECT * FROM {TALLY_TABLE} WHERE id <= {int(last)})')}"
+            )
+            cursor.execute(f"DELETE FROM {TALLY_TABLE} WHERE id <= %s", [last])
+        cursor.execute(f"SELECT COUNT(*) FROM {TALLY_TABLE}")
+        return cursor.fetchone()[0]

@@ -194,8 +194,72 @@ class DeliveryEvent(models.Model):
                     "lead",
                 ],
                 name="delivery_event_range",
-            )
+            ),
+            # The events with a previous one of their kind (not in DeliveryTally).
+            models.Index(
+                fields=[
+                    "at",
+                    "prev_at",
+                    "kind",
+                    "channel_id",
+                    "campaign_id",
+                    "persona_id",
+                    "closed",
+                    "traceable",
+                    "amount",
+                ],
+                condition=models.Q(prev_at__isnull=False),
+                name="delivery_event_repeat",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.lead_id} {self.get_kind_display()} at {self.at:%Y-%m-%d}"
+
+
+class DeliveryTally(models.Model):
+    """How many delivery events there are per UTC day and per what the figures split on: a
+    ledger of +n / -n rows (the events inserted / deleted by one statement), so the
+    periods' totals read tens of thousands of rows instead of every event in them.
+
+    Only events without a previous one of their kind (nearly all) are tallied: whether
+    such an event counts for a range depends on its time alone; the others, and the parts
+    of a range that do not cover whole UTC days, are read from the events. Written by
+    triggers on the event table (append only: no row is updated, so concurrent writers
+    never wait on a tally row), summed per key by `reports.facts.compact_tally` (the
+    daily snapshot task) and rebuilt by `reports.facts.rebuild_tally`.
+    """
+
+    day = models.DateField(help_text="The UTC day of the events.")
+    kind = models.SmallIntegerField(choices=DeliveryEvent.Kind.choices)
+    channel_id = models.BigIntegerField()
+    campaign_id = models.BigIntegerField(null=True)
+    persona_id = models.BigIntegerField(null=True)
+    closed = models.BooleanField()
+    traceable = models.BooleanField()
+    events = models.IntegerField(help_text="Events added (negative: removed).")
+    amount = models.DecimalField(
+        max_digits=16, decimal_places=2, null=True, help_text="Their deals' amount."
+    )
+
+    class Meta:
+        # Covering: a range's rows are read from the index alone.
+        indexes = [
+            models.Index(
+                fields=[
+                    "day",
+                    "kind",
+                    "channel_id",
+                    "campaign_id",
+                    "persona_id",
+                    "closed",
+                    "traceable",
+                    "events",
+                    "amount",
+                ],
+                name="delivery_tally_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.get_kind_display()}: {self.events:+d}"

@@ -75,7 +75,7 @@ from leads.stages import CLOSED_STAGES, Stage
 
 from . import facts
 from .filters import ReportFilters
-from .models import DeliveryEvent, Tenure
+from .models import DeliveryEvent, DeliveryTally, Tenure
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -369,8 +369,124 @@ DELIVERY_SECTIONS = {
 }
 
 
+def _utc_days(moment: dt.datetime) -> tuple[dt.date, dt.date]:
+    """The UTC day a moment falls in, and the first UTC day that starts at or after it."""
+    utc = moment.astimezone(dt.UTC)
+    day = utc.date()
+    whole = utc.time() == dt.time(0)
+    return day, day if whole else day + dt.timedelta(days=1)
+
+
+def _event_rows(
+    periods: list[ReportFilters], *, reasons: bool = False, tally: bool | None = None
+) -> tuple[str, list[Any]]:
+    """SQL (and its parameters) of the delivery events that count for each range, as rows
+    (p: the range's index, kind, closed, traceable, channel_id, campaign_id, persona_id,
+    reason, n: how many events, amount: their deals' amount): an event counts for the
+    range it falls in when it is of a marketing-sourced channel and its previous event of
+    the kind is before the range. The filters are the first range's (the others have the
+    same).
+
+    From the tally (reports.DeliveryTally) when no rep or team filter nor the reasons are
+    asked for (`tally` forces either way): its rows for the whole UTC days of each range,
+    and the events for the rest — the events with a previous one (a partial index) and
+    those in a range's first and last partial day (none when the ranges start at UTC
+    midnight). Otherwise one row per event from the events' `at` index."""
+    f = periods[0]
+    adapt = connection.ops.adapt_datetimefield_value
+    bounds = [(p.start, p.end) for p in periods]
+    if tally is None:
+        tally = f.rep is None and f.team is None and not reasons
+    event = _table(DeliveryEvent)
+    columns = "e.kind, e.closed, e.traceable, e.channel_id, e.campaign_id, e.persona_id"
+
+    def counted(
+        spans: list[tuple[int, dt.datetime, dt.datetime]], more: Iterable[str] = ()
+    ) -> tuple[str, list[Any]]:
+        """Rows of the events in `spans` ((range index, from, to)) that count for it."""
+        where, params = _delivery_where(f)
+        which = " ".join(f"WHEN e.at >= %s AND e.at < %s THEN {i}" for i, _, _ in spans)
+        ranges = list(dict.fromkeys(i for i, _, _ in spans))
+        starts = " ".join(f"WHEN {i} THEN %s" for i in ranges)
+        conditions = " AND ".join(
+            [_marketing_sourced("e.channel_id"), "e.at >= %s", "e.at < %s", *more, *where]
+        )
+        reason = "e.reason" if reasons else "NULL"
+        sql = (
+            f"SELECT p, {columns}, {reason} AS reason, 1 AS n, e.amount"  # noqa: S608
+            f" FROM (SELECT e.*, CASE {which} END AS p FROM {event} e WHERE {conditions}) e"
+            " WHERE p IS NOT NULL AND (e.prev_at IS NULL OR e.prev_at < CASE p"
+            f" {starts} END)"
+        )
+        return sql, [
+            *(adapt(d) for _, lo, hi in spans for d in (lo, hi)),
+            adapt(min(lo for _, lo, _ in spans)),
+            adapt(max(hi for _, _, hi in spans)),
+            *params,
+            *(adapt(bounds[i][0]) for i in ranges),
+        ]
+
+    spans = [(i, lo, hi) for i, (lo, hi) in enumerate(bounds)]
+    if not tally:
+        return counted(spans)
+
+    parts, params = [], []
+    # The events with a previous one of their kind: not in the tally.
+    sql, more = counted(spans, ["e.prev_at IS NOT NULL"])
+    parts.append(sql)
+    params += more
+    days, edges = [], []
+    for i, (lo, hi) in enumerate(bounds):
+        first = _utc_days(lo)[1]
+        last = _utc_days(hi)[0]
+        if first < last:
+            days.append((i, first, last))
+            midnight = (dt.datetime.combine(d, dt.time(0), dt.UTC) for d in (first, last))
+            inner_lo, inner_hi = midnight
+            edges += [(i, lo, inner_lo), (i, inner_hi, hi)]
+        else:
+            edges.append((i, lo, hi))
+    # The partial days at a range's ends, each read on its own through the index.
+    for span in (s for s in edges if s[1] < s[2]):
+        sql, more = counted([span], ["e.prev_at IS NULL"])
+        parts.append(sql)
+        params += more
+    if days:
+        where, more = _dimension_where(f, "t")
+        which = " ".join(f"WHEN t.day >= %s AND t.day < %s THEN {i}" for i, _, _ in days)
+        conditions = " AND ".join(
+            [_marketing_sourced("t.channel_id"), "t.day >= %s", "t.day < %s", *where]
+        )
+        day = connection.ops.adapt_datefield_value
+        parts.append(
+            f"SELECT p, {columns.replace('e.', 't.')}, NULL, t.events, t.amount"  # noqa: S608
+            f" FROM (SELECT t.*, CASE {which} END AS p FROM {_table(DeliveryTally)} t"
+            f" WHERE {conditions}) t WHERE p IS NOT NULL"
+        )
+        params += [
+            *(day(d) for _, a, b in days for d in (a, b)),
+            day(min(a for _, a, _ in days)),
+            day(max(b for _, _, b in days)),
+            *more,
+        ]
+    return " UNION ALL ".join(parts), params
+
+
+def _figure_sums(cast: bool = True) -> list[str]:
+    """SQL: each delivery figure summed over event rows `e` (of `_event_rows`)."""
+    sums = []
+    for cond in DELIVERY_EVENT_FIGURES.values():
+        total = f"SUM(CASE WHEN {cond} THEN e.n ELSE 0 END)"
+        sums.append(f"CAST(COALESCE({total}, 0) AS BIGINT)" if cast else total)
+    return sums
+
+
 def _delivery_counts(
-    f: ReportFilters, groups: dict[str, str | None] | None = None, *, reasons: bool = False
+    f: ReportFilters,
+    groups: dict[str, str | None] | None = None,
+    *,
+    reasons: bool = False,
+    tally: bool | None = None,
 ) -> list[dict[str, Any]]:
     """The delivery figures per group of each section (`groups`: section → column, None
     for one row in total; default: the total only), and with `reasons` the
@@ -378,23 +494,22 @@ def _delivery_counts(
     `disqualified`), in one statement over the stored delivery events. Each row also has
     `pipeline_amount`: the amount of the deals opened in the range.
 
-    A lead counts for a figure when it has an event of the figure's kind in the range:
-    the range's events (the `at` index) whose previous event of the kind is before the
-    range, one per lead. They are counted per (channel, campaign, persona, reason) once;
+    A lead counts for a figure when it has an event of the figure's kind in the range
+    whose previous event of the kind is before the range (`_event_rows`: one row per event,
+    or tallied per day). They are counted per (channel, campaign, persona, reason) once;
     the sections sum those few rows. The same definitions as `_delivery_qs` (the
     drill-downs), which the tests hold to the same figures."""
     groups = groups or {"total": None}
-    where, params = _first_in_range(f)
+    source, params = _event_rows([f], reasons=reasons, tally=tally)
     names = list(DELIVERY_EVENT_FIGURES)
     counts = ", ".join(
-        f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {name}"
-        for name, cond in DELIVERY_EVENT_FIGURES.items()
+        f"{total} AS {name}" for name, total in zip(names, _figure_sums(False), strict=True)
     )
     counts += f", SUM(CASE WHEN e.kind = {DeliveryEvent.Kind.DEAL} THEN e.amount END) AS pipeline"
     reason = f"CASE WHEN e.kind = {DeliveryEvent.Kind.DISQUALIFIED} THEN e.reason END"
     grouped = (
         f"SELECT e.channel_id, e.campaign_id, e.persona_id, {reason} AS r, {counts}"  # noqa: S608
-        f" FROM {_table(DeliveryEvent)} e WHERE {' AND '.join(where)}"
+        f" FROM ({source}) e"
         f" GROUP BY e.channel_id, e.campaign_id, e.persona_id, {reason}"
     )
     sums = ", ".join(f"CAST(COALESCE(SUM({n}), 0) AS BIGINT)" for n in names)
@@ -423,47 +538,19 @@ def _delivery_counts(
     return rows
 
 
-def _delivery_periods(periods: list[ReportFilters]) -> list[dict[str, Any]]:
-    """The delivery totals (and pipeline) of each range, in one statement: one read of
-    the events of all the ranges, each counted for the range it falls in (the first of
-    its kind when its previous one is before that range's start). The filters are the
-    first range's (the others have the same)."""
-    where, params = _delivery_where(periods[0])
-    bounds = [
-        tuple(connection.ops.adapt_datetimefield_value(d) for d in (p.start, p.end))
-        for p in periods
-    ]
-    which = " ".join(f"WHEN e.at >= %s AND e.at < %s THEN {i}" for i in range(len(periods)))
-    starts = " ".join(f"WHEN {i} THEN %s" for i in range(len(periods)))
+def _delivery_periods(
+    periods: list[ReportFilters], *, tally: bool | None = None
+) -> list[dict[str, Any]]:
+    """The delivery totals (and pipeline) of each range, in one statement over the rows of
+    `_event_rows` for all the ranges. The filters are the first range's."""
+    source, params = _event_rows(periods, tally=tally)
     names = list(DELIVERY_EVENT_FIGURES)
-    counts = ", ".join(
-        f"CAST(COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0) AS BIGINT)"
-        for cond in DELIVERY_EVENT_FIGURES.values()
-    )
-    conditions = " AND ".join(
-        [_marketing_sourced("e.channel_id"), "e.at >= %s", "e.at < %s", *where]
-    )
     sql = (
-        f"SELECT p, {counts},"  # noqa: S608
+        f"SELECT p, {', '.join(_figure_sums())},"  # noqa: S608
         f" SUM(CASE WHEN e.kind = {DeliveryEvent.Kind.DEAL} THEN e.amount END)"
-        f" FROM (SELECT e.*, CASE {which} END AS p FROM {_table(DeliveryEvent)} e"
-        f" WHERE {conditions}) e"
-        f" WHERE p IS NOT NULL AND (e.prev_at IS NULL OR e.prev_at < CASE p {starts} END)"
-        " GROUP BY p"
+        f" FROM ({source}) e GROUP BY p"
     )
-    found = {
-        row[0]: row[1:]
-        for row in _fetch(
-            sql,
-            [
-                *(d for b in bounds for d in b),
-                min(b[0] for b in bounds),
-                max(b[1] for b in bounds),
-                *params,
-                *(b[0] for b in bounds),
-            ],
-        )
-    }
+    found = {row[0]: row[1:] for row in _fetch(sql, params)}
     rows = []
     for i in range(len(periods)):
         values = found.get(i, (0,) * len(names) + (None,))

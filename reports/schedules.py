@@ -40,6 +40,7 @@ def ensure_schedules(**kwargs: Any) -> None:
             "task": SNAPSHOT_TASK,
             "crontab": crontab,
             "description": "Stores today's funnel, SLA met and untouched buckets for the "
-            "trends report (late in the day, so the day's touches are in).",
+            "trends report (late in the day, so the day's touches are in), and sums "
+            "the day's additions to the delivery tally.",
         },
     )

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import services
+from . import facts, services
 
 
 @shared_task(name="reports.tasks.snapshot_reports", acks_late=True)
 def snapshot_reports() -> dict[str, int]:
-    """Fill missing first-touch times, then store today's snapshot (idempotent per day)."""
+    """Fill missing first-touch times, store today's snapshot (idempotent per day), and sum
+    the day's additions to the delivery tally into one row per key."""
     filled = services.fill_first_touch_times()
-    return {"first_touch_times": filled, "snapshot_rows": services.take_snapshot()}
+    return {
+        "first_touch_times": filled,
+        "snapshot_rows": services.take_snapshot(),
+        "tally_rows": facts.compact_tally(),
+    }

@@ -8,15 +8,26 @@ compares: a write path the triggers miss shows up as a difference.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.db.models import Sum
 
 from agreements.models import Channel
 from leads import services
 from leads.importing import create_batch, run_batch
 from leads.models import Activity, Assignment, Deal, Feedback, Lead, RoutingRule, StageChange
 from leads.stages import Stage
-from reports.facts import COLUMNS, DELIVERY_COLUMNS, rebuild_delivery, rebuild_tenures
-from reports.models import DeliveryEvent, Tenure
+from reports.facts import (
+    COLUMNS,
+    DELIVERY_COLUMNS,
+    TALLY_KEY,
+    compact_tally,
+    rebuild_delivery,
+    rebuild_tally,
+    rebuild_tenures,
+)
+from reports.models import DeliveryEvent, DeliveryTally, Tenure
 from tests.factories import CampaignFactory, FeedbackFactory, LeadFactory, RepFactory
 from tests.reports.conftest import assign, at, move, touch
 
@@ -206,11 +217,26 @@ def events() -> list[tuple]:
     )
 
 
+def tally() -> list[tuple]:
+    """The tally summed per key (its rows are a ledger of additions and removals)."""
+    return list(
+        DeliveryTally.objects.values(*TALLY_KEY)
+        .annotate(n=Sum("events"), total=Sum("amount"))
+        .exclude(n=0)
+        .order_by(*TALLY_KEY)
+        .values_list(*TALLY_KEY, "n", "total")
+    )
+
+
 def assert_events_equal_to_rebuild() -> list[tuple]:
-    """The trigger-kept events, checked against a rebuild from the source tables."""
-    kept = events()
+    """The trigger-kept events and tally, checked against a rebuild from the source tables
+    (the tally's from the events)."""
+    kept, kept_tally = events(), tally()
     rebuild_delivery()
     assert kept == events()
+    assert kept_tally == tally()
+    assert rebuild_tally() == len(kept_tally)
+    assert kept_tally == tally()
     return kept
 
 
@@ -332,3 +358,30 @@ def test_new_leads_without_history_get_the_same_events_as_a_rebuild(db):
         (K.CREATED, True, True),
         (K.MQL, False, False),
     ]
+
+
+def test_the_tally_counts_first_events_per_utc_day_and_compacts(db):
+    lead = LeadFactory(stage=Stage.SUSPECT, created_at=at(3, 1, 23, 30))
+    move(lead, "suspect", "mql", at(3, 2, 0, 15))
+    move(lead, "mql", "nurture", at(3, 3))
+    move(lead, "nurture", "mql", at(3, 9))
+    Deal.objects.create(lead=lead, amount=100, opened_at=at(3, 9))
+    Deal.objects.create(lead=lead, amount=50, opened_at=at(3, 9, 15))
+    # Every write appended rows; compacting leaves one per key with the same sums.
+    before = tally()
+    assert DeliveryTally.objects.count() > len(before)
+    assert compact_tally() == len(before)
+    assert DeliveryTally.objects.count() == len(before)
+    assert tally() == before
+    assert_events_equal_to_rebuild()
+    # The second MQL entry has a previous one: not tallied. The deals share a day.
+    assert [(t[0], t[1], t[-2], t[-1]) for t in tally()] == [
+        (dt.date(2025, 3, 1), K.CREATED, 1, None),
+        (dt.date(2025, 3, 2), K.MQL, 1, None),
+        (dt.date(2025, 3, 9), K.DEAL, 2, 150),
+    ]
+    # A key that sums to nothing goes.
+    Deal.objects.filter(lead=lead).delete()
+    assert DeliveryTally.objects.count() > len(before)
+    assert compact_tally() == len(before) - 1
+    assert [t[1] for t in tally()] == [K.CREATED, K.MQL]

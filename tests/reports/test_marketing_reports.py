@@ -264,3 +264,88 @@ def test_delivery_for_one_rep_or_team_counts_the_leads_they_own(marketing_world)
     # new, MQL and disqualified in March.
     assert (mine["new_leads"], mine["mqls"], mine["sales_accepted"]) == (2, 2, 2)
     assert (theirs["new_leads"], theirs["mqls"], theirs["disqualified"]) == (1, 1, 1)
+
+
+# --- The tally (whole UTC days) and the events give the same figures ---------------------
+
+
+def delivery_both_ways(periods: list[ReportFilters]) -> tuple[list, list]:
+    """The figures of `periods` from the tally and from the events alone."""
+    from reports.queries import DELIVERY_SECTIONS, _delivery_counts, _delivery_periods
+
+    def sections(tally: bool) -> list:
+        rows = _delivery_counts(periods[0], DELIVERY_SECTIONS, tally=tally)
+        return sorted(rows, key=lambda r: (r["section"], str(r["_g"])))
+
+    return (
+        [sections(True), _delivery_periods(periods, tally=True)],
+        [sections(False), _delivery_periods(periods, tally=False)],
+    )
+
+
+def test_a_range_that_starts_and_ends_mid_day_counts_the_same_from_the_tally(marketing_world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # [3 Mar 12:00, 5 Mar 12:00): created M3 (4 Mar 9:00) and M4 (5 Mar 9:00), not M2
+    # (3 Mar 9:00); M3 entered MQL on 5 Mar 9:00 (M1 on 3 Mar 9:00 is before); M1 entered
+    # SQL on 5 Mar 9:00 (M2 on 6 Mar is after). The tally gives 4 March, the events the
+    # two half days around it.
+    f = ReportFilters(
+        start_day=dt.date(2025, 3, 3),
+        end_day=dt.date(2025, 3, 5),
+        exact_start=at(3, 3, 12),
+        exact_end=at(3, 5, 12),
+    )
+    before = ReportFilters(
+        start_day=dt.date(2025, 3, 1),
+        end_day=dt.date(2025, 3, 3),
+        exact_start=at(3, 1, 6),
+        exact_end=at(3, 3, 12),
+    )
+    with CaptureQueriesContext(connection) as queries:
+        tallied, per_event = delivery_both_ways([f, before])
+    assert tallied == per_event
+    assert any("reports_deliverytally" in q["sql"] for q in queries.captured_queries)
+    total = by(tallied[0], "total")
+    assert (total["new_leads"], total["mqls"], total["sales_accepted"]) == (2, 1, 1)
+    assert tallied[1][0]["new_leads"] == 2
+    # Before it, [1 Mar 6:00, 3 Mar 12:00): created M1 (2 Mar) and M2 (3 Mar 9:00); MQLs
+    # M5 (1 Mar), M1 (3 Mar 9:00) and M2 (created as one).
+    assert (tallied[1][1]["new_leads"], tallied[1][1]["mqls"]) == (2, 3)
+
+
+def test_the_tally_agrees_with_the_events_in_another_time_zone(marketing_world, settings):
+    """Ranges that start at local midnight away from UTC: partial UTC days at both ends."""
+    from django.utils import timezone
+
+    settings.TIME_ZONE = "America/New_York"
+    with timezone.override("America/New_York"):
+        one_day = ReportFilters(start_day=dt.date(2025, 3, 4), end_day=dt.date(2025, 3, 4))
+        for f in (MARCH, APRIL, one_day):
+            periods = [f, f.previous(), f.previous().previous()]
+            tallied, per_event = delivery_both_ways(periods)
+            assert tallied == per_event, f
+        # 4 March in New York is [4 Mar 05:00, 5 Mar 05:00) UTC: M3 created (9:00 UTC).
+        assert by(delivery_both_ways([one_day])[0][0], "total")["new_leads"] == 1
+
+
+def test_second_entries_count_the_same_from_the_tally(marketing_world):
+    """Events with a previous one of their kind are not tallied: read from the events."""
+    from tests.reports.conftest import move
+
+    w = marketing_world
+    # M5 (MQL on 1 Mar) went to nurture and came back on 20 Mar: still one MQL in March,
+    # but one in a range that starts after the first entry. M6 entered MQL twice in April.
+    move(w.m5, "mql", "nurture", at(3, 2))
+    move(w.m5, "nurture", "mql", at(3, 20))
+    move(w.m6, "suspect", "mql", at(4, 2))
+    move(w.m6, "mql", "nurture", at(4, 3))
+    move(w.m6, "nurture", "mql", at(4, 9))
+    late_march = ReportFilters(start_day=dt.date(2025, 3, 15), end_day=dt.date(2025, 3, 31))
+    for f in (MARCH, APRIL, late_march):
+        tallied, per_event = delivery_both_ways([f, f.previous()])
+        assert tallied == per_event, f
+    assert by(delivery_both_ways([MARCH])[0][0], "total")["mqls"] == 5
+    assert by(delivery_both_ways([APRIL])[0][0], "total")["mqls"] == 1
+    assert by(delivery_both_ways([late_march])[0][0], "total")["mqls"] == 1

@@ -12,7 +12,7 @@ from django_celery_beat.models import PeriodicTask
 from leads.models import Lead
 from leads.services import log_touch
 from reports.filters import ReportFilters
-from reports.models import ReportSnapshot
+from reports.models import DeliveryTally, ReportSnapshot
 from reports.queries import trends
 from reports.schedules import SNAPSHOT, SNAPSHOT_TASK
 from reports.services import fill_first_touch_times, take_snapshot
@@ -55,6 +55,8 @@ def test_running_the_task_twice_the_same_day_keeps_one_value_per_figure(sales_wo
     second = snapshot_reports()
     assert first["snapshot_rows"] == second["snapshot_rows"]
     assert ReportSnapshot.objects.filter(date=JUNE_30.date()).count() == first["snapshot_rows"]
+    # The delivery tally is summed to one row per key.
+    assert first["tally_rows"] == second["tally_rows"] == DeliveryTally.objects.count() > 0
 
 
 def test_trends_read_the_snapshots_and_the_pacing(sales_world, time_machine):
