@@ -595,7 +595,10 @@ def _utc_day(column: str, vendor: str) -> str:
 
 def _tally_insert(source: str, row: str, sign: str, vendor: str, grouped: bool) -> str:
     """INSERT of the tally rows of the events `source` (`row`: its alias), signed."""
-    keys = [_utc_day(f"{row}.at", vendor), *(f"{row}.{c}" for c in TALLY_KEY[1:])]
+    keys = [_utc_day(f"{row}.at", vendor), *(f"{row}.{c}" for c in TALLY_KEY[1:5])]
+    # Closed and traceable count for Closed events only: the other kinds keep one row per
+    # day and key when their lead closes.
+    keys += [f"({row}.{c} AND {row}.kind = {CLOSED_KIND})" for c in TALLY_KEY[5:]]
     if grouped:
         values = f"{sign}COUNT(*), {sign}SUM({row}.amount)"
         tail = f" GROUP BY {', '.join(keys)}"
@@ -705,6 +708,8 @@ def rebuild_tally(connection: Any = None) -> int:
         cursor.execute(
             _tally_insert(f"{DELIVERY_TABLE} e", "e", "", connection.vendor, grouped=True)
         )
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {TALLY_TABLE}")
         cursor.execute(f"SELECT COUNT(*) FROM {TALLY_TABLE}")
         return cursor.fetchone()[0]
 

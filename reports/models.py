@@ -235,8 +235,8 @@ class DeliveryTally(models.Model):
     channel_id = models.BigIntegerField()
     campaign_id = models.BigIntegerField(null=True)
     persona_id = models.BigIntegerField(null=True)
-    closed = models.BooleanField()
-    traceable = models.BooleanField()
+    closed = models.BooleanField(help_text="Closed events of leads closed now.")
+    traceable = models.BooleanField(help_text="Closed events of traceable leads.")
     events = models.IntegerField(help_text="Events added (negative: removed).")
     amount = models.DecimalField(
         max_digits=16, decimal_places=2, null=True, help_text="Their deals' amount."
