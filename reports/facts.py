@@ -20,6 +20,11 @@ tests/reports/test_facts.py compares them).
 SQLite: row triggers. Postgres: statement triggers over transition tables, one
 recompute per statement for the leads it touched (enabled as ORIGIN, so a bulk load in
 session_replication_role = replica skips them and rebuilds once after).
+
+The marketing side has the same kind of stored facts, below: the delivery events
+(`reports.DeliveryEvent`, one row per event a delivery figure counts, kept by triggers on
+leads, stage changes, deals and feedback) and their tally per UTC day
+(`reports.DeliveryTally`, kept by triggers on the event table).
 """
 
 from __future__ import annotations
@@ -310,8 +315,8 @@ def bulk_loading(connection: Any = None) -> Iterator[None]:
 # an MQL, entered SQL, disqualified, closed (and the pipeline: deals opened, with their
 # amounts, each one counting). One row per event with the lead's previous
 # event of the same kind: the leads with such an event in [start, end) are the events in
-# it whose previous one is before `start`, so a report reads the range's events from the
-# `at` index and counts, without grouping per lead. The lead's channel, campaign, persona,
+# it whose previous one is before `start`, so a report counts the range's events (or
+# their tally per day, below) without grouping per lead. The lead's channel, campaign, persona,
 # whether it is closed now and traceable, and its latest structured reason are repeated
 # on each of its events. A lead's events are recomputed when it, one of its stage
 # changes, deals or feedback is written.
@@ -703,7 +708,10 @@ def drop_tally_triggers(connection: Any = None) -> None:
 def rebuild_tally(connection: Any = None) -> int:
     """Recompute the tally from the delivery events (one row per key); returns its rows."""
     connection = connection or default_connection
-    with connection.cursor() as cursor:
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # No event written (no tally row appended) between the delete and the insert.
+            cursor.execute(f"LOCK TABLE {DELIVERY_TABLE} IN SHARE MODE")
         cursor.execute(f"DELETE FROM {TALLY_TABLE}")
         cursor.execute(
             _tally_insert(f"{DELIVERY_TABLE} e", "e", "", connection.vendor, grouped=True)
@@ -729,6 +737,7 @@ def compact_tally(connection: Any = None) -> int:
                 f"WITH gone AS (DELETE FROM {TALLY_TABLE} RETURNING {columns})"
                 f" INSERT INTO {TALLY_TABLE} ({columns}) {sums.format('gone')}"
             )
+            cursor.execute(f"ANALYZE {TALLY_TABLE}")
         else:
             # SQLite has one writer: the transaction sees every row it replaces.
             cursor.execute(f"SELECT MAX(id) FROM {TALLY_TABLE}")

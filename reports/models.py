@@ -218,9 +218,11 @@ class DeliveryEvent(models.Model):
 
 
 class DeliveryTally(models.Model):
-    """How many delivery events there are per UTC day and per what the figures split on: a
-    ledger of +n / -n rows (the events inserted / deleted by one statement), so the
-    periods' totals read tens of thousands of rows instead of every event in them.
+    """How many delivery events there are per UTC day and per what the figures split on
+    (kind, channel, campaign, persona; for Closed events whether the lead is closed and
+    traceable): a ledger of +n / -n rows for the events written and removed, so a range's
+    totals read about one row per day and key instead of every event (at 1,000,000 leads:
+    ~150,000 rows for a year's ~2,100,000 events).
 
     Only events without a previous one of their kind (nearly all) are tallied: whether
     such an event counts for a range depends on its time alone; the others, and the parts

@@ -348,8 +348,10 @@ def _owner_where(f: ReportFilters) -> tuple[list[str], list[Any]]:
     return where, params
 
 
-# Each figure as a condition on one delivery event (counted once per lead: the lead's
-# first event of the kind in the range).
+# Each figure as a condition on a row of delivery events (`_event_rows`: one event, or a
+# tally of `n` events of one day and key; each event is a lead's first of its kind in the
+# range, so a lead counts once). `closed` and `traceable` only go with the Closed kind:
+# the tally has them for Closed events only.
 DELIVERY_EVENT_FIGURES = {
     "new_leads": f"e.kind = {DeliveryEvent.Kind.CREATED}",
     "mqls": f"e.kind = {DeliveryEvent.Kind.MQL}",
@@ -381,8 +383,9 @@ def _event_rows(
     periods: list[ReportFilters], *, reasons: bool = False, tally: bool | None = None
 ) -> tuple[str, list[Any]]:
     """SQL (and its parameters) of the delivery events that count for each range, as rows
-    (p: the range's index, kind, closed, traceable, channel_id, campaign_id, persona_id,
-    reason, n: how many events, amount: their deals' amount): an event counts for the
+    (p: the range's index, kind, closed, traceable (read with the Closed kind only),
+    channel_id, campaign_id, persona_id, reason, n: how many events, amount: their deals'
+    amount): an event counts for the
     range it falls in when it is of a marketing-sourced channel and its previous event of
     the kind is before the range. The filters are the first range's (the others have the
     same).
@@ -395,8 +398,11 @@ def _event_rows(
     f = periods[0]
     adapt = connection.ops.adapt_datetimefield_value
     bounds = [(p.start, p.end) for p in periods]
+    exact = f.rep is None and f.team is None and not reasons
     if tally is None:
-        tally = f.rep is None and f.team is None and not reasons
+        tally = exact
+    elif tally and not exact:
+        raise ValueError("the tally has no owner and no reason: read the events")
     event = _table(DeliveryEvent)
     columns = "e.kind, e.closed, e.traceable, e.channel_id, e.campaign_id, e.persona_id"
 
@@ -441,8 +447,7 @@ def _event_rows(
         last = _utc_days(hi)[0]
         if first < last:
             days.append((i, first, last))
-            midnight = (dt.datetime.combine(d, dt.time(0), dt.UTC) for d in (first, last))
-            inner_lo, inner_hi = midnight
+            inner_lo, inner_hi = (dt.datetime.combine(d, dt.time(0), dt.UTC) for d in (first, last))
             edges += [(i, lo, inner_lo), (i, inner_hi, hi)]
         else:
             edges.append((i, lo, hi))
@@ -491,7 +496,7 @@ def _delivery_counts(
     """The delivery figures per group of each section (`groups`: section → column, None
     for one row in total; default: the total only), and with `reasons` the
     disqualified leads per latest structured reason (section "reason", figure
-    `disqualified`), in one statement over the stored delivery events. Each row also has
+    `disqualified`), in one statement over the rows of `_event_rows`. Each row also has
     `pipeline_amount`: the amount of the deals opened in the range.
 
     A lead counts for a figure when it has an event of the figure's kind in the range
@@ -511,6 +516,8 @@ def _delivery_counts(
         f"SELECT e.channel_id, e.campaign_id, e.persona_id, {reason} AS r, {counts}"  # noqa: S608
         f" FROM ({source}) e"
         f" GROUP BY e.channel_id, e.campaign_id, e.persona_id, {reason}"
+        # A key whose tallied events were all removed again (until the tally is compacted).
+        " HAVING SUM(e.n) <> 0"
     )
     sums = ", ".join(f"CAST(COALESCE(SUM({n}), 0) AS BIGINT)" for n in names)
     sums += ", SUM(pipeline)"

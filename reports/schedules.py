@@ -41,6 +41,6 @@ def ensure_schedules(**kwargs: Any) -> None:
             "crontab": crontab,
             "description": "Stores today's funnel, SLA met and untouched buckets for the "
             "trends report (late in the day, so the day's touches are in), and sums "
-            "the day's additions to the delivery tally.",
+            "the delivery tally's rows into one per day and key.",
         },
     )

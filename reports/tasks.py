@@ -10,7 +10,7 @@ from . import facts, services
 @shared_task(name="reports.tasks.snapshot_reports", acks_late=True)
 def snapshot_reports() -> dict[str, int]:
     """Fill missing first-touch times, store today's snapshot (idempotent per day), and sum
-    the day's additions to the delivery tally into one row per key."""
+    the delivery tally's rows into one per key (its triggers append a row per change)."""
     filled = services.fill_first_touch_times()
     return {
         "first_touch_times": filled,

@@ -319,15 +319,40 @@ def test_the_tally_agrees_with_the_events_in_another_time_zone(marketing_world, 
     """Ranges that start at local midnight away from UTC: partial UTC days at both ends."""
     from django.utils import timezone
 
+    from tests.factories import LeadFactory
+
+    # Leads at the edges: 4 Mar 03:00 UTC is 3 Mar in New York; 05:00 UTC is New York's
+    # midnight; 5 Mar 00:00 UTC is a UTC midnight inside New York's 4 March.
+    for hour, day in ((3, 4), (5, 4), (0, 5)):
+        LeadFactory(stage="suspect", channel=marketing_world.webinar, created_at=at(3, day, hour))
     settings.TIME_ZONE = "America/New_York"
     with timezone.override("America/New_York"):
         one_day = ReportFilters(start_day=dt.date(2025, 3, 4), end_day=dt.date(2025, 3, 4))
-        for f in (MARCH, APRIL, one_day):
+        for f in (MARCH, APRIL, one_day, one_day.previous()):
             periods = [f, f.previous(), f.previous().previous()]
             tallied, per_event = delivery_both_ways(periods)
             assert tallied == per_event, f
-        # 4 March in New York is [4 Mar 05:00, 5 Mar 05:00) UTC: M3 created (9:00 UTC).
-        assert by(delivery_both_ways([one_day])[0][0], "total")["new_leads"] == 1
+        # 4 March in New York is [4 Mar 05:00, 5 Mar 05:00) UTC: M3 (9:00 UTC), the leads
+        # of 05:00 and of 00:00 on 5 March. The 03:00 one is New York's 3 March, with M2.
+        assert by(delivery_both_ways([one_day])[0][0], "total")["new_leads"] == 3
+        day_before = one_day.previous()
+        assert by(delivery_both_ways([day_before])[0][0], "total")["new_leads"] == 2
+
+
+def test_keys_whose_events_went_away_are_not_listed(marketing_world):
+    """A lead moved to another campaign and a deleted deal leave tally rows that sum to
+    nothing (until compacted): no row for them, as from the events."""
+    from leads.models import Deal, Lead
+    from reports.queries import _delivery_counts
+
+    w = marketing_world
+    Lead.objects.filter(pk__in=[w.m3.pk, w.m4.pk]).update(campaign=w.c1)
+    Deal.objects.filter(lead=w.m7).delete()
+    tallied, per_event = delivery_both_ways([MARCH, MARCH.previous()])
+    assert tallied == per_event
+    # The Ebook keeps M7 (created in February): nothing in March.
+    by_campaign = _delivery_counts(MARCH, {"campaign": "campaign_id"})
+    assert {r["_g"] for r in by_campaign} == {w.c1.pk, None}
 
 
 def test_second_entries_count_the_same_from_the_tally(marketing_world):
