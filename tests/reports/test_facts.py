@@ -342,6 +342,22 @@ def test_an_import_gives_each_lead_its_events(rep, team, settings, tmp_path):
     assert {row[0] for row in kept if row[1] == K.CREATED} >= imported
 
 
+def test_the_import_task_leaves_the_tally_compact(db, settings, tmp_path):
+    from leads.tasks import run_import
+
+    settings.MEDIA_ROOT = tmp_path
+    channel = Channel.objects.get(slug="purchased-list")
+    for _ in range(2):
+        LeadFactory(stage=Stage.SUSPECT, channel=channel, campaign=None, persona=None)
+    rows = "".join(f"imported{i}@example.org,Lead {i}\n" for i in range(5))
+    batch, _ = create_batch(f"email,first_name\n{rows}".encode(), "list.csv", channel=channel)
+    assert DeliveryTally.objects.count() > len(tally())
+    run_import(batch.pk)
+    # One row per key, with every imported lead's creation in it.
+    assert DeliveryTally.objects.count() == len(tally())
+    assert sum(t[-2] for t in tally() if t[1] == K.CREATED) == 7
+
+
 def test_the_marketing_world_is_equal_to_a_rebuild(marketing_world):
     assert len(assert_events_equal_to_rebuild()) > 0
 
