@@ -54,6 +54,14 @@ browser:
 # so a running dev worker never picks up a message a test sent. pytest's exit code 5
 # ("no tests collected") is a failure too: a run that tested nothing did not pass.
 # Lint findings do not stop the tests from running; any failure fails the target.
+# Settings imported as production imports them (DEBUG off); HTTPS redirects off, because the
+# test client speaks plain HTTP.
+PRODUCTION_ENV := ACCORD_VAR_DIR="$${ACCORD_VAR_DIR:-$(CURDIR)/var/test}" DJANGO_ENV=production \
+	SECRET_KEY=production-pass-of-the-test-suite-not-a-real-secret-0123456789abcdef \
+	ALLOWED_HOSTS=testserver,localhost,127.0.0.1 SECURE_SSL_REDIRECT=0
+PRODUCTION_TESTS := tests/production tests/leads/test_lifecycle.py tests/leads/test_touch_clock.py \
+	tests/agreements/test_sla_clock.py tests/sla/test_sla_check.py tests/reports/test_facts.py
+
 test: install-dev browser
 	@failed=""; \
 	$(BIN)/ruff check . || failed="$$failed ruff-check"; \
@@ -62,6 +70,12 @@ test: install-dev browser
 	  $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (PYTEST_ARGS=$(PYTEST_ARGS))"; fi; \
 	if [ $$rc -ne 0 ]; then failed="$$failed pytest(exit $$rc)"; fi; \
+	if [ -z "$(PYTEST_ARGS)" ]; then \
+	  echo "--- the lifecycle, the clock and the ledger again, with production settings ---"; \
+	  rc=0; $(PRODUCTION_ENV) $(BIN)/python manage.py collectstatic --noinput -v 0 && \
+	  $(PRODUCTION_ENV) $(BIN)/python -m pytest $(PRODUCTION_TESTS) || rc=$$?; \
+	  if [ $$rc -ne 0 ]; then failed="$$failed pytest-production(exit $$rc)"; fi; \
+	fi; \
 	if [ -n "$$failed" ]; then echo "make test FAILED:$$failed"; exit 1; fi
 
 lint: install-dev

@@ -625,7 +625,6 @@ class StageChange(models.Model):
         return f"{self.lead_id}: {self.from_stage} → {self.to_stage}"
 
 
-@post_transition.connect
 def _record_stage_change(
     sender: type, instance: Any, name: str, source: str, target: str, **kwargs: Any
 ) -> None:
@@ -654,6 +653,11 @@ def _record_stage_change(
             stage_definition_version=StageDefinition.version_in_force(target),
         )
     )
+
+
+# A strong reference: with the default weak one the receiver is garbage-collected once
+# nothing else holds it, and transitions silently record nothing.
+post_transition.connect(_record_stage_change, weak=False, dispatch_uid="lead_stage_change")
 
 
 class Activity(models.Model):
