@@ -56,7 +56,7 @@ class StageDefinitionAdmin(SimpleHistoryAdmin):
         return (*self.readonly_fields, "stage") if obj else self.readonly_fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        from leads.stages import Stage
+        from agreements.stages import Stage
 
         missing = set(Stage.values) - set(StageDefinition.objects.values_list("stage", flat=True))
         return bool(missing) and super().has_add_permission(request)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from leads.stages import CLOSED_STAGES, MARKETING_STAGES, SALES_STAGES, Stage
+from agreements.stages import CLOSED_STAGES, MARKETING_STAGES, SALES_STAGES, Stage
 
 
 def lifecycle_transitions() -> list[tuple[str, str, str]]:

@@ -11,7 +11,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from leads.stages import STAGE_LEVEL, Stage
+from agreements.stages import STAGE_LEVEL, Stage
 
 from .calendar import CalendarSpec, parse_working_days
 
@@ -75,7 +75,7 @@ class VersionedWords(models.Model):
 class StageDefinition(VersionedWords):
     """What a lifecycle stage means, as the playbook shows it. Ops edits the words.
 
-    One row per value of `leads.stages.Stage`; the transitions between stages live
+    One row per value of `agreements.stages.Stage`; the transitions between stages live
     in code (`leads.models.Lead`), never here.
     """
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from leads.stages import Stage
+from agreements.stages import Stage
 
 from . import diagrams
 from .models import (

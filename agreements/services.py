@@ -14,8 +14,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from leads import roles
-from leads.stages import Stage
+from agreements import roles
+from agreements.stages import Stage
 
 from .calendar import CalendarSpec, add_duration
 from .models import (

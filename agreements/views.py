@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from leads import roles
+from agreements import roles
 
 from . import queries, services
 from .models import Agreement, AgreementError

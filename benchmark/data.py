@@ -589,9 +589,9 @@ class Generator:
     def _reference_data(self) -> None:
         from django.contrib.auth.models import Group, User
 
+        from agreements import roles
         from agreements import services as agreement_services
         from agreements.models import Agreement, Channel, Persona, ResponseRule
-        from leads import roles
         from leads.models import Campaign, RepProfile, Team
 
         spec, rng = self.spec, self.rng

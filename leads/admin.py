@@ -13,7 +13,9 @@ from django.http import HttpRequest
 from django.utils.functional import cached_property
 from django_fsm.admin import FSMAdminMixin
 
-from . import roles, services
+from agreements import roles
+
+from . import services
 from .import_admin import LeadImportExportMixin  # also registers the intake admin pages
 from .models import (
     Account,

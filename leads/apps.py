@@ -7,10 +7,6 @@ class LeadsConfig(AppConfig):
     verbose_name = "Leads"
 
     def ready(self) -> None:
-        from .roles import sync_roles
-
-        post_migrate.connect(sync_roles, dispatch_uid="accord_sync_roles")
-
         from .tasks import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="accord_schedules")

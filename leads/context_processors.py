@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from . import roles
+from agreements import roles
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:

@@ -12,9 +12,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from agreements import roles
 from agreements.models import Channel
 
-from . import importing, roles
+from . import importing
 from .decorators import role_required
 from .importing import COLUMNS, ImportFileError
 from .models import Campaign, ImportBatch, ImportRowError, LeadError, SavedMapping

@@ -19,6 +19,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from agreements.stages import Stage
+
 from . import importing, routing
 from .models import (
     Account,
@@ -29,7 +31,6 @@ from .models import (
     LeadError,
 )
 from .services import run_transition
-from .stages import Stage
 
 TOKEN_PREFIX = "acc_"  # noqa: S105 (a public prefix that marks our tokens, not a secret)
 HAND_RAISE_FROM = (Stage.SUSPECT, Stage.FAN, Stage.IQL, Stage.NURTURE)

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, post_transition, transition
 
-from . import roles
-from .stages import CLOSED_STAGES, OPEN_STAGES, SALES_STAGES, Stage
+from agreements import roles
+from agreements.stages import CLOSED_STAGES, OPEN_STAGES, SALES_STAGES, Stage
 
 
 class LeadError(Exception):

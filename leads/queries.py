@@ -25,6 +25,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from agreements.stages import OPEN_STAGES, Stage
+
 from .models import (
     Activity,
     Assignment,
@@ -36,7 +38,6 @@ from .models import (
     StageChange,
     Team,
 )
-from .stages import OPEN_STAGES, Stage
 
 # Open stages in funnel order, for filters and the queue.
 QUEUE_STAGES = tuple(s for s in Stage if s in OPEN_STAGES)

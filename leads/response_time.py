@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 def reached_sales_at(lead: Lead, at: dt.datetime) -> dt.datetime:
     """When the lead became the rep's to answer: the latest of its creation, its last
     entry into MQL before `at` and its assignment to the current owner."""
+    from agreements.stages import Stage
+
     from .models import StageChange
-    from .stages import Stage
 
     moments = [lead.created_at]
     if lead.assigned_at is not None:

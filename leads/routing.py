@@ -18,8 +18,9 @@ from typing import Any
 from django.db.models import Count
 from django.utils import timezone
 
+from agreements.stages import OPEN_STAGES
+
 from .models import Assignment, Lead, RepProfile, RoutingCursor, RoutingRule, Team
-from .stages import OPEN_STAGES
 
 # "Recently", for fairness between reps: assignments by the same rule in this window.
 FAIRNESS_WINDOW = dt.timedelta(days=30)

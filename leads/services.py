@@ -10,9 +10,10 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
-from . import roles
+from agreements import roles
+from agreements.stages import Stage
+
 from .models import Activity, Assignment, Feedback, Lead, LeadError, RepProfile, StaleLead
-from .stages import Stage
 
 # The transitions a person may ask for by name (from a page, the admin or an API).
 TRANSITIONS = (

@@ -14,8 +14,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from agreements.stages import Stage
+
 from .models import Activity, Lead
-from .stages import Stage
 
 WAKE_SUBJECT = "Back from nurture: follow up"
 BATCH = 500

@@ -22,7 +22,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed, has_transition_perm
 
-from . import queries, roles, services
+from agreements import roles
+from agreements.stages import Stage
+
+from . import queries, services
 from .decorators import role_required
 from .forms import (
     TOUCH_CHOICES,
@@ -35,7 +38,6 @@ from .forms import (
     TransitionForm,
 )
 from .models import Feedback, Lead, LeadError, StaleLead, sales_may
-from .stages import Stage
 
 HOME_BY_ROLE = {
     roles.SALES_REP: "leads:queue",

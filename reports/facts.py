@@ -335,7 +335,7 @@ DELIVERY_COLUMNS = (
     "reason",
     "amount",
 )
-# Frozen like the stages above (reports.models.DeliveryEvent.Kind, leads.stages).
+# Frozen like the stages above (reports.models.DeliveryEvent.Kind, agreements.stages).
 CLOSED = ("converted", "disqualified")
 ENTRY_KINDS = {"mql": 1, "sql": 2, "disqualified": 3}
 CLOSED_KIND = 4

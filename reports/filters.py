@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from django.utils import timezone
 
-from leads import roles
+from agreements import roles
 
 FILTER_FIELDS = ("team", "rep", "channel", "campaign", "persona")
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from leads.stages import Stage
+from agreements.stages import Stage
 
 from . import facts
 

@@ -70,8 +70,8 @@ from django.utils import timezone
 
 from agreements.models import Agreement, Channel, MarketingCommitment, Persona, TouchGoal
 from agreements.models import untouched_thresholds as agreement_thresholds
+from agreements.stages import CLOSED_STAGES, Stage
 from leads.models import Activity, Campaign, Deal, Feedback, Lead, StageChange, Team
-from leads.stages import CLOSED_STAGES, Stage
 
 from . import facts
 from .filters import ReportFilters

@@ -9,9 +9,9 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from agreements.stages import OPEN_STAGES, Stage
 from leads.models import Lead
 from leads.response_time import business_seconds_to_first_touch, calendar_now
-from leads.stages import OPEN_STAGES, Stage
 
 from .filters import local_midnight
 from .models import ReportSnapshot

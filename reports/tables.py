@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from leads import roles
-from leads.stages import Stage
+from agreements import roles
+from agreements.stages import Stage
 
 from . import queries
 

@@ -14,8 +14,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from agreements import roles
 from agreements.models import Channel, Persona
-from leads import roles
 from leads.decorators import role_required
 from leads.models import Campaign, Lead, Team
 

@@ -79,8 +79,8 @@ def _bench_sla(context: BenchContext) -> list[BenchResult]:
 def _fixtures() -> tuple[object, list[int]]:
     """A draft agreement (never in force) with a one-hour wall-clock rule, and 40 reps."""
     from agreements.models import Agreement, ResponseRule
+    from agreements.stages import Stage
     from leads.models import RepProfile, Team
-    from leads.stages import Stage
 
     User = get_user_model()
     agreement = Agreement.objects.filter(title="Bench (sla)").first() or Agreement.objects.create(
@@ -111,8 +111,8 @@ def _fixtures() -> tuple[object, list[int]]:
 
 def _arm(ids: list[int], rule, owners: list[int], due_at: dt.datetime) -> None:
     """Start a clock on these leads: MQLs, each assigned to a rep an hour before it is due."""
+    from agreements.stages import Stage
     from leads.models import Assignment, Lead
-    from leads.stages import Stage
 
     for first in range(0, len(ids), CHUNK):
         chunk = ids[first : first + CHUNK]
@@ -139,8 +139,8 @@ def _arm(ids: list[int], rule, owners: list[int], due_at: dt.datetime) -> None:
 
 def _disarm(ids: list[int]) -> None:
     """Put the leads back as seeded, without the check's records, so runs stay comparable."""
+    from agreements.stages import Stage
     from leads.models import Activity, Assignment, Lead
-    from leads.stages import Stage
     from notifications.models import Notification
 
     from .models import Breach, SLAWarning

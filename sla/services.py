@@ -26,11 +26,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from agreements import roles
 from agreements.models import Agreement, ResponseRule, untouched_thresholds
+from agreements.stages import CLOSED_STAGES, OPEN_STAGES, Stage
 from config.db import insert_ignoring_conflicts, insert_rows
-from leads import roles
 from leads.models import Assignment, Lead, LeadError, RepProfile
-from leads.stages import CLOSED_STAGES, OPEN_STAGES, Stage
 from notifications.models import Notification
 from notifications.services import Message, notify
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from leads import roles
+from agreements import roles
 from tests.factories import RepFactory, TeamFactory, UserFactory
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import factory
 from django.contrib.auth.models import Group, User
 
+from agreements import roles
 from agreements.models import Channel, Persona
-from leads import roles
+from agreements.stages import Stage
 from leads.models import Account, Activity, Campaign, Feedback, Lead, RepProfile, Team
-from leads.stages import Stage
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -19,10 +19,10 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from agreements import roles
 from agreements.models import Agreement
-from leads import roles
+from agreements.stages import Stage
 from leads.models import Feedback
-from leads.stages import Stage
 from tests.factories import FeedbackFactory, LeadFactory, RepFactory
 
 # The apps whose every named URL must be in the matrix.

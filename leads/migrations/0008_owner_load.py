@@ -10,7 +10,7 @@
 # order; an update that moves nothing touches no counter row), enabled ALWAYS so that a
 # bulk load in session_replication_role = replica still counts.
 #
-# The open stages are frozen here; a change to leads.stages.OPEN_STAGES needs a migration
+# The open stages are frozen here; a change to agreements.stages.OPEN_STAGES needs a migration
 # that recreates the triggers (tests/leads/test_owner_load.py compares with a recount).
 
 import django.db.models.deletion

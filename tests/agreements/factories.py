@@ -15,7 +15,7 @@ from agreements.models import (
     ResponseRule,
     TouchGoal,
 )
-from leads.stages import Stage
+from agreements.stages import Stage
 
 
 class BusinessCalendarFactory(factory.django.DjangoModelFactory):

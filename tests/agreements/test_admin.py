@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from agreements import roles
 from agreements.models import (
     Agreement,
     BusinessCalendar,
@@ -18,7 +19,6 @@ from agreements.models import (
     Term,
     TouchGoal,
 )
-from leads import roles
 from tests.agreements.factories import signed_and_active
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from agreements import services
 from agreements.models import Agreement, Channel, StageDefinition, Term
-from leads.stages import Stage
+from agreements.stages import Stage
 from tests.agreements.factories import ResponseRuleFactory, signed_and_active
 from tests.factories import ChannelFactory
 

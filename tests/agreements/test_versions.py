@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError
 
-from agreements import services
+from agreements import roles, services
 from agreements.models import Agreement, AgreementError, MarketingCommitment, ResponseRule
-from leads import roles
 from tests.agreements.factories import (
     AgreementFactory,
     MarketingCommitmentFactory,

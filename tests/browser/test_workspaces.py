@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from leads.stages import Stage
+from agreements.stages import Stage
 from tests.conftest import PASSWORD
 from tests.factories import (
     ActivityFactory,

@@ -10,10 +10,10 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from agreements.models import Channel
+from agreements.stages import Stage
 from leads.intake import authenticate
 from leads.models import IntakeToken, Lead
 from leads.resources import LeadResource
-from leads.stages import Stage
 from tests.factories import LeadFactory
 from tests.leads import import_files as files
 

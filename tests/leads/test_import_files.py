@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agreements.models import Channel
+from agreements.stages import Stage
 from leads.importing import (
     ImportFileError,
     auto_mapping,
@@ -15,7 +16,6 @@ from leads.importing import (
     run_batch,
 )
 from leads.models import Activity, ImportRowError, Lead
-from leads.stages import Stage
 from tests.leads import import_files as files
 
 PRESETS = list(files.HEADERS)

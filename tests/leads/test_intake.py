@@ -8,9 +8,9 @@ import pytest
 from django.urls import reverse
 
 from agreements.models import Channel
+from agreements.stages import Stage
 from leads.intake import issue_token, revoke_token
 from leads.models import Activity, Assignment, IntakeSubmission, Lead, RoutingRule, StageChange
-from leads.stages import Stage
 from tests.agreements.factories import AgreementFactory, ResponseRuleFactory, signed_and_active
 from tests.factories import LeadFactory, RepFactory
 

@@ -14,9 +14,9 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from agreements.models import Agreement
+from agreements.stages import Stage
 from leads import services
 from leads.models import Activity, Deal, Feedback, Lead, LeadError, StageChange
-from leads.stages import Stage
 from tests.factories import ChannelFactory, LeadFactory
 
 STAGES = [

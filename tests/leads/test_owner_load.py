@@ -15,10 +15,10 @@ from django.db import close_old_connections, connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from agreements.stages import Stage
 from leads import services
 from leads.models import Lead, OwnerLoad
 from leads.queries import QUEUE_STAGES
-from leads.stages import Stage
 from tests.factories import LeadFactory, RepFactory
 
 FIGURES = ("open_leads", "breached", "untouched", "due")

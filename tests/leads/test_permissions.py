@@ -15,7 +15,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from leads import roles, services
+from agreements import roles
+from leads import services
 from leads.models import Activity, Lead, LeadError, StageChange
 from tests.factories import ChannelFactory, LeadFactory, UserFactory
 

@@ -9,10 +9,10 @@ import pytest
 from django.db import connection
 
 from agreements.models import Channel
+from agreements.stages import Stage
 from leads import importing
 from leads.importing import create_batch, run_batch
 from leads.models import Assignment, Lead, RepProfile, RoutingRule
-from leads.stages import Stage
 from tests.factories import ChannelFactory, LeadFactory, RepFactory, TeamFactory
 from tests.leads import import_files as files
 

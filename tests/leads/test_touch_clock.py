@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from agreements.stages import Stage
 from leads import services
 from leads.models import Lead
-from leads.stages import Stage
 from tests.factories import LeadFactory
 
 

@@ -11,9 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from agreements.stages import Stage
 from leads import services
 from leads.models import Activity, Deal, Feedback, Lead
-from leads.stages import Stage
 from tests.factories import (
     AccountFactory,
     ActivityFactory,

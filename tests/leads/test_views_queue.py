@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from agreements.stages import Stage
 from leads.models import Lead
-from leads.stages import Stage
 from tests.factories import CampaignFactory, ChannelFactory, LeadFactory, PersonaFactory
 from tests.leads.workspace_helpers import assert_constant_queries, lead_ids_in_order
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from agreements.stages import Stage
 from leads import services
 from leads.models import Activity, Assignment, LeadError
-from leads.stages import Stage
 from tests.factories import LeadFactory, RepFactory
 from tests.leads.workspace_helpers import assert_constant_queries, lead_ids_in_order
 

@@ -16,9 +16,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from agreements import roles
 from agreements import services as agreement_services
 from agreements.models import Agreement, Channel
-from leads import roles
+from agreements.stages import Stage
 from leads.models import (
     Account,
     Activity,
@@ -30,7 +31,6 @@ from leads.models import (
     StageChange,
     Team,
 )
-from leads.stages import Stage
 
 DEMO_DOMAIN_SUFFIX = ".demo.example"
 LEAD_COUNT = 300

@@ -11,9 +11,9 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 
-from leads import roles
+from agreements import roles
+from agreements.stages import Stage
 from leads.models import Lead, StageChange
-from leads.stages import Stage
 from tests.leads.test_lifecycle import GRAPH
 
 LOGIN_LINE = re.compile(
