@@ -20,6 +20,8 @@ MARKETING_STAGES = frozenset({Stage.SUSPECT, Stage.FAN, Stage.IQL, Stage.MQL})
 SALES_STAGES = frozenset({Stage.WORKING, Stage.SQL, Stage.OPPORTUNITY})
 OPEN_STAGES = MARKETING_STAGES | SALES_STAGES | {Stage.NURTURE}
 CLOSED_STAGES = frozenset({Stage.DISQUALIFIED, Stage.CONVERTED})
+# A running first-touch clock stops here: nobody is expected to touch the lead.
+CLOCK_STOPPING_STAGES = CLOSED_STAGES | {Stage.NURTURE}
 
 # The level column of DESIGN.md's lifecycle table (None: outside the funnel).
 STAGE_LEVEL = {

@@ -274,6 +274,9 @@ class Lead(FSMModelMixin, models.Model):
         help_text="Business time from reaching sales to the first sales touch.",
     )
     last_touch_at = models.DateTimeField(null=True, blank=True)
+    sla_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the running (or last) SLA clock started."
+    )
     sla_due_at = models.DateTimeField(null=True, blank=True)
     sla_status = models.CharField(max_length=10, choices=SLAStatus.choices, default=SLAStatus.NONE)
     # Indexed although no query filters by them: deleting a draft agreement (SET_NULL,
