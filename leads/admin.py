@@ -6,12 +6,22 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+)
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.functional import cached_property
-from django_fsm.admin import FSMAdminMixin
+from django_fsm import Transition
+from django_fsm.admin import FSMAdminMixin, FSMTransitionContext
 
 from agreements import roles
 
@@ -190,19 +200,59 @@ class LeadAdmin(LeadImportExportMixin, FSMAdminMixin, admin.ModelAdmin):
         doc = (transition.method.__doc__ or "").strip()
         return transition.custom.get("help_text") or (doc.splitlines()[0] if doc else "")
 
-    def _apply_fsm_transition(
-        self,
-        *,
-        obj: Lead,
-        transition_name: str,
-        request: HttpRequest,
-        kwargs: dict[str, Any] | None = None,
+    def response_change(self, request: HttpRequest, obj: Lead) -> HttpResponse:
+        """A transition button opens the transition's form, or runs it through the service."""
+        name = request.POST.get(self.fsm_post_param)
+        if not name:
+            return super().response_change(request, obj)
+        transition = _transition_named(obj, name)
+        if transition is not None and self.get_fsm_transition_form(transition):
+            return redirect(_transition_url(obj, name))
+        self.run_transition(request, obj, name, {})
+        context = {"preserved_filters": self.get_preserved_filters(request), "opts": self.opts}
+        return HttpResponseRedirect(add_preserved_filters(context, request.path))
+
+    def fsm_transition_view(
+        self, request: HttpRequest, object_id: str, transition_name: str, **kwargs: Any
+    ) -> HttpResponse:
+        """A transition's input page; a valid post runs the transition through the service."""
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            raise Http404("No such lead.")
+        transition = _transition_named(obj, transition_name)
+        form_class = self.get_fsm_transition_form(transition) if transition else None
+        if transition is None or form_class is None:
+            return HttpResponseBadRequest(f"“{transition_name}” takes no input.")
+        if not transition.has_perm(obj, request.user):
+            label = services.transition_label(transition_name)
+            self.message_user(
+                request, f"You are not allowed to run “{label}” on this lead.", messages.ERROR
+            )
+            return redirect(_change_url(obj))
+        form = form_class(data=request.POST or None, instance=obj)
+        posted = request.method == "POST" and form.is_valid()
+        if posted and self.run_transition(request, obj, transition_name, form.cleaned_data):
+            return redirect(_change_url(obj))
+        context = self.admin_site.each_context(request) | {
+            "opts": self.opts,
+            "original": obj,
+            "transition": FSMTransitionContext(
+                name=transition_name,
+                label=self.get_fsm_label(transition),
+                help_text=self.get_help_text(transition),
+            ),
+            "transition_form": form,
+        }
+        return render(request, self.fsm_transition_form_template, context)
+
+    def run_transition(
+        self, request: HttpRequest, obj: Lead, name: str, data: dict[str, Any]
     ) -> bool:
-        # Through the service: row lock, permission check and history, as everywhere else.
-        arguments = dict(kwargs or {})
+        """Run a transition through the service (row lock, permission check, history)."""
+        arguments = dict(data)
         expected_version = arguments.pop("version", None)
         try:
-            if transition_name == "disqualify":
+            if name == "disqualify":
                 services.disqualify_with_feedback(
                     obj,
                     by=request.user,
@@ -214,19 +264,25 @@ class LeadAdmin(LeadImportExportMixin, FSMAdminMixin, admin.ModelAdmin):
                 )
             else:
                 services.run_transition(
-                    obj,
-                    transition_name,
-                    by=request.user,
-                    expected_version=expected_version,
-                    **arguments,
+                    obj, name, by=request.user, expected_version=expected_version, **arguments
                 )
         except LeadError as exc:
             self.message_user(request, str(exc), level=messages.ERROR)
             return False
-        self.message_user(
-            request, f"Done: {services.transition_label(transition_name)}.", messages.SUCCESS
-        )
+        self.message_user(request, f"Done: {services.transition_label(name)}.", messages.SUCCESS)
         return True
+
+
+def _transition_named(lead: Lead, name: str) -> Transition | None:
+    return next((t for t in lead.get_all_stage_transitions() if t.name == name), None)
+
+
+def _change_url(lead: Lead) -> str:
+    return reverse("admin:leads_lead_change", args=[lead.pk])
+
+
+def _transition_url(lead: Lead, name: str) -> str:
+    return reverse("admin:leads_lead_transition", args=[lead.pk, name])
 
 
 @admin.register(Account)

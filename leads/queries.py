@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     Case,
     Count,
@@ -104,18 +104,15 @@ def by_urgency(leads: QuerySet[Lead]) -> QuerySet[Lead]:
     )
 
 
-class QueuePaginator(Paginator):
-    """Pages of a queue that sort the leads' ids first and join the 25 shown afterwards.
+def queue_page(leads: QuerySet[Lead], number: Any, per_page: int) -> Page:
+    """One page of a queue: the sort runs over narrow rows, only the leads shown are joined.
 
-    Through Paginator._get_page, which receives the sliced queryset of a page: one
-    query per page as before, but the sort over a rep's whole open set (5,000
-    leads) runs on narrow rows, not on every lead joined to its channel, campaign,
-    persona, account and owner (at 1,000,000 leads on Postgres: 40 ms -> 16 ms).
+    Sorting a rep's whole open set joined to its channel, campaign, persona, account and
+    owner is what made big queues slow; the page's ids are a subquery, so it is one query.
     """
-
-    def _get_page(self, object_list: Any, number: int, paginator: Paginator) -> Any:
-        shown = self.object_list.filter(pk__in=object_list.values("pk"))
-        return super()._get_page(shown, number, paginator)
+    paginator = Paginator(leads, per_page)
+    shown = paginator.get_page(number)
+    return Page(leads.filter(pk__in=shown.object_list.values("pk")), shown.number, paginator)
 
 
 def queue_for(user: Any) -> QuerySet[Lead]:

@@ -66,8 +66,8 @@ def _queue_context(request: HttpRequest, leads: Any) -> dict[str, Any]:
     form = QueueFilterForm(request.GET or None)
     filters = form.filters()
     counts = queries.urgency_counts(leads)
-    page = queries.QueuePaginator(queries.filter_leads(leads, filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    page = queries.queue_page(
+        queries.filter_leads(leads, filters), request.GET.get("page"), PAGE_SIZE
     )
     buckets = [
         (key, queries.Urgency.LABELS[value], counts[key])
