@@ -1,1 +1,1 @@
-"""`manage.py bench`: one shared, reproducible data set and the sections measured on it."""
+"""`manage.py bench`: the performance benchmark, on a generated data set of its own."""

@@ -17,22 +17,32 @@ from dataclasses import asdict
 from typing import Any
 
 from django.db import connection
-from django.utils.module_loading import autodiscover_modules
-
-from leads.benchmarks import SECTIONS, BenchContext, BenchResult
 
 from .data import DataSpec, choose_server, dataset
+from .lead_import import bench_import, import_profile
+from .pages import bench_pages
+from .report_queries import bench_reports
+from .results import BenchContext, BenchResult, Section
+from .sla_check import bench_sla
 
 GROWTH_TARGET = 1.5
 SCALED_SECTIONS = ("sla", "pages")
-
-
-def load_sections() -> dict[str, Any]:
-    """Every registered section: ours first, so an app's own section of the same name wins."""
-    from . import sections  # noqa: F401  (registers sla, pages, reports)
-
-    autodiscover_modules("benchmarks")
-    return SECTIONS
+# name → (section, what it measures), in the order `bench` runs and `--list` prints them.
+SECTIONS: dict[str, tuple[Section, str]] = {
+    "import": (
+        bench_import,
+        "List import: ours vs plain bulk_create vs a stock import-export resource",
+    ),
+    "sla": (bench_sla, "SLA check: one run with 1% and with 0.01% of the leads due"),
+    "pages": (
+        bench_pages,
+        "Server time and queries of the rep queue, the lead page, the team page",
+    ),
+    "reports": (
+        bench_reports,
+        "Each report's time over the whole data set (last 90 days, all teams)",
+    ),
+}
 
 
 def run_bench(
@@ -40,7 +50,6 @@ def run_bench(
     names: list[str],
     leads: int,
     activities: int,
-    quick: bool,
     database: str | None,
     rows: int,
     sample: int,
@@ -51,7 +60,6 @@ def run_bench(
 ) -> dict[str, Any]:
     """Measure the named sections on the data set (and at 1/10 of it for the scaling figures)."""
     started = time.perf_counter()
-    load_sections()
     server = choose_server(database)
     spec = DataSpec(leads, activities)
     report: dict[str, Any] = {
@@ -64,16 +72,13 @@ def run_bench(
     with dataset(server, spec, out) as data:
         report["database"] = database_info(data.name)
         report["data"] = {"reused": data.reused, "seconds": round(data.seconds, 1), **data.counts}
-        extra = {"dataset": data, "workload_leads": leads, "runs": runs, "suffix": ""}
-        context = BenchContext(quick, leads, rows, sample, out, extra)
+        context = BenchContext(data, leads, rows, sample, runs, "", out)
         for name in names:
             out(f"{name}: measuring…")
             section = SECTIONS[name][0]
             count = import_runs if name == "import" else 1
             results = _median_of([section(context) for _ in range(count)])
             if name == "import" and any(r.passed is False and not r.profile for r in results):
-                from .sections import import_profile
-
                 profile = import_profile(context)
                 for r in results:
                     r.profile = r.profile or (profile if r.passed is False else "")
@@ -82,9 +87,7 @@ def run_bench(
         small = spec.tenth()
         report["small_spec"] = asdict(small)
         with dataset(server, small, out) as data:
-            suffix = " @1/10"
-            extra = {"dataset": data, "workload_leads": leads, "runs": runs, "suffix": suffix}
-            context = BenchContext(quick, small.leads, rows, sample, out, extra)
+            context = BenchContext(data, leads, rows, sample, runs, " @1/10", out)
             for name in names:
                 if name in SCALED_SECTIONS:
                     out(f"{name} at 1/10 ({small.leads:,} leads): measuring…")
@@ -154,6 +157,7 @@ def growth(
 
 
 def machine() -> dict[str, Any]:
+    """CPUs, memory, platform and Python of this machine, for the table's heading."""
     memory = 0
     try:
         with open("/proc/meminfo") as meminfo:
@@ -169,6 +173,7 @@ def machine() -> dict[str, Any]:
 
 
 def database_info(name: str) -> dict[str, Any]:
+    """Vendor, name and server version of the data set's database."""
     version = ""
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":

@@ -1,104 +1,38 @@
-"""Benchmark sections for `manage.py bench`, and the database they run in.
+"""The `import` section: our list import against plain bulk_create and a stock resource.
 
-A section is a function registered under a name; it gets a BenchContext and
-returns BenchResult rows. Sections run in their OWN database, never the
-user's: a SQLite file under var/bench/, or `<name>_bench` on Postgres. Other
-apps add sections in their own `benchmarks` module with @register.
+The same Apollo rows go through all three loaders, each from the same starting database
+(the rows one wrote are removed, and on Postgres the lead table vacuumed, before the
+next starts). All three write into the same lead table with its indexes and triggers:
+each new lead row fires the owner-load, delivery-event and delivery-tally triggers on
+every path; our import also writes activities, accounts and assignments (which fire the
+tenure triggers) and counts all of it in its time.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import random
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import tablib
 from django.conf import settings
-from django.core.management import call_command
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
+from import_export import resources
 
+from agreements.models import Channel
+from leads import importing
+from leads.models import Account, Activity, Assignment, ImportBatch, ImportChange, Lead
+from reports.facts import compact_tally
 
-@dataclass
-class BenchResult:
-    """One measured figure, with an optional target and whether it was met."""
-
-    section: str
-    name: str
-    value: float
-    unit: str
-    note: str = ""
-    target: str = ""
-    passed: bool | None = None
-    profile: str = ""  # why it took that long (printed when a target is missed)
-
-
-@dataclass
-class BenchContext:
-    quick: bool
-    leads: int
-    rows: int
-    sample: int
-    out: Callable[[str], None] = print
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-Section = Callable[[BenchContext], list[BenchResult]]
-SECTIONS: dict[str, tuple[Section, str]] = {}
-
-
-def register(name: str, help_text: str) -> Callable[[Section], Section]:
-    """Add a benchmark section to `manage.py bench`."""
-
-    def decorator(function: Section) -> Section:
-        SECTIONS[name] = (function, help_text)
-        return function
-
-    return decorator
-
-
-@contextlib.contextmanager
-def bench_database(label: str) -> Iterator[str]:
-    """Point the default connection at a separate benchmark database for the duration."""
-    db = connections["default"]
-    original = dict(db.settings_dict)
-    vendor = db.vendor
-    db.close()
-    if vendor == "sqlite":
-        folder = Path(settings.VAR) / "bench"
-        folder.mkdir(parents=True, exist_ok=True)
-        name = str(folder / f"{label}.sqlite3")
-        if Path(name).resolve() == Path(str(original["NAME"])).resolve():
-            raise RuntimeError("The benchmark database must not be the app's database.")
-    elif vendor == "postgresql":
-        name = f"{original['NAME']}_bench"
-        with db.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cursor.fetchone() is None:
-                cursor.execute(f'CREATE DATABASE "{name}"')
-        db.close()
-    else:  # pragma: no cover
-        raise RuntimeError(f"No benchmark database for {vendor}.")
-    db.settings_dict["NAME"] = name
-    debug = settings.DEBUG
-    settings.DEBUG = False  # as in production: no per-query logging in the timings
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
-        yield name
-    finally:
-        settings.DEBUG = debug
-        db.close()
-        db.settings_dict.clear()
-        db.settings_dict.update(original)
-
-
-# --- The import section ----------------------------------------------------------
+from .profiling import profile_line
+from .results import BenchContext, BenchResult
 
 APOLLO_HEADERS = [
     "First Name", "Last Name", "Title", "Company", "Company Name for Emails", "Email",
@@ -159,49 +93,8 @@ def apollo_file(rows: int, prefix: str, seed: int = 7) -> bytes:
     return out.getvalue().encode()
 
 
-def seed_leads(target: int, out: Callable[[str], None]) -> int:
-    """Fill the bench database up to `target` leads with plain SQL (fast, no models)."""
-    from leads.models import Lead
-
-    have = Lead.objects.count()
-    if have >= target:
-        return have
-    out(f"  seeding {target - have:,} leads into the benchmark database…")
-    now = timezone.now()
-    fields = [f for f in Lead._meta.concrete_fields if not f.primary_key]
-    columns = [f.column for f in fields]
-    defaults: dict[str, Any] = {}
-    for f in fields:
-        if f.has_default():
-            value = f.get_default()
-            defaults[f.column] = now if callable(getattr(f, "default", None)) else value
-        elif f.null:
-            defaults[f.column] = None
-        else:
-            defaults[f.column] = ""
-    defaults.update(updated_at=now, version=1, stage="suspect", sla_status="none")
-    placeholders = ", ".join(["%s"] * len(columns))
-    table = Lead._meta.db_table
-    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
-    sql = f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})"  # noqa: S608
-    batch = 20_000
-    for start in range(have, target, batch):
-        rows = []
-        for i in range(start, min(target, start + batch)):
-            values = dict(defaults, email=f"seed{i}@seed{i % 200_000}.example")
-            values.update(first_name="Seed", last_name=str(i), company=f"Seed {i % 200_000}")
-            rows.append([values[c] for c in columns])
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(sql, rows)
-    return Lead.objects.count()
-
-
 def _high_water_marks() -> tuple[int, int]:
     """The highest lead and account ids before the run: rows above them are the run's own."""
-    from django.db.models import Max
-
-    from leads.models import Account, Lead
-
     return (
         Lead.objects.aggregate(m=Max("pk"))["m"] or 0,
         Account.objects.aggregate(m=Max("pk"))["m"] or 0,
@@ -210,8 +103,6 @@ def _high_water_marks() -> tuple[int, int]:
 
 def _remove_bench_rows(marks: tuple[int, int]) -> None:
     """Leave the benchmark database as it was before the run, so runs stay comparable."""
-    from leads.models import Account, Activity, Assignment, ImportBatch, ImportChange, Lead
-
     lead_mark, account_mark = marks
     lead_table = connection.ops.quote_name(Lead._meta.db_table)
     new_leads = f"SELECT id FROM {lead_table} WHERE id > %s"  # noqa: S608
@@ -228,26 +119,35 @@ def _remove_bench_rows(marks: tuple[int, int]) -> None:
     ImportBatch.objects.all().delete()
     # The delivery tally's triggers appended a row per event added and removed: one per key
     # again, as before the run (the daily task's compaction).
-    from reports.facts import compact_tally
-
     compact_tally()
+    if connection.vendor == "postgresql":
+        # The next loader inserts the same emails: without this, each of its unique-index
+        # checks would visit the dead row version the previous loader left.
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM {lead_table}")
 
 
 def _rate(rows: int, seconds: float) -> float:
     return rows / seconds if seconds > 0 else 0.0
 
 
-@register("import", "List import: ours vs plain bulk_create vs a stock import-export resource")
+class StockLeadResource(resources.ModelResource):
+    """A stock import-export resource with default settings: what the import is compared to."""
+
+    class Meta:
+        model = Lead
+        fields = ("email", "first_name", "last_name", "title", "company", "phone", "website")
+        import_id_fields = ("email",)
+
+
+# Apollo header → Lead field, for the stock resource's dataset.
+STOCK_COLUMNS = {
+    "Email": "email", "First Name": "first_name", "Last Name": "last_name", "Title": "title",
+    "Company": "company", "Work Direct Phone": "phone", "Website": "website",
+}  # fmt: skip
+
+
 def bench_import(context: BenchContext) -> list[BenchResult]:
-    if "dataset" in context.extra:  # manage.py bench already selected its shared data set
-        return _bench_import(context)
-    label = f"import-{context.leads}"
-    with bench_database(label) as name:
-        context.out(f"import: benchmark database {name}")
-        return _bench_import(context)
-
-
-def _bench_import(context: BenchContext) -> list[BenchResult]:
     """Time the three ways of loading one file, each from the same starting database.
 
     The same rows go through all three (the stock resource takes the first `sample`
@@ -255,30 +155,13 @@ def _bench_import(context: BenchContext) -> list[BenchResult]:
     each finds the same leads, accounts and indexes. A small untimed round of all
     three goes first, so the first one timed does not pay for cold caches alone.
     """
-    import tablib
-    from import_export import resources
-
-    from agreements.models import Channel
-    from leads import importing
-    from leads.models import Lead
-
     out = context.out
     settings.MEDIA_ROOT = Path(settings.VAR) / "bench" / "media"
-    existing = seed_leads(context.leads, out)
+    existing = Lead.objects.count()
     marks = _high_water_marks()
     channel, _ = Channel.objects.get_or_create(
         slug="purchased-list", defaults={"name": "Purchased list"}
     )
-
-    class StockLeadResource(resources.ModelResource):
-        class Meta:
-            model = Lead
-            fields = ("email", "first_name", "last_name", "title", "company", "phone", "website")
-            import_id_fields = ("email",)
-
-    pick = {"Email": "email", "First Name": "first_name", "Last Name": "last_name",
-            "Title": "title", "Company": "company", "Work Direct Phone": "phone",
-            "Website": "website"}  # fmt: skip
 
     def timed_and_removed(load: Callable[[], Any]) -> tuple[float, Any]:
         try:
@@ -321,10 +204,10 @@ def _bench_import(context: BenchContext) -> list[BenchResult]:
         bulk, _ = timed_and_removed(bulk_create)
 
         # 3. A stock ModelResource with default settings, on a sample, extrapolated.
-        index = [table.headers.index(h) for h in pick]
+        index = [table.headers.index(h) for h in STOCK_COLUMNS]
         dataset = tablib.Dataset(
             *[[cells[i] for i in index] for _, cells in table.rows[:sample]],
-            headers=list(pick.values()),
+            headers=list(STOCK_COLUMNS.values()),
         )
         stock, result = timed_and_removed(
             lambda: StockLeadResource().import_data(dataset, dry_run=False)
@@ -388,3 +271,20 @@ def _bench_import(context: BenchContext) -> list[BenchResult]:
             passed=stock_rate > 0 and ours_rate / stock_rate >= 10,
         ),
     ]
+
+
+def import_profile(context: BenchContext, rows: int = 5_000) -> str:
+    """Profile our import of a small Apollo file on the data set (removed again after)."""
+    channel = Channel.objects.get(slug="purchased-list")
+    rows = min(rows, context.rows)
+    data = apollo_file(rows, f"p{int(time.time())}")
+    marks = _high_water_marks()
+    try:
+
+        def run() -> None:
+            batch, _ = importing.create_batch(data, "apollo-profile.csv", channel=channel)
+            importing.run_batch(batch)
+
+        return f"our import of {rows:,} rows: " + profile_line(run)
+    finally:
+        _remove_bench_rows(marks)

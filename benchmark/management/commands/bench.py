@@ -1,10 +1,9 @@
-"""`manage.py bench`: the performance benchmark of issue 8, in one command.
+"""`manage.py bench`: the performance benchmark, in one command.
 
 It generates (or reuses) one reproducible data set in a database of its own, never
-the app's (benchmark/data.py), runs every section on it (import, SLA check, pages,
-reports; each app's `benchmarks` module registers its own with
-leads.benchmarks.register), repeats the SLA and page figures at 1/10 of the size
-for the growth factors, and prints one table with each target and PASS or MISS.
+the app's (benchmark/data.py), runs every section on it (benchmark.run.SECTIONS:
+import, SLA check, pages, reports), repeats the SLA and page figures at 1/10 of the
+size for the growth factors, and prints one table with each target and PASS or MISS.
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+
+from benchmark.run import SECTIONS, render, run_bench
 
 
 class Command(BaseCommand):
@@ -54,15 +55,13 @@ class Command(BaseCommand):
         parser.add_argument("--list", action="store_true", help="List the sections and exit")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from benchmark.run import load_sections, render, run_bench
-
-        sections = load_sections()
+        """Run the named sections (or list them) and print or write the figures."""
         if options["list"]:
-            for name, (_, help_text) in sections.items():
+            for name, (_, help_text) in SECTIONS.items():
                 self.stdout.write(f"{name}: {help_text}")
             return
-        names = options["sections"] or list(sections)
-        unknown = [n for n in names if n not in sections]
+        names = options["sections"] or list(SECTIONS)
+        unknown = [n for n in names if n not in SECTIONS]
         if unknown:
             raise CommandError(f"Unknown section(s): {', '.join(unknown)}. Try --list.")
         quick = options["quick"]
@@ -78,7 +77,6 @@ class Command(BaseCommand):
             names=names,
             leads=leads,
             activities=activities,
-            quick=quick,
             database=options["database"],
             rows=min(rows, leads),
             sample=options["sample"] or (500 if quick else 2_000),
