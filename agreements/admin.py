@@ -220,7 +220,7 @@ class AgreementAdmin(SimpleHistoryAdmin):
     def links(self, obj: Agreement) -> str:
         if obj.pk is None:
             return "—"
-        items = [(reverse("agreements:playbook") + f"?version={obj.version}", "Playbook view")]
+        items = [(reverse("leads:playbook") + f"?version={obj.version}", "Playbook view")]
         if obj.is_draft:
             items[0] = (items[0][0], "Preview and sign on the playbook")
         previous = (

@@ -152,9 +152,7 @@ def playbook(version: int | None = None) -> dict[str, Any]:
         "terms": list(Term.objects.all()),
         "channel_rows": rows,
         "holidays": holidays,
-        "lifecycle_diagram": diagrams.lifecycle_diagram(
-            definitions, diagrams.lifecycle_transitions(), clock_text
-        ),
+        "clock_text": clock_text,
         "channel_diagram": diagrams.channel_diagram(rows, default_mql),
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AbstractBaseUser, AbstractUser, AnonymousUser
 
 OPS = "Ops"
 MARKETING = "Marketing"
@@ -116,6 +116,7 @@ def has_role(user: AbstractBaseUser | AnonymousUser, *roles: str) -> bool:
 
 
 def is_marketing(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """True for marketing's side of the house: Marketing and Ops."""
     return has_role(user, MARKETING, OPS)
 
 
@@ -128,3 +129,8 @@ def primary_role(user: AbstractBaseUser | AnonymousUser) -> str | None:
     if user.is_authenticated and user.is_superuser:
         return OPS
     return None
+
+
+def display_name(user: AbstractUser) -> str:
+    """How a user is named on pages and in messages: the full name, else the username."""
+    return user.get_full_name() or user.get_username()

@@ -23,7 +23,7 @@ CLOSED_STAGES = frozenset({Stage.DISQUALIFIED, Stage.CONVERTED})
 # A running first-touch clock stops here: nobody is expected to touch the lead.
 CLOCK_STOPPING_STAGES = CLOSED_STAGES | {Stage.NURTURE}
 
-# The level column of DESIGN.md's lifecycle table (None: outside the funnel).
+# Each stage's level in the funnel, as the playbook numbers it (None: outside the funnel).
 STAGE_LEVEL = {
     Stage.SUSPECT: 1,
     Stage.FAN: 2,

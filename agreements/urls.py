@@ -5,7 +5,6 @@ from . import views
 app_name = "agreements"
 
 urlpatterns = [
-    path("playbook/", views.playbook, name="playbook"),
     path("playbook/changes/", views.changes, name="changes"),
     path("playbook/v<int:version>/sign/", views.sign, name="sign"),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,7 +17,8 @@ from . import queries, services
 from .models import Agreement, AgreementError
 
 
-def _version_param(request: HttpRequest, name: str) -> int | None:
+def version_param(request: HttpRequest, name: str) -> int | None:
+    """An agreement version number from the query string (?version=3 or v3); 404 if not one."""
     value = request.GET.get(name, "").strip().lstrip("v")
     if not value:
         return None
@@ -35,10 +38,13 @@ def _sign_sides(user: object) -> list[tuple[str, str]]:
     return sides
 
 
-@login_required
-def playbook(request: HttpRequest) -> HttpResponse:
-    """The active agreement (or ?version=N) with stages, glossary, channels and commitments."""
-    version = _version_param(request, "version")
+def playbook_context(request: HttpRequest) -> dict[str, Any]:
+    """The playbook page's content for the active agreement (or ?version=N).
+
+    Stages, glossary, channels, commitments and signing; leads.views.playbook adds the
+    lifecycle graph, which is drawn from Lead.
+    """
+    version = version_param(request, "version")
     context = queries.playbook(version)
     agreement = context["agreement"]
     if version is not None and agreement is None:
@@ -51,7 +57,7 @@ def playbook(request: HttpRequest) -> HttpResponse:
         sign_sides=_sign_sides(request.user) if agreement and agreement.is_draft else [],
         is_ops=roles.has_role(request.user, roles.OPS),
     )
-    return render(request, "agreements/playbook.html", context)
+    return context
 
 
 @login_required
@@ -66,7 +72,7 @@ def sign(request: HttpRequest, version: int) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"You signed version {version} for {side}.")
-    return redirect(reverse("agreements:playbook") + f"?version={version}")
+    return redirect(reverse("leads:playbook") + f"?version={version}")
 
 
 @login_required
@@ -76,8 +82,8 @@ def changes(request: HttpRequest) -> HttpResponse:
         Agreement.objects.only("version", "status", "effective_from").order_by("-version")
     )
     numbers = [v.version for v in versions]
-    to_version = _version_param(request, "to") or (numbers[0] if numbers else None)
-    from_version = _version_param(request, "from")
+    to_version = version_param(request, "to") or (numbers[0] if numbers else None)
+    from_version = version_param(request, "from")
     if from_version is None and to_version is not None:
         from_version = next((n for n in numbers if n < to_version), None)
     old = new = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -40,12 +41,11 @@ def insert_rows(
 ) -> list[tuple[Any, ...]]:
     """INSERT plain rows in a few statements; with `returning`, those columns of each new row.
 
-    bulk_create without the model instances and the per-value SQL compilation (the
-    import writes 100,000 leads and activities; Django's work per value was most of
-    its time). Values must be plain (ints, strings, None, aware datetimes; the
-    datetimes are adapted here). Fields not given get their model default, evaluated
-    once per call (so not for per-row defaults such as uuid4), and auto_now fields
-    the time of the call. With `conflict`, rows hitting that unique constraint are
+    bulk_create without the model instances and the per-value SQL compilation, which
+    were most of a large import's time. Values must be plain (ints, strings, None,
+    aware datetimes; the datetimes are adapted here). Fields not given get their model
+    default, evaluated once per call (so not for per-row defaults such as uuid4), and
+    auto_now fields the time of the call. With `conflict`, rows hitting that unique constraint are
     skipped (ON CONFLICT DO NOTHING); without it a duplicate raises IntegrityError.
     `returning` gives raw database values (ids, text), in no promised order: return
     a unique column with the id to match rows up.
@@ -94,7 +94,7 @@ def insert_rows(
             # One array per column, unnested by the server: a handful of parameters per
             # statement however many rows, so the driver has almost nothing to parse.
             # Each array goes as one text literal built here: psycopg's own list dumper
-            # quotes element by element in Python and was a third of the SLA check's time.
+            # quotes element by element in Python, slow for big arrays.
             types = [f.db_type(connection) for f in given + defaulted]
             arrays = ", ".join(f"%s::{t}[]" for t in types)
             sql = (
@@ -135,10 +135,9 @@ def update_rows(
 ) -> None:
     """UPDATE rows by primary key: each row is (pk, *values in `fields` order).
 
-    bulk_update without its CASE WHEN per row and field: Django builds and resolves
-    an expression for each, about 0.7 ms per row (an import filling two fields on
-    10,000 existing leads spent 9 of its 10 s there). `increment` fields go up by
-    one (a version counter). Values must be plain, as for insert_rows.
+    bulk_update without its CASE WHEN per row and field, an expression Django builds
+    and resolves for each value, which was most of a large import's time. `increment`
+    fields go up by one (a version counter). Values must be plain, as for insert_rows.
     """
     opts = model._meta
     given = [opts.get_field(name) for name in fields]
@@ -184,12 +183,7 @@ def _plain_rows(
 def _sqlite_max_params() -> int:
     """The SQLite library's limit on parameters per statement (999 on very old builds)."""
     connection.ensure_connection()
-    try:
-        import sqlite3
-
-        return min(32_766, connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
-    except (AttributeError, ImportError):  # Python < 3.11
-        return connection.features.max_query_params
+    return min(32_766, connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
 
 
 def array_literal(values: Iterable[Any]) -> str:

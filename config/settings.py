@@ -16,10 +16,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env(name: str, default: str | None = None) -> str | None:
+    """A setting from the environment, so one code base runs anywhere."""
     return os.environ.get(name, default)
 
 
 def env_bool(name: str, default: bool) -> bool:
+    """A yes/no setting from the environment (1, true, yes, on: yes)."""
     value = os.environ.get(name)
     if value is None:
         return default
@@ -27,10 +29,12 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_list(name: str, default: str = "") -> list[str]:
+    """A comma-separated setting from the environment, blanks dropped."""
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
 def env_required(name: str) -> str:
+    """A setting production cannot run without; refuses to start when it is missing."""
     value = os.environ.get(name)
     if not value:
         raise ImproperlyConfigured(f"{name} must be set when DJANGO_ENV=production")
@@ -107,9 +111,8 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------
 DATABASE_URL = env("DATABASE_URL")
-# No JIT on Postgres: it compiled each report's statement (many correlated subqueries, so
-# a high cost estimate) for longer than the statement ran (1.0 of 1.4 s at 100,000 leads);
-# nothing here is a long enough scan to gain from it. The benchmark's server uses it too.
+# No JIT on Postgres: the reports' many correlated subqueries look costly, so it compiles
+# them for longer than they run. The benchmark's server takes the same options.
 POSTGRES_OPTIONS = {"options": "-c jit=off"}
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
@@ -121,9 +124,8 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env("SQLITE_PATH", str(VAR / "accord.sqlite3")),
             # Web and worker write at once: WAL + IMMEDIATE transactions avoid
-            # "database is locked" (verified in STACK.md). mmap: reads come from the OS
-            # page cache instead of a read() per page through SQLite's 2 MB cache (the
-            # sales report at 1,000,000 leads: 36.6 s -> 14.5 s).
+            # "database is locked". mmap: reads come from the OS page cache instead of
+            # a read() per page through SQLite's small cache.
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,

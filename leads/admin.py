@@ -110,7 +110,7 @@ class OwnerFilter(admin.SimpleListFilter):
         )
         return [
             ("none", "Unassigned"),
-            *((str(u.pk), u.get_full_name() or u.username) for u in users),
+            *((str(u.pk), roles.display_name(u)) for u in users),
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Lead]) -> QuerySet[Lead]:

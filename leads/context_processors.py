@@ -8,6 +8,7 @@ from agreements import roles
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
+    """The links of the page header for the signed-in user's roles."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
@@ -23,6 +24,4 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if roles.has_role(user, roles.OPS):
         links.append(("Ops", "/ops/"))
     links.append(("Playbook", "/playbook/"))
-    seen: set[str] = set()
-    unique = [(label, url) for label, url in links if not (url in seen or seen.add(url))]
-    return {"nav_links": unique, "nav_role": roles.primary_role(user) or "No role"}
+    return {"nav_links": links, "nav_role": roles.primary_role(user) or "No role"}

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from agreements import roles
 from agreements.models import Channel, Persona
 
 from .models import Activity, Campaign, Feedback
@@ -159,10 +160,7 @@ class ReassignForm(forms.Form):
         reps = list(reps)
         self.reps = {str(r.user_id): r.user for r in reps}
         choices = [("", "Choose a rep…")]
-        choices += [
-            (str(r.user_id), f"{r.user.get_full_name() or r.user.username} ({r.team})")
-            for r in reps
-        ]
+        choices += [(str(r.user_id), f"{roles.display_name(r.user)} ({r.team})") for r in reps]
         if allow_desk:
             choices.append((self.DESK, "Back to the lead desk"))
         self.fields["to_user"].choices = choices

@@ -6,6 +6,7 @@ app_name = "leads"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("playbook/", views.playbook, name="playbook"),
     path("queue/", views.queue, name="queue"),
     path("team/", views.team, name="team"),
     path("team/rep/<int:user_id>/", views.team_rep, name="team_rep"),

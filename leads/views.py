@@ -24,8 +24,9 @@ from django_fsm import can_proceed, has_transition_perm
 
 from agreements import roles
 from agreements.stages import Stage
+from agreements.views import playbook_context
 
-from . import queries, services
+from . import diagrams, queries, services
 from .decorators import role_required
 from .forms import (
     TOUCH_CHOICES,
@@ -56,6 +57,16 @@ def home(request: HttpRequest) -> HttpResponse:
     if role is None:
         return render(request, "leads/no_role.html", status=403)
     return redirect(HOME_BY_ROLE[role])
+
+
+@login_required
+def playbook(request: HttpRequest) -> HttpResponse:
+    """The playbook: the agreement's page, with the lifecycle graph drawn from Lead's stages."""
+    context = playbook_context(request)
+    context["lifecycle_diagram"] = diagrams.lifecycle_diagram(
+        context["definitions"], diagrams.lifecycle_transitions(), context["clock_text"]
+    )
+    return render(request, "agreements/playbook.html", context)
 
 
 # --- Queues ----------------------------------------------------------------------
@@ -114,7 +125,7 @@ def team_rep(request: HttpRequest, user_id: int) -> HttpResponse:
     context.update(
         {
             "rep": rep,
-            "title": f"{rep.user.get_full_name() or rep.user.username}'s queue",
+            "title": f"{roles.display_name(rep.user)}'s queue",
             "reassign_form": ReassignForm(
                 reps=[r for r in reps if r.user_id != user_id],
                 initial={"next": request.get_full_path()},
@@ -156,7 +167,7 @@ def reassign(request: HttpRequest) -> HttpResponse:
     except LeadError as exc:
         messages.error(request, f"Nothing was reassigned: {exc}")
     else:
-        name = (target.get_full_name() or target.username) if target else "the lead desk"
+        name = roles.display_name(target) if target else "the lead desk"
         count = len(done)
         messages.success(request, f"Moved {count} lead{'s' if count != 1 else ''} to {name}.")
     return redirect(back)
@@ -228,6 +239,7 @@ def feedback_reply(request: HttpRequest, feedback_id: int) -> HttpResponse:
 
 @role_required(roles.OPS)
 def ops(request: HttpRequest) -> HttpResponse:
+    """Ops' home: links to the admin, imports and the playbook."""
     return render(request, "leads/ops.html")
 
 

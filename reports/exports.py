@@ -42,6 +42,7 @@ def _blocks(
 
 
 def file_name(report: Report, f: ReportFilters, ext: str) -> str:
+    """The download's name: the report and the dates it covers."""
     return f"accord-{report.key}-{f.start_day:%Y%m%d}-{f.end_day:%Y%m%d}.{ext}"
 
 

@@ -72,6 +72,7 @@ class Report:
 
 
 def hours(seconds: Any) -> Decimal | None:
+    """Seconds as hours to two decimals, the unit every time figure is shown in."""
     if seconds is None:
         return None
     return (Decimal(str(seconds)) / 3600).quantize(Decimal("0.01"), ROUND_HALF_UP)
@@ -535,4 +536,5 @@ REPORTS: dict[str, Report] = {
 
 
 def reports_for(user: Any) -> list[Report]:
+    """The reports a user's roles may open, in menu order."""
     return [r for r in REPORTS.values() if roles.has_role(user, *r.roles)]

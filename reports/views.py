@@ -241,5 +241,5 @@ def _options(user: Any, report: Report) -> dict[str, Any]:
             .objects.filter(rep_profile__isnull=False)
             .order_by("first_name", "last_name", "username")
         )
-        options["reps"] = [(u.pk, u.get_full_name() or u.get_username()) for u in reps]
+        options["reps"] = [(u.pk, roles.display_name(u)) for u in reps]
     return options

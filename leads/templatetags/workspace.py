@@ -6,6 +6,8 @@ from typing import Any
 
 from django import template
 
+from agreements.roles import display_name
+
 register = template.Library()
 
 
@@ -14,4 +16,4 @@ def person(user: Any, nobody: str = "system") -> str:
     """A user's full name, else their username; `nobody` when there is no user."""
     if user is None:
         return nobody
-    return user.get_full_name() or user.get_username()
+    return display_name(user)
