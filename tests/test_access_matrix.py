@@ -137,7 +137,7 @@ MATRIX: list[Row] = [
     Row("leads:transition", "own", "post", expect(403, rep=302, manager=302), _start_working),
     Row("leads:transition", "other", "post", expect(403, rep=404, manager=404), _start_working),
     # --- agreements
-    Row("agreements:playbook", "-", "get", EVERYONE),
+    Row("leads:playbook", "-", "get", EVERYONE),
     Row("agreements:changes", "-", "get", EVERYONE),
     Row("agreements:sign", "-", "get", expect(405)),
     Row("agreements:sign", "-", "post", expect(302), _sign),
