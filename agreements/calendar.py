@@ -19,8 +19,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-UTC = dt.UTC
-
 # A calendar with no working day at all would make every deadline infinite;
 # past this many days of searching we give up and say so.
 MAX_SEARCH_DAYS = 3660
@@ -67,8 +65,8 @@ class CalendarSpec:
         if not self.is_working_day(day):
             return None
         zone = self.zone
-        opens = dt.datetime.combine(day, self.start, tzinfo=zone).astimezone(UTC)
-        closes = dt.datetime.combine(day, self.end, tzinfo=zone).astimezone(UTC)
+        opens = dt.datetime.combine(day, self.start, tzinfo=zone).astimezone(dt.UTC)
+        closes = dt.datetime.combine(day, self.end, tzinfo=zone).astimezone(dt.UTC)
         return opens, closes
 
 
@@ -82,7 +80,7 @@ def parse_working_days(value: str | Iterable[int]) -> frozenset[int]:
 def _utc(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise CalendarError("Business-time arithmetic needs time-zone-aware datetimes.")
-    return moment.astimezone(UTC)
+    return moment.astimezone(dt.UTC)
 
 
 def _local_date(moment: dt.datetime, spec: CalendarSpec) -> dt.date:

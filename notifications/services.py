@@ -111,7 +111,7 @@ def _email(notification: Notification) -> EmailMessage:
 
 
 def _absolute(path: str) -> str:
-    base = getattr(settings, "SITE_URL", "").rstrip("/")
+    base = settings.SITE_URL.rstrip("/")
     return f"{base}{path}" if path.startswith("/") else path
 
 
