@@ -1,55 +1,39 @@
 """Admin for lead intake: import batches, saved mappings, routing rules, intake tokens,
-and the import-export import of leads for Ops (registered from leads/admin.py)."""
+and the leads' import/export buttons for Ops (mixed into LeadAdmin in leads/admin.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils.html import format_html
 from import_export.admin import ImportExportMixin
-from import_export.forms import ConfirmImportForm, ImportForm
-
-from agreements.models import Channel
 
 from . import intake
 from .models import ImportBatch, IntakeToken, RoutingRule, SavedMapping
 from .resources import LeadResource
 
 
-class LeadImportForm(ImportForm):
-    channel = forms.ModelChoiceField(
-        queryset=Channel.objects.filter(is_active=True),
-        help_text="New leads enter this channel's entry stage.",
-    )
-
-
-class LeadConfirmImportForm(ConfirmImportForm):
-    channel = forms.ModelChoiceField(queryset=Channel.objects.all(), widget=forms.HiddenInput)
-
-
 class LeadImportExportMixin(ImportExportMixin):
-    """Mixed into LeadAdmin: import with a channel choice, export with escaped cells."""
+    """Mixed into LeadAdmin: export with escaped cells; Import opens the list import wizard.
+
+    Leads enter by one way only: the wizard's batch import (cleaning, dedupe, routing,
+    campaign touch point, clocks), never import-export's own row saving.
+    """
 
     resource_classes = [LeadResource]
-    import_form_class = LeadImportForm
-    confirm_form_class = LeadConfirmImportForm
 
-    def get_confirm_form_initial(self, request: HttpRequest, import_form: Any) -> dict[str, Any]:
-        initial = super().get_confirm_form_initial(request, import_form)
-        if import_form is not None:
-            initial["channel"] = import_form.cleaned_data["channel"].pk
-        return initial
+    def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        """Send Ops to the import wizard, where the file becomes an ImportBatch."""
+        messages.info(request, "Lists are imported here: upload, check the preview, then confirm.")
+        return redirect("leads:imports")
 
-    def get_import_resource_kwargs(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
-        resource_kwargs = super().get_import_resource_kwargs(request, **kwargs)
-        form = kwargs.get("form")
-        if form is not None and form.is_valid():
-            resource_kwargs["channel"] = form.cleaned_data["channel"]
-        return resource_kwargs
+    def process_import(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        """No row saving of import-export's own: its confirm step goes to the wizard too."""
+        return redirect("leads:imports")
 
 
 @admin.register(ImportBatch)

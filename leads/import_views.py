@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -15,11 +16,22 @@ from django.views.decorators.http import require_POST
 from agreements import roles
 from agreements.models import Channel
 
-from . import importing
 from .decorators import role_required
-from .importing import COLUMNS, ImportFileError
+from .importing.batches import (
+    batch_mapping,
+    batch_table,
+    confirm_batch,
+    create_batch,
+    preview_batch,
+    progress_of,
+    revert_batch,
+)
+from .importing.columns import COLUMNS
+from .importing.files import ImportFileError
+from .importing.presets import PRESETS_BY_ID, auto_mapping
 from .models import Campaign, ImportBatch, ImportRowError, LeadError, SavedMapping
 from .spreadsheet import csv_response
+from .tasks import run_import
 
 IMPORTERS = (roles.MARKETING, roles.OPS)
 PREVIEW_ERRORS = 100
@@ -114,7 +126,7 @@ def imports(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         saved = data["saved_mapping"]
         try:
-            batch, _ = importing.create_batch(
+            batch, _ = create_batch(
                 data["file"].read(),
                 Path(data["file"].name).name,
                 channel=data["channel"],
@@ -150,16 +162,16 @@ def import_mapping(request: HttpRequest, batch_id: int) -> HttpResponse:
     if batch.status != ImportBatch.Status.UPLOADED:
         return redirect(batch)
     try:
-        table = importing.batch_table(batch)
+        table = batch_table(batch)
     except ImportFileError as exc:
         messages.error(request, str(exc))
         return redirect("leads:imports")
-    initial = importing.batch_mapping(batch, table)
+    initial = batch_mapping(batch, table)
     saved_id = request.GET.get("saved")
     if saved_id and saved_id.isdigit():
         saved = SavedMapping.objects.filter(pk=saved_id).first()
         if saved is not None:
-            initial = importing.auto_mapping(table.headers, saved.mapping)
+            initial = auto_mapping(table.headers, saved.mapping)
     form = MappingForm(request.POST or None, headers=table.headers, initial_columns=initial)
     if request.method == "POST" and form.is_valid():
         columns = form.columns()
@@ -197,7 +209,7 @@ def import_preview(request: HttpRequest, batch_id: int) -> HttpResponse:
     if batch.status != ImportBatch.Status.UPLOADED:
         return redirect(batch)
     try:
-        summary = importing.preview_batch(batch)
+        summary = preview_batch(batch)
     except ImportFileError as exc:
         messages.error(request, str(exc))
         return redirect("leads:import_mapping", batch.pk)
@@ -205,7 +217,7 @@ def import_preview(request: HttpRequest, batch_id: int) -> HttpResponse:
     columns = batch.mapping.get("columns", [])
     mapped = [(h, COLUMNS[c].label) for h, c in zip(headers, columns, strict=False) if c]
     unmapped = [h for h, c in zip(headers, columns, strict=False) if not c and h]
-    preset = importing.PRESETS_BY_ID.get(batch.preset)
+    preset = PRESETS_BY_ID.get(batch.preset)
     return render(
         request,
         "leads/import_preview.html",
@@ -226,9 +238,12 @@ def import_preview(request: HttpRequest, batch_id: int) -> HttpResponse:
 def import_confirm(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch(batch_id)
     try:
-        importing.confirm_batch(batch)
+        confirm_batch(batch)
     except LeadError as exc:
         messages.error(request, str(exc))
+    else:
+        batch_id = batch.pk
+        transaction.on_commit(lambda: run_import.delay(batch_id))
     return redirect(batch)
 
 
@@ -243,7 +258,7 @@ def import_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
         "leads/import_detail.html",
         {
             "batch": batch,
-            "progress": importing.progress_of(batch),
+            "progress": progress_of(batch),
             "error_count": batch.row_errors.count(),
             "mapping_pairs": list(
                 zip(
@@ -261,7 +276,7 @@ def import_progress(request: HttpRequest, batch_id: int) -> HttpResponse:
     response = render(
         request,
         "leads/_import_progress.html",
-        {"batch": batch, "progress": importing.progress_of(batch)},
+        {"batch": batch, "progress": progress_of(batch)},
     )
     if batch.is_finished and request.htmx:
         response["HX-Refresh"] = "true"
@@ -288,7 +303,7 @@ def import_revert(request: HttpRequest, batch_id: int) -> HttpResponse:
     """Undo an import: its new leads go (unless worked), filled fields are emptied again."""
     batch = _batch(batch_id)
     try:
-        kept = importing.revert_batch(batch, by=request.user)
+        kept = revert_batch(batch, by=request.user)
     except LeadError as exc:
         messages.error(request, str(exc))
     else:

@@ -21,15 +21,12 @@ from django.utils import timezone
 
 from agreements.stages import Stage
 
-from . import importing, routing
-from .models import (
-    Account,
-    Activity,
-    IntakeSubmission,
-    IntakeToken,
-    Lead,
-    LeadError,
-)
+from . import routing
+from .importing.cleaning import CleanRow
+from .importing.columns import COLUMNS, RowError
+from .importing.presets import ALIASES, norm_header
+from .importing.writer import Entry, TouchPoint, get_campaign, take_in_leads
+from .models import Activity, Assignment, IntakeSubmission, IntakeToken, Lead, LeadError
 from .services import run_transition
 
 TOKEN_PREFIX = "acc_"  # noqa: S105 (a public prefix that marks our tokens, not a secret)
@@ -119,9 +116,9 @@ def authenticate(channel_slug: str, authorization: str) -> IntakeToken:
 
 
 def _column_for(key: str) -> str | None:
-    if key in importing.COLUMNS:
+    if key in COLUMNS:
         return key
-    return importing.ALIASES.get(importing.norm_header(key.replace("_", " ")))
+    return ALIASES.get(norm_header(key.replace("_", " ")))
 
 
 def clean_payload(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any], list[str]]:
@@ -141,10 +138,10 @@ def clean_payload(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any],
         if isinstance(raw, bool) or not isinstance(raw, str | int | float | type(None)):
             errors.append({"field": key, "message": f"{key} must be text."})
             continue
-        column = importing.COLUMNS[identifier]
+        column = COLUMNS[identifier]
         try:
             column.assign(column.clean("" if raw is None else str(raw)), values)
-        except importing.RowError as exc:
+        except RowError as exc:
             errors.append({"field": key, "message": str(exc)})
     if not values.get("email") and not any(e["field"] for e in errors if "mail" in e["field"]):
         errors.append({"field": "email", "message": "Email is required."})
@@ -212,74 +209,34 @@ def receive(token: IntakeToken, data: dict[str, Any], *, idempotency_key: str = 
 def _apply(
     token: IntakeToken, values: dict[str, str], meta: dict[str, Any], *, hand_raise: bool
 ) -> IntakeResult:
+    """Take the posted person in (the one way in); a hand-raise of a known lead moves it to MQL."""
     channel = token.channel
-    now = timezone.now()
-    email = values["email"]
-    campaign = importing.get_campaign(str(meta.get("campaign") or ""), channel)
+    campaign = get_campaign(str(meta.get("campaign") or ""), channel)
     subject = str(meta.get("form") or meta.get("form_name") or f"Form: {token.name}")[:200]
     body = str(meta.get("message") or meta.get("comment") or meta.get("comments") or "")
-    lead = Lead.objects.select_for_update().filter(email=email).first()
-    created = lead is None
-    moved = False
-    if lead is None:
-        lead = _new_lead(channel, campaign, values, now, hand_raise=hand_raise)
-        assignments = routing.route_new_leads([lead], at=now)
-        if lead.stage == Stage.MQL or lead.stage in importing._sla_stages():
-            importing.start_sla_clock(lead, now)
-        lead.save()
-        for assignment in assignments:
-            assignment.lead_id = lead.pk
-            assignment.save()
-    else:
-        filled = importing._fill(lead, values)
-        if lead.campaign_id is None and campaign is not None:
-            filled["campaign_id"] = campaign.pk
-        if filled:
-            for name, value in filled.items():
-                setattr(lead, name, value)
-            lead.save(update_fields=list(filled))
-        if hand_raise and lead.stage in HAND_RAISE_FROM:
-            lead = run_transition(lead, "hand_raise", by=None, note=subject)
-            moved = True
-            if lead.owner_id is None:
-                assignments = routing.route_new_leads([lead], at=now)
-                if lead.owner_id is not None:
-                    lead.save(update_fields=["owner", "assigned_at"])
-                for assignment in assignments:
-                    assignment.lead_id = lead.pk
-                    assignment.save()
-    Activity.objects.create(
-        lead=lead,
-        side=Activity.Side.CUSTOMER,
-        kind=Activity.Kind.FORM,
-        occurred_at=now,
-        subject=subject,
-        body=body,
+    touch = TouchPoint(
+        side=Activity.Side.CUSTOMER.value, kind=Activity.Kind.FORM.value, subject=subject, body=body
     )
-    return IntakeResult(lead, created=created, moved_to_mql=moved)
-
-
-def _new_lead(
-    channel: Any, campaign: Any, values: dict[str, str], now: dt.datetime, *, hand_raise: bool
-) -> Lead:
-    domain = importing.company_domain(values["email"], values.get("website", ""))
-    account = None
-    if domain:
-        account, _ = Account.objects.get_or_create(
-            domain=domain, defaults={"name": (values.get("company") or domain)[:200]}
-        )
-    persona = routing.PersonaMatcher.active().match(
-        values.get("title", ""), values.get("industry", ""), values.get("country", "")
-    )
-    stage = Stage.MQL if hand_raise else channel.entry_stage
-    return Lead(
-        email=values["email"],
-        stage=stage,
+    entry = Entry.prepare(
         channel=channel,
         campaign=campaign,
-        persona=persona,
-        account=account,
-        created_at=now,
-        stage_entered_at=now,
-        **{name: values[name] for name in importing.FILL_FIELDS if values.get(name)},
+        touch=touch,
+        stage=Stage.MQL if hand_raise else channel.entry_stage,
     )
+    taken = take_in_leads(entry, [CleanRow(0, values["email"], values)])
+    lead = Lead.objects.get(pk=taken.lead_ids[values["email"]])
+    moved = False
+    if not taken.created_ids and hand_raise and lead.stage in HAND_RAISE_FROM:
+        lead = run_transition(lead, "hand_raise", by=None, note=subject)
+        moved = True
+        if lead.owner_id is None:
+            _route_hand_raise(lead, entry.at)
+    return IntakeResult(lead, created=bool(taken.created_ids), moved_to_mql=moved)
+
+
+def _route_hand_raise(lead: Lead, at: dt.datetime) -> None:
+    """An owner-less known lead that raised its hand gets one by the routing rules."""
+    routes = routing.route_leads([lead], at=at)
+    if lead.owner_id is not None:
+        lead.save(update_fields=["owner", "assigned_at"])
+    Assignment.objects.bulk_create([route.assignment(at) for route in routes])

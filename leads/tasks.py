@@ -16,7 +16,9 @@ from django.utils import timezone
 
 from agreements.stages import Stage
 
-from .models import Activity, Lead
+from .importing.batches import run_batch
+from .importing.files import ImportFileError
+from .models import Activity, ImportBatch, Lead
 
 WAKE_SUBJECT = "Back from nurture: follow up"
 BATCH = 500
@@ -159,9 +161,6 @@ def run_import(batch_id: int) -> dict[str, Any]:
     Leads are matched by email and the batch's bookkeeping says what it already
     did, so a re-run completes the import without duplicates.
     """
-    from .importing import ImportFileError, run_batch
-    from .models import ImportBatch
-
     batch = ImportBatch.objects.select_related("channel", "campaign").filter(pk=batch_id).first()
     if batch is None or batch.status in (ImportBatch.Status.DONE, ImportBatch.Status.REVERTED):
         return {}

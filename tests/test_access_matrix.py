@@ -74,9 +74,9 @@ def _sign(world: Any) -> dict[str, Any]:
 
 
 def _batch(world: Any) -> dict[str, Any]:
-    from leads import importing
+    from leads.importing.batches import create_batch
 
-    batch, _ = importing.create_batch(
+    batch, _ = create_batch(
         b"email,first_name\nmatrix@example.com,Max\n",
         "matrix.csv",
         channel=world.own_lead.channel,

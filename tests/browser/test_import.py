@@ -15,7 +15,8 @@ import pytest
 from django.db import connection
 from playwright.sync_api import Page, expect
 
-from leads import importing, tasks
+from leads import tasks
+from leads.importing import writer
 from tests.conftest import PASSWORD
 from tests.factories import ChannelFactory
 from tests.leads import import_files as files
@@ -27,14 +28,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def worker(monkeypatch, settings, tmp_path):
     """run_import.delay() starts the real task in a thread, one slow row per transaction."""
     settings.MEDIA_ROOT = tmp_path
-    monkeypatch.setattr(importing, "CHUNK", 1)
-    real_chunk = importing._write_chunk
+    monkeypatch.setattr(writer, "CHUNK", 1)
+    real_chunk = writer.take_in_leads
 
     def slow_chunk(context, rows):
         time.sleep(0.4)
         return real_chunk(context, rows)
 
-    monkeypatch.setattr(importing, "_write_chunk", slow_chunk)
+    monkeypatch.setattr(writer, "take_in_leads", slow_chunk)
     threads: list[threading.Thread] = []
 
     def delay(batch_id):

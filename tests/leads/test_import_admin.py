@@ -1,16 +1,15 @@
-"""Ops's side: the admin import (django-import-export) with the same rules, and intake tokens."""
+"""Ops's side: the admin's Import goes through the list import, export escapes, intake tokens."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-import tablib
 from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from agreements.models import Channel
-from agreements.stages import Stage
 from leads.intake import authenticate
 from leads.models import IntakeToken, Lead
 from leads.resources import LeadResource
@@ -25,34 +24,25 @@ def channel():
     return Channel.objects.get(slug="webinar")
 
 
-def apollo_dataset(rows) -> tablib.Dataset:
-    grid = files.records("apollo", rows)
-    return tablib.Dataset(*grid[1:], headers=grid[0])
+def test_admin_import_opens_the_list_import_wizard(client, ops):
+    client.force_login(ops)
+    response = client.get(reverse("admin:leads_lead_import"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("leads:imports")
+    assert any("upload" in str(m) for m in get_messages(response.wsgi_request))
 
 
-def test_admin_import_maps_vendor_headers_and_uses_the_channel(channel):
-    rows = [files.row_for("apollo", files.person(i)) for i in range(3)]
-    result = LeadResource(channel=channel).import_data(apollo_dataset(rows), dry_run=False)
-    assert not result.has_errors() and not result.has_validation_errors()
-    assert result.totals["new"] == 3
-    lead = Lead.objects.get(email="ada@analytical.example")
-    assert (lead.stage, lead.channel, lead.title) == (Stage.FAN, channel, "VP Engineering")
-
-
-def test_admin_import_only_fills_empty_fields(channel):
-    LeadFactory(email="ada@analytical.example", first_name="Augusta", title="")
-    rows = [files.row_for("apollo", files.person(0))]
-    LeadResource(channel=channel).import_data(apollo_dataset(rows), dry_run=False)
-    lead = Lead.objects.get()
-    assert (lead.first_name, lead.title) == ("Augusta", "VP Engineering")
-
-
-def test_admin_import_rejects_bad_rows_naming_the_column(channel):
-    rows = [{**files.row_for("apollo", files.person(0)), "Email": "nope"}]
-    result = LeadResource(channel=channel).import_data(apollo_dataset(rows), dry_run=True)
-    assert result.has_validation_errors()
-    errors = result.invalid_rows[0].error_dict
-    assert "not a valid address" in errors["email"][0]
+def test_admin_import_never_saves_rows_of_its_own(client, ops, channel):
+    client.force_login(ops)
+    data = files.to_csv(files.records("apollo", [files.row_for("apollo", files.person(0))]))
+    upload = SimpleUploadedFile("apollo.csv", data, content_type="text/csv")
+    response = client.post(
+        reverse("admin:leads_lead_import"),
+        {"import_file": upload, "format": "0", "channel": channel.pk},
+    )
+    assert response.status_code == 302
+    response = client.post(reverse("admin:leads_lead_process_import"), {"channel": channel.pk})
+    assert response.status_code == 302
+    assert not Lead.objects.exists()
 
 
 def test_lead_export_escapes_formula_cells():

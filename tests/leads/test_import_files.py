@@ -6,15 +6,10 @@ import pytest
 
 from agreements.models import Channel
 from agreements.stages import Stage
-from leads.importing import (
-    ImportFileError,
-    auto_mapping,
-    clean_rows,
-    create_batch,
-    detect_preset,
-    read_table,
-    run_batch,
-)
+from leads.importing.batches import create_batch, run_batch
+from leads.importing.cleaning import clean_rows
+from leads.importing.files import ImportFileError, read_table
+from leads.importing.presets import auto_mapping, detect_preset
 from leads.models import Activity, ImportRowError, Lead
 from tests.leads import import_files as files
 

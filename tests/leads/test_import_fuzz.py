@@ -8,15 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agreements.models import Channel
-from leads.importing import (
-    FILL_FIELDS,
-    ImportFileError,
-    auto_mapping,
-    clean_rows,
-    create_batch,
-    read_table,
-    run_batch,
-)
+from leads.importing.batches import create_batch, run_batch
+from leads.importing.cleaning import clean_rows
+from leads.importing.columns import FILL_FIELDS
+from leads.importing.files import ImportFileError, read_table
+from leads.importing.presets import auto_mapping
 from leads.models import Lead
 
 CELL = st.text(

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from agreements.models import Channel
 from config.celery import app as celery_app
-from leads.importing import create_batch
+from leads.importing.batches import create_batch
 from leads.models import ImportBatch, Lead, SavedMapping
 from tests.leads import import_files as files
 

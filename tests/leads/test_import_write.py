@@ -7,8 +7,8 @@ from django.db import IntegrityError
 from django.db.models import F
 
 from agreements.models import Channel
-from leads import importing
-from leads.importing import create_batch, revert_batch, run_batch
+from leads.importing import writer
+from leads.importing.batches import create_batch, revert_batch, run_batch
 from leads.models import (
     Account,
     Activity,
@@ -112,8 +112,8 @@ def test_rerun_after_a_crash_halfway_completes_without_duplicates(channel, monke
     LeadFactory(email=files.person(6)["email"], title="")  # an existing lead, updated later
     data = apollo([files.person(i) for i in range(8)])
     batch, _ = create_batch(data, "list.csv", channel=channel)
-    monkeypatch.setattr(importing, "CHUNK", 3)
-    real = importing._write_chunk
+    monkeypatch.setattr(writer, "CHUNK", 3)
+    real = writer.take_in_leads
     calls = {"n": 0}
 
     def dies_on_second_chunk(context, rows):
@@ -122,11 +122,11 @@ def test_rerun_after_a_crash_halfway_completes_without_duplicates(channel, monke
             raise SystemExit("worker killed")
         return real(context, rows)
 
-    monkeypatch.setattr(importing, "_write_chunk", dies_on_second_chunk)
+    monkeypatch.setattr(writer, "take_in_leads", dies_on_second_chunk)
     with pytest.raises(SystemExit):
         run_batch(batch)
     assert Lead.objects.count() == 4  # first chunk of 3 + the existing lead
-    monkeypatch.setattr(importing, "_write_chunk", real)
+    monkeypatch.setattr(writer, "take_in_leads", real)
 
     batch.refresh_from_db()
     summary = run_batch(batch)
@@ -147,7 +147,7 @@ def test_running_a_finished_batch_again_changes_nothing(channel):
 
 def test_a_concurrent_insert_of_the_same_email_is_retried_as_an_update(channel, monkeypatch):
     batch, _ = create_batch(apollo([files.person(0)]), "list.csv", channel=channel)
-    real = importing._write_chunk
+    real = writer.take_in_leads
     calls = {"n": 0}
 
     def other_import_wins(context, rows):
@@ -157,7 +157,7 @@ def test_a_concurrent_insert_of_the_same_email_is_retried_as_an_update(channel, 
             raise IntegrityError("UNIQUE constraint failed: leads_lead.email")
         return real(context, rows)
 
-    monkeypatch.setattr(importing, "_write_chunk", other_import_wins)
+    monkeypatch.setattr(writer, "take_in_leads", other_import_wins)
     summary = run_batch(batch)
     assert (summary.created, summary.updated) == (0, 1)
 

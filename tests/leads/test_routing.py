@@ -10,8 +10,8 @@ from django.db import connection
 
 from agreements.models import Channel
 from agreements.stages import Stage
-from leads import importing
-from leads.importing import create_batch, run_batch
+from leads.importing import writer
+from leads.importing.batches import create_batch, run_batch
 from leads.models import Assignment, Lead, RepProfile, RoutingRule
 from tests.factories import ChannelFactory, LeadFactory, RepFactory, TeamFactory
 from tests.leads import import_files as files
@@ -149,15 +149,15 @@ def test_two_imports_at_once_still_share_fairly(reps, rule):
             connection.close()
 
     threads = [threading.Thread(target=run, args=(b,)) for b in batches]
-    old = importing.CHUNK
-    importing.CHUNK = 3  # many short transactions, interleaved between the two imports
+    old = writer.CHUNK
+    writer.CHUNK = 3  # many short transactions, interleaved between the two imports
     try:
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
     finally:
-        importing.CHUNK = old
+        writer.CHUNK = old
     assert errors == []
     assert Lead.objects.count() == 30
     assert owners() == {"rep-kim": 10, "rep-lou": 10, "rep-max": 10}

@@ -16,7 +16,7 @@ from django.db.models import Sum
 from agreements.models import Channel
 from agreements.stages import Stage
 from leads import services
-from leads.importing import create_batch, run_batch
+from leads.importing.batches import create_batch, run_batch
 from leads.models import Activity, Assignment, Deal, Feedback, Lead, RoutingRule, StageChange
 from reports.facts import (
     COLUMNS,

@@ -16,8 +16,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from agreements.models import Channel
-from leads import importing
-from leads.importing import ImportFileError
+from leads.importing.batches import create_batch, run_batch
+from leads.importing.cleaning import clean_rows
+from leads.importing.files import ImportFileError, read_table
+from leads.importing.presets import auto_mapping
+from leads.importing.writer import plan_import
 
 
 class Command(BaseCommand):
@@ -44,16 +47,16 @@ class Command(BaseCommand):
             self._fail(f"Cannot read {path}: {exc.strerror or exc}.", as_json, exc)
         try:
             if options["dry_run"]:
-                table = importing.read_table(data, path.name)
-                cleaned = importing.clean_rows(table, importing.auto_mapping(table.headers))
-                summary = importing.plan_import(cleaned)
+                table = read_table(data, path.name)
+                cleaned = clean_rows(table, auto_mapping(table.headers))
+                summary = plan_import(cleaned)
                 batch_id = None
             else:
-                batch, _ = importing.create_batch(
+                batch, _ = create_batch(
                     data, path.name, channel=channel, campaign_name=options["campaign"]
                 )
                 progress = None if as_json else self._progress
-                summary = importing.run_batch(batch, progress=progress)
+                summary = run_batch(batch, progress=progress)
                 batch_id = batch.pk
         except ImportFileError as exc:
             self._fail(str(exc), as_json, exc)
