@@ -16,6 +16,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from agreements.stages import Stage
+
 from . import services
 from .models import (
     Agreement,
@@ -56,8 +58,6 @@ class StageDefinitionAdmin(SimpleHistoryAdmin):
         return (*self.readonly_fields, "stage") if obj else self.readonly_fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        from agreements.stages import Stage
-
         missing = set(Stage.values) - set(StageDefinition.objects.values_list("stage", flat=True))
         return bool(missing) and super().has_add_permission(request)
 

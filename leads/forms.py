@@ -12,6 +12,7 @@ from agreements.models import Channel, Persona
 
 from .models import Activity, Campaign, Feedback
 from .queries import QUEUE_STAGES, Urgency
+from .services import TRANSITIONS
 
 TOUCH_CHOICES = [(k.value, k.label) for k in Activity.Kind if k in Activity.SALES_TOUCH_KINDS]
 
@@ -68,8 +69,6 @@ class TransitionForm(VersionedForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from .services import TRANSITIONS
-
         self.fields["name"].choices = [(n, n) for n in TRANSITIONS]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from django.db.models import Count
 from django.utils import timezone
 
+from agreements.models import Persona
 from agreements.stages import OPEN_STAGES
 
 from .models import Assignment, Lead, RepProfile, RoutingCursor, RoutingRule, Team
@@ -55,8 +56,7 @@ class PersonaMatcher:
 
     @classmethod
     def active(cls) -> PersonaMatcher:
-        from agreements.models import Persona
-
+        """A matcher over the active personas, highest priority first."""
         return cls(list(Persona.objects.filter(is_active=True).order_by("priority", "name")))
 
     def match(self, title: str, industry: str, country: str) -> Any | None:
