@@ -51,10 +51,6 @@ SIDES = {
 CLOCK_STOPPING_STAGES = frozenset({Stage.NURTURE, Stage.DISQUALIFIED, Stage.CONVERTED})
 
 
-def _user_name(user: Any) -> str:
-    return user.get_full_name() or user.username
-
-
 def sign(agreement: Agreement, user: Any, side: str) -> Agreement:
     """Sign a draft for one side: marketing by a Marketing user, sales by a Sales manager."""
     if side not in SIDES:
