@@ -1,4 +1,4 @@
-"""Operations on the agreement: sign, activate, clone, and apply its rules to leads.
+"""Operations on the agreement: sign, activate, clone.
 
 Each write runs in one transaction and raises `AgreementError` with a message fit
 to show the user.
@@ -6,18 +6,14 @@ to show the user.
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from agreements import roles
-from agreements.stages import Stage
 
-from .calendar import CalendarSpec, add_duration
 from .models import (
     Agreement,
     AgreementError,
@@ -26,16 +22,10 @@ from .models import (
     TouchGoal,
 )
 
-if TYPE_CHECKING:
-    from leads.models import Lead
-
 __all__ = [
     "AgreementError",
-    "Deadlines",
     "activate",
-    "apply_response_rule",
     "clone",
-    "response_deadlines",
     "sign",
 ]
 
@@ -45,10 +35,6 @@ SIDES = {
     MARKETING_SIDE: (roles.MARKETING, "a Marketing lead"),
     SALES_SIDE: (roles.SALES_MANAGER, "a Sales manager"),
 }
-
-# Stages where a running first-touch clock stops: nobody is expected to touch the
-# lead there, so the clock ends as breached (if already overdue) or with no SLA.
-CLOCK_STOPPING_STAGES = frozenset({Stage.NURTURE, Stage.DISQUALIFIED, Stage.CONVERTED})
 
 
 def sign(agreement: Agreement, user: Any, side: str) -> Agreement:
@@ -160,94 +146,3 @@ def clone(agreement: Agreement, by: Any = None) -> Agreement:
                 part.agreement = draft
                 part.save()
     return draft
-
-
-@dataclass(frozen=True)
-class Deadlines:
-    """When a response clock started, when to warn, when it is due, when to escalate."""
-
-    started_at: dt.datetime
-    warn_at: dt.datetime
-    due_at: dt.datetime
-    escalate_at: dt.datetime | None
-
-
-def response_deadlines(
-    rule: ResponseRule, started_at: dt.datetime, spec: CalendarSpec | None
-) -> Deadlines:
-    """The instants a rule sets for a clock started at `started_at` (UTC, via calendar.py)."""
-    business = rule.business_time
-    due_after = rule.due_after(spec)
-    warn_after = due_after * (rule.warn_at_percent or 100) / 100
-    escalate_after = rule.escalate_after(spec)
-    return Deadlines(
-        started_at=started_at,
-        warn_at=add_duration(started_at, warn_after, spec, business=business),
-        due_at=add_duration(started_at, due_after, spec, business=business),
-        escalate_at=(
-            None
-            if escalate_after is None
-            else add_duration(started_at, escalate_after, spec, business=business)
-        ),
-    )
-
-
-_CURRENT = object()
-
-
-def apply_response_rule(
-    lead: Lead, at: dt.datetime | None = None, *, agreement: Any = _CURRENT
-) -> ResponseRule | None:
-    """Start, keep or stop the lead's first-touch clock for the stage it is now in.
-
-    Call it whenever a lead enters a stage (every transition does, through the
-    post_transition handler in leads.models) and for a new lead created directly
-    in a stage; it only sets fields in memory, the caller saves. `agreement`
-    defaults to the active version; pass it when applying to many leads at once.
-
-    - The lead's stage is covered by a rule of the agreement (a rule for its
-      channel beats the any-channel rule): a new clock starts at `at` —
-      `sla_due_at` from the rule and the business calendar, `sla_status`
-      pending, and the rule and agreement version that set it. A later agreement
-      never moves this clock: only entering a stage starts one.
-    - Not covered, and a clock is running: it keeps running into Working and
-      the other sales stages (the first touch still settles it there), and stops
-      on nurture, disqualified or converted — breached if already overdue,
-      otherwise "no SLA".
-    - Not covered, and the last clock was met or breached: that outcome stays.
-    - Not covered and no clock: "no SLA".
-    """
-    from leads.models import Lead
-
-    at = at or timezone.now()
-    if agreement is _CURRENT:
-        agreement = Agreement.current()
-    rule = agreement.rule_for(lead.stage, lead.channel_id) if agreement is not None else None
-    if rule is not None:
-        deadlines = response_deadlines(rule, at, _calendar_spec(agreement))
-        lead.sla_due_at = deadlines.due_at
-        lead.sla_status = Lead.SLAStatus.PENDING
-        lead.sla_rule = rule
-        lead.sla_agreement = agreement
-        return rule
-    if lead.sla_status == Lead.SLAStatus.PENDING:
-        if lead.stage in CLOCK_STOPPING_STAGES:
-            if lead.sla_due_at is not None and at > lead.sla_due_at:
-                lead.sla_status = Lead.SLAStatus.BREACHED
-            else:
-                lead.sla_status = Lead.SLAStatus.NONE
-                lead.sla_due_at = None
-                lead.sla_rule = None
-                lead.sla_agreement = None
-        return None
-    if lead.sla_status not in (Lead.SLAStatus.MET, Lead.SLAStatus.BREACHED):
-        lead.sla_status = Lead.SLAStatus.NONE
-    return None
-
-
-def _calendar_spec(agreement: Agreement) -> CalendarSpec | None:
-    """The agreement's calendar as calendar.py wants it, read once per agreement instance."""
-    cache = agreement.__dict__.setdefault("_calendar_spec_cache", {})
-    if "spec" not in cache:
-        cache["spec"] = agreement.calendar_spec()
-    return cache["spec"]

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Q
+from django.dispatch import Signal
 
-from agreements.calendar import CalendarSpec, add_duration
+from agreements.calendar import CalendarSpec, add_duration, business_duration_between
 from agreements.models import Agreement, ResponseRule
-from agreements.stages import CLOCK_STOPPING_STAGES
+from agreements.stages import CLOCK_STOPPING_STAGES, Stage
 
-from .models import Lead
+from .models import Lead, StageChange
 
 PENDING = Lead.SLAStatus.PENDING
 MET = Lead.SLAStatus.MET
@@ -29,6 +30,10 @@ BREACHED = Lead.SLAStatus.BREACHED
 NONE = Lead.SLAStatus.NONE
 
 RECOMPUTE_BATCH = 2000
+
+# Sent (lead=, at=) inside the touch's transaction when a touch comes after its clock was
+# due: the SLA engine, a layer above, records or resolves the breach.
+touched_after_due = Signal()
 
 
 @dataclass(frozen=True)
@@ -54,11 +59,29 @@ class Rules:
         agreement = Agreement.current()
         return cls(agreement, agreement.calendar_spec() if agreement is not None else None)
 
+    @property
+    def calendar(self) -> CalendarSpec:
+        """The business calendar time to first touch is counted in (Mon–Fri 09–17 UTC
+        without one)."""
+        return self.spec or CalendarSpec()
+
     def due_at(self, rule: ResponseRule, started_at: dt.datetime) -> dt.datetime:
         """When a clock of `rule` started at `started_at` is due, in the rule's kind of time."""
         return add_duration(
             started_at, rule.due_after(self.spec), self.spec, business=rule.business_time
         )
+
+    def warn_at(self, rule: ResponseRule, started_at: dt.datetime) -> dt.datetime:
+        """When the owner is warned: after the rule's warning share of the window."""
+        share = rule.due_after(self.spec) * (rule.warn_at_percent or 100) / 100
+        return add_duration(started_at, share, self.spec, business=rule.business_time)
+
+    def escalate_at(self, rule: ResponseRule, started_at: dt.datetime) -> dt.datetime | None:
+        """When a breach of the rule escalates, counted from the clock's start."""
+        after = rule.escalate_after(self.spec)
+        if after is None:
+            return None
+        return add_duration(started_at, after, self.spec, business=rule.business_time)
 
     def start(self, stage: str, channel_id: int | None, at: dt.datetime) -> ClockStart | None:
         """The clock a lead entering `stage` from `channel_id` at `at` starts, if any."""
@@ -120,6 +143,49 @@ def settle_on_touch(lead: Lead, at: dt.datetime) -> str | None:
         return None
     lead.sla_status = MET if at <= lead.sla_due_at else BREACHED
     return lead.sla_status
+
+
+def record_sales_touch(lead: Lead, at: dt.datetime, rules: Rules) -> str | None:
+    """Stamp a human sales touch on the lead: first and last touch, business time to the
+    first touch, and the clock it settles. Returns the clock's outcome, if one ran."""
+    first = lead.first_touch_at is None
+    if first:
+        lead.first_touch_at = at
+        lead.business_seconds_to_first_touch = business_seconds_to_first_touch(
+            lead, at, rules.calendar
+        )
+    if lead.last_touch_at is None or at > lead.last_touch_at:
+        lead.last_touch_at = at
+    # Any touch settles a running clock: a lead back in MQL after earlier touches gets a
+    # new clock, and its next touch is what meets (or misses) it.
+    outcome = settle_on_touch(lead, at)
+    if outcome == BREACHED or (first and lead.sla_status == BREACHED):
+        touched_after_due.send(sender=Lead, lead=lead, at=at)
+    return outcome
+
+
+def reached_sales_at(lead: Lead, at: dt.datetime) -> dt.datetime:
+    """When the lead became the rep's to answer: the latest of its creation, its last
+    entry into MQL before `at` and its assignment to the current owner."""
+    moments = [lead.created_at]
+    if lead.assigned_at is not None:
+        moments.append(lead.assigned_at)
+    if lead.pk is not None:
+        entered = (
+            StageChange.objects.filter(lead_id=lead.pk, to_stage=Stage.MQL, at__lte=at)
+            .order_by("-at")
+            .values_list("at", flat=True)
+            .first()
+        )
+        if entered is not None:
+            moments.append(entered)
+    return min(max(moments), at)
+
+
+def business_seconds_to_first_touch(lead: Lead, at: dt.datetime, spec: CalendarSpec) -> int:
+    """Whole seconds of working time from `reached_sales_at` to the first touch at `at`."""
+    spent = business_duration_between(reached_sales_at(lead, at), at, spec)
+    return max(int(spent.total_seconds()), 0)
 
 
 def running_clocks(agreement: Agreement) -> Q:

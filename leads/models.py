@@ -7,14 +7,15 @@ says where it comes from, where it goes, who may run it and what it needs.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import models, router, transaction
+from django.db import models
 from django.urls import reverse
 from django.utils import timezone
-from django_fsm import FSMField, FSMModelMixin, post_transition, transition
+from django_fsm import FSMField, FSMModelMixin, transition
 
 from agreements import roles
 from agreements.stages import CLOSED_STAGES, OPEN_STAGES, SALES_STAGES, Stage
@@ -153,14 +154,9 @@ def _is_sales_for(lead: Lead, user: Any) -> bool:
     if roles.has_role(user, roles.SALES_MANAGER):
         if lead.owner_id is None or lead.owner_id == user.pk:
             return True
-        # Asked once per transition on a page: remember the answer on this copy of the lead.
-        answers = lead.__dict__.setdefault("_manages_owner", {})
-        key = (user.pk, lead.owner_id)
-        if key not in answers:
-            answers[key] = RepProfile.objects.filter(
-                user_id=lead.owner_id, team__manager=user
-            ).exists()
-        return answers[key]
+        # The lead page loads the owner's profile and team with the lead: no query here.
+        profile = getattr(lead.owner, "rep_profile", None)
+        return profile is not None and profile.team.manager_id == user.pk
     return False
 
 
@@ -300,9 +296,6 @@ class Lead(FSMModelMixin, models.Model):
 
     objects = LeadQuerySet.as_manager()
 
-    # Set only while save() runs: the version this copy was loaded at.
-    _expected_version: int | None = None
-
     class Meta:
         ordering = ["-created_at"]
         # Every index is rewritten when the SLA check breaches a lead (sla_status is in
@@ -346,62 +339,21 @@ class Lead(FSMModelMixin, models.Model):
     def get_absolute_url(self) -> str:
         return reverse("leads:detail", args=[self.pk])
 
-    # --- Optimistic locking ----------------------------------------------
     def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save with the email normalized and the version bumped (stale forms compare it)."""
         self.email = normalize_email(self.email)
         updating = not self._state.adding and self.pk is not None
+        loaded_version = self.version
         if updating:
-            self._expected_version = self.version
             self.version += 1
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at"}
         try:
             super().save(*args, **kwargs)
-        except StaleLead:
-            self.version = self._expected_version
-            # The refused UPDATE matched no row and the database raised nothing: the
-            # surrounding transaction is healthy, so undo Django's mark-for-rollback.
-            using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-            if transaction.get_connection(using).in_atomic_block:
-                transaction.set_rollback(False, using=using)
-            raise
         except Exception:
             # Nothing was written: this copy keeps the version it was loaded at.
-            if updating:
-                self.version = self._expected_version
+            self.version = loaded_version
             raise
-        finally:
-            self._expected_version = None
-        self._write_transition_side_effects()
-
-    def _write_transition_side_effects(self) -> None:
-        """Persist what the transitions since the last save decided (history, deals)."""
-        changes = self.__dict__.pop("_pending_stage_changes", None)
-        if changes:
-            StageChange.objects.bulk_create(changes)
-        deal = self.__dict__.pop("_deal_to_open", None)
-        if deal is not None:
-            deal.save()
-        closing = self.__dict__.pop("_close_deals", None)
-        if closing is not None:
-            self.deals.filter(status=Deal.Status.OPEN).update(
-                status=closing, closed_at=timezone.now()
-            )
-
-    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
-        if self._expected_version is None:
-            return super()._do_update(base_qs, using, pk_val, values, update_fields, forced_update)
-        updated = super()._do_update(
-            base_qs.filter(version=self._expected_version),
-            using,
-            pk_val,
-            values,
-            update_fields,
-            forced_update,
-        )
-        if not updated and base_qs.filter(pk=pk_val).using(using).exists():
-            raise StaleLead()
-        return updated
 
     def clean_fields(self, exclude: Any = None) -> None:
         # A protected FSM field cannot be reassigned, which full_clean() would do.
@@ -410,7 +362,8 @@ class Lead(FSMModelMixin, models.Model):
 
     # --- The lifecycle -----------------------------------------------------
     # Every transition takes `by` (the user, or None for the system) and an
-    # optional `note`; the post_transition handler below records the change.
+    # optional `note`. leads.services.run_transition runs them: it records the
+    # stage change, the clock and what a transition returns for the lead's deals.
 
     @transition(
         field=stage,
@@ -484,10 +437,9 @@ class Lead(FSMModelMixin, models.Model):
     )
     def open_opportunity(
         self, *, by: Any = None, amount: Decimal | str | None = None, note: str = ""
-    ) -> None:
+    ) -> DealChange:
         """SQL → Opportunity: a deal is active; needs its amount."""
-        value = _positive_amount(amount)
-        self._deal_to_open = Deal(lead=self, account_id=self.account_id, amount=value, opened_by=by)
+        return DealChange(open_amount=_positive_amount(amount))
 
     @transition(
         field=stage,
@@ -496,9 +448,9 @@ class Lead(FSMModelMixin, models.Model):
         permission=sales_may,
         custom={"label": "Deal won (converted)", "side": "sales"},
     )
-    def win(self, *, by: Any = None, note: str = "") -> None:
+    def win(self, *, by: Any = None, note: str = "") -> DealChange:
         """Opportunity → Converted: the deal was won; converted is final."""
-        self._close_deals = Deal.Status.WON
+        return DealChange(close_as=Deal.Status.WON)
 
     @transition(
         field=stage,
@@ -507,15 +459,14 @@ class Lead(FSMModelMixin, models.Model):
         permission=owner_side_may,
         custom={"label": "Disqualify", "side": "either", "needs": "reason"},
     )
-    def disqualify(self, *, by: Any = None, reason: str = "", note: str = "") -> None:
+    def disqualify(self, *, by: Any = None, reason: str = "", note: str = "") -> DealChange | None:
         """Any open stage → Disqualified: a reason is required."""
         reason = (reason or "").strip()
         if not reason:
             raise LeadError("A reason is required to disqualify a lead.")
         self.disqualify_reason = reason[:200]
         self.nurture_until = None
-        if self.stage == Stage.OPPORTUNITY:
-            self._close_deals = Deal.Status.LOST
+        return self._lose_open_deals()
 
     @transition(
         field=stage,
@@ -526,7 +477,7 @@ class Lead(FSMModelMixin, models.Model):
     )
     def nurture(
         self, *, by: Any = None, return_on: dt.date | str | None = None, note: str = ""
-    ) -> None:
+    ) -> DealChange | None:
         """→ Nurture: the buyer needs more time; a return date (in the future) is required."""
         if isinstance(return_on, str) and return_on:
             try:
@@ -538,8 +489,7 @@ class Lead(FSMModelMixin, models.Model):
         if return_on <= timezone.localdate():
             raise LeadError("The return date must be in the future.")
         self.nurture_until = return_on
-        if self.stage == Stage.OPPORTUNITY:
-            self._close_deals = Deal.Status.LOST
+        return self._lose_open_deals()
 
     @transition(
         field=stage,
@@ -552,23 +502,18 @@ class Lead(FSMModelMixin, models.Model):
         """Disqualified → Suspect: a manager or ops reopens a lead."""
         self.disqualify_reason = ""
 
-    # --- Touches -------------------------------------------------------------
-    def record_sales_touch(self, at: dt.datetime) -> None:
-        """Stamp a human sales touch: first/last touch and the SLA outcome."""
-        if self.first_touch_at is None:
-            self.first_touch_at = at
-            from .response_time import business_seconds_to_first_touch
+    def _lose_open_deals(self) -> DealChange | None:
+        """Leaving Opportunity any other way than a win loses its open deals."""
+        return DealChange(close_as=Deal.Status.LOST) if self.stage == Stage.OPPORTUNITY else None
 
-            self.business_seconds_to_first_touch = business_seconds_to_first_touch(self, at)
-        # Any touch settles a running clock: a lead back in MQL after earlier touches
-        # gets a new clock, and its next touch is what meets (or misses) it.
-        if self.sla_status == self.SLAStatus.PENDING and self.sla_due_at is not None:
-            if at <= self.sla_due_at:
-                self.sla_status = self.SLAStatus.MET
-            else:
-                self.sla_status = self.SLAStatus.BREACHED
-        if self.last_touch_at is None or at > self.last_touch_at:
-            self.last_touch_at = at
+
+@dataclass(frozen=True)
+class DealChange:
+    """What a transition does to the lead's deals: open one for an amount, or close the open
+    ones as won or lost. run_transition writes it after the lead is saved."""
+
+    open_amount: Decimal | None = None
+    close_as: str | None = None
 
 
 # Deal.amount holds 14 digits, 2 of them after the point.
@@ -626,41 +571,6 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id}: {self.from_stage} → {self.to_stage}"
-
-
-def _record_stage_change(
-    sender: type, instance: Any, name: str, source: str, target: str, **kwargs: Any
-) -> None:
-    if not isinstance(instance, Lead):
-        return
-    from agreements.models import Agreement, StageDefinition
-    from agreements.services import apply_response_rule
-
-    method_kwargs = kwargs.get("method_kwargs") or {}
-    by = method_kwargs.get("by")
-    now = timezone.now()
-    instance.stage_entered_at = now
-    active = Agreement.current()
-    # Start, keep or stop the first-touch clock for the stage just entered.
-    apply_response_rule(instance, now, agreement=active)
-    instance.__dict__.setdefault("_pending_stage_changes", []).append(
-        StageChange(
-            lead=instance,
-            from_stage=source,
-            to_stage=target,
-            transition=name,
-            by=by if getattr(by, "is_authenticated", False) else None,
-            at=now,
-            note=str(method_kwargs.get("note") or method_kwargs.get("reason") or "").strip(),
-            agreement=active,
-            stage_definition_version=StageDefinition.version_in_force(target),
-        )
-    )
-
-
-# A strong reference: with the default weak one the receiver is garbage-collected once
-# nothing else holds it, and transitions silently record nothing.
-post_transition.connect(_record_stage_change, weak=False, dispatch_uid="lead_stage_change")
 
 
 class Activity(models.Model):

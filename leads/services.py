@@ -11,9 +11,23 @@ from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
 from agreements import roles
+from agreements.models import StageDefinition
 from agreements.stages import Stage
 
-from .models import Activity, Assignment, Feedback, Lead, LeadError, RepProfile, StaleLead
+from . import clock
+from .models import (
+    Activity,
+    Assignment,
+    Deal,
+    DealChange,
+    Feedback,
+    Lead,
+    LeadError,
+    RepProfile,
+    StageChange,
+    StaleLead,
+    sales_may,
+)
 
 # The transitions a person may ask for by name (from a page, the admin or an API).
 TRANSITIONS = (
@@ -56,6 +70,66 @@ def _lock(lead: Lead, expected_version: int | None) -> Lead:
     return locked
 
 
+def _write(lead: Lead) -> None:
+    """Write every field of a locked lead, only if nobody changed it since it was read."""
+    read_at = lead.version
+    lead.version = read_at + 1
+    lead.updated_at = timezone.now()
+    values = {
+        field.attname: getattr(lead, field.attname)
+        for field in Lead._meta.concrete_fields
+        if not field.primary_key
+    }
+    if not Lead.objects.filter(pk=lead.pk, version=read_at).update(**values):
+        lead.version = read_at
+        raise StaleLead()
+
+
+def _transition(
+    lead: Lead, name: str, *, by: Any, at: dt.datetime, rules: clock.Rules, **arguments: Any
+) -> tuple[StageChange, DealChange | None]:
+    """Move a locked lead through one transition in memory: its stage, its clock, its history.
+
+    Returns the stage change to record and what the move does to the lead's deals;
+    the caller writes both once the lead is saved.
+    """
+    source = lead.stage
+    deal_change = getattr(lead, name)(by=by, **arguments)
+    lead.stage_entered_at = at
+    clock.enter_stage(lead, at, rules)
+    change = StageChange(
+        lead=lead,
+        from_stage=source,
+        to_stage=lead.stage,
+        transition=name,
+        by=by if getattr(by, "is_authenticated", False) else None,
+        at=at,
+        note=str(arguments.get("note") or arguments.get("reason") or "").strip(),
+        agreement=rules.agreement,
+        stage_definition_version=StageDefinition.version_in_force(lead.stage),
+    )
+    return change, deal_change
+
+
+def _record(lead: Lead, change: StageChange, deal_change: DealChange | None, by: Any) -> None:
+    """Write what a transition decided, after the lead itself was written."""
+    change.save()
+    if deal_change is None:
+        return
+    if deal_change.open_amount is not None:
+        Deal.objects.create(
+            lead=lead,
+            account_id=lead.account_id,
+            amount=deal_change.open_amount,
+            opened_by=by if getattr(by, "is_authenticated", False) else None,
+            opened_at=change.at,
+        )
+    if deal_change.close_as is not None:
+        lead.deals.filter(status=Deal.Status.OPEN).update(
+            status=deal_change.close_as, closed_at=change.at
+        )
+
+
 def run_transition(
     lead: Lead,
     name: str,
@@ -86,8 +160,11 @@ def run_transition(
             )
         if by is not None and not has_transition_perm(method, by):
             raise LeadError(f"You are not allowed to run “{label}” on this lead.")
-        method(by=by, **arguments)
-        locked.save()
+        change, deal_change = _transition(
+            locked, name, by=by, at=timezone.now(), rules=clock.Rules.in_force(), **arguments
+        )
+        _write(locked)
+        _record(locked, change, deal_change, by)
     _copy_into(lead, locked)
     return locked
 
@@ -137,22 +214,22 @@ def log_touch(
             body=body,
             is_touch=sales,
         )
+        moved = None
         if sales:
-            locked.record_sales_touch(at)
+            rules = clock.Rules.in_force()
+            clock.record_sales_touch(locked, at, rules)
             if locked.stage in (Stage.MQL, Stage.NURTURE):
-                locked.start_working(by=by, note="First sales touch")
-        locked.save()
-        if sales:
-            from sla.services import record_late_touch
-
-            record_late_touch(locked, at)
+                moved = _transition(
+                    locked, "start_working", by=by, at=at, rules=rules, note="First sales touch"
+                )
+        _write(locked)
+        if moved is not None:
+            _record(locked, *moved, by)
     _copy_into(lead, locked)
     return activity
 
 
 def _sales_may_touch(lead: Lead, user: Any) -> bool:
-    from .models import sales_may
-
     return lead.stage not in (Stage.DISQUALIFIED, Stage.CONVERTED) and sales_may(lead, user)
 
 
@@ -295,8 +372,6 @@ def reply_to_feedback(feedback: Feedback, *, by: Any, text: str) -> Feedback:
 
 
 def _sales_may_reply(lead: Lead, user: Any) -> bool:
-    from .models import sales_may
-
     return sales_may(lead, user)
 
 

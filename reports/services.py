@@ -10,8 +10,8 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from agreements.stages import OPEN_STAGES, Stage
+from leads.clock import Rules, business_seconds_to_first_touch
 from leads.models import Lead
-from leads.response_time import business_seconds_to_first_touch, calendar_now
 
 from .filters import local_midnight
 from .models import ReportSnapshot
@@ -111,7 +111,7 @@ def take_snapshot(now: dt.datetime | None = None) -> int:
 def fill_first_touch_times(batch: int = 500) -> int:
     """Stamp `business_seconds_to_first_touch` on touched leads that lack it (demo data,
     leads touched before the field existed). Idempotent. Returns how many were filled."""
-    spec = calendar_now()
+    spec = Rules.in_force().calendar
     filled = 0
     while True:
         leads = list(

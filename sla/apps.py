@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 
 
 class SlaConfig(AppConfig):
@@ -7,6 +6,10 @@ class SlaConfig(AppConfig):
     verbose_name = "SLA engine"
 
     def ready(self) -> None:
-        from .schedules import ensure_schedules
+        # Models import only once the registry is ready, hence here and not at the top.
+        from leads.clock import touched_after_due
 
-        post_migrate.connect(ensure_schedules, dispatch_uid="accord_sla_schedules")
+        from .late_touch import record_late_touch
+
+        # Held strongly: a weakly held receiver can be collected and then never runs.
+        touched_after_due.connect(record_late_touch, weak=False, dispatch_uid="sla_late_touch")

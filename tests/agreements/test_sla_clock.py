@@ -10,6 +10,7 @@ import time_machine
 
 from agreements import services
 from agreements.models import StageDefinition
+from leads import clock
 from leads.models import Lead, StageChange
 from leads.services import log_touch, run_transition
 from tests.agreements.factories import (
@@ -209,7 +210,7 @@ def test_stage_change_records_agreement_and_definition_version(agreement):
 
 def test_new_lead_created_in_an_sla_stage_gets_its_clock(agreement, channel):
     lead = LeadFactory.build(stage="mql", channel=channel)
-    services.apply_response_rule(lead, berlin(2026, 3, 10, 10))
+    clock.enter_stage(lead, berlin(2026, 3, 10, 10))
     lead.save()
     lead.refresh_from_db()
     assert lead.sla_status == Lead.SLAStatus.PENDING
@@ -218,12 +219,11 @@ def test_new_lead_created_in_an_sla_stage_gets_its_clock(agreement, channel):
 
 def test_response_deadlines_give_warning_and_escalation(agreement):
     rule = agreement.rules.get(channel__isnull=True, stage="mql")
-    deadlines = services.response_deadlines(
-        rule, berlin(2026, 3, 10, 10), agreement.calendar.spec()
-    )
-    assert deadlines.warn_at == berlin(2026, 3, 10, 13)
-    assert deadlines.due_at == berlin(2026, 3, 10, 14)
-    assert deadlines.escalate_at == berlin(2026, 3, 11, 10)
+    rules = clock.Rules(agreement, agreement.calendar.spec())
+    started = berlin(2026, 3, 10, 10)
+    assert rules.warn_at(rule, started) == berlin(2026, 3, 10, 13)
+    assert rules.due_at(rule, started) == berlin(2026, 3, 10, 14)
+    assert rules.escalate_at(rule, started) == berlin(2026, 3, 11, 10)
 
 
 def test_business_days_are_working_days_of_the_calendar(agreement):
@@ -231,7 +231,5 @@ def test_business_days_are_working_days_of_the_calendar(agreement):
     rule.agreement = AgreementFactory(calendar=agreement.calendar)
     rule.within_unit = "days"
     rule.within_amount = 2
-    deadlines = services.response_deadlines(
-        rule, berlin(2026, 3, 13, 15), agreement.calendar.spec()
-    )
-    assert deadlines.due_at == berlin(2026, 3, 17, 15)
+    rules = clock.Rules(agreement, agreement.calendar.spec())
+    assert rules.due_at(rule, berlin(2026, 3, 13, 15)) == berlin(2026, 3, 17, 15)

@@ -33,16 +33,20 @@ def test_stale_copy_cannot_run_a_transition(rep):
     ]
 
 
-def test_stale_copy_cannot_overwrite_with_a_plain_save(rep):
+def test_touch_on_a_stale_copy_leaves_the_newer_lead_as_it_was(rep):
     first, second = two_copies(LeadFactory(stage="working", owner=rep, title="CFO"))
 
     services.run_transition(first, "accept", by=rep)
-    second.title = "Chief Financial Officer"
     with pytest.raises(StaleLead):
-        second.save()
+        services.log_touch(second, by=rep, kind="call")
 
     saved = Lead.objects.get(pk=first.pk)
-    assert (saved.stage, saved.title, saved.version) == ("sql", "CFO", 2)
+    assert (saved.stage, saved.title, saved.version, saved.first_touch_at) == (
+        "sql",
+        "CFO",
+        2,
+        None,
+    )
 
 
 def test_stale_copy_cannot_log_a_touch(rep, marketer):
