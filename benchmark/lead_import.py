@@ -2,10 +2,11 @@
 
 The same Apollo rows go through all three loaders, each from the same starting database
 (the rows one wrote are removed, and on Postgres the lead table vacuumed, before the
-next starts). All three write into the same lead table with its indexes and triggers:
-each new lead row fires the owner-load, delivery-event and delivery-tally triggers on
-every path; our import also writes activities, accounts and assignments (which fire the
-tenure triggers) and counts all of it in its time.
+next starts). All three insert into the same lead table, with its indexes and triggers:
+each new lead fires the owner-load trigger, and a lead with a channel (ours and the
+bulk_create's; the stock resource sets none) its delivery events and their tally. Our
+import also writes accounts, activities and, for the leads routing assigns, assignments
+(the tenure triggers), all inside its time.
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ from django.utils import timezone
 from import_export import resources
 
 from agreements.models import Channel
-from leads import importing
+from leads.importing.batches import create_batch, run_batch
+from leads.importing.cleaning import clean_rows
+from leads.importing.columns import FILL_FIELDS
+from leads.importing.files import read_table
+from leads.importing.presets import auto_mapping
 from leads.models import Account, Activity, Assignment, ImportBatch, ImportChange, Lead
 from reports.facts import compact_tally
 
@@ -174,15 +179,13 @@ def bench_import(context: BenchContext) -> list[BenchResult]:
     def measure(data: bytes, sample: int) -> tuple[float, float, float]:
         # 1. Our import: bytes in, leads (+ activity, accounts, routing) out.
         ours, summary = timed_and_removed(
-            lambda: importing.run_batch(
-                importing.create_batch(data, "apollo-bench.csv", channel=channel)[0]
-            )
+            lambda: run_batch(create_batch(data, "apollo-bench.csv", channel=channel)[0])
         )
         assert summary.created == summary.total, f"created {summary.created} of {summary.total}"
 
         # 2. Plain bulk_create of the same rows (already parsed: objects + insert only).
-        table = importing.read_table(data, "b.csv")
-        cleaned = importing.clean_rows(table, importing.auto_mapping(table.headers))
+        table = read_table(data, "b.csv")
+        cleaned = clean_rows(table, auto_mapping(table.headers))
 
         def bulk_create() -> None:
             now = timezone.now()
@@ -194,7 +197,7 @@ def bench_import(context: BenchContext) -> list[BenchResult]:
                         channel=channel,
                         created_at=now,
                         stage_entered_at=now,
-                        **{k: row.values[k] for k in importing.FILL_FIELDS if row.values.get(k)},
+                        **{k: row.values[k] for k in FILL_FIELDS if row.values.get(k)},
                     )
                     for row in cleaned.rows
                 ],
@@ -282,8 +285,8 @@ def import_profile(context: BenchContext, rows: int = 5_000) -> str:
     try:
 
         def run() -> None:
-            batch, _ = importing.create_batch(data, "apollo-profile.csv", channel=channel)
-            importing.run_batch(batch)
+            batch, _ = create_batch(data, "apollo-profile.csv", channel=channel)
+            run_batch(batch)
 
         return f"our import of {rows:,} rows: " + profile_line(run)
     finally:

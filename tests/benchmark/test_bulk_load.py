@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.db import connection
 from django.utils import timezone
 
@@ -18,7 +19,9 @@ def _constraints_and_indexes() -> dict[str, object]:
         return {t: connection.introspection.get_constraints(cursor, t) for t in tables}
 
 
-def test_bulk_load_takes_activities_before_their_lead_and_restores_keys(db):
+# Committed for real: SQLite's pragmas and the deferred key checks act outside a transaction.
+@pytest.mark.django_db(transaction=True)
+def test_bulk_load_takes_activities_before_their_lead_and_restores_keys():
     before = _constraints_and_indexes()
     with bulk_load([Lead._meta.db_table, Activity._meta.db_table], lambda line: None):
         activities = Loader(
