@@ -7,6 +7,8 @@ class LeadsConfig(AppConfig):
     verbose_name = "Leads"
 
     def ready(self) -> None:
-        from .tasks import ensure_schedules
+        # The beat schedules of every app, written once per migrate (after this app's
+        # post_migrate). django_celery_beat's models import only once the registry is ready.
+        from config.schedules import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="accord_schedules")

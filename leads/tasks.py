@@ -1,4 +1,4 @@
-"""Background work on leads (Celery), and the schedules beat runs it on.
+"""Background work on leads (Celery); beat runs it on the schedules in config/schedules.py.
 
 Every task here is an idempotent scan of the database: it takes no lead ids,
 so a lost or repeated message, or two workers running it at once, gives the
@@ -22,18 +22,6 @@ from .models import Activity, ImportBatch, Lead
 
 WAKE_SUBJECT = "Back from nurture: follow up"
 BATCH = 500
-
-# Schedules written to django-celery-beat on every migrate (created once, then
-# left alone so ops can change or disable them in the admin).
-SCHEDULES = [
-    {
-        "name": "Wake nurtured leads (daily)",
-        "task": "leads.tasks.wake_nurtured_leads",
-        "crontab": {"minute": "0", "hour": "6"},
-        "description": "Leads whose nurture return date has arrived get a follow-up "
-        "activity on their timeline, once per stay in nurture.",
-    },
-]
 
 
 def _wake_key(lead: Lead) -> str:
@@ -120,38 +108,6 @@ def _remind_owner(lead: Lead) -> None:
             )
         ]
     )
-
-
-def ensure_schedules(**kwargs: object) -> None:
-    """Create the periodic tasks above in django-celery-beat if they are missing."""
-    from django.conf import settings
-    from django.db import connections
-    from django_celery_beat.models import CrontabSchedule, PeriodicTask
-
-    using = str(kwargs.get("using") or "default")
-    if PeriodicTask._meta.db_table not in connections[using].introspection.table_names():
-        return  # django_celery_beat is not migrated yet
-    for spec in SCHEDULES:
-        if PeriodicTask.objects.using(using).filter(name=spec["name"]).exists():
-            continue
-        cron = {
-            **spec["crontab"],
-            "day_of_week": "*",
-            "day_of_month": "*",
-            "month_of_year": "*",
-            "timezone": settings.TIME_ZONE,
-        }
-        # Crontabs are not unique: ops may have made an identical one in the admin.
-        crontabs = CrontabSchedule.objects.using(using)
-        crontab = crontabs.filter(**cron).order_by("pk").first() or crontabs.create(**cron)
-        PeriodicTask.objects.using(using).get_or_create(
-            name=spec["name"],
-            defaults={
-                "task": spec["task"],
-                "crontab": crontab,
-                "description": spec["description"],
-            },
-        )
 
 
 @shared_task(name="leads.tasks.run_import", acks_late=True)

@@ -1,10 +1,10 @@
-"""Celery tasks of the reports app: the daily snapshot the trends report draws."""
+"""Celery tasks of the reports app: the daily snapshots the trends report draws."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from . import facts, services
+from . import facts, pacing, services
 
 
 @shared_task(name="reports.tasks.snapshot_reports", acks_late=True)
@@ -17,3 +17,9 @@ def snapshot_reports() -> dict[str, int]:
         "snapshot_rows": services.take_snapshot(),
         "tally_rows": facts.compact_tally(),
     }
+
+
+@shared_task(name="reports.tasks.snapshot_marketing_pacing", acks_late=True)
+def snapshot_marketing_pacing() -> dict[str, int]:
+    """Store today's pacing of each marketing commitment (idempotent per day)."""
+    return {"snapshots": pacing.snapshot_marketing_pacing()}

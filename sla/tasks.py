@@ -12,13 +12,14 @@ from celery import shared_task
 
 from notifications.services import deliver_pending_emails
 
-from . import services
+from . import untouched
+from .check import run_check
 
 
 @shared_task(name="sla.tasks.check_sla", acks_late=True)
 def check_sla() -> dict[str, int]:
     """Run the SLA check once, then email what it (or anything else) notified."""
-    result = services.run_check()
+    result = run_check()
     summary = result.as_dict()
     summary["emailed"] = deliver_pending_emails()
     return summary
@@ -27,11 +28,5 @@ def check_sla() -> dict[str, int]:
 @shared_task(name="sla.tasks.flag_untouched_leads", acks_late=True)
 def flag_untouched_leads() -> dict[str, int]:
     """Flag leads untouched for the agreement's 30/60/90 days since assignment."""
-    flagged = services.flag_untouched_leads()
+    flagged = untouched.flag_untouched_leads()
     return {"flagged": flagged, "emailed": deliver_pending_emails()}
-
-
-@shared_task(name="sla.tasks.snapshot_marketing_pacing", acks_late=True)
-def snapshot_marketing_pacing() -> dict[str, int]:
-    """Store today's pacing of each marketing commitment (idempotent per day)."""
-    return {"snapshots": services.snapshot_marketing_pacing()}

@@ -11,8 +11,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+from config.schedules import WAKE_NURTURED, ensure_schedules
 from leads.models import Activity
-from leads.tasks import SCHEDULES, WAKE_SUBJECT, ensure_schedules, wake_nurtured_leads
+from leads.tasks import WAKE_SUBJECT, wake_nurtured_leads
 from tests.factories import LeadFactory
 
 TODAY = dt.date(2026, 3, 10)
@@ -145,7 +146,7 @@ def test_two_runs_at_once_wake_each_lead_once(rep, today):
 
 @pytest.mark.django_db
 def test_the_daily_schedule_is_in_the_database_after_migrate():
-    task = PeriodicTask.objects.get(name=SCHEDULES[0]["name"])
+    task = PeriodicTask.objects.get(name=WAKE_NURTURED)
     assert task.task == "leads.tasks.wake_nurtured_leads"
     assert task.enabled
     assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_week) == ("0", "6", "*")
@@ -153,21 +154,21 @@ def test_the_daily_schedule_is_in_the_database_after_migrate():
 
 @pytest.mark.django_db
 def test_migrating_again_neither_duplicates_nor_re_enables_the_schedule():
-    PeriodicTask.objects.filter(name=SCHEDULES[0]["name"]).update(enabled=False)
+    PeriodicTask.objects.filter(name=WAKE_NURTURED).update(enabled=False)
 
     ensure_schedules()
 
-    task = PeriodicTask.objects.get(name=SCHEDULES[0]["name"])
+    task = PeriodicTask.objects.get(name=WAKE_NURTURED)
     assert not task.enabled
     assert PeriodicTask.objects.filter(task="leads.tasks.wake_nurtured_leads").count() == 1
 
 
 @pytest.mark.django_db
 def test_schedule_is_recreated_even_when_ops_made_duplicate_crontabs():
-    PeriodicTask.objects.filter(name=SCHEDULES[0]["name"]).delete()
+    PeriodicTask.objects.filter(name=WAKE_NURTURED).delete()
     for _ in range(2):
         CrontabSchedule.objects.create(minute="0", hour="6", timezone=settings.TIME_ZONE)
 
     ensure_schedules()
 
-    assert PeriodicTask.objects.filter(name=SCHEDULES[0]["name"]).count() == 1
+    assert PeriodicTask.objects.filter(name=WAKE_NURTURED).count() == 1

@@ -9,12 +9,12 @@ import pytest
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
+from config.schedules import REPORT_SNAPSHOTS
 from leads.models import Lead
 from leads.services import log_touch
 from reports.filters import ReportFilters
 from reports.models import DeliveryTally, ReportSnapshot
 from reports.queries import trends
-from reports.schedules import SNAPSHOT, SNAPSHOT_TASK
 from reports.services import fill_first_touch_times, take_snapshot
 from reports.tasks import snapshot_reports
 from sla.models import PacingSnapshot
@@ -93,18 +93,18 @@ def test_trends_read_the_snapshots_and_the_pacing(sales_world, time_machine):
 def test_migrate_creates_the_daily_snapshot_schedule_once():
     call_command("migrate", verbosity=0)
     call_command("migrate", verbosity=0)
-    tasks = PeriodicTask.objects.filter(name=SNAPSHOT)
+    tasks = PeriodicTask.objects.filter(name=REPORT_SNAPSHOTS)
     assert tasks.count() == 1
-    assert tasks.get().task == SNAPSHOT_TASK
+    assert tasks.get().task == "reports.tasks.snapshot_reports"
     assert tasks.get().crontab is not None
 
 
 def test_a_schedule_ops_changed_is_left_alone(db):
-    task = PeriodicTask.objects.get(name=SNAPSHOT)
+    task = PeriodicTask.objects.get(name=REPORT_SNAPSHOTS)
     task.enabled = False
     task.save()
     call_command("migrate", verbosity=0)
-    assert PeriodicTask.objects.get(name=SNAPSHOT).enabled is False
+    assert PeriodicTask.objects.get(name=REPORT_SNAPSHOTS).enabled is False
 
 
 # --- Time to first touch, in business time, stamped at the touch --------------------

@@ -12,8 +12,8 @@ import time_machine
 from leads.models import Lead
 from leads.services import run_transition
 from notifications.models import Notification
+from sla.check import run_check
 from sla.models import Breach, SLAWarning
-from sla.services import run_check
 from tests.agreements.factories import (
     AgreementFactory,
     HolidayFactory,

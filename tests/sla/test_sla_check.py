@@ -11,8 +11,8 @@ from leads.models import Lead
 from leads.services import log_touch, reassign
 from notifications.models import Notification
 from notifications.services import deliver_pending_emails
+from sla.check import run_check
 from sla.models import Breach
-from sla.services import run_check
 from tests.factories import LeadFactory, RepFactory
 
 from .conftest import T0, clock_lead, minutes

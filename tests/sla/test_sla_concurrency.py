@@ -17,7 +17,7 @@ from django.utils import timezone
 from agreements.models import ResponseRule
 from leads.models import Assignment, Lead
 from notifications.models import Notification
-from sla import services
+from sla import check, escalation
 from sla.models import Breach, SLAWarning
 from tests.factories import RepFactory
 from tests.test_worker import _database_env
@@ -70,21 +70,21 @@ def assert_each_step_happened_once(leads) -> None:
 def test_two_checks_in_parallel_threads_write_everything_once(busy_floor, monkeypatch):
     now, leads = busy_floor
     # Small batches, so the two runs interleave over many transactions.
-    monkeypatch.setattr(services, "BATCH", 3)
-    monkeypatch.setattr(services, "ESCALATION_BATCH", 2)
+    monkeypatch.setattr(check, "BATCH", 3)
+    monkeypatch.setattr(escalation, "ESCALATION_BATCH", 2)
     start = threading.Barrier(2)
     errors: list[BaseException] = []
 
-    def check() -> None:
+    def run_once() -> None:
         try:
             start.wait()
-            services.run_check(now)
+            check.run_check(now)
         except BaseException as exc:  # reported below, with the thread's traceback
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=check) for _ in range(2)]
+    threads = [threading.Thread(target=run_once) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -9,8 +9,8 @@ from agreements.models import ResponseRule
 from leads.models import Assignment, Lead
 from leads.services import log_touch
 from notifications.models import Notification
+from sla.check import run_check
 from sla.models import Breach, SLAWarning
-from sla.services import run_check
 from tests.factories import LeadFactory, RepFactory, UserFactory
 
 from .conftest import T0, clock_lead, make_rule, minutes

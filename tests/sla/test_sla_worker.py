@@ -18,9 +18,9 @@ from django.conf import settings
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from config.schedules import CHECK_SLA
 from leads.models import Lead
 from notifications.models import Notification
-from sla.schedules import CHECK_SLA
 from tests.test_worker import TIMEOUT, CeleryProcess, Worker, _database_env
 
 from .conftest import clock_lead, make_rule, minutes

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from notifications.services import deliver_pending_emails
-from sla import services
+from sla.check import run_check
 
 
 class Command(BaseCommand):
@@ -19,6 +19,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = services.run_check()
+        result = run_check()
         emailed = 0 if options["no_email"] else deliver_pending_emails()
         self.stdout.write(f"SLA check: {result}; {emailed} emails sent.")

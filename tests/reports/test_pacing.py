@@ -1,0 +1,120 @@
+"""Marketing pacing: delivered-so-far against each commitment, stored daily for the trends."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django_celery_beat.models import PeriodicTask
+
+from config.schedules import MARKETING_PACING
+from leads.models import Deal, StageChange
+from reports.pacing import period_bounds, snapshot_marketing_pacing
+from sla.models import PacingSnapshot
+from tests.agreements.factories import (
+    AgreementFactory,
+    MarketingCommitmentFactory,
+    signed_and_active,
+)
+from tests.factories import ChannelFactory, LeadFactory
+
+NOW = dt.datetime(2026, 6, 15, 6, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def commitment(marketer, manager, ops):
+    draft = AgreementFactory(calendar=None)
+    MarketingCommitmentFactory(agreement=draft, mqls=30, new_leads=300)
+    return signed_and_active(draft, marketer, manager, by=ops).commitments.get()
+
+
+@pytest.mark.django_db
+def test_period_bounds_for_month_and_quarter():
+    assert period_bounds(dt.date(2026, 5, 20), "month") == (
+        dt.date(2026, 5, 1),
+        dt.date(2026, 5, 31),
+    )
+    assert period_bounds(dt.date(2026, 11, 3), "quarter") == (
+        dt.date(2026, 10, 1),
+        dt.date(2026, 12, 31),
+    )
+
+
+@pytest.mark.django_db
+def test_pacing_snapshot_counts_delivered_so_far_and_the_pace_needed(commitment):
+    channel = ChannelFactory(is_marketing_sourced=True)
+    in_june = dt.datetime(2026, 6, 3, 12, tzinfo=dt.UTC)
+    for _ in range(6):
+        lead = LeadFactory(channel=channel, created_at=in_june)
+        StageChange.objects.create(
+            lead=lead, from_stage="iql", to_stage="mql", transition="hand_raise", at=in_june
+        )
+    sales_list = LeadFactory(channel=ChannelFactory(is_marketing_sourced=False))
+    StageChange.objects.create(
+        lead=sales_list, from_stage="iql", to_stage="mql", transition="hand_raise", at=in_june
+    )
+    may = LeadFactory(channel=channel)
+    StageChange.objects.create(
+        lead=may,
+        from_stage="iql",
+        to_stage="mql",
+        transition="hand_raise",
+        at=dt.datetime(2026, 5, 30, tzinfo=dt.UTC),
+    )
+
+    snapshot_marketing_pacing(NOW)
+
+    mqls = PacingSnapshot.objects.get(figure="mqls")
+    assert (mqls.date, mqls.period_start, mqls.period_end) == (
+        dt.date(2026, 6, 15),
+        dt.date(2026, 6, 1),
+        dt.date(2026, 6, 30),
+    )
+    assert (mqls.target, mqls.delivered, mqls.days_left) == (Decimal(30), Decimal(6), 15)
+    assert mqls.expected_by_now == Decimal("15.00")
+    assert mqls.pace_needed_per_day == Decimal("1.60")
+    assert mqls.on_pace is False
+
+
+@pytest.mark.django_db
+def test_pacing_snapshot_is_one_row_per_day_and_figure(commitment):
+    snapshot_marketing_pacing(NOW)
+    snapshot_marketing_pacing(NOW + dt.timedelta(hours=3))
+    snapshot_marketing_pacing(NOW + dt.timedelta(days=1))
+
+    assert PacingSnapshot.objects.filter(figure="mqls").count() == 2
+    assert set(PacingSnapshot.objects.values_list("figure", flat=True)) == set(
+        PacingSnapshot.Figure.values
+    )
+
+
+@pytest.mark.django_db
+def test_pipeline_counts_deals_opened_on_marketing_leads(commitment):
+    lead = LeadFactory(channel=ChannelFactory(is_marketing_sourced=True))
+    Deal.objects.create(lead=lead, amount=Decimal("1200.50"), opened_at=NOW)
+
+    snapshot_marketing_pacing(NOW + dt.timedelta(minutes=1))
+
+    assert PacingSnapshot.objects.get(figure="pipeline_amount").delivered == Decimal("1200.50")
+
+
+@pytest.mark.django_db
+def test_no_active_agreement_no_snapshot():
+    assert snapshot_marketing_pacing(NOW) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_moves_the_existing_pacing_schedule_to_the_reports_task():
+    PeriodicTask.objects.filter(name=MARKETING_PACING).update(
+        task="sla.tasks.snapshot_marketing_pacing"
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate([("reports", "0009_delivery_tally")])
+    executor.loader.build_graph()
+    executor.migrate([("reports", "0010_pacing_task_moves_to_reports")])
+
+    task = PeriodicTask.objects.get(name=MARKETING_PACING)
+    assert task.task == "reports.tasks.snapshot_marketing_pacing"
