@@ -66,6 +66,7 @@ test: install-dev browser
 	@failed=""; \
 	$(BIN)/ruff check . || failed="$$failed ruff-check"; \
 	$(BIN)/ruff format --check . || failed="$$failed ruff-format"; \
+	$(BIN)/lint-imports || failed="$$failed import-layers"; \
 	rc=0; ACCORD_VAR_DIR="$${ACCORD_VAR_DIR:-$(CURDIR)/var/test}" \
 	  $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (PYTEST_ARGS=$(PYTEST_ARGS))"; fi; \
@@ -81,6 +82,7 @@ test: install-dev browser
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install-dev
 	$(BIN)/ruff format .

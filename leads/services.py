@@ -314,7 +314,7 @@ def reassign(
         if closed:
             raise LeadError(f"{closed[0]} is {closed[0].get_stage_display()}: it has no queue.")
         load = Lead.objects.filter(owner=to_user).open().count() if to_user is not None else None
-        target = _display_name(to_user) if to_user is not None else "the lead desk"
+        target = roles.display_name(to_user) if to_user is not None else "the lead desk"
         for lead in locked:
             if lead.owner_id == (to_user.pk if to_user is not None else None):
                 continue
@@ -373,7 +373,3 @@ def reply_to_feedback(feedback: Feedback, *, by: Any, text: str) -> Feedback:
 
 def _sales_may_reply(lead: Lead, user: Any) -> bool:
     return sales_may(lead, user)
-
-
-def _display_name(user: Any) -> str:
-    return user.get_full_name() or user.get_username()
