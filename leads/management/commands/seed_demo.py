@@ -20,9 +20,13 @@ from agreements import roles
 from agreements import services as agreement_services
 from agreements.models import Agreement, Channel
 from agreements.stages import Stage
+from leads.clock import Rules, clear, set_running
+from leads.importing.cleaning import CleanRow
+from leads.importing.writer import Entry, TouchPoint, take_in_leads
 from leads.models import (
     Account,
     Activity,
+    Assignment,
     Campaign,
     Deal,
     Feedback,
@@ -31,6 +35,7 @@ from leads.models import (
     StageChange,
     Team,
 )
+from leads.services import reassign
 
 DEMO_DOMAIN_SUFFIX = ".demo.example"
 LEAD_COUNT = 300
@@ -94,6 +99,14 @@ STAGE_MIX = [
     (Stage.DISQUALIFIED, 25),
     (Stage.NURTURE, 15),
 ]
+SALES_SEED_STAGES = (
+    Stage.MQL,
+    Stage.WORKING,
+    Stage.SQL,
+    Stage.OPPORTUNITY,
+    Stage.CONVERTED,
+    Stage.NURTURE,
+)
 PATH = [Stage.SUSPECT, Stage.FAN, Stage.IQL, Stage.MQL, Stage.WORKING, Stage.SQL, Stage.OPPORTUNITY]
 
 
@@ -186,70 +199,136 @@ class Command(BaseCommand):
             for name in COMPANIES
         ]
         stages = [stage for stage, weight in STAGE_MIX for _ in range(weight)]
-        leads: list[Lead] = []
+        plans: list[dict[str, Any]] = []
         for i in range(LEAD_COUNT):
             stage = stages[i % len(stages)]
             account = rng.choice(accounts)
             channel_index = rng.randrange(len(channels))
             first, last = rng.choice(FIRST), rng.choice(LAST)
             created_at = now - dt.timedelta(days=rng.randrange(1, 200), minutes=rng.randrange(600))
-            sales_stage = stage in (
-                Stage.MQL,
-                Stage.WORKING,
-                Stage.SQL,
-                Stage.OPPORTUNITY,
-                Stage.CONVERTED,
-                Stage.NURTURE,
-            )
             touched = stage not in (Stage.SUSPECT, Stage.FAN, Stage.IQL, Stage.MQL)
-            first_touch = created_at + dt.timedelta(hours=rng.randrange(1, 72)) if touched else None
-            leads.append(
-                Lead(
-                    email=f"{first}.{last}.{i}@{account.domain}".lower(),
-                    first_name=first,
-                    last_name=last,
-                    title=rng.choice(TITLES),
-                    company=account.name,
-                    account=account,
-                    country=rng.choice(["DE", "US", "GB", "FR", "NL"]),
-                    stage=stage,
-                    channel=channels[channel_index],
-                    campaign=campaigns[channel_index],
-                    owner=rng.choice(reps) if sales_stage or rng.random() < 0.3 else None,
-                    created_at=created_at,
-                    stage_entered_at=created_at + dt.timedelta(days=1),
-                    assigned_at=created_at if sales_stage else None,
-                    first_touch_at=first_touch,
-                    last_touch_at=first_touch,
-                    sla_status=Lead.SLAStatus.PENDING
-                    if stage == Stage.MQL
-                    else Lead.SLAStatus.NONE,
-                    sla_due_at=now + dt.timedelta(hours=rng.randrange(-48, 48))
-                    if stage == Stage.MQL
+            plans.append(
+                {
+                    "email": f"{first}.{last}.{i}@{account.domain}".lower(),
+                    "values": {
+                        "first_name": first,
+                        "last_name": last,
+                        "title": rng.choice(TITLES),
+                        "company": account.name,
+                        "country": rng.choice(["DE", "US", "GB", "FR", "NL"]),
+                    },
+                    "channel": channel_index,
+                    "stage": stage,
+                    "owned": stage in SALES_SEED_STAGES or rng.random() < 0.3,
+                    "rep": rng.choice(reps),
+                    "created_at": created_at,
+                    "first_touch": created_at + dt.timedelta(hours=rng.randrange(1, 72))
+                    if touched
                     else None,
-                    nurture_until=(now + dt.timedelta(days=rng.randrange(7, 90))).date()
-                    if stage == Stage.NURTURE
-                    else None,
-                    disqualify_reason="No budget this year" if stage == Stage.DISQUALIFIED else "",
-                )
+                    "wait": dt.timedelta(hours=rng.randrange(1, 72)),
+                    "nurture_days": rng.randrange(7, 90),
+                }
             )
-        Lead.objects.bulk_create(leads)
+        self._take_in(plans, channels, campaigns, now)
+        self._give_owners(plans)
+        self._backdate(plans, now)
         self._histories(rng, Lead.objects.filter(email__endswith=DEMO_DOMAIN_SUFFIX))
-        return len(leads)
+        return len(plans)
+
+    def _take_in(
+        self,
+        plans: list[dict[str, Any]],
+        channels: list[Channel],
+        campaigns: list[Campaign],
+        now: dt.datetime,
+    ) -> None:
+        """The demo leads come in by the one way in: routed, clocked, with a campaign touch."""
+        for index, channel in enumerate(channels):
+            rows = [
+                CleanRow(n, plan["email"], {"email": plan["email"], **plan["values"]})
+                for n, plan in enumerate(plans)
+                if plan["channel"] == index
+            ]
+            if not rows:
+                continue
+            campaign = campaigns[index]
+            touch = TouchPoint(
+                side=Activity.Side.MARKETING.value,
+                kind=Activity.Kind.LIST_IMPORT.value,
+                subject=f"Appeared in {campaign}"[:200],
+                once_key=f"demo-seed:{campaign.pk}",
+            )
+            entry = Entry.prepare(channel=channel, campaign=campaign, touch=touch, at=now)
+            take_in_leads(entry, rows)
+
+    def _give_owners(self, plans: list[dict[str, Any]]) -> None:
+        """Hand the demo's worked leads to the demo reps, each move recorded as an Assignment."""
+        by_email = {lead.email: lead for lead in self._demo_leads()}
+        by_rep: dict[int, tuple[User, list[Lead]]] = {}
+        for plan in plans:
+            if plan["owned"]:
+                by_rep.setdefault(plan["rep"].pk, (plan["rep"], []))[1].append(
+                    by_email[plan["email"]]
+                )
+        for rep, leads in by_rep.values():
+            reassign(leads, rep, by=None, rule="Demo seed", reason="Demo data: a demo rep's lead.")
+
+    def _backdate(self, plans: list[dict[str, Any]], now: dt.datetime) -> None:
+        """Move the demo leads to their stages and dates, as if they had lived for months."""
+        leads = {lead.email: lead for lead in self._demo_leads()}
+        rules = Rules.in_force()
+        changed = []
+        by_stage: dict[str, list[int]] = {}
+        for plan in plans:
+            lead = leads[plan["email"]]
+            stage, created_at = plan["stage"], plan["created_at"]
+            by_stage.setdefault(stage, []).append(lead.pk)
+            lead.created_at = created_at
+            lead.stage_entered_at = created_at + dt.timedelta(days=1)
+            lead.assigned_at = created_at if lead.owner_id else None
+            lead.first_touch_at = lead.last_touch_at = plan["first_touch"]
+            clear(lead)
+            if stage == Stage.MQL:
+                # Raised their hand in the last three days: some clocks due, some overdue.
+                lead.stage_entered_at = max(created_at + dt.timedelta(hours=1), now - plan["wait"])
+                clock = rules.start(stage, lead.channel_id, lead.stage_entered_at)
+                if clock is not None:
+                    set_running(lead, clock)
+            if stage == Stage.NURTURE:
+                lead.nurture_until = (now + dt.timedelta(days=plan["nurture_days"])).date()
+            if stage == Stage.DISQUALIFIED:
+                lead.disqualify_reason = "No budget this year"
+            changed.append(lead)
+        Lead.objects.bulk_update(
+            changed,
+            [
+                "created_at",
+                "stage_entered_at",
+                "assigned_at",
+                "first_touch_at",
+                "last_touch_at",
+                "sla_status",
+                "sla_started_at",
+                "sla_due_at",
+                "sla_rule",
+                "sla_agreement",
+                "nurture_until",
+                "disqualify_reason",
+            ],
+            batch_size=500,
+        )
+        for stage, pks in by_stage.items():  # the stage field is protected on instances
+            Lead.objects.filter(pk__in=pks).update(stage=stage)
+        for lead in changed:
+            Activity.objects.filter(lead=lead, kind=Activity.Kind.LIST_IMPORT).update(
+                occurred_at=lead.created_at
+            )
+            Assignment.objects.filter(lead=lead).update(at=lead.created_at)
 
     def _histories(self, rng: random.Random, leads: Any) -> None:
         activities, changes, deals, feedback = [], [], [], []
         for lead in leads:
             at = lead.created_at
-            activities.append(
-                Activity(
-                    lead=lead,
-                    side="marketing",
-                    kind="list_import",
-                    occurred_at=at,
-                    subject=f"Appeared in {lead.campaign}",
-                )
-            )
             activities.append(
                 Activity(
                     lead=lead,
