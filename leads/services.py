@@ -165,14 +165,14 @@ def run_transition(
         )
         _write(locked)
         _record(locked, change, deal_change, by)
-    _copy_into(lead, locked)
+    _refresh(lead, locked)
     return locked
 
 
-def _copy_into(target: Lead, source: Lead) -> None:
+def _refresh(target: Lead, source: Lead) -> None:
     """Refresh the caller's copy so it can keep being used after a service call."""
-    for field in Lead._meta.concrete_fields:
-        target.__dict__[field.attname] = getattr(source, field.attname)
+    if target is not source:
+        target.refresh_from_db()
 
 
 def log_touch(
@@ -225,7 +225,7 @@ def log_touch(
         _write(locked)
         if moved is not None:
             _record(locked, *moved, by)
-    _copy_into(lead, locked)
+    _refresh(lead, locked)
     return activity
 
 
