@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 class LeadsConfig(AppConfig):
@@ -12,3 +12,17 @@ class LeadsConfig(AppConfig):
         from config.schedules import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="accord_schedules")
+
+        from agreements.models import BusinessCalendar, Holiday, ResponseRule
+
+        from .tasks import recompute_clocks_after_commit
+
+        # Running clocks follow the calendar and rules in force, whichever path edits them.
+        for model in (BusinessCalendar, Holiday, ResponseRule):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    recompute_clocks_after_commit,
+                    sender=model,
+                    weak=False,
+                    dispatch_uid=f"recompute_clocks:{model.__name__}:{signal is post_save}",
+                )

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from agreements.stages import Stage
 
+from . import clock
 from .importing.batches import run_batch
 from .importing.files import ImportFileError
 from .models import Activity, ImportBatch, Lead
@@ -136,3 +137,15 @@ def run_import(batch_id: int) -> dict[str, Any]:
 
     compact_tally()
     return {k: v for k, v in summary.as_dict().items() if k != "errors"}
+
+
+@shared_task(name="leads.tasks.recompute_clocks", acks_late=True)
+def recompute_clocks() -> dict[str, int]:
+    """Move the running clocks' due times to what the calendar and rules in force say now."""
+    return {"moved": clock.recompute_running_clocks()}
+
+
+def recompute_clocks_after_commit(sender: type, **kwargs: Any) -> None:
+    """A calendar, holiday or response rule was saved or deleted: recompute once it is
+    committed (connected in LeadsConfig.ready to those models' save and delete)."""
+    transaction.on_commit(recompute_clocks.delay)
