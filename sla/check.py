@@ -14,17 +14,18 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Value, When
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from agreements.stages import CLOCK_STOPPING_STAGES
 from config.db import insert_ignoring_conflicts, insert_rows
-from leads.models import Assignment, Lead
+from leads import clock
+from leads.clock import CLOCK_FIELDS, RuleBook
+from leads.models import Lead
 from notifications.services import notify
 
-from .clock import RuleBook
-from .context import STOPPED_STAGES, CheckContext, managers_of
+from .context import CheckContext, managers_of
 from .escalation import escalate_breaches
 from .messages import breach_messages, warning_messages
 from .models import Breach, SLAWarning
@@ -67,19 +68,6 @@ def run_check(now: dt.datetime | None = None) -> CheckResult:
     return result
 
 
-_LEAD_FIELDS = (
-    "pk",
-    "owner_id",
-    "stage",
-    "sla_due_at",
-    "sla_rule_id",
-    "sla_agreement_id",
-    "first_name",
-    "last_name",
-    "email",
-)
-
-
 # --- Step 1: clocks that ran out become breaches ------------------------------------
 
 
@@ -88,80 +76,15 @@ def _breach_due_clocks(context: CheckContext) -> tuple[int, int]:
     breached = stopped = 0
     while True:
         with transaction.atomic():
-            due = _claim_due_clocks(context.now)
+            due = clock.breach_due_clocks(context.now, BATCH)
             if not due:
                 return breached, stopped
             # A clock on a parked or closed lead should have been stopped by the lifecycle;
             # one that slipped through is recorded as breached, but nobody is chased for it.
-            live = [row for row in due if row["stage"] not in STOPPED_STAGES]
-            parked = [row for row in due if row["stage"] in STOPPED_STAGES]
+            live = [row for row in due if row["stage"] not in CLOCK_STOPPING_STAGES]
+            parked = [row for row in due if row["stage"] in CLOCK_STOPPING_STAGES]
             breached += _record_breaches(live, context, notify_people=True)
             stopped += _record_breaches(parked, context, notify_people=False)
-
-
-_CLAIMED = (*_LEAD_FIELDS, "moved_from")
-
-
-def _claim_due_clocks(now: dt.datetime) -> list[dict[str, Any]]:
-    """Mark up to BATCH clocks due by `now` breached, in one statement; return their leads.
-
-    The partial index lead_sla_pending_due finds them (only due clocks are read); on
-    Postgres they are locked with SKIP LOCKED, so a second worker takes the next ones
-    and a worker that died mid-run leaves its batch to the next run. Each row also
-    says who owned the lead at its due time (see `_owner_at_due`). One UPDATE ...
-    RETURNING rather than a SELECT and an UPDATE of 2,000 ids: half the statements,
-    and no id list for Django to compile twice (a third of the check's Python time).
-    """
-    quote = connection.ops.quote_name
-    lead, assignment = quote(Lead._meta.db_table), quote(Assignment._meta.db_table)
-    due = (
-        f"SELECT id FROM {lead} WHERE sla_status = %s AND sla_due_at <= %s "  # noqa: S608
-        "ORDER BY sla_due_at LIMIT %s"
-    )
-    if connection.vendor == "postgresql":
-        # The claimed ids as one array worked out first: with `id IN (subquery)` the
-        # planner expected BATCH rows and hashed a scan of the whole table (42 ms for 10
-        # due clocks at 100,000 leads); `= ANY(array)` looks each one up by primary key.
-        claimed = f"id = ANY(ARRAY({due} FOR UPDATE SKIP LOCKED))"
-    else:
-        claimed = f"id IN ({due})"  # SQLite serializes writers: nothing to skip
-    # The first move after the due time took the lead from its owner at the due time
-    # (0: from the lead desk); none: the owner now had it then. Index assignment_lead_at.
-    moved_from = (
-        f"(SELECT COALESCE(a.from_owner_id, 0) FROM {assignment} AS a "  # noqa: S608
-        f"WHERE a.lead_id = {lead}.id AND a.at > {lead}.sla_due_at ORDER BY a.at, a.id LIMIT 1)"
-    )
-    # SQLite's RETURNING cannot name an alias of the updated table: the table's own name.
-    sql = f"""
-        UPDATE {lead} SET sla_status = %s, version = version + 1, updated_at = %s
-        WHERE {claimed}
-        RETURNING id, owner_id, stage, sla_due_at, sla_rule_id, sla_agreement_id,
-            first_name, last_name, email, {moved_from}"""  # noqa: S608
-    at = connection.ops.adapt_datetimefield_value(now)
-    params = [Lead.SLAStatus.BREACHED, at, Lead.SLAStatus.PENDING, at, BATCH]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = [dict(zip(_CLAIMED, row, strict=True)) for row in cursor.fetchall()]
-    for row in rows:
-        row["sla_due_at"] = _aware(row["sla_due_at"])
-    return rows
-
-
-def _aware(value: dt.datetime | str) -> dt.datetime:
-    """A datetime column read by a raw cursor (SQLite gives text) as an aware UTC datetime."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    return value if timezone.is_aware(value) else timezone.make_aware(value, dt.UTC)
-
-
-def _owner_at_due(owner_id: int | None, moved_from: int | None) -> int | None:
-    """Who owned a lead at an instant, from its owner now and `moved_from`: the owner the
-    first move after the instant took it from (0: the lead desk; None: not moved since,
-    so the owner now had it then). Read from the Assignment history by `owner_at` and by
-    the check's claim statement."""
-    if moved_from is None:
-        return owner_id
-    return moved_from or None
 
 
 def _record_breaches(
@@ -170,23 +93,23 @@ def _record_breaches(
     if not rows:
         return 0
     now = context.now
-    owners = {row["pk"]: _owner_at_due(row["owner_id"], row["moved_from"]) for row in rows}
+    owners = {row["pk"]: clock.owner_at_due(row["owner_id"], row["moved_from"]) for row in rows}
     managers = managers_of(owners.values())
     breaches = []
     for row in rows:
-        clock = context.rules.get(row["sla_rule_id"])
+        rule_clock = context.rules.get(row["sla_rule_id"])
         owner = owners[row["pk"]]
         due_at = row["sla_due_at"]
         breaches.append(
             (
                 row["pk"],
-                row["sla_rule_id"] if clock is not None else None,
-                row["sla_agreement_id"] or (clock.rule.agreement_id if clock else None),
+                row["sla_rule_id"] if rule_clock is not None else None,
+                row["sla_agreement_id"] or (rule_clock.rule.agreement_id if rule_clock else None),
                 due_at,
                 now,
                 owner,
                 managers.get(owner) if owner is not None else None,
-                clock.escalation_time(due_at) if clock is not None else None,
+                rule_clock.escalation_time(due_at) if rule_clock is not None else None,
             )
         )
     # The breaches this transaction recorded: a clock whose breach was already there (a
@@ -247,10 +170,10 @@ def _warn_clocks_due_soon(context: CheckContext) -> int:
                 )
                 .alias(horizon=horizon)
                 .filter(sla_due_at__lte=F("horizon"))
-                .exclude(stage__in=STOPPED_STAGES)
+                .exclude(stage__in=CLOCK_STOPPING_STAGES)
                 .exclude(Exists(already_warned))
                 .order_by("sla_due_at")
-                .values(*_LEAD_FIELDS)[:BATCH]
+                .values(*CLOCK_FIELDS)[:BATCH]
             )
             if not rows:
                 return warned

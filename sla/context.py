@@ -13,13 +13,8 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 
 from agreements import roles
-from agreements.stages import CLOSED_STAGES, Stage
+from leads.clock import RuleBook
 from leads.models import RepProfile
-
-from .clock import RuleBook
-
-# A clock on a lead in these stages is not the rep's to answer any more.
-STOPPED_STAGES = CLOSED_STAGES | {Stage.NURTURE}
 
 
 @dataclass

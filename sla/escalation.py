@@ -10,13 +10,14 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from agreements.models import ResponseRule
+from agreements.stages import CLOCK_STOPPING_STAGES
+from leads.clock import RuleClock
 from leads.models import Lead, LeadError, RepProfile
 from leads.routing import next_rep
 from leads.services import reassign
 from notifications.services import notify
 
-from .clock import RuleClock
-from .context import STOPPED_STAGES, CheckContext, managers_of
+from .context import CheckContext, managers_of
 from .messages import escalation_messages
 from .models import Breach
 
@@ -61,7 +62,7 @@ def _escalate(breach: Breach, lead: Lead, context: CheckContext) -> int:
         breach.save(update_fields=["resolved_at"])
         return 0
     if (
-        lead.stage in STOPPED_STAGES
+        lead.stage in CLOCK_STOPPING_STAGES
         or lead.sla_status != Lead.SLAStatus.BREACHED
         or lead.sla_due_at != breach.due_at
     ):
