@@ -132,10 +132,6 @@ def run_import(batch_id: int) -> dict[str, Any]:
             finished_at=timezone.now(),
         )
         raise
-    # A big import appends a tally row per new event (SQLite): sum them now, not tonight.
-    from reports.facts import compact_tally
-
-    compact_tally()
     return {k: v for k, v in summary.as_dict().items() if k != "errors"}
 
 
