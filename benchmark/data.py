@@ -101,12 +101,10 @@ class Dataset:
     """A ready data set in the current default connection, and the ids sections need."""
 
     spec: DataSpec
-    vendor: str
     name: str
     anchor: float  # epoch seconds: "now" when the data was generated
     reused: bool
     seconds: float
-    users: dict[str, int] = field(default_factory=dict)
     focus: list[dict[str, int]] = field(default_factory=list)  # rep, leads, page_lead, manager
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -290,10 +288,7 @@ def dataset(server: Server, spec: DataSpec, out: Out = print) -> Iterator[Datase
         if fresh:
             info = meta["info"]
             out(f"data: reusing {_describe(spec)} in {name}")
-            yield Dataset(
-                spec, server.vendor, name, info["anchor"], True, 0.0,
-                info["users"], info["focus"], info["counts"],
-            )  # fmt: skip
+            yield Dataset(spec, name, info["anchor"], True, 0.0, info["focus"], info["counts"])
             return
         out(f"data: generating {_describe(spec)} into {name} (seed {spec.seed})…")
         started = time.perf_counter()
@@ -304,10 +299,7 @@ def dataset(server: Server, spec: DataSpec, out: Out = print) -> Iterator[Datase
         _write_meta({"status": "complete", "spec": asdict(spec), "info": info})
         rows = sum(info["counts"].values())
         out(f"data: {rows:,} rows in {seconds:.0f} s ({rows / max(seconds, 1e-9):,.0f} rows/s)")
-        yield Dataset(
-            spec, server.vendor, name, info["anchor"], False, seconds,
-            info["users"], info["focus"], info["counts"],
-        )  # fmt: skip
+        yield Dataset(spec, name, info["anchor"], False, seconds, info["focus"], info["counts"])
 
 
 def _describe(spec: DataSpec) -> str:
