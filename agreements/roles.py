@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.contrib.auth.models import Group, Permission
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AbstractUser, AnonymousUser
 
@@ -80,8 +82,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 
 def sync_roles(**kwargs: object) -> None:
     """Create the four groups and give them exactly the permissions above."""
-    from django.contrib.auth.models import Group, Permission
-
     for role, names in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
         wanted = []

@@ -98,7 +98,7 @@ class IntakeTokenAdmin(admin.ModelAdmin):
             return
         token, raw = intake.issue_token(obj.channel, obj.name, by=request.user)
         obj.pk = token.pk
-        obj.__dict__.update(token.__dict__)
+        obj.refresh_from_db()
         messages.warning(
             request,
             format_html(

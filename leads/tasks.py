@@ -15,6 +15,8 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from agreements.stages import Stage
+from notifications.models import Notification
+from notifications.services import Message, notify
 
 from . import clock
 from .importing.batches import run_batch
@@ -90,9 +92,6 @@ def _wake(lead: Lead, now: Any) -> bool:
 
 def _remind_owner(lead: Lead) -> None:
     """The owner's in-app reminder (and email) that the lead is back in their queue."""
-    from notifications.models import Notification
-    from notifications.services import Message, notify
-
     if lead.owner_id is None:
         return
     notify(

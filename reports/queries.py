@@ -72,10 +72,11 @@ from agreements.models import Agreement, Channel, MarketingCommitment, Persona, 
 from agreements.models import untouched_thresholds as agreement_thresholds
 from agreements.stages import CLOSED_STAGES, Stage
 from leads.models import Activity, Campaign, Deal, Feedback, Lead, StageChange, Team
+from sla.models import PacingSnapshot
 
 from . import facts
 from .filters import ReportFilters
-from .models import DeliveryEvent, DeliveryTally, Tenure
+from .models import DeliveryEvent, DeliveryTally, ReportSnapshot, Tenure
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -1642,10 +1643,6 @@ def trends(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, A
     day, untouched aging buckets; and marketing's commitment pace (the SLA engine's
     pacing snapshots). Snapshots are kept per team, rep, channel, campaign and persona;
     the most specific filter chosen picks which. Sections: day, pace."""
-    from sla.models import PacingSnapshot
-
-    from .models import ReportSnapshot
-
     dimension, key = ReportSnapshot.dimension_for(f)
     snaps = (
         ReportSnapshot.objects.filter(
