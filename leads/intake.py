@@ -236,7 +236,7 @@ def _apply(
 
 def _route_hand_raise(lead: Lead, at: dt.datetime) -> None:
     """An owner-less known lead that raised its hand gets one by the routing rules."""
-    routes = routing.route_leads([lead], at=at)
+    routes = routing.route_leads([lead], at=at, desk_when_unmatched=True)
     if lead.owner_id is not None:
         lead.save(update_fields=["owner", "assigned_at"])
     Assignment.objects.bulk_create([route.assignment(at) for route in routes])

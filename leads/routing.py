@@ -174,24 +174,33 @@ def route_new_leads(leads: Sequence[Lead], *, at: dt.datetime | None = None) -> 
     return [route.assignment(now) for route in route_leads(leads, at=now)]
 
 
-def route_leads(leads: Sequence[Any], *, at: dt.datetime | None = None) -> list[Route]:
+NO_RULE_REASON = "No routing rule matches this lead: it waits on the lead desk."
+
+
+def route_leads(
+    leads: Sequence[Any], *, at: dt.datetime | None = None, desk_when_unmatched: bool = False
+) -> list[Route]:
     """route_new_leads for any objects with a lead's routing facts, before they have ids.
 
     The objects need persona_id, channel_id and country (what rules match on) and
     get owner_id and assigned_at set; the import writes its rows without model
     instances and saves the Routes as plain Assignment rows once the ids are known.
+    `desk_when_unmatched`: leads that enter with a running clock get an owner decision
+    even when no rule matches (the lead desk, with that reason).
     """
     now = at or timezone.now()
-    rules = active_rules()
-    if not rules or not leads:
+    if not leads:
         return []
+    rules = active_rules()
     by_rule: dict[int, list[Any]] = {}
     rule_by_id = {rule.pk: rule for rule in rules}
+    routes: list[Route] = []
     for lead in leads:
         rule = match_rule(lead, rules)
         if rule is not None:
             by_rule.setdefault(rule.pk, []).append(lead)
-    routes: list[Route] = []
+        elif desk_when_unmatched:
+            routes.append(Route(lead=lead, to_owner_id=None, rule="", reason=NO_RULE_REASON))
     for rule_id in sorted(by_rule, key=lambda pk: (rule_by_id[pk].team_id, pk)):
         routes += _round_robin(rule_by_id[rule_id], by_rule[rule_id], now)
     return routes

@@ -354,7 +354,7 @@ def take_in_leads(entry: Entry, rows: Sequence[CleanRow]) -> TakenIn:
                 new_changes.append((batch.pk, lead.pk, json.dumps(filled), write_activity))
             if write_activity:
                 activities.append(_activity_row(entry, lead.pk, row.row))
-        routes = routing.route_leads(new_leads, at=now)
+        routes = routing.route_leads(new_leads, at=now, desk_when_unmatched=entry.clock != NO_CLOCK)
         created_ids = _insert_leads(entry, new_leads)
         for fields, leads in updates.items():
             update_rows(

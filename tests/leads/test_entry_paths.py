@@ -22,6 +22,7 @@ from agreements.stages import Stage
 from config.celery import app as celery_app
 from leads.intake import issue_token
 from leads.models import Activity, Assignment, Campaign, ImportBatch, Lead, RoutingRule
+from leads.routing import NO_RULE_REASON
 from tests.agreements.factories import AgreementFactory, ResponseRuleFactory, signed_and_active
 from tests.factories import RepFactory, TeamFactory
 from tests.leads import import_files as files
@@ -151,7 +152,7 @@ def test_every_entry_path_gives_the_same_leads_owners_touch_points_and_clocks(
         )
         assert (lead.first_name, lead.company) == (p["first"], p["company"])
 
-        # Owner, or the lead desk; every rule that matched says why in an Assignment.
+        # Owner, or the lead desk; an Assignment says why, whether a rule matched or not.
         assignments = list(Assignment.objects.filter(lead=lead))
         if p["country"] == "Germany":
             assert lead.owner_id in dach and lead.assigned_at is not None
@@ -169,7 +170,11 @@ def test_every_entry_path_gives_the_same_leads_owners_touch_points_and_clocks(
             assert (assignment.to_owner, assignment.rule) == (None, "France")
             assert UNAVAILABLE in assignment.reason
         else:
-            assert lead.owner is None and assignments == []
+            # No rule matches, but an MQL still gets an owner decision: the desk, and why.
+            assert lead.owner is None
+            [assignment] = assignments
+            assert (assignment.to_owner, assignment.rule) == (None, "")
+            assert assignment.reason == NO_RULE_REASON
 
         # The list or form is a touch point carrying its campaign, once.
         touches = Activity.objects.filter(lead=lead, campaign=campaign)
