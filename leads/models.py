@@ -74,38 +74,6 @@ class RepProfile(models.Model):
         return f"{self.user} ({self.team})"
 
 
-class OwnerLoad(models.Model):
-    """One owner's open-lead figures for the team page, kept exact by the database itself.
-
-    Triggers on the lead table (migration 0008_owner_load) add and subtract each lead's
-    share whenever a lead is written, by any path: saves, the SLA check's bulk updates,
-    imports, the admin, raw SQL. So the team page reads one row per rep instead of counting
-    the team's leads. Owner 0 (DESK) holds the leads nobody owns. A lead counts while its
-    stage is open; breached and due follow its SLA status, untouched means no first touch
-    yet (nurture excluded). Changing OPEN_STAGES needs a migration that recreates the
-    triggers (tests/leads/test_owner_load.py compares the figures with a recount).
-    """
-
-    DESK = 0
-
-    # No foreign-key constraint: the desk's row has no user.
-    owner = models.OneToOneField(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        primary_key=True,
-        db_constraint=False,
-        related_name="lead_load",
-    )
-    open_leads = models.IntegerField(default=0)
-    breached = models.IntegerField(default=0)
-    untouched = models.IntegerField(default=0)
-    due = models.IntegerField(default=0)
-
-    def __str__(self) -> str:
-        who = "The lead desk" if self.owner_id == self.DESK else f"Owner {self.owner_id}"
-        return f"{who}: {self.open_leads} open"
-
-
 class Account(models.Model):
     """A company; leads are matched to it by their email or website domain."""
 

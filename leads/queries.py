@@ -22,7 +22,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from agreements.stages import OPEN_STAGES, Stage
@@ -33,7 +32,6 @@ from .models import (
     Deal,
     Feedback,
     Lead,
-    OwnerLoad,
     RepProfile,
     StageChange,
 )
@@ -45,7 +43,13 @@ TIMELINE_LIMIT = 200
 
 
 class Urgency:
-    """The queue's buckets, most urgent first (the value is the sort key)."""
+    """The queue's buckets, most urgent first (the value is the sort key).
+
+    Every workspace figure is one of these buckets (or their sum, the open leads): the
+    rep's queue, the manager's view of it, the team page's columns and its lead desk row,
+    the desk page. Each open lead is in exactly one bucket, the first whose rule in
+    `_bucket_rules` it matches.
+    """
 
     BREACHED = 0
     DUE = 1
@@ -70,28 +74,79 @@ class Urgency:
         RETURNING: "returning",
         NURTURING: "nurturing",
     }
+    # What each bucket holds, in the words the pages print under their tables.
+    DEFINITIONS = {
+        BREACHED: "the SLA clock ran out and nobody touched the lead since it was due",
+        DUE: "an SLA clock is running",
+        RETURNING: "in nurture and its return date has come",
+        NURTURING: "in nurture until its return date",
+        NEW: "no sales touch ever, no clock running",
+        WORKING: "every other open lead",
+    }
 
 
-def _urgency(today: dt.date) -> Case:
+def open_leads() -> Q:
+    """Leads in an open stage: the ones a queue holds (the sum of the urgency buckets)."""
+    return Q(stage__in=QUEUE_STAGES)
+
+
+def back_from_nurture(today: dt.date) -> Q:
+    """Leads in nurture whose return date has come (the queue's "Back from nurture")."""
+    return Q(stage=Stage.NURTURE, nurture_until__lte=today)
+
+
+def not_touched_since_assignment() -> Q:
+    """Owned leads in an open stage other than nurture with no sales touch since their
+    current assignment (what the untouched-after-N-days notifications count)."""
+    return (
+        open_leads()
+        & ~Q(stage=Stage.NURTURE)
+        & Q(owner__isnull=False, assigned_at__isnull=False)
+        & (Q(last_touch_at__isnull=True) | Q(last_touch_at__lt=F("assigned_at")))
+    )
+
+
+def _bucket_rules(today: dt.date) -> list[tuple[int, Q]]:
+    """Each bucket's rule in the order they are tried; a lead is in the first it matches."""
     breached_untouched = Q(sla_status=Lead.SLAStatus.BREACHED) & (
         Q(last_touch_at__isnull=True) | Q(last_touch_at__lt=F("sla_due_at"))
     )
+    return [
+        (Urgency.BREACHED, breached_untouched),
+        (Urgency.DUE, Q(sla_status=Lead.SLAStatus.PENDING)),
+        (Urgency.RETURNING, back_from_nurture(today)),
+        (Urgency.NURTURING, Q(stage=Stage.NURTURE)),
+        (Urgency.NEW, Q(first_touch_at__isnull=True)),
+    ]
+
+
+def urgency(today: dt.date | None = None) -> Case:
+    """The urgency bucket of a lead as an SQL expression: the one definition of every bucket.
+
+    The buckets are worked out with one CASE rather than a filter each, so a lead whose
+    columns are NULL (say a breach with no due time) still lands in exactly one bucket.
+    """
+    today = today or timezone.localdate()
     return Case(
-        When(breached_untouched, then=Value(Urgency.BREACHED)),
-        When(sla_status=Lead.SLAStatus.PENDING, then=Value(Urgency.DUE)),
-        When(stage=Stage.NURTURE, nurture_until__lte=today, then=Value(Urgency.RETURNING)),
-        When(stage=Stage.NURTURE, then=Value(Urgency.NURTURING)),
-        When(first_touch_at__isnull=True, then=Value(Urgency.NEW)),
+        *(When(rule, then=Value(value)) for value, rule in _bucket_rules(today)),
         default=Value(Urgency.WORKING),
         output_field=IntegerField(),
     )
+
+
+def in_bucket(leads: QuerySet[Lead], key: str) -> QuerySet[Lead]:
+    """The leads of one urgency bucket (its key, e.g. "breached"); unknown keys filter nothing."""
+    value = {key: value for value, key in Urgency.KEYS.items()}.get(key)
+    if value is None:
+        return leads
+    return leads.alias(bucket=urgency()).filter(bucket=value)
 
 
 def by_urgency(leads: QuerySet[Lead]) -> QuerySet[Lead]:
     """Annotate `urgency` and order most urgent first, then by due date and staleness."""
     return (
         leads.select_related("channel", "campaign", "persona", "account", "owner")
-        .annotate(urgency=_urgency(timezone.localdate()))
+        .annotate(urgency=urgency())
         .order_by(
             "urgency",
             F("sla_due_at").asc(nulls_last=True),
@@ -116,25 +171,50 @@ def queue_page(leads: QuerySet[Lead], number: Any, per_page: int) -> Page:
 
 def queue_for(user: Any) -> QuerySet[Lead]:
     """A user's own open leads, most urgent first (see Urgency for the buckets)."""
-    return by_urgency(Lead.objects.filter(owner=user, stage__in=QUEUE_STAGES))
+    return by_urgency(Lead.objects.filter(open_leads(), owner=user))
 
 
 def desk_leads() -> QuerySet[Lead]:
     """Open leads nobody owns, most urgent first."""
-    return by_urgency(Lead.objects.filter(owner__isnull=True, stage__in=QUEUE_STAGES))
+    return by_urgency(Lead.objects.filter(open_leads(), owner__isnull=True))
+
+
+def _empty_counts() -> dict[str, int]:
+    return dict.fromkeys(Urgency.KEYS.values(), 0)
+
+
+def urgency_counts_by_owner(leads: QuerySet[Lead]) -> dict[int | None, dict[str, int]]:
+    """How many of `leads` each owner (None: the lead desk) has in each bucket, in one query.
+
+    GROUP BY owner and bucket, so the CASE is worked out once per lead, not once per
+    bucket. Owners with no lead in `leads` are absent.
+    """
+    grouped = (
+        leads.order_by()
+        .annotate(bucket=urgency())
+        .values("owner_id", "bucket")
+        .annotate(n=Count("pk"))
+        .values_list("owner_id", "bucket", "n")
+    )
+    counts: dict[int | None, dict[str, int]] = {}
+    for owner_id, bucket, n in grouped:
+        counts.setdefault(owner_id, _empty_counts())[Urgency.KEYS[bucket]] = n
+    return counts
 
 
 def urgency_counts(leads: QuerySet[Lead]) -> dict[str, int]:
     """How many leads of a queue are in each urgency bucket, in one query."""
-    # GROUP BY the bucket, so the CASE is worked out once per lead, not once per bucket.
     grouped = (
-        leads.annotate(urgency=_urgency(timezone.localdate()))
-        .order_by()
-        .values("urgency")
+        leads.order_by()
+        .annotate(bucket=urgency())
+        .values("bucket")
         .annotate(n=Count("pk"))
+        .values_list("bucket", "n")
     )
-    found = {row["urgency"]: row["n"] for row in grouped}
-    return {key: found.get(value, 0) for value, key in Urgency.KEYS.items()}
+    counts = _empty_counts()
+    for bucket, n in grouped:
+        counts[Urgency.KEYS[bucket]] = n
+    return counts
 
 
 def filter_leads(leads: QuerySet[Lead], filters: dict[str, Any]) -> QuerySet[Lead]:
@@ -144,11 +224,8 @@ def filter_leads(leads: QuerySet[Lead], filters: dict[str, Any]) -> QuerySet[Lea
     for name in ("channel", "campaign", "persona"):
         if filters.get(name):
             leads = leads.filter(**{name: filters[name]})
-    bucket = filters.get("bucket")
-    if bucket:
-        value = {key: value for value, key in Urgency.KEYS.items()}.get(bucket)
-        if value is not None:
-            leads = leads.filter(urgency=value)
+    if filters.get("bucket"):
+        leads = in_bucket(leads, filters["bucket"])
     for word in (filters.get("q") or "").split()[:5]:
         leads = leads.filter(
             Q(email__icontains=word)
@@ -229,24 +306,32 @@ def managed_reps(manager: Any) -> QuerySet[RepProfile]:
     return reps.order_by("team__name", "user__first_name", "user__username")
 
 
-def team_load(manager: Any) -> QuerySet[RepProfile]:
-    """Each rep of the manager's teams with open, breached, untouched and due counts.
+@dataclass
+class Load:
+    """One row of the team page: a rep's (or the lead desk's) open leads by urgency bucket."""
 
-    The counts come from OwnerLoad, which triggers keep per owner, so the page costs one
-    row per rep however many leads the team has handled.
+    counts: dict[str, int]
+    rep: RepProfile | None = None
+
+    @property
+    def open_leads(self) -> int:
+        """All open leads: every lead is in exactly one bucket."""
+        return sum(self.counts.values())
+
+
+def team_load(manager: Any) -> tuple[list[Load], Load]:
+    """Each rep of the manager's teams and the lead desk, with their open leads by bucket.
+
+    Two queries: the reps, then one grouped count over the open leads of those reps and
+    the desk (the lead_owner_stage index finds them), with the queue's own bucket rules.
     """
-    return managed_reps(manager).annotate(
-        **{
-            figure: Coalesce(F(f"user__lead_load__{figure}"), Value(0))
-            for figure in ("open_leads", "breached", "untouched", "due")
-        }
+    reps = list(managed_reps(manager))
+    leads = Lead.objects.filter(open_leads()).filter(
+        Q(owner_id__in=[rep.user_id for rep in reps]) | Q(owner__isnull=True)
     )
-
-
-def desk_count() -> int:
-    """Open leads nobody owns, from the desk's trigger-kept row (see OwnerLoad)."""
-    load = OwnerLoad.objects.filter(owner_id=OwnerLoad.DESK).values_list("open_leads", flat=True)
-    return load.first() or 0
+    counts = urgency_counts_by_owner(leads)
+    rows = [Load(counts.get(rep.user_id, _empty_counts()), rep) for rep in reps]
+    return rows, Load(counts.get(None, _empty_counts()))
 
 
 # --- Marketing's feedback inbox ---------------------------------------------------

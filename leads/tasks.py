@@ -14,11 +14,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from agreements.stages import Stage
 from notifications.models import Notification
 from notifications.services import Message, notify
 
-from . import clock
+from . import clock, queries
 from .importing.batches import run_batch
 from .importing.files import ImportFileError
 from .models import Activity, ImportBatch, Lead
@@ -40,7 +39,7 @@ def due_nurtured_leads() -> Any:
         occurred_at__gte=OuterRef("stage_entered_at"),
     )
     return (
-        Lead.objects.filter(stage=Stage.NURTURE, nurture_until__lte=timezone.localdate())
+        Lead.objects.filter(queries.back_from_nurture(timezone.localdate()))
         .exclude(Exists(woken_this_stay))
         .order_by("pk")
         .only(

@@ -80,10 +80,7 @@ def _queue_context(request: HttpRequest, leads: Any) -> dict[str, Any]:
     page = queries.queue_page(
         queries.filter_leads(leads, filters), request.GET.get("page"), PAGE_SIZE
     )
-    buckets = [
-        (key, queries.Urgency.LABELS[value], counts[key])
-        for value, key in queries.Urgency.KEYS.items()
-    ]
+    buckets = [(key, label, counts[key], means) for key, label, means in _bucket_columns()]
     return {
         "filter_form": form,
         "filtered": bool(filters),
@@ -104,14 +101,25 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 @role_required(roles.SALES_MANAGER)
 def team(request: HttpRequest) -> HttpResponse:
-    """The manager's reps with their open load, breaches and untouched leads."""
-    reps = list(queries.team_load(request.user))
-    totals = {
-        key: sum(getattr(r, key) for r in reps)
-        for key in ("open_leads", "breached", "untouched", "due")
+    """The manager's reps and the lead desk, each with their open leads by queue bucket."""
+    reps, desk_load = queries.team_load(request.user)
+    totals = {key: sum(row.counts[key] for row in reps) for key in queries.Urgency.KEYS.values()}
+    context = {
+        "reps": reps,
+        "desk": desk_load,
+        "totals": totals,
+        "total_open": sum(totals.values()),
+        "columns": _bucket_columns(),
     }
-    context = {"reps": reps, "totals": totals, "desk_count": queries.desk_count()}
     return render(request, "leads/team.html", context)
+
+
+def _bucket_columns() -> list[tuple[str, str, str]]:
+    """(key, label, definition) of each urgency bucket, most urgent first."""
+    return [
+        (key, queries.Urgency.LABELS[value], queries.Urgency.DEFINITIONS[value])
+        for value, key in queries.Urgency.KEYS.items()
+    ]
 
 
 @role_required(roles.SALES_MANAGER)

@@ -7,13 +7,13 @@ import datetime as dt
 from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
 from agreements.models import Agreement, untouched_thresholds
-from agreements.stages import OPEN_STAGES, Stage
 from leads.models import Lead
+from leads.queries import not_touched_since_assignment
 from notifications.models import Notification
 from notifications.services import Message, notify
 
@@ -22,9 +22,6 @@ from .messages import user_names
 from .models import UntouchedFlag
 
 BATCH = 2000
-
-# Nurture is parked on purpose; closed leads have no queue.
-UNTOUCHED_STAGES = tuple(sorted(OPEN_STAGES - {Stage.NURTURE}))
 
 
 def flag_untouched_leads(now: dt.datetime | None = None) -> int:
@@ -44,11 +41,8 @@ def flag_untouched_leads(now: dt.datetime | None = None) -> int:
         )
         candidates = (
             Lead.objects.filter(
-                owner__isnull=False,
-                stage__in=UNTOUCHED_STAGES,
-                assigned_at__lte=now - dt.timedelta(days=days),
+                not_touched_since_assignment(), assigned_at__lte=now - dt.timedelta(days=days)
             )
-            .filter(Q(last_touch_at__isnull=True) | Q(last_touch_at__lt=F("assigned_at")))
             .exclude(Exists(already))
             .order_by("pk")
         )
@@ -98,8 +92,7 @@ def _notify_untouched(days: int, day_start: dt.datetime, now: dt.datetime) -> No
             kind=Notification.Kind.UNTOUCHED,
             event_key=f"untouched:{days}:{day}:owner:{owner}",
             title=f"{n} of your leads had no sales touch for {days} days",
-            body=f"Assigned to you {days} or more days ago and never touched since. "
-            "They are at the top of your queue.",
+            body=f"Assigned to you {days} or more days ago and not touched since.",
             url=reverse("leads:queue"),
         )
         for owner, n in counts.items()

@@ -29,7 +29,7 @@ def _reassign(client, leads, to, reason="Rebalancing", next_url=""):
     return client.post(reverse("leads:reassign"), data)
 
 
-def test_team_page_counts_each_reps_load_breaches_and_untouched(client, manager, rep, other_rep):
+def test_team_page_counts_each_reps_open_leads_by_queue_bucket(client, manager, rep, other_rep):
     LeadFactory(owner=rep, stage=Stage.MQL, sla_status="breached")
     LeadFactory(owner=rep, stage=Stage.MQL)
     LeadFactory(owner=rep, stage=Stage.WORKING, first_touch_at="2026-01-01T00:00Z")
@@ -38,9 +38,26 @@ def test_team_page_counts_each_reps_load_breaches_and_untouched(client, manager,
 
     response = client.get(reverse("leads:team"))
 
-    rows = {r.user_id: r for r in response.context["reps"]}
+    rows = {r.rep.user_id: r for r in response.context["reps"]}
     assert set(rows) == {rep.pk}
-    assert (rows[rep.pk].open_leads, rows[rep.pk].breached, rows[rep.pk].untouched) == (3, 1, 2)
+    # The untouched breach is "breached" only, as in the queue: each lead in one bucket.
+    counts = rows[rep.pk].counts
+    assert (rows[rep.pk].open_leads, counts["breached"], counts["new"], counts["working"]) == (
+        3,
+        1,
+        1,
+        1,
+    )
+
+
+def test_team_page_has_a_lead_desk_row(client, manager, rep):
+    LeadFactory(owner=None, stage=Stage.MQL, sla_status="pending")
+    LeadFactory(owner=None, stage=Stage.CONVERTED)
+    client.force_login(manager)
+
+    desk = client.get(reverse("leads:team")).context["desk"]
+
+    assert (desk.open_leads, desk.counts["due"]) == (1, 1)
 
 
 def test_team_page_query_count_does_not_grow(client, manager, rep, team, django_assert_num_queries):
