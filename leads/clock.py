@@ -29,12 +29,15 @@ from agreements.calendar import CalendarSpec, add_duration, business_duration_be
 from agreements.models import Agreement, ResponseRule
 from agreements.stages import CLOCK_STOPPING_STAGES, Stage
 
-from .models import Assignment, Lead, StageChange
+from . import ledger
+from .models import Assignment, Lead, LeadEvent, StageChange
 
 PENDING = Lead.SLAStatus.PENDING
 MET = Lead.SLAStatus.MET
 BREACHED = Lead.SLAStatus.BREACHED
 NONE = Lead.SLAStatus.NONE
+
+Kind = LeadEvent.Kind
 
 RECOMPUTE_BATCH = 2000
 
@@ -109,29 +112,58 @@ def set_running(lead: Lead, clock: ClockStart) -> None:
     lead.sla_agreement = clock.agreement
 
 
-def enter_stage(lead: Lead, at: dt.datetime, rules: Rules | None = None) -> ClockStart | None:
+def enter_stage(lead: Lead, at: dt.datetime, rules: Rules | None = None) -> list[LeadEvent]:
     """Start, keep or stop the lead's clock for the stage it has just entered.
 
-    A covered stage starts a new clock. Otherwise a running clock keeps running into
-    the sales stages (the first touch still settles it there) and stops in nurture,
-    disqualified or converted: breached if already overdue, else no SLA. A settled
-    clock keeps its outcome. Returns the clock started, if one was.
+    A covered stage starts a new clock (a clock still running ends first). Otherwise a
+    running clock keeps running into the sales stages (the first touch still settles it
+    there) and ends in nurture, disqualified or converted: breached if already overdue,
+    else stopped. A settled clock keeps its outcome. Returns the ledger events.
     """
     rules = rules or Rules.in_force()
     clock = rules.start(lead.stage, lead.channel_id, at)
     if clock is not None:
+        events = _end_running(lead, at)
         set_running(lead, clock)
-        return clock
+        events.append(
+            ledger.event(
+                lead,
+                Kind.CLOCK_STARTED,
+                at,
+                owner_id=lead.owner_id,
+                started_at=clock.started_at,
+                due_at=clock.due_at,
+            )
+        )
+        return events
     if lead.sla_status == PENDING:
         if lead.stage in CLOCK_STOPPING_STAGES:
-            if lead.sla_due_at is not None and at > lead.sla_due_at:
-                lead.sla_status = BREACHED
-            else:
-                clear(lead)
-        return None
+            return _end_running(lead, at)
+        return []
     if lead.sla_status not in (MET, BREACHED):
         lead.sla_status = NONE
-    return None
+    return []
+
+
+def _end_running(lead: Lead, at: dt.datetime) -> list[LeadEvent]:
+    """End a running clock without a touch: breached if already overdue, else stopped."""
+    if lead.sla_status != PENDING or lead.sla_due_at is None:
+        return []
+    started, due = lead.sla_started_at, lead.sla_due_at
+    if at > due:
+        lead.sla_status = BREACHED
+        owner = owner_at(lead, due)
+        return [
+            ledger.event(
+                lead, Kind.CLOCK_BREACHED, due, owner_id=owner, started_at=started, due_at=due
+            )
+        ]
+    clear(lead)
+    return [
+        ledger.event(
+            lead, Kind.CLOCK_STOPPED, at, owner_id=lead.owner_id, started_at=started, due_at=due
+        )
+    ]
 
 
 def clear(lead: Lead) -> None:
@@ -152,23 +184,98 @@ def settle_on_touch(lead: Lead, at: dt.datetime) -> str | None:
     return lead.sla_status
 
 
-def record_sales_touch(lead: Lead, at: dt.datetime, rules: Rules) -> str | None:
-    """Stamp a human sales touch on the lead: first and last touch, business time to the
-    first touch, and the clock it settles. Returns the clock's outcome, if one ran."""
+def record_sales_touch(lead: Lead, at: dt.datetime, rules: Rules, by: Any) -> list[LeadEvent]:
+    """Stamp a human sales touch by `by` on the lead: first and last touch, business time
+    to the first touch, and the clock it settles. Returns the clock's ledger events."""
     first = lead.first_touch_at is None
     if first:
         lead.first_touch_at = at
         lead.business_seconds_to_first_touch = business_seconds_to_first_touch(
             lead, at, rules.calendar
         )
+    answers_clock = (
+        lead.sla_started_at is not None
+        and lead.sla_status in (PENDING, BREACHED)
+        and (lead.last_touch_at is None or lead.last_touch_at < lead.sla_started_at)
+        and at >= lead.sla_started_at
+    )
     if lead.last_touch_at is None or at > lead.last_touch_at:
         lead.last_touch_at = at
     # Any touch settles a running clock: a lead back in MQL after earlier touches gets a
     # new clock, and its next touch is what meets (or misses) it.
+    events = []
+    started, due = lead.sla_started_at, lead.sla_due_at
     outcome = settle_on_touch(lead, at)
+    if outcome == MET:
+        events.append(
+            ledger.event(
+                lead, Kind.CLOCK_MET, at, owner_id=lead.owner_id, started_at=started, due_at=due
+            )
+        )
+    elif outcome == BREACHED:
+        events.append(
+            ledger.event(
+                lead,
+                Kind.CLOCK_BREACHED,
+                due,
+                owner_id=owner_at(lead, due),
+                started_at=started,
+                due_at=due,
+            )
+        )
+    if answers_clock:
+        events.append(first_touch_event(lead, at, by, started, due, rules.calendar))
     if outcome == BREACHED or (first and lead.sla_status == BREACHED):
         touched_after_due.send(sender=Lead, lead=lead, at=at)
-    return outcome
+    return events
+
+
+def first_touch_event(
+    lead: Lead,
+    at: dt.datetime,
+    by: Any,
+    started: dt.datetime,
+    due: dt.datetime | None,
+    spec: CalendarSpec,
+) -> LeadEvent:
+    """The first sales touch on a clock with DESIGN's three waits in business seconds:
+    customer wait (start → touch), routing delay (start → the toucher's assignment; zero
+    if already assigned) and rep response (the later of the two → touch)."""
+    assigned = (
+        Assignment.objects.filter(lead_id=lead.pk, to_owner_id=getattr(by, "pk", None), at__lte=at)
+        .order_by("-at", "-id")
+        .values_list("at", flat=True)
+        .first()
+    )
+    handed = max(started, assigned) if assigned is not None else started
+
+    def seconds(start: dt.datetime, end: dt.datetime) -> int:
+        return max(int(business_duration_between(start, end, spec).total_seconds()), 0)
+
+    return ledger.event(
+        lead,
+        Kind.FIRST_TOUCH,
+        at,
+        owner_id=lead.owner_id,
+        actor=by,
+        started_at=started,
+        due_at=due,
+        customer_wait=seconds(started, at),
+        routing_delay=seconds(started, handed),
+        rep_response=seconds(handed, at),
+    )
+
+
+def owner_at(lead: Lead, instant: dt.datetime) -> int | None:
+    """Who owned `lead` at `instant`: whoever the first move after it took the lead from
+    (None: the lead desk), else its owner now."""
+    later = (
+        Assignment.objects.filter(lead=lead, at__gt=instant)
+        .order_by("at", "id")
+        .values_list("from_owner_id", flat=True)[:1]
+    )
+    moved = list(later)
+    return moved[0] if moved else lead.owner_id
 
 
 def reached_sales_at(lead: Lead, at: dt.datetime) -> dt.datetime:
@@ -253,11 +360,12 @@ CLOCK_FIELDS = (
     "last_name",
     "email",
 )
-CLAIMED_FIELDS = (*CLOCK_FIELDS, "moved_from")
+CLAIMED_FIELDS = (*CLOCK_FIELDS, "sla_started_at", "moved_from")
 
 
 def breach_due_clocks(now: dt.datetime, limit: int) -> list[dict[str, Any]]:
-    """Mark up to `limit` clocks due by `now` breached, in one statement; return their leads.
+    """Mark up to `limit` clocks due by `now` breached, in one statement, and append their
+    breaches to the ledger; return their leads. Run it inside a transaction.
 
     The partial index lead_sla_pending_due finds them (only due clocks are read); on
     Postgres they are locked with SKIP LOCKED, so a second worker takes the next ones
@@ -290,7 +398,7 @@ def breach_due_clocks(now: dt.datetime, limit: int) -> list[dict[str, Any]]:
         UPDATE {lead} SET sla_status = %s, version = version + 1, updated_at = %s
         WHERE {claimed}
         RETURNING id, owner_id, stage, sla_due_at, sla_rule_id, sla_agreement_id,
-            first_name, last_name, email, {moved_from}"""  # noqa: S608
+            first_name, last_name, email, sla_started_at, {moved_from}"""  # noqa: S608
     at = connection.ops.adapt_datetimefield_value(now)
     params = [BREACHED, at, PENDING, at, limit]
     with connection.cursor() as cursor:
@@ -298,6 +406,21 @@ def breach_due_clocks(now: dt.datetime, limit: int) -> list[dict[str, Any]]:
         rows = [dict(zip(CLAIMED_FIELDS, row, strict=True)) for row in cursor.fetchall()]
     for row in rows:
         row["sla_due_at"] = _aware(row["sla_due_at"])
+        if row["sla_started_at"] is not None:
+            row["sla_started_at"] = _aware(row["sla_started_at"])
+    ledger.append_rows(
+        [
+            ledger.row(
+                row["pk"],
+                Kind.CLOCK_BREACHED,
+                row["sla_due_at"],
+                owner_id=owner_at_due(row["owner_id"], row["moved_from"]),
+                started_at=row["sla_started_at"],
+                due_at=row["sla_due_at"],
+            )
+            for row in rows
+        ]
+    )
     return rows
 
 

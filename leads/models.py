@@ -628,6 +628,82 @@ class Activity(models.Model):
         return f"{self.get_kind_display()} on {self.lead_id}"
 
 
+class LeadEvent(models.Model):
+    """The ledger: one row per thing that happened to a lead, appended in the same
+    transaction by the service that did it (leads.ledger). Reports count these rows."""
+
+    class Kind(models.TextChoices):
+        STAGE_ENTERED = "stage_entered", "Entered a stage"
+        ASSIGNED = "assigned", "Assigned"
+        SALES_TOUCH = "sales_touch", "Sales touch"
+        TOUCH_POINT = "touch_point", "Marketing touch point"
+        CLOCK_STARTED = "clock_started", "Clock started"
+        CLOCK_MET = "clock_met", "Clock met"
+        CLOCK_BREACHED = "clock_breached", "Clock breached"
+        CLOCK_STOPPED = "clock_stopped", "Clock stopped"
+        FIRST_TOUCH = "first_touch", "First touch on a clock"
+        DEAL_OPENED = "deal_opened", "Deal opened"
+        DEAL_WON = "deal_won", "Deal won"
+        DEAL_LOST = "deal_lost", "Deal lost"
+        FEEDBACK = "feedback", "Feedback to marketing"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    at = models.DateTimeField()
+    stage = models.CharField(
+        max_length=20, choices=Stage.choices, blank=True, help_text="The stage entered."
+    )
+    from_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        help_text="Who held the lead for this event (the new holder of an assignment; a "
+        "clock's owner at its due time, or at the touch that met it). Empty: the lead desk.",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        help_text="Who did it; empty: the system.",
+    )
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    deal = models.ForeignKey(
+        "Deal", on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="A clock's start.")
+    due_at = models.DateTimeField(null=True, blank=True, help_text="A clock's due time.")
+    # First touch on a clock, in business seconds: DESIGN's three times to first touch.
+    customer_wait = models.PositiveIntegerField(null=True, blank=True)
+    routing_delay = models.PositiveIntegerField(null=True, blank=True)
+    rep_response = models.PositiveIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["kind", "at"], name="leadevent_kind_at"),
+            models.Index(fields=["lead", "kind", "at"], name="leadevent_lead_kind_at"),
+            models.Index(
+                fields=["kind", "due_at"],
+                name="leadevent_clock_due",
+                condition=models.Q(due_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
 class Deal(models.Model):
     """A sales opportunity on a lead: amount and outcome."""
 

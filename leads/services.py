@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -14,7 +15,7 @@ from agreements import roles
 from agreements.models import StageDefinition
 from agreements.stages import Stage
 
-from . import clock
+from . import clock, ledger
 from .models import (
     Activity,
     Assignment,
@@ -23,11 +24,14 @@ from .models import (
     Feedback,
     Lead,
     LeadError,
+    LeadEvent,
     RepProfile,
     StageChange,
     StaleLead,
     sales_may,
 )
+
+Kind = LeadEvent.Kind
 
 # The transitions a person may ask for by name (from a page, the admin or an API).
 TRANSITIONS = (
@@ -85,18 +89,36 @@ def _write(lead: Lead) -> None:
         raise StaleLead()
 
 
+@dataclass
+class Move:
+    """What one transition decided, written once the lead itself is saved: its stage
+    change, its ledger events and what it does to the lead's deals."""
+
+    change: StageChange
+    events: list[LeadEvent]
+    deal_change: DealChange | None
+
+
 def _transition(
     lead: Lead, name: str, *, by: Any, at: dt.datetime, rules: clock.Rules, **arguments: Any
-) -> tuple[StageChange, DealChange | None]:
-    """Move a locked lead through one transition in memory: its stage, its clock, its history.
-
-    Returns the stage change to record and what the move does to the lead's deals;
-    the caller writes both once the lead is saved.
-    """
+) -> Move:
+    """Move a locked lead through one transition in memory: its stage, its clock, its history."""
     source = lead.stage
     deal_change = getattr(lead, name)(by=by, **arguments)
     lead.stage_entered_at = at
-    clock.enter_stage(lead, at, rules)
+    events = [
+        ledger.event(
+            lead,
+            Kind.STAGE_ENTERED,
+            at,
+            stage=lead.stage,
+            from_stage=source,
+            owner_id=lead.owner_id,
+            actor=by,
+            reason=lead.disqualify_reason if name == "disqualify" else "",
+        ),
+        *clock.enter_stage(lead, at, rules),
+    ]
     change = StageChange(
         lead=lead,
         from_stage=source,
@@ -108,26 +130,45 @@ def _transition(
         agreement=rules.agreement,
         stage_definition_version=StageDefinition.version_in_force(lead.stage),
     )
-    return change, deal_change
+    return Move(change, events, deal_change)
 
 
-def _record(lead: Lead, change: StageChange, deal_change: DealChange | None, by: Any) -> None:
+def _record(lead: Lead, move: Move, by: Any) -> None:
     """Write what a transition decided, after the lead itself was written."""
-    change.save()
-    if deal_change is None:
-        return
-    if deal_change.open_amount is not None:
-        Deal.objects.create(
+    move.change.save()
+    at = move.change.at
+    events = move.events
+    deal_change = move.deal_change
+    if deal_change is not None and deal_change.close_as is not None:
+        closing = list(lead.deals.filter(status=Deal.Status.OPEN))
+        lead.deals.filter(pk__in=[d.pk for d in closing]).update(
+            status=deal_change.close_as, closed_at=at
+        )
+        kind = Kind.DEAL_WON if deal_change.close_as == Deal.Status.WON else Kind.DEAL_LOST
+        events += [
+            ledger.event(lead, kind, at, deal=d, amount=d.amount, owner_id=lead.owner_id, actor=by)
+            for d in closing
+        ]
+    if deal_change is not None and deal_change.open_amount is not None:
+        deal = Deal.objects.create(
             lead=lead,
             account_id=lead.account_id,
             amount=deal_change.open_amount,
             opened_by=by if getattr(by, "is_authenticated", False) else None,
-            opened_at=change.at,
+            opened_at=at,
         )
-    if deal_change.close_as is not None:
-        lead.deals.filter(status=Deal.Status.OPEN).update(
-            status=deal_change.close_as, closed_at=change.at
+        events.append(
+            ledger.event(
+                lead,
+                Kind.DEAL_OPENED,
+                at,
+                deal=deal,
+                amount=deal.amount,
+                owner_id=lead.owner_id,
+                actor=by,
+            )
         )
+    ledger.append(events)
 
 
 def run_transition(
@@ -136,12 +177,14 @@ def run_transition(
     *,
     by: Any,
     expected_version: int | None = None,
+    at: dt.datetime | None = None,
     **arguments: Any,
 ) -> Lead:
     """Run one lifecycle transition for a user (by=None: the system), then save it.
 
     Refuses with LeadError when the stage does not allow it, the user may not run
     it, a required argument is missing, or the lead changed since it was loaded.
+    `at` is when it happened (now unless a replay, such as the demo data, says so).
     """
     if name not in TRANSITIONS:
         raise LeadError(f"“{name}” is not a lifecycle action.")
@@ -160,11 +203,11 @@ def run_transition(
             )
         if by is not None and not has_transition_perm(method, by):
             raise LeadError(f"You are not allowed to run “{label}” on this lead.")
-        change, deal_change = _transition(
-            locked, name, by=by, at=timezone.now(), rules=clock.Rules.in_force(), **arguments
+        move = _transition(
+            locked, name, by=by, at=at or timezone.now(), rules=clock.Rules.in_force(), **arguments
         )
         _write(locked)
-        _record(locked, change, deal_change, by)
+        _record(locked, move, by)
     _refresh(lead, locked)
     return locked
 
@@ -215,16 +258,21 @@ def log_touch(
             is_touch=sales,
         )
         moved = None
+        events = []
         if sales:
             rules = clock.Rules.in_force()
-            clock.record_sales_touch(locked, at, rules)
+            events.append(
+                ledger.event(locked, Kind.SALES_TOUCH, at, owner_id=locked.owner_id, actor=by)
+            )
+            events += clock.record_sales_touch(locked, at, rules, by)
             if locked.stage in (Stage.MQL, Stage.NURTURE):
                 moved = _transition(
                     locked, "start_working", by=by, at=at, rules=rules, note="First sales touch"
                 )
         _write(locked)
+        ledger.append(events)
         if moved is not None:
-            _record(locked, *moved, by)
+            _record(locked, moved, by)
     _refresh(lead, locked)
     return activity
 
@@ -242,6 +290,7 @@ def disqualify_with_feedback(
     feedback_reason: str = "",
     text: str = "",
     expected_version: int | None = None,
+    at: dt.datetime | None = None,
 ) -> Lead:
     """Disqualify a lead; marketing-sourced leads also need structured feedback to marketing."""
     marketing_sourced = lead.channel is not None and lead.channel.is_marketing_sourced
@@ -252,11 +301,28 @@ def disqualify_with_feedback(
         )
     with transaction.atomic():
         locked = run_transition(
-            lead, "disqualify", by=by, reason=reason, expected_version=expected_version
+            lead, "disqualify", by=by, reason=reason, expected_version=expected_version, at=at
         )
         if fit or feedback_reason or text:
-            Feedback.objects.create(
-                lead=locked, author=by, fit=fit, reason=feedback_reason, text=text
+            feedback = Feedback.objects.create(
+                lead=locked,
+                author=by,
+                fit=fit,
+                reason=feedback_reason,
+                text=text,
+                created_at=at or timezone.now(),
+            )
+            ledger.append(
+                [
+                    ledger.event(
+                        locked,
+                        Kind.FEEDBACK,
+                        feedback.created_at,
+                        owner_id=locked.owner_id,
+                        actor=by,
+                        reason=feedback_reason,
+                    )
+                ]
             )
     return locked
 
@@ -284,6 +350,7 @@ def reassign(
     by: Any,
     reason: str = "",
     rule: str = "",
+    at: dt.datetime | None = None,
 ) -> list[Assignment]:
     """Give open leads a new owner (None: back to the lead desk), recording each move.
 
@@ -298,7 +365,7 @@ def reassign(
         raise LeadError(f"{to_user} is not a sales rep.")
     _may_assign(by, to_user)
     reason = (reason or "").strip()
-    now = timezone.now()
+    now = at or timezone.now()
     done: list[Assignment] = []
     with transaction.atomic():
         locked = list(Lead.objects.select_for_update().filter(pk__in=wanted).order_by("pk"))
@@ -334,6 +401,9 @@ def reassign(
                     open_load=load,
                 )
             )
+            ledger.append(
+                [ledger.event(lead, Kind.ASSIGNED, now, owner=to_user, actor=by, reason=rule[:200])]
+            )
             Activity.objects.create(
                 lead=lead,
                 side=Activity.Side.SYSTEM,
@@ -349,10 +419,16 @@ def reassign(
 
 
 def assign(
-    lead: Lead, to_user: Any | None, *, by: Any, reason: str = "", rule: str = ""
+    lead: Lead,
+    to_user: Any | None,
+    *,
+    by: Any,
+    reason: str = "",
+    rule: str = "",
+    at: dt.datetime | None = None,
 ) -> Assignment | None:
     """Give one lead an owner; None when it already had that owner."""
-    done = reassign([lead], to_user, by=by, reason=reason, rule=rule)
+    done = reassign([lead], to_user, by=by, reason=reason, rule=rule, at=at)
     if done:
         lead.owner = to_user
     return done[0] if done else None

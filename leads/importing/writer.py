@@ -18,14 +18,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.dispatch import Signal
 from django.utils import timezone
 
 from agreements.models import Channel
 from config.db import insert_rows, json_values, update_rows
-from leads import routing
+from leads import ledger, routing
 from leads.clock import PENDING, ClockStart, Rules
-from leads.models import Account, Activity, Assignment, Campaign, ImportBatch, ImportChange, Lead
+from leads.models import (
+    Account,
+    Activity,
+    Assignment,
+    Campaign,
+    ImportBatch,
+    ImportChange,
+    Lead,
+    LeadEvent,
+)
 
 from .cleaning import Cleaned, CleanRow, RowIssue
 from .columns import FILL_FIELDS, company_domain, single_line
@@ -36,8 +44,7 @@ CHUNK = 5000
 # SQLite's historic limit on query parameters; IN lists are split below it.
 IN_CHUNK = 900
 
-# Sent after each chunk of a list import commits, with the ids of the leads it created.
-leads_imported = Signal()
+Kind = LeadEvent.Kind
 
 
 @dataclass
@@ -276,8 +283,6 @@ def write_import(
         )
         batch.rows_done, batch.created = done, summary.created
         batch.updated, batch.unchanged = summary.updated, summary.unchanged
-        if taken.created_ids:
-            leads_imported.send(sender=ImportBatch, batch=batch, lead_ids=taken.created_ids)
         if progress is not None:
             progress(batch)
     return summary
@@ -377,9 +382,49 @@ def take_in_leads(entry: Entry, rows: Sequence[CleanRow]) -> TakenIn:
                 for r in routes
             ],
         )
+        ledger.append_rows(_ledger_rows(entry, new_leads, routes, activities, created_ids))
     taken.lead_ids.update(created_ids)
     taken.created_ids = [created_ids[new.row.email] for new in new_leads]
     return taken
+
+
+def _ledger_rows(
+    entry: Entry,
+    new_leads: Sequence[_NewLead],
+    routes: Sequence[routing.Route],
+    touch_points: Sequence[tuple[Any, ...]],
+    created_ids: dict[str, int],
+) -> list[tuple[Any, ...]]:
+    """The take-in's ledger: each new lead entered its stage (and started its clock), each
+    route assigned one, and each touch point with a campaign is one."""
+    now, rows = entry.at, []
+    started, due = entry.clock[0], entry.clock[1]
+    for new in new_leads:
+        lead_id = created_ids[new.row.email]
+        rows.append(
+            ledger.row(lead_id, Kind.STAGE_ENTERED, now, stage=entry.stage, owner_id=new.owner_id)
+        )
+        if started is not None:
+            rows.append(
+                ledger.row(
+                    lead_id,
+                    Kind.CLOCK_STARTED,
+                    now,
+                    owner_id=new.owner_id,
+                    started_at=started,
+                    due_at=due,
+                )
+            )
+    rows += [
+        ledger.row(created_ids[r.lead.row.email], Kind.ASSIGNED, now, owner_id=r.to_owner_id)
+        for r in routes
+    ]
+    if entry.campaign is not None:
+        rows += [
+            ledger.row(point[0], Kind.TOUCH_POINT, now, campaign_id=entry.campaign.pk)
+            for point in touch_points
+        ]
+    return rows
 
 
 class _NewLead:

@@ -1,0 +1,178 @@
+"""The ledger: each service appends what it did to a lead, in its own transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from agreements.models import Channel
+from leads import services
+from leads.clock import breach_due_clocks
+from leads.importing.cleaning import CleanRow
+from leads.importing.writer import Entry, TouchPoint, take_in_leads
+from leads.models import Lead, LeadEvent
+from tests.agreements.factories import AgreementFactory, ResponseRuleFactory, signed_and_active
+from tests.factories import CampaignFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+Kind = LeadEvent.Kind
+# A Tuesday, 10:00 UTC; the rule below counts wall-clock hours.
+T0 = dt.datetime(2026, 3, 10, 10, 0, tzinfo=dt.UTC)
+
+
+def hours(n: float) -> dt.timedelta:
+    return dt.timedelta(hours=n)
+
+
+@pytest.fixture
+def agreement(marketer, manager, ops):
+    draft = AgreementFactory()
+    ResponseRuleFactory(agreement=draft, within_amount=4, within_unit="hours", business_time=False)
+    return signed_and_active(draft, marketer, manager, by=ops)
+
+
+def kinds(lead: Lead) -> list[str]:
+    return list(
+        LeadEvent.objects.filter(lead=lead).order_by("at", "id").values_list("kind", flat=True)
+    )
+
+
+def hand_raised(marketer, **fields) -> Lead:
+    lead = LeadFactory(stage="fan", **fields)
+    return services.run_transition(lead, "hand_raise", by=marketer, at=T0)
+
+
+def test_hand_raise_enters_mql_and_starts_a_clock(agreement, marketer, rep):
+    lead = hand_raised(marketer, owner=rep)
+    entered, started = LeadEvent.objects.filter(lead=lead).order_by("id")
+    assert (entered.kind, entered.stage, entered.from_stage, entered.owner, entered.actor) == (
+        Kind.STAGE_ENTERED,
+        "mql",
+        "fan",
+        rep,
+        marketer,
+    )
+    assert (started.kind, started.started_at, started.due_at) == (
+        Kind.CLOCK_STARTED,
+        T0,
+        T0 + hours(4),
+    )
+
+
+def test_touch_in_time_meets_the_clock_and_records_the_three_waits(agreement, marketer, rep):
+    lead = hand_raised(marketer, owner=rep)
+    services.log_touch(lead, by=rep, kind="call", at=T0 + hours(1))
+
+    assert kinds(lead) == [
+        Kind.STAGE_ENTERED,
+        Kind.CLOCK_STARTED,
+        Kind.SALES_TOUCH,
+        Kind.CLOCK_MET,
+        Kind.FIRST_TOUCH,
+        Kind.STAGE_ENTERED,
+    ]
+    met = LeadEvent.objects.get(lead=lead, kind=Kind.CLOCK_MET)
+    assert (met.at, met.due_at, met.owner) == (T0 + hours(1), T0 + hours(4), rep)
+    first = LeadEvent.objects.get(lead=lead, kind=Kind.FIRST_TOUCH)
+    # Already assigned when the clock started: no routing delay; one working hour waited.
+    assert (first.customer_wait, first.routing_delay, first.rep_response) == (3600, 0, 3600)
+
+
+def test_routing_delay_counts_from_the_clock_to_the_assignment_of_the_rep_who_touched(
+    agreement, marketer, manager, rep
+):
+    lead = hand_raised(marketer)  # on the lead desk
+    services.assign(lead, rep, by=manager, at=T0 + hours(1))
+    lead.refresh_from_db()
+    services.log_touch(lead, by=rep, kind="call", at=T0 + hours(3))
+
+    first = LeadEvent.objects.get(lead=lead, kind=Kind.FIRST_TOUCH)
+    # Customer waited 3 h: 1 h on the desk, then 2 h with the rep.
+    assert (first.customer_wait, first.routing_delay, first.rep_response) == (10800, 3600, 7200)
+    assigned = LeadEvent.objects.get(lead=lead, kind=Kind.ASSIGNED)
+    assert (assigned.at, assigned.owner, assigned.actor) == (T0 + hours(1), rep, manager)
+
+
+def test_a_late_touch_before_the_check_records_one_breach_for_the_owner_at_the_due_time(
+    agreement, marketer, manager, rep, other_rep
+):
+    lead = hand_raised(marketer, owner=rep)
+    services.reassign([lead], None, by=None, at=T0 + hours(5))  # after the due time
+    lead.refresh_from_db()
+    services.assign(lead, rep, by=manager, at=T0 + hours(6))
+    lead.refresh_from_db()
+    services.log_touch(lead, by=rep, kind="call", at=T0 + hours(7))
+
+    breach = LeadEvent.objects.get(lead=lead, kind=Kind.CLOCK_BREACHED)
+    assert (breach.at, breach.owner) == (T0 + hours(4), rep)
+    assert LeadEvent.objects.filter(lead=lead, kind=Kind.FIRST_TOUCH).count() == 1
+
+
+def test_the_checks_breach_is_recorded_once_and_a_later_touch_only_answers_it(
+    agreement, marketer, rep
+):
+    lead = hand_raised(marketer, owner=rep)
+    breach_due_clocks(T0 + hours(5), limit=100)
+    breach_due_clocks(T0 + hours(6), limit=100)
+    lead.refresh_from_db()
+    services.log_touch(lead, by=rep, kind="call", at=T0 + hours(7))
+
+    assert LeadEvent.objects.filter(lead=lead, kind=Kind.CLOCK_BREACHED).count() == 1
+    assert not LeadEvent.objects.filter(lead=lead, kind=Kind.CLOCK_MET).exists()
+    first = LeadEvent.objects.get(lead=lead, kind=Kind.FIRST_TOUCH)
+    # Business time (Berlin, 09–17): 11:00 to 17:00 local, the touch at 18:00 is after hours.
+    assert first.customer_wait == 6 * 3600
+
+
+def test_leaving_for_nurture_before_the_due_time_stops_the_clock(agreement, marketer, rep):
+    lead = hand_raised(marketer, owner=rep)
+    with time_machine.travel(T0 + hours(1), tick=False):
+        services.run_transition(lead, "nurture", by=rep, return_on="2026-06-01")
+    stopped = LeadEvent.objects.get(lead=lead, kind=Kind.CLOCK_STOPPED)
+    assert (stopped.at, stopped.due_at) == (T0 + hours(1), T0 + hours(4))
+
+
+def test_deals_open_and_win_with_their_amount(rep):
+    lead = LeadFactory(stage="sql", owner=rep)
+    services.run_transition(lead, "open_opportunity", by=rep, amount="12,000.50", at=T0)
+    services.run_transition(lead, "win", by=rep, at=T0 + hours(1))
+    opened = LeadEvent.objects.get(lead=lead, kind=Kind.DEAL_OPENED)
+    won = LeadEvent.objects.get(lead=lead, kind=Kind.DEAL_WON)
+    assert (opened.amount, opened.deal_id) == (Decimal("12000.50"), won.deal_id)
+    assert (won.at, won.amount) == (T0 + hours(1), Decimal("12000.50"))
+
+
+def test_disqualifying_with_feedback_records_the_reason_and_the_feedback(marketer, rep):
+    lead = LeadFactory(stage="working", owner=rep, channel=Channel.objects.get(slug="demo-request"))
+    services.disqualify_with_feedback(
+        lead, by=rep, reason="No budget", fit="poor", feedback_reason="no_budget", at=T0
+    )
+    entered = LeadEvent.objects.get(lead=lead, kind=Kind.STAGE_ENTERED)
+    feedback = LeadEvent.objects.get(lead=lead, kind=Kind.FEEDBACK)
+    assert (entered.stage, entered.reason) == ("disqualified", "No budget")
+    assert (feedback.at, feedback.reason, feedback.actor) == (T0, "no_budget", rep)
+
+
+def test_a_take_in_records_entry_clock_assignment_and_campaign_touch_point(agreement):
+    channel = Channel.objects.get(slug="demo-request")
+    campaign = CampaignFactory(channel=channel)
+    touch = TouchPoint(side="marketing", kind="form", subject="Demo form", body="", once_key="")
+    entry = Entry.prepare(channel=channel, campaign=campaign, touch=touch, at=T0, stage="mql")
+    taken = take_in_leads(entry, [CleanRow(2, "new@example.com", {"email": "new@example.com"})])
+
+    lead = Lead.objects.get(pk=taken.created_ids[0])
+    events = {e.kind: e for e in LeadEvent.objects.filter(lead=lead)}
+    assert set(events) == {
+        Kind.STAGE_ENTERED,
+        Kind.CLOCK_STARTED,
+        Kind.ASSIGNED,
+        Kind.TOUCH_POINT,
+    }
+    assert events[Kind.STAGE_ENTERED].stage == "mql"
+    assert events[Kind.CLOCK_STARTED].due_at == T0 + hours(4)
+    assert events[Kind.ASSIGNED].owner is None  # no routing rule: the lead desk
+    assert events[Kind.TOUCH_POINT].campaign == campaign
