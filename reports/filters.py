@@ -17,6 +17,8 @@ from django.utils import timezone
 from agreements import roles
 
 FILTER_FIELDS = ("team", "rep", "channel", "campaign", "persona")
+# The rep filter's value for the lead desk (leads nobody owned at the time).
+DESK = 0
 
 
 def local_midnight(day: dt.date) -> dt.datetime:
@@ -128,6 +130,8 @@ def filters_from(params: Any, user: Any = None, today: dt.date | None = None) ->
     if end < start:
         start, end = end, start
     values = {name: _int(params.get(name)) for name in FILTER_FIELDS}
+    if str(params.get("rep", "")).strip() == str(DESK):
+        values["rep"] = DESK
     filters = ReportFilters(start_day=start, end_day=end, **values)
     return scope_to(filters, user)
 

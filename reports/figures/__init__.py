@@ -1,0 +1,1 @@
+"""Report figures over the ledger: `base` holds the machinery, one module per side."""
