@@ -8,15 +8,20 @@ formats it for the page, `export_value` gives the spreadsheet its number.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.db.models import QuerySet
+
 from agreements import roles
 from agreements.stages import Stage
+from leads.models import Lead
 
 from . import queries
+from .figures.base import Figure
+from .filters import ReportFilters
 
 MANAGERS = (roles.SALES_MANAGER, roles.OPS)
 
@@ -63,6 +68,15 @@ class Report:
     roles: tuple[str, ...]
     sections: tuple[Section, ...] = field(default_factory=tuple)
     sections_for: Callable[[list[dict[str, Any]]], tuple[Section, ...]] | None = None
+    # The report's linked numbers by drill metric: each lists exactly what it counts.
+    figures: Mapping[str, Figure] = field(default_factory=dict)
+
+    def drilldown(self, metric: str, f: ReportFilters, now: dt.datetime) -> QuerySet[Lead]:
+        """The leads behind one linked number of this report."""
+        figure = self.figures.get(metric)
+        if figure is not None:
+            return figure.leads(f, now)
+        return queries.drilldown_leads(self.key, metric, f, now)
 
     def sections_of(self, rows: list[dict[str, Any]]) -> tuple[Section, ...]:
         return self.sections_for(rows) if self.sections_for else self.sections

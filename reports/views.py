@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 
 from agreements import roles
 from agreements.models import Channel, Persona
@@ -88,7 +89,7 @@ def drilldown(request: HttpRequest, key: str) -> HttpResponse:
     report = _report_for(request, key)
     f = filters_from(request.GET, request.user)
     metric = request.GET.get("metric", "")
-    leads = queries.drilldown_leads(report.key, metric, f)
+    leads = report.drilldown(metric, f, timezone.now())
     total = leads.count()
     visible = leads.filter(pk__in=Lead.objects.visible_to(request.user).values("pk"))
     shown = queries.drilldown_page(visible)
