@@ -183,19 +183,26 @@ def _empty_counts() -> dict[str, int]:
     return dict.fromkeys(Urgency.KEYS.values(), 0)
 
 
-def urgency_counts_by_owner(leads: QuerySet[Lead]) -> dict[int | None, dict[str, int]]:
-    """How many of `leads` each owner (None: the lead desk) has in each bucket, in one query.
-
-    GROUP BY owner and bucket, so the CASE is worked out once per lead, not once per
-    bucket. Owners with no lead in `leads` are absent.
-    """
-    grouped = (
+def _by_owner_and_bucket(leads: QuerySet[Lead]) -> QuerySet:
+    """(owner_id, bucket, n) rows: GROUP BY owner and bucket, so the CASE runs once per lead."""
+    return (
         leads.order_by()
         .annotate(bucket=urgency())
         .values("owner_id", "bucket")
         .annotate(n=Count("pk"))
         .values_list("owner_id", "bucket", "n")
     )
+
+
+def urgency_counts_by_owner(*parts: QuerySet[Lead]) -> dict[int | None, dict[str, int]]:
+    """How many leads each owner (None: the lead desk) has in each bucket, in one query.
+
+    Each part is grouped on its own and the parts are joined by UNION ALL, so each can
+    seek its own index range (owners in a list, or no owner) where one OR would scan the
+    whole index. Owners with no lead are absent.
+    """
+    first, *rest = [_by_owner_and_bucket(part) for part in parts]
+    grouped = first.union(*rest, all=True) if rest else first
     counts: dict[int | None, dict[str, int]] = {}
     for owner_id, bucket, n in grouped:
         counts.setdefault(owner_id, _empty_counts())[Urgency.KEYS[bucket]] = n
@@ -323,13 +330,13 @@ def team_load(manager: Any) -> tuple[list[Load], Load]:
     """Each rep of the manager's teams and the lead desk, with their open leads by bucket.
 
     Two queries: the reps, then one grouped count over the open leads of those reps and
-    the desk (the lead_owner_stage index finds them), with the queue's own bucket rules.
+    of the desk (the lead_owner_stage index finds both), by the queue's own bucket rules.
     """
     reps = list(managed_reps(manager))
-    leads = Lead.objects.filter(open_leads()).filter(
-        Q(owner_id__in=[rep.user_id for rep in reps]) | Q(owner__isnull=True)
+    counts = urgency_counts_by_owner(
+        Lead.objects.filter(open_leads(), owner_id__in=[rep.user_id for rep in reps]),
+        Lead.objects.filter(open_leads(), owner__isnull=True),
     )
-    counts = urgency_counts_by_owner(leads)
     rows = [Load(counts.get(rep.user_id, _empty_counts()), rep) for rep in reps]
     return rows, Load(counts.get(None, _empty_counts()))
 
