@@ -25,7 +25,6 @@ from typing import Any
 import tablib
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max
 from django.utils import timezone
 from import_export import resources
 
@@ -35,7 +34,7 @@ from leads.importing.cleaning import clean_rows
 from leads.importing.columns import FILL_FIELDS
 from leads.importing.files import read_table
 from leads.importing.presets import auto_mapping
-from leads.models import Account, Activity, Assignment, ImportBatch, ImportChange, Lead
+from leads.models import Account, ImportBatch, Lead
 from reports.facts import compact_tally
 
 from .profiling import profile_line
@@ -100,12 +99,20 @@ def apollo_file(rows: int, prefix: str, seed: int = 7) -> bytes:
     return out.getvalue().encode()
 
 
-def _high_water_marks() -> tuple[int, int]:
-    """The highest lead and account ids before the run: rows above them are the run's own."""
-    return (
-        Lead.objects.aggregate(m=Max("pk"))["m"] or 0,
-        Account.objects.aggregate(m=Max("pk"))["m"] or 0,
-    )
+def _generated_marks(context: BenchContext) -> tuple[int, int]:
+    """The data set's last lead and account ids: rows above them are a run's own."""
+    counts = context.dataset.counts
+    return counts["leads"], counts["accounts"]
+
+
+def _tables_referencing_leads() -> list[tuple[str, str]]:
+    """(table, column) of every foreign key to a lead: the rows an import may add beside it."""
+    quote = connection.ops.quote_name
+    return [
+        (quote(field.related_model._meta.db_table), quote(field.field.column))
+        for field in Lead._meta.get_fields(include_hidden=True)
+        if field.auto_created and not field.concrete and (field.one_to_many or field.one_to_one)
+    ]
 
 
 def _remove_bench_rows(marks: tuple[int, int]) -> None:
@@ -114,10 +121,9 @@ def _remove_bench_rows(marks: tuple[int, int]) -> None:
     lead_table = connection.ops.quote_name(Lead._meta.db_table)
     new_leads = f"SELECT id FROM {lead_table} WHERE id > %s"  # noqa: S608
     with transaction.atomic(), connection.cursor() as cursor:
-        for model in (Activity, Assignment, ImportChange):
-            table = connection.ops.quote_name(model._meta.db_table)
+        for table, column in _tables_referencing_leads():
             cursor.execute(
-                f"DELETE FROM {table} WHERE lead_id IN ({new_leads})",  # noqa: S608
+                f"DELETE FROM {table} WHERE {column} IN ({new_leads})",  # noqa: S608
                 [lead_mark],
             )
         cursor.execute(f"DELETE FROM {lead_table} WHERE id > %s", [lead_mark])  # noqa: S608
@@ -164,8 +170,9 @@ def bench_import(context: BenchContext) -> list[BenchResult]:
     """
     out = context.out
     settings.MEDIA_ROOT = Path(settings.VAR) / "bench" / "media"
+    marks = _generated_marks(context)
+    _remove_bench_rows(marks)  # what an interrupted run left behind
     existing = Lead.objects.count()
-    marks = _high_water_marks()
     channel, _ = Channel.objects.get_or_create(
         slug="purchased-list", defaults={"name": "Purchased list"}
     )
@@ -287,7 +294,7 @@ def import_profile(context: BenchContext, rows: int = 5_000) -> str:
     channel = Channel.objects.get(slug="purchased-list")
     rows = min(rows, context.rows)
     data = apollo_file(rows, f"p{int(time.time())}")
-    marks = _high_water_marks()
+    marks = _generated_marks(context)
     try:
 
         def run() -> None:
