@@ -27,6 +27,9 @@ from agreements import roles
 
 from . import services
 from .import_admin import LeadImportExportMixin  # also registers the intake admin pages
+from .importing.cleaning import CleanRow
+from .importing.columns import FILL_FIELDS
+from .importing.writer import Entry, TouchPoint, take_in_leads
 from .models import (
     Account,
     Activity,
@@ -39,6 +42,7 @@ from .models import (
     StageChange,
     StaleLead,
     Team,
+    normalize_email,
 )
 
 COUNT_CAP = 10_000
@@ -178,6 +182,7 @@ class LeadAdmin(LeadImportExportMixin, FSMAdminMixin, admin.ModelAdmin):
     raw_id_fields = ("owner", "account", "campaign")
     readonly_fields = (
         "stage",
+        "owner",
         "created_at",
         "updated_at",
         "stage_entered_at",
@@ -194,6 +199,43 @@ class LeadAdmin(LeadImportExportMixin, FSMAdminMixin, admin.ModelAdmin):
     paginator = CappedCountPaginator
     list_per_page = 50
     date_hierarchy = None
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Lead | None = None) -> Any:
+        """A new lead needs its channel; owners change only by assignment (team page, desk)."""
+        if obj is None:
+            return tuple(f for f in self.readonly_fields if f != "channel")
+        return self.readonly_fields
+
+    def get_form(self, request: HttpRequest, obj: Lead | None = None, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None and "channel" in form.base_fields:
+            form.base_fields["channel"].required = True
+        return form
+
+    def save_model(self, request: HttpRequest, obj: Lead, form: Any, change: bool) -> None:
+        """A lead added here enters by the one way in: routed, clocked, its ledger written."""
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        values = {
+            name: str(form.cleaned_data.get(name) or "")
+            for name in ("email", *FILL_FIELDS)
+            if form.cleaned_data.get(name)
+        }
+        values["email"] = normalize_email(values.get("email"))
+        touch = TouchPoint(
+            side=Activity.Side.MARKETING,
+            kind=Activity.Kind.FORM,
+            subject=f"Added in the admin by {roles.display_name(request.user)}"[:200],
+        )
+        entry = Entry.prepare(
+            channel=form.cleaned_data["channel"],
+            campaign=form.cleaned_data.get("campaign"),
+            touch=touch,
+        )
+        taken = take_in_leads(entry, [CleanRow(0, values["email"], values)])
+        obj.pk = taken.lead_ids[values["email"]]
+        obj.refresh_from_db()
 
     def get_help_text(self, transition: Any) -> str:
         """The first line of the transition's docstring, shown as the button's tooltip."""
@@ -292,8 +334,21 @@ class AccountAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
 
+class HistoryAdmin(admin.ModelAdmin):
+    """A lead's history is written by the services (with its ledger), never by hand here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(HistoryAdmin):
     list_display = ("occurred_at", "lead", "side", "kind", "actor", "is_touch")
     list_filter = ("side", "kind", "is_touch")
     search_fields = ("lead__email", "subject")
@@ -311,7 +366,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(Deal)
-class DealAdmin(admin.ModelAdmin):
+class DealAdmin(HistoryAdmin):
     list_display = ("lead", "amount", "status", "opened_at", "closed_at")
     list_filter = ("status",)
     raw_id_fields = ("lead", "account", "opened_by")
@@ -319,7 +374,7 @@ class DealAdmin(admin.ModelAdmin):
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):
+class FeedbackAdmin(HistoryAdmin):
     list_display = ("lead", "author", "fit", "reason", "created_at")
     list_filter = ("fit", "reason")
     raw_id_fields = ("lead", "author", "reply_to")

@@ -11,8 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from agreements.models import Channel
 from leads import services
-from leads.models import Feedback, Lead, StageChange
+from leads.models import Activity, Feedback, Lead, LeadEvent, StageChange
 from tests.factories import ChannelFactory, LeadFactory, UserFactory
 
 CHANGELIST = reverse("admin:leads_lead_changelist")
@@ -318,16 +319,42 @@ def test_stale_admin_change_form_does_not_overwrite(ops_client, marketer):
     assert (saved.stage, saved.title) == ("nurture", "CFO")
 
 
-def test_ops_adds_a_lead_in_the_admin(ops_client):
+def test_ops_adds_a_lead_in_the_admin_through_the_one_way_in(ops_client):
     add = reverse("admin:leads_lead_add")
     data = change_form_data(ops_client.get(add))
-    data.update(email="  New.Person@Example.COM ", first_name="New", stage="converted")
+    channel = Channel.objects.get(slug="purchased-list")
+    data.update(
+        email="  New.Person@Example.COM ", first_name="New", stage="converted", channel=channel.pk
+    )
 
     response = ops_client.post(add, data)
 
     assert response.status_code == 302, response.context["adminform"].form.errors
     lead = Lead.objects.get()
-    assert (lead.email, lead.stage, lead.version) == ("new.person@example.com", "suspect", 1)
+    # The channel's entry stage, not the posted one; entered and recorded like any other way in.
+    assert (lead.email, lead.first_name, lead.stage) == ("new.person@example.com", "New", "suspect")
+    assert LeadEvent.objects.filter(lead=lead, kind="stage_entered", stage="suspect").exists()
+    assert Activity.objects.filter(lead=lead, side="marketing").count() == 1
+
+
+def test_a_lead_added_in_the_admin_needs_its_channel(ops_client):
+    add = reverse("admin:leads_lead_add")
+    data = change_form_data(ops_client.get(add))
+    data.update(email="no.channel@example.com", channel="")
+
+    response = ops_client.post(add, data)
+
+    assert response.status_code == 200
+    assert "channel" in response.context["adminform"].form.errors
+    assert not Lead.objects.exists()
+
+
+def test_owner_and_history_are_not_edited_by_hand_in_the_admin(ops_client, rep):
+    lead = LeadFactory(owner=rep)
+    response = ops_client.get(change_url(lead))
+    assert "owner" not in response.context["adminform"].form.fields
+    assert ops_client.get(reverse("admin:leads_activity_add")).status_code == 403
+    assert ops_client.get(reverse("admin:leads_deal_add")).status_code == 403
 
 
 def test_admin_edit_keeps_the_stage_protected(ops_client):
