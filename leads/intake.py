@@ -21,12 +21,20 @@ from django.utils import timezone
 
 from agreements.stages import Stage
 
-from . import routing
+from . import ledger, routing
 from .importing.cleaning import CleanRow
 from .importing.columns import COLUMNS, RowError
 from .importing.presets import ALIASES, norm_header
 from .importing.writer import Entry, TouchPoint, get_campaign, take_in_leads
-from .models import Activity, Assignment, IntakeSubmission, IntakeToken, Lead, LeadError
+from .models import (
+    Activity,
+    Assignment,
+    IntakeSubmission,
+    IntakeToken,
+    Lead,
+    LeadError,
+    LeadEvent,
+)
 from .services import run_transition
 
 TOKEN_PREFIX = "acc_"  # noqa: S105 (a public prefix that marks our tokens, not a secret)
@@ -240,3 +248,9 @@ def _route_hand_raise(lead: Lead, at: dt.datetime) -> None:
     if lead.owner_id is not None:
         lead.save(update_fields=["owner", "assigned_at"])
     Assignment.objects.bulk_create([route.assignment(at) for route in routes])
+    ledger.append(
+        ledger.event(
+            lead, LeadEvent.Kind.ASSIGNED, at, owner_id=route.to_owner_id, reason=route.rule
+        )
+        for route in routes
+    )
