@@ -19,7 +19,7 @@ from agreements import roles
 from agreements.stages import Stage
 from leads.models import Lead
 
-from . import queries
+from . import queries, sales
 from .figures.base import Figure
 from .filters import ReportFilters
 
@@ -120,7 +120,8 @@ def export_value(value: Any, kind: str) -> Any:
     if kind == "date" and isinstance(value, dt.date):
         return value.isoformat()
     if kind in ("int",) and isinstance(value, int | Decimal):
-        return value
+        # A count of clocks or touches is a number in a file (the page adds its leads).
+        return int(value) if isinstance(value, int) else value
     if isinstance(value, Decimal | int | float):
         return value
     return str(value)
@@ -136,29 +137,39 @@ def _thresholds(rows: list[dict[str, Any]]) -> list[int]:
         for i in (1, 2, 3)
         if rows and f"untouched_{i}_days" in rows[0]
     ]
-    return found or queries.untouched_thresholds()
+    return found or sales.untouched_thresholds()
+
+
+TTFT_LABELS = {
+    "customer_wait": "Customer wait",
+    "routing_delay": "Routing delay",
+    "rep_response": "Rep response",
+}
 
 
 def _sales_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
     thresholds = _thresholds(rows)
-    untouched = tuple(
-        Column(f"untouched_{i}", f"Untouched after {d} days", drill=f"untouched_{i}")
-        for i, d in enumerate(thresholds, start=1)
+    untouched: tuple[Column, ...] = ()
+    for i, d in enumerate(thresholds, start=1):
+        untouched += (
+            Column(f"untouched_{i}", f"Untouched after {d} days", drill=f"untouched_{i}"),
+            Column(f"not_yet_{i}", f"Not yet {d} days", drill=f"not_yet_{i}"),
+        )
+    times = tuple(
+        Column(f"{name}_{p}", f"{label}, {which} (business hours)", "hours")
+        for name, label in TTFT_LABELS.items()
+        for p, which in (("p50", "median"), ("p90", "90th percentile"))
     )
     inputs = (
         Column("label", "", "text"),
         Column("assigned", "Leads assigned", drill="assigned"),
         *untouched,
-        Column("first_touched", "First touched", drill="first_touched"),
-        Column("ttft_median", "Median time to first touch (business)", "hours"),
-        Column("ttft_p90", "90th percentile (business)", "hours"),
         Column("sla_met", "SLA met", drill="sla_met"),
         Column("sla_breached", "SLA breached", drill="sla_breached"),
-        Column("sla_met_share", "SLA met share", "pct"),
-        Column("touches", "Touches"),
-        Column("touches_per_lead", "Touches per lead", "ratio"),
-        Column("goal_reached", "Reached touch goal", drill="goal_reached"),
-        Column("goal_share", "Touch goal share", "pct"),
+        Column("sla_met_share", "SLA met (n of m)", "text", drill="sla_met"),
+        Column("first_touched", "Clocks answered by a touch", drill="first_touched"),
+        *times,
+        Column("touches", "Touches", drill="touches"),
     )
     outcomes = (
         Column("label", "", "text"),
@@ -167,42 +178,52 @@ def _sales_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
             for s in Stage
             if s != Stage.SUSPECT or any(r.get("stage_suspect") for r in rows)
         ),
-        Column("reassigned", "Reassigned away"),
-        Column("reached_working", "Reached Working", drill="reached_working"),
-        Column("reached_sql", "Reached SQL", drill="reached_sql"),
-        Column("reached_opportunity", "Reached Opportunity", drill="reached_opportunity"),
-        Column("won", "Won", drill="won"),
-        Column("working_to_sql", "Working → SQL", "pct"),
-        Column("sql_to_opportunity", "SQL → Opportunity", "pct"),
-        Column("opportunity_to_won", "Opportunity → Won", "pct"),
+    )
+    days = "/".join(str(d) for d in thresholds)
+    note = (
+        "Leads assigned: assignments to the rep in the range (each starts a tenure, which "
+        "lasts until the next assignment or the lead closes). "
+        f"Untouched after {days} days: of those, the tenures held that long with no sales "
+        "touch by the rep, counted once the days have passed (until then: not yet). "
+        "SLA met/breached: each clock once, in the range holding its due time, for the "
+        "owner at the due time (or at the touch, if met earlier); the lead desk when nobody "
+        "owned it. Times to first touch: over the clocks due in the range answered by a "
+        "touch, median and 90th percentile by nearest rank, in business hours. Touches: "
+        "sales touches in the range by the rep holding the lead."
     )
     chart = Chart(
         "Leads assigned and left untouched",
         "bar",
-        ("assigned", *(c.key for c in untouched)),
+        ("assigned", *(c.key for c in untouched if c.key.startswith("untouched_"))),
     )
     return (
         Section(
             "team",
             "By team",
             inputs,
-            chart=Chart("Untouched leads by team", "bar", tuple(c.key for c in untouched)),
+            chart=Chart(
+                "Untouched leads by team",
+                "bar",
+                tuple(c.key for c in untouched if c.key.startswith("untouched_")),
+            ),
             row_filter="team",
+            note=note,
         ),
-        Section("rep", "By rep", inputs, chart=chart, row_filter="rep"),
-        Section("total", "Everyone", inputs, row_filter=None),
+        Section("rep", "By rep", inputs, chart=chart, row_filter="rep", note=note),
+        Section("total", "Everyone", inputs, row_filter=None, note=note),
         Section(
             "rep_outcomes",
             "Where each rep's leads are now",
             outcomes,
             chart=Chart(
-                "Conversion Working → SQL → Opportunity → Won",
+                "Leads still held, by stage now",
                 "bar",
-                ("reached_working", "reached_sql", "reached_opportunity", "won"),
+                tuple(c.key for c in outcomes[1:]),
+                stacked=True,
             ),
             row_filter="rep",
-            note="Counted for the rep who holds the lead now; a lead reassigned away "
-            "shows under 'Reassigned away'.",
+            note="Of the leads assigned to the rep in the range, those the rep still holds, "
+            "by their stage now.",
         ),
     )
 
@@ -496,11 +517,13 @@ REPORTS: dict[str, Report] = {
     "sales": Report(
         "sales",
         "Sales activity",
-        "Per rep and team: leads assigned, untouched after the agreed days, time to first "
-        "touch, SLA met, touches and where the leads are now.",
-        queries.sales_activity,
+        "Per team, rep and the lead desk: leads assigned, untouched after the agreed days, "
+        "SLA met, customer wait, routing delay and rep response, touches and where the "
+        "leads are now.",
+        sales.sales_activity,
         (*MANAGERS, roles.SALES_REP),
         sections_for=_sales_sections,
+        figures=sales.FIGURES,
     ),
     "delivery": Report(
         "delivery",

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum, Value, Window
+from django.db.models.functions import RowNumber
 
 from leads.models import Lead, LeadEvent
 from reports.filters import DESK, ReportFilters
@@ -72,6 +73,8 @@ class Figure:
     events: Callable[[ReportFilters, dt.datetime], QuerySet[LeadEvent]]
     # "leads": distinct leads; "rows": events (clocks, tenures, deals); "amount": Σ amount.
     measure: str = "leads"
+    # What one row is, for "3 clocks on 2 leads" (measure "rows").
+    unit: str = "rows"
 
     def _aggregate(self) -> Any:
         if self.measure == "leads":
@@ -97,12 +100,83 @@ class Figure:
         )
         return {key: value if value is not None else self._zero() for key, value in rows}
 
+    def tally(
+        self, group: str | None, f: ReportFilters, now: dt.datetime
+    ) -> dict[Any, int | Decimal]:
+        """The figure per row key of a grouping (None: one row, key None), in one query;
+        a count of rows is a `Counted` that knows its leads ("3 clocks on 2 leads")."""
+        events = self.events(f, now).order_by()
+        both = {"v": self._aggregate(), "n": Count("lead", distinct=True)}
+        if group is None:
+            found = events.aggregate(**both)
+            rows = [(None, found["v"], found["n"])]
+        else:
+            path = GROUPS[group]
+            rows = list(events.values_list(path).annotate(**both).values_list(path, "v", "n"))
+        return {key: self._value(value, leads) for key, value, leads in rows}
+
+    def _value(self, value: Any, leads: int | None) -> int | Decimal:
+        if self.measure == "rows":
+            return Counted(value or 0, leads or 0, self.unit)
+        return value if value is not None else self._zero()
+
     def leads(self, f: ReportFilters, now: dt.datetime) -> QuerySet[Lead]:
         """The leads this figure counts: its drill-down."""
         return Lead.objects.filter(pk__in=self.events(f, now).values("lead_id"))
 
     def _zero(self) -> int | Decimal:
         return Decimal("0.00") if self.measure == "amount" else 0
+
+
+class Counted(int):
+    """A count of rows (clocks, touches) that knows on how many leads they fell: its
+    drill-down lists the leads, so the page says both when they differ."""
+
+    leads: int
+    unit: str
+
+    def __new__(cls, value: int, leads: int, unit: str = "rows") -> Counted:
+        number = super().__new__(cls, value)
+        number.leads = leads
+        number.unit = unit
+        return number
+
+    def __str__(self) -> str:
+        if int(self) == self.leads:
+            return str(int(self))
+        return f"{int(self)} {self.unit} on {self.leads} lead{'s' if self.leads != 1 else ''}"
+
+    __repr__ = __str__
+
+
+def nearest_rank(
+    events: QuerySet[LeadEvent], field: str, group: str | None, tenths: tuple[int, ...] = (5, 9)
+) -> dict[Any, dict[int, int]]:
+    """Per row key (see GROUPS; None: one row), the percentiles of `field` given in
+    tenths (5: median, 9: 90th) by nearest rank: the value at rank ⌈p·n⌉. The database
+    ranks the rows and returns only the picked ones."""
+    path = GROUPS[group] if group else None
+    partition = [F(path)] if path else None
+    ranked = (
+        events.filter(**{f"{field}__isnull": False})
+        .order_by()
+        .annotate(
+            _key=F(path) if path else Value(None, output_field=IntegerField()),
+            _v=F(field),
+            _r10=Window(RowNumber(), partition_by=partition, order_by=[F(field).asc()]) * 10,
+            _n=Window(Count("id"), partition_by=partition),
+        )
+    )
+    picked = Q()
+    for t in tenths:
+        # 10·rank ≥ t·n > 10·(rank − 1): rank is ⌈t·n / 10⌉, in whole numbers.
+        picked |= Q(_r10__gte=F("_n") * t, _r10__lt=F("_n") * t + 10)
+    out: dict[Any, dict[int, int]] = {}
+    for key, value, r10, n in ranked.filter(picked).values_list("_key", "_v", "_r10", "_n"):
+        for t in tenths:
+            if t * n <= r10 < t * n + 10:
+                out.setdefault(key, {})[t] = value
+    return out
 
 
 @dataclass(frozen=True)

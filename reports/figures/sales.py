@@ -1,0 +1,206 @@
+"""Sales' figures over the ledger: tenures, untouched cohorts, clocks, times to first
+touch and touches, each defined once (DESIGN.md, "Figures")."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import (
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+)
+
+from agreements.stages import Stage
+from leads.models import LeadEvent
+from reports.filters import ReportFilters
+
+from .base import Figure, Kind, Rate, in_range, scoped
+
+# A tenure ends at the lead's next assignment or when the lead closes.
+CLOSING = (Stage.DISQUALIFIED, Stage.CONVERTED)
+TTFT_FIELDS = ("customer_wait", "routing_delay", "rep_response")
+
+
+def _ends_tenure(before: ExpressionWrapper | None = None) -> QuerySet[LeadEvent]:
+    """The events after the outer tenure's start that end it (optionally: before a time)."""
+    ends = LeadEvent.objects.filter(
+        Q(kind=Kind.ASSIGNED) | Q(kind=Kind.STAGE_ENTERED, stage__in=CLOSING),
+        lead=OuterRef("lead"),
+        at__gt=OuterRef("at"),
+    )
+    return ends.filter(at__lt=before) if before is not None else ends
+
+
+def tenures(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+    """Tenures that started in the range: assignments to a rep, by their holder."""
+    return in_range(Kind.ASSIGNED, f).filter(owner__isnull=False)
+
+
+ASSIGNED = Figure(
+    "assigned",
+    "Leads assigned",
+    "Leads given to the rep in the range (each assignment starts a tenure).",
+    tenures,
+)
+
+
+def _after(days: int) -> ExpressionWrapper:
+    return ExpressionWrapper(OuterRef("at") + dt.timedelta(days=days), output_field=DateTimeField())
+
+
+def untouched(days: int) -> Figure:
+    """Tenures that started in the range, held `days` days with no sales touch by the
+    holder; counted once the days have passed."""
+
+    def events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+        touched = LeadEvent.objects.filter(
+            kind=Kind.SALES_TOUCH,
+            lead=OuterRef("lead"),
+            actor=OuterRef("owner"),
+            at__gte=OuterRef("at"),
+            at__lt=_after(days),
+        )
+        return (
+            tenures(f, now)
+            .filter(at__lte=now - dt.timedelta(days=days))
+            .exclude(Exists(_ends_tenure(_after(days))))
+            .exclude(Exists(touched))
+        )
+
+    return Figure(
+        f"untouched_{days}",
+        f"Untouched after {days} days",
+        f"Of the leads assigned in the range, those the rep held {days} days with no "
+        "sales touch of theirs; counted once the days have passed.",
+        events,
+    )
+
+
+def not_yet(days: int) -> Figure:
+    """Tenures that started in the range less than `days` days ago."""
+
+    def events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+        return tenures(f, now).filter(at__gt=now - dt.timedelta(days=days))
+
+    return Figure(
+        f"not_yet_{days}",
+        f"Not yet {days} days",
+        f"Leads assigned in the range less than {days} days ago: not yet counted as "
+        f"untouched after {days} days.",
+        events,
+    )
+
+
+def _clocks(*kinds: str) -> QuerySet[LeadEvent]:
+    return LeadEvent.objects.filter(kind__in=kinds)
+
+
+def _decided(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+    clocks = _clocks(Kind.CLOCK_MET, Kind.CLOCK_BREACHED)
+    return scoped(clocks.filter(due_at__gte=f.start, due_at__lt=f.end), f)
+
+
+def _met(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+    return _decided(f, now).filter(kind=Kind.CLOCK_MET)
+
+
+def _breached(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+    return _decided(f, now).filter(kind=Kind.CLOCK_BREACHED)
+
+
+SLA_MET = Figure(
+    "sla_met",
+    "SLA met",
+    "Clocks due in the range that a sales touch met by their due time, for the owner at the touch.",
+    _met,
+    measure="rows",
+    unit="clocks",
+)
+SLA_BREACHED = Figure(
+    "sla_breached",
+    "SLA breached",
+    "Clocks due in the range with no sales touch by their due time, for the owner at "
+    "the due time (the lead desk when nobody owned the lead).",
+    _breached,
+    measure="rows",
+    unit="clocks",
+)
+SLA_DECIDED = Figure(
+    "sla_decided",
+    "Clocks met or breached",
+    "Clocks due in the range, met or breached.",
+    _decided,
+    measure="rows",
+    unit="clocks",
+)
+SLA_MET_RATE = Rate("sla_met_share", "SLA met", SLA_MET, SLA_DECIDED)
+
+
+def _first_touches(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+    return in_range(Kind.FIRST_TOUCH, f, field="due_at")
+
+
+FIRST_TOUCHED = Figure(
+    "first_touched",
+    "Clocks answered by a touch",
+    "Clocks due in the range with a first sales touch (met or late), for the owner at "
+    "the touch; the times to first touch are theirs.",
+    _first_touches,
+    measure="rows",
+    unit="clocks",
+)
+
+
+def _touches(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+    return in_range(Kind.SALES_TOUCH, f).filter(actor_id=F("owner_id"))
+
+
+TOUCHES = Figure(
+    "touches",
+    "Touches",
+    "Sales touches in the range by the rep who held the lead.",
+    _touches,
+    measure="rows",
+    unit="touches",
+)
+
+
+def held_now(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+    """Tenures that started in the range and still go on (no later assignment)."""
+    return tenures(f, now).exclude(Exists(_ends_tenure().filter(kind=Kind.ASSIGNED)))
+
+
+def held_now_in(stage: str) -> Figure:
+    """Leads assigned in the range that the same rep still holds, now in `stage`."""
+
+    def events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+        return held_now(f, now).filter(lead__stage=stage)
+
+    return Figure(
+        f"stage_{stage}",
+        Stage(stage).label,
+        "Of the leads assigned in the range, those the rep still holds, by their stage now.",
+        events,
+    )
+
+
+def untouched_figures(thresholds: list[int]) -> list[tuple[Figure, Figure]]:
+    """(untouched after N days, not yet N days) for each of the agreement's thresholds."""
+    return [(untouched(days), not_yet(days)) for days in thresholds]
+
+
+def figures_for(thresholds: list[int]) -> dict[str, Figure]:
+    """Every linked figure of the sales tables, by drill metric."""
+    found = [ASSIGNED, SLA_MET, SLA_BREACHED, SLA_DECIDED, FIRST_TOUCHED, TOUCHES]
+    for i, (gone, pending) in enumerate(untouched_figures(thresholds), start=1):
+        found += [
+            Figure(f"untouched_{i}", gone.label, gone.definition, gone.events),
+            Figure(f"not_yet_{i}", pending.label, pending.definition, pending.events),
+        ]
+    found += [held_now_in(s) for s in Stage.values]
+    return {figure.key: figure for figure in found}

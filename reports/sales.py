@@ -1,0 +1,136 @@
+"""The sales activity report: per team, per rep, the lead desk and everyone, each number
+one figure of reports.figures.sales (page, export and drill-down alike)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count
+from django.utils import timezone
+
+from agreements.models import Agreement
+from agreements.models import untouched_thresholds as agreement_thresholds
+from agreements.stages import Stage
+from leads.models import Team
+
+from .figures.base import GROUPS, Counted, Figure, n_of_m, nearest_rank
+from .figures.sales import (
+    ASSIGNED,
+    FIRST_TOUCHED,
+    SLA_BREACHED,
+    SLA_DECIDED,
+    SLA_MET,
+    TOUCHES,
+    TTFT_FIELDS,
+    figures_for,
+    held_now,
+)
+from .filters import DESK, ReportFilters
+
+# Section → how its rows group the ledger (None: one row for everyone).
+SECTIONS: dict[str, str | None] = {"team": "team", "rep": "rep", "total": None}
+# The figures counted per row, in one query each per section.
+COUNTED = (ASSIGNED, SLA_MET, SLA_BREACHED, SLA_DECIDED, FIRST_TOUCHED, TOUCHES)
+
+
+def untouched_thresholds() -> list[int]:
+    """The untouched thresholds of the agreement in force (30/60/90 without one)."""
+    return agreement_thresholds(Agreement.current())
+
+
+class SalesFigures(Mapping[str, Figure]):
+    """The sales report's linked figures by drill metric, for the thresholds in force."""
+
+    def _figures(self) -> dict[str, Figure]:
+        return figures_for(untouched_thresholds())
+
+    def __getitem__(self, metric: str) -> Figure:
+        return self._figures()[metric]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._figures())
+
+    def __len__(self) -> int:
+        return len(self._figures())
+
+
+FIGURES = SalesFigures()
+
+
+def _labels(section: str, keys: set[Any]) -> dict[Any, str]:
+    if section == "team":
+        teams = dict(Team.objects.filter(pk__in=keys - {None}).values_list("pk", "name"))
+        return {key: teams.get(key, "No team") for key in keys}
+    if section == "rep":
+        users = get_user_model().objects.filter(pk__in=keys - {None})
+        names = {u.pk: u.get_full_name() or u.get_username() for u in users}
+        return {key: names.get(key, "Lead desk") for key in keys}
+    return dict.fromkeys(keys, "All")
+
+
+def _stages(group: str | None, f: ReportFilters, now: dt.datetime) -> dict[Any, dict[str, int]]:
+    """Per row key: the leads assigned in the range the rep still holds, by stage now."""
+    events = held_now(f, now).order_by()
+    path = GROUPS[group] if group else None
+    columns = [path, "lead__stage"] if path else ["lead__stage"]
+    rows = events.values_list(*columns).annotate(n=Count("lead", distinct=True))
+    out: dict[Any, dict[str, int]] = {}
+    for *key, stage, n in rows.values_list(*columns, "n"):
+        out.setdefault(key[0] if key else None, {})[f"stage_{stage}"] = n
+    return out
+
+
+def sales_activity(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Rows per team, per rep (the lead desk as rep key 0) and for everyone: leads
+    assigned, untouched after each threshold and not yet, clocks met and breached, the
+    three times to first touch (median and p90, business seconds), touches, and the
+    stages of the leads the rep still holds."""
+    now = now or timezone.now()
+    thresholds = untouched_thresholds()
+    figures = figures_for(thresholds)
+    untouched = [k for k in figures if k.startswith(("untouched_", "not_yet_"))]
+    rows: list[dict[str, Any]] = []
+    for section, group in SECTIONS.items():
+        found: dict[Any, dict[str, Any]] = {}
+        for figure in (*COUNTED, *(figures[k] for k in untouched)):
+            for key, value in figure.tally(group, f, now).items():
+                found.setdefault(key, {})[figure.key] = value
+        for key, stages in _stages(group, f, now).items():
+            found.setdefault(key, {}).update(stages)
+        first = FIRST_TOUCHED.events(f, now)
+        for name in TTFT_FIELDS:
+            for key, picked in nearest_rank(first, name, group).items():
+                row = found.setdefault(key, {})
+                row[f"{name}_p50"], row[f"{name}_p90"] = picked.get(5), picked.get(9)
+        if group is None and not found:
+            found[None] = {}
+        labels = _labels(section, set(found))
+        for key, values in found.items():
+            row = {"section": section, "key": key, "label": labels[key], **values}
+            if section == "rep" and key is None:
+                row["key"] = DESK
+            _complete(row, thresholds)
+            rows.append(row)
+    order = {"team": 0, "rep": 1, "total": 2}
+    rows.sort(key=lambda r: (order[r["section"]], r["key"] == DESK, r["label"]))
+    return rows
+
+
+def _complete(row: dict[str, Any], thresholds: list[int]) -> None:
+    """Fill what a row had no events for, and the SLA met rate as people read it."""
+    for figure in COUNTED:
+        if figure.measure == "rows":
+            row.setdefault(figure.key, Counted(0, 0, figure.unit))
+        else:
+            row.setdefault(figure.key, 0)
+    for i, days in enumerate(thresholds, start=1):
+        row.setdefault(f"untouched_{i}", 0)
+        row.setdefault(f"not_yet_{i}", 0)
+        row[f"untouched_{i}_days"] = days
+    for stage in Stage.values:
+        row.setdefault(f"stage_{stage}", 0)
+    met, decided = int(row["sla_met"]), int(row["sla_decided"])
+    row["sla_met_share"] = n_of_m(met, decided) if decided else None
