@@ -11,26 +11,37 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpResponse
 
 from leads.spreadsheet import safe_cell, safe_row
 
 from .filters import ReportFilters
-from .tables import Report, Section, export_value, rows_of
+from .tables import Column, Report, Section, export_value, rows_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Amounts carry no currency of their own: the installation's, EUR unless set.
+CURRENCY = getattr(settings, "ACCORD_CURRENCY", "EUR")
+UNITS = {"money": CURRENCY, "hours": "hours", "pct": "%", "rate": "%"}
+
+
+def header(column: Column) -> str:
+    """A column's heading in a file, with its unit: "Pipeline opened (EUR)"."""
+    label = column.label or "Group"
+    unit = UNITS.get(column.kind)
+    return f"{label} ({unit})" if unit else label
 
 
 def section_table(
     section: Section, rows: list[dict[str, Any]]
 ) -> tuple[list[str], list[list[Any]]]:
     """A section as a header and rows of cell values (not yet escaped)."""
-    header = [c.label or "Group" for c in section.columns]
+    head = [header(c) for c in section.columns]
     body = [
         [export_value(c.value(row), c.kind) for c in section.columns]
         for row in rows_of(section, rows)
     ]
-    return header, body
+    return head, body
 
 
 def _blocks(

@@ -19,6 +19,8 @@ from agreements import roles
 FILTER_FIELDS = ("team", "rep", "channel", "campaign", "persona")
 # The rep filter's value for the lead desk (leads nobody owned at the time).
 DESK = 0
+# The channel, campaign or persona filter's value for leads without one ("No campaign").
+NONE = 0
 
 
 def local_midnight(day: dt.date) -> dt.datetime:
@@ -132,6 +134,9 @@ def filters_from(params: Any, user: Any = None, today: dt.date | None = None) ->
     values = {name: _int(params.get(name)) for name in FILTER_FIELDS}
     if str(params.get("rep", "")).strip() == str(DESK):
         values["rep"] = DESK
+    for name in ("channel", "campaign", "persona"):
+        if str(params.get(name, "")).strip() == str(NONE):
+            values[name] = NONE
     filters = ReportFilters(start_day=start, end_day=end, **values)
     return scope_to(filters, user)
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from agreements.models import Agreement
 from sla.models import PacingSnapshot
 
-from .queries import marketing_delivered
+from .delivery import delivered as marketing_delivered
 
 
 def period_bounds(day: dt.date, period: str) -> tuple[dt.date, dt.date]:
@@ -45,7 +45,7 @@ def snapshot_marketing_pacing(now: dt.datetime | None = None) -> int:
     for commitment in agreement.commitments.all():
         start, end = period_bounds(today, commitment.period)
         since = dt.datetime.combine(start, dt.time(0), tzinfo=zone)
-        delivered = marketing_delivered(since, now)
+        delivered = marketing_delivered(since, now, now)
         total_days = (end - start).days + 1
         elapsed = (today - start).days + 1
         days_left = total_days - elapsed

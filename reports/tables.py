@@ -20,8 +20,14 @@ from agreements.stages import Stage
 from leads.models import Lead
 
 from . import queries, sales
+from .delivery import FIGURES as DELIVERY_FIGURES
+from .delivery import marketing_delivery
 from .figures.base import Figure
+from .figures.marketing import ONE_ON_ONE_FIGURES
 from .filters import ReportFilters
+from .one_on_one import one_on_one
+from .pipeline import FIGURES as PIPELINE_FIGURES
+from .pipeline import pipeline_contribution
 
 MANAGERS = (roles.SALES_MANAGER, roles.OPS)
 
@@ -30,7 +36,7 @@ MANAGERS = (roles.SALES_MANAGER, roles.OPS)
 class Column:
     key: str
     label: str
-    kind: str = "int"  # text, int, pct, money, ratio, hours, date, bool
+    kind: str = "int"  # text, int, pct, rate (n of m), money, ratio, hours, date, bool
     drill: str | None = None  # the drill-down metric; "=key" drills the row's own key
 
     def value(self, row: dict[str, Any]) -> Any:
@@ -98,6 +104,8 @@ def display(value: Any, kind: str) -> str:
         return "—"
     if kind == "pct":
         return f"{value} %"
+    if kind == "rate":
+        return str(value)  # a figures.base.Shown: "12 of 40 (30.0 %)"
     if kind == "money":
         return f"{Decimal(value):,.2f}"
     if kind == "hours":
@@ -115,6 +123,8 @@ def export_value(value: Any, kind: str) -> Any:
         return ""
     if kind == "hours":
         return hours(value)
+    if kind == "rate":
+        return "" if value.percent is None else value.percent
     if kind == "bool":
         return "yes" if value else "no"
     if kind == "date" and isinstance(value, dt.date):
@@ -235,11 +245,19 @@ DELIVERY_COLUMNS = (
     Column("new_leads", "New leads", drill="new_leads"),
     Column("mqls", "MQLs", drill="mqls"),
     Column("sales_accepted", "Sales-accepted (SQL)", drill="sales_accepted"),
-    Column("acceptance_rate", "Acceptance rate (MQL → SQL)", "pct"),
+    Column("acceptance_rate", "Acceptance rate (MQL → SQL)", "rate", drill="acceptance_rate"),
     Column("disqualified", "Disqualified", drill="disqualified"),
     Column("closed", "Closed", drill="closed"),
     Column("traceable", "Deal or feedback", drill="traceable"),
-    Column("feedback_coverage", "Feedback coverage", "pct"),
+    Column("feedback_coverage", "Feedback coverage", "rate", drill="feedback_coverage"),
+)
+
+DELIVERY_NOTE = (
+    "New leads: leads that came into Accord in the range. MQLs: leads that entered MQL in "
+    "the range, each once. Accepted: of those MQLs, the ones that reached SQL since; the "
+    "acceptance rate is accepted of MQLs. Disqualified / closed: leads disqualified / "
+    "disqualified or converted in the range; deal or feedback: of the closed, those with a "
+    "deal or structured feedback (feedback coverage)."
 )
 
 DELIVERY_SECTIONS = (
@@ -261,7 +279,11 @@ DELIVERY_SECTIONS = (
     Section(
         "total",
         "All marketing leads",
-        (*DELIVERY_COLUMNS, Column("pipeline_amount", "Pipeline opened", "money")),
+        (
+            *DELIVERY_COLUMNS,
+            Column("pipeline_amount", "Pipeline opened", "money", drill="pipeline_amount"),
+        ),
+        note=DELIVERY_NOTE + " Pipeline opened: the amount of the deals opened in the range.",
     ),
     Section(
         "channel",
@@ -269,6 +291,7 @@ DELIVERY_SECTIONS = (
         DELIVERY_COLUMNS,
         chart=Chart("MQLs and accepted by channel", "bar", ("mqls", "sales_accepted")),
         row_filter="channel",
+        note=DELIVERY_NOTE,
     ),
     Section(
         "campaign",
@@ -276,6 +299,7 @@ DELIVERY_SECTIONS = (
         DELIVERY_COLUMNS,
         chart=Chart("MQLs and accepted by campaign", "bar", ("mqls", "sales_accepted")),
         row_filter="campaign",
+        note=DELIVERY_NOTE,
     ),
     Section(
         "persona",
@@ -283,12 +307,15 @@ DELIVERY_SECTIONS = (
         DELIVERY_COLUMNS,
         chart=Chart("MQLs and accepted by persona", "bar", ("mqls", "sales_accepted")),
         row_filter="persona",
+        note=DELIVERY_NOTE,
     ),
     Section(
         "reason",
         "Disqualification reasons (sales' structured feedback)",
         (Column("label", "Reason", "text"), Column("leads", "Leads", drill="reason")),
         chart=Chart("Why leads were disqualified", "bar", ("leads",), horizontal=True),
+        note="Leads disqualified in the range, by the structured reason of the feedback "
+        "given with the disqualification.",
     ),
 )
 
@@ -304,6 +331,9 @@ PIPELINE_SECTIONS = (
             Column("amount", "Amount", "money", drill="=key"),
         ),
         chart=Chart("Pipeline and revenue", "bar", ("amount",), horizontal=True),
+        note="Pipeline: deals opened in the range; won: deals won in the range. Sourced: on "
+        "leads of marketing-sourced channels; influenced: with a touch point before the deal "
+        "opened. A deal count says on how many leads (a lead can have several deals).",
     ),
     Section(
         "attribution",
@@ -315,18 +345,20 @@ PIPELINE_SECTIONS = (
             Column("linear", "Linear", "money"),
         ),
         chart=Chart("Attributed pipeline by model", "bar", ("first", "last", "linear")),
-        note="Touch points are marketing touches with a campaign before the deal opened; a "
-        "deal without one is credited to its lead's campaign.",
+        note="Touch points: the campaign touches (list imports, forms, …) before the deal "
+        "opened. First / last touch credit the whole amount to one; linear splits it in cents, "
+        "the remainder on the last; deals without a touch point are unattributed. Each column "
+        "adds up to the pipeline opened.",
     ),
     Section(
         "cost",
         "Campaign cost",
         (
             Column("label", "Campaign", "text"),
-            Column("cost", "Cost", "money"),
+            Column("cost", "Cost in the range", "money"),
             Column("leads", "Leads", drill="leads"),
             Column("mqls", "MQLs", drill="mqls"),
-            Column("sqls", "SQLs", drill="sqls"),
+            Column("sqls", "SQLs (accepted MQLs)", drill="sqls"),
             Column("pipeline_amount", "Pipeline sourced", "money", drill="pipeline_amount"),
             Column("cost_per_lead", "Cost per lead", "money"),
             Column("cost_per_mql", "Cost per MQL", "money"),
@@ -335,7 +367,9 @@ PIPELINE_SECTIONS = (
         ),
         chart=Chart("Cost per MQL and per SQL", "bar", ("cost_per_mql", "cost_per_sql")),
         row_filter="campaign",
-        note="Each campaign's whole cost against what its leads did in the chosen days.",
+        note="Cost in the range: the campaign's cost × the share of its days inside the "
+        "range. Leads, MQLs, SQLs and pipeline: as in the delivery report, for the leads of "
+        "the campaign; each cost per divides the cost in the range.",
     ),
 )
 
@@ -382,16 +416,20 @@ ONE_ON_ONE_SECTIONS = (
             Column("handed_over", "Handed over (MQLs)", drill="handed_over"),
             Column("touched", "Touched", drill="touched"),
             Column("untouched_open", "Open, never touched", drill="untouched_open"),
-            Column("ttft_median", "Median time to first touch", "hours"),
-            Column("sla_met_share", "SLA met share", "pct"),
+            Column("ttft_median", "Median customer wait (business)", "hours"),
+            Column("sla_met_share", "SLA met", "rate"),
             Column("accepted", "Accepted (SQL)", drill="accepted"),
-            Column("acceptance_rate", "Acceptance rate", "pct"),
+            Column("acceptance_rate", "Acceptance rate", "rate", drill="acceptance_rate"),
             Column("disqualified", "Disqualified", drill="disqualified"),
             Column("nurture", "Nurture", drill="nurture"),
             Column("won", "Won", drill="won"),
             Column("deals", "Deals opened", drill="deals"),
             Column("pipeline_amount", "Pipeline created", "money", drill="pipeline_amount"),
         ),
+        note="Handed over: leads that entered MQL in the range, each once. The other figures "
+        "are what became of them since: a sales touch, still open and never touched, reached "
+        "SQL, disqualified, in nurture now, a deal won, deals opened and their amount; SLA met "
+        "of their clocks met or breached; median customer wait by nearest rank.",
     ),
     Section(
         "stage",
@@ -407,7 +445,7 @@ ONE_ON_ONE_SECTIONS = (
             Column("leads", "Leads", drill="leads"),
             Column("accepted", "Accepted", drill="accepted"),
             Column("disqualified", "Disqualified", drill="disqualified"),
-            Column("pipeline_amount", "Pipeline", "money"),
+            Column("pipeline_amount", "Pipeline", "money", drill="pipeline_amount"),
         ),
         chart=Chart("By persona", "bar", ("leads", "accepted", "disqualified")),
         row_filter="persona",
@@ -420,11 +458,14 @@ ONE_ON_ONE_SECTIONS = (
             Column("leads", "Leads", drill="title"),
             Column("accepted", "Accepted"),
         ),
+        note="The most frequent titles of the leads handed over in the range.",
     ),
     Section(
         "reason",
         "Why sales disqualified them",
         (Column("label", "Reason", "text"), Column("leads", "Leads", drill="reason")),
+        note="The handed-over leads disqualified since, by the structured reason of the "
+        "feedback given with the disqualification.",
     ),
 )
 
@@ -530,18 +571,20 @@ REPORTS: dict[str, Report] = {
         "Marketing delivery",
         "Leads, MQLs and accepted leads against the commitment, acceptance rate, "
         "disqualification reasons and feedback coverage.",
-        queries.marketing_delivery,
+        marketing_delivery,
         (*MANAGERS, roles.MARKETING),
         DELIVERY_SECTIONS,
+        figures=DELIVERY_FIGURES,
     ),
     "pipeline": Report(
         "pipeline",
         "Pipeline and contribution",
         "Pipeline generated and influenced by marketing, won revenue, attribution to "
         "campaigns and what each lead, MQL, SQL and unit of pipeline cost.",
-        queries.pipeline_contribution,
+        pipeline_contribution,
         (*MANAGERS, roles.MARKETING),
         PIPELINE_SECTIONS,
+        figures=PIPELINE_FIGURES,
     ),
     "scoreboard": Report(
         "scoreboard",
@@ -556,9 +599,10 @@ REPORTS: dict[str, Report] = {
         "1:1 report",
         "For the marketing and sales leads' fortnightly meeting: what marketing handed over "
         "since a date, who they are, what sales did with them and the pipeline created.",
-        queries.one_on_one,
+        one_on_one,
         (*MANAGERS, roles.MARKETING),
         ONE_ON_ONE_SECTIONS,
+        figures=ONE_ON_ONE_FIGURES,
     ),
     "trends": Report(
         "trends",

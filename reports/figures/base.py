@@ -22,7 +22,7 @@ from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum, Value, Wi
 from django.db.models.functions import RowNumber
 
 from leads.models import Lead, LeadEvent
-from reports.filters import DESK, ReportFilters
+from reports.filters import DESK, NONE, ReportFilters
 
 Kind = LeadEvent.Kind
 
@@ -33,12 +33,14 @@ GROUPS = {
     "channel": "lead__channel_id",
     "campaign": "lead__campaign_id",
     "persona": "lead__persona_id",
+    "title": "lead__title",
+    "stage": "lead__stage",
 }
 
 
 def scoped(events: QuerySet[LeadEvent], f: ReportFilters) -> QuerySet[LeadEvent]:
     """Events narrowed by the filters: team and rep by the event's owner (DESK: nobody),
-    channel, campaign and persona by the lead's."""
+    channel, campaign and persona by the lead's (NONE: the lead has none)."""
     q = Q()
     if f.rep == DESK:
         q &= Q(owner__isnull=True)
@@ -46,12 +48,12 @@ def scoped(events: QuerySet[LeadEvent], f: ReportFilters) -> QuerySet[LeadEvent]
         q &= Q(owner_id=f.rep)
     if f.team is not None:
         q &= Q(owner__rep_profile__team_id=f.team)
-    if f.channel is not None:
-        q &= Q(lead__channel_id=f.channel)
-    if f.campaign is not None:
-        q &= Q(lead__campaign_id=f.campaign)
-    if f.persona is not None:
-        q &= Q(lead__persona_id=f.persona)
+    for name in ("channel", "campaign", "persona"):
+        value = getattr(f, name)
+        if value == NONE:
+            q &= Q(**{f"lead__{name}__isnull": True})
+        elif value is not None:
+            q &= Q(**{f"lead__{name}_id": value})
     return events.filter(q)
 
 
@@ -200,3 +202,19 @@ def n_of_m(part: int, whole: int) -> str:
     """A rate as people read it: "12 of 40 (30.0 %)"."""
     pct = share(part, whole)
     return f"{part} of {whole}" + (f" ({pct} %)" if pct is not None else "")
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A rate's value on a page and in an export: "12 of 40 (30.0 %)", or 30.0 as a number."""
+
+    part: int
+    whole: int
+
+    @property
+    def percent(self) -> Decimal | None:
+        """The share in percent (one decimal); None when there is nothing to divide."""
+        return share(self.part, self.whole)
+
+    def __str__(self) -> str:
+        return n_of_m(self.part, self.whole)

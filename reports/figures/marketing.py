@@ -1,17 +1,68 @@
-"""Marketing's figures: what it delivered and what sales did with it."""
+"""Marketing's figures: what it delivered, what sales did with it and the pipeline it made.
+
+Each figure is the ledger rows it counts (see base.Figure); the delivery report, the
+pipeline report, the 1:1 report, the pacing snapshots and every drill-down read them.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Round
 
-from leads.models import LeadEvent
+from agreements.stages import CLOSED_STAGES, Stage
+from leads.models import Feedback, LeadEvent
 from reports.filters import ReportFilters
 
 from .base import Figure, Kind, Rate, in_range
 
+# The key of a disqualification without structured feedback.
+NO_REASON = "none"
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+def _entered(stages: tuple[str, ...], f: ReportFilters) -> QuerySet[LeadEvent]:
+    return in_range(Kind.STAGE_ENTERED, f).filter(stage__in=stages)
+
+
+def _later(kind: str, **conditions: Any) -> QuerySet[LeadEvent]:
+    """A lead's events of one kind at or after the outer event (for Exists)."""
+    return LeadEvent.objects.filter(
+        kind=kind, lead=OuterRef("lead"), at__gte=OuterRef("at"), **conditions
+    )
+
+
 # --- Marketing delivery ---------------------------------------------------------------
+
+
+def _new_leads(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+    # A lead's first stage entry has no stage it came from: the take-in's.
+    return in_range(Kind.STAGE_ENTERED, f).filter(from_stage="")
+
+
+NEW_LEADS = Figure(
+    "new_leads", "New leads", "Leads that came into Accord in the range.", _new_leads
+)
 
 
 def _mqls_delivered(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
@@ -27,10 +78,8 @@ MQLS_DELIVERED = Figure(
 
 
 def _mqls_accepted(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-    reached_sql = LeadEvent.objects.filter(
-        kind=Kind.STAGE_ENTERED, stage="sql", lead=OuterRef("lead"), at__gte=OuterRef("at")
-    )
-    return _mqls_delivered(f, now).filter(Exists(reached_sql.filter(at__lte=now)))
+    reached_sql = _later(Kind.STAGE_ENTERED, stage="sql", at__lte=now)
+    return _mqls_delivered(f, now).filter(Exists(reached_sql))
 
 
 MQLS_ACCEPTED = Figure(
@@ -41,5 +90,454 @@ MQLS_ACCEPTED = Figure(
 )
 
 ACCEPTANCE_RATE = Rate("acceptance_rate", "Acceptance rate", MQLS_ACCEPTED, MQLS_DELIVERED)
+
+
+def _disqualified(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+    return _entered((Stage.DISQUALIFIED,), f)
+
+
+DISQUALIFIED = Figure(
+    "disqualified", "Disqualified", "Leads disqualified in the range.", _disqualified
+)
+
+
+def _closed(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+    return _entered(tuple(CLOSED_STAGES), f)
+
+
+CLOSED = Figure(
+    "closed",
+    "Closed",
+    "Leads disqualified or converted in the range.",
+    _closed,
+)
+
+
+def _traceable(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+    of_lead = LeadEvent.objects.filter(lead=OuterRef("lead"), at__lte=now)
+    deal = of_lead.filter(kind=Kind.DEAL_OPENED)
+    feedback = of_lead.filter(kind=Kind.FEEDBACK).exclude(reason="")
+    return _closed(f, now).filter(Q(Exists(deal)) | Q(Exists(feedback)))
+
+
+TRACEABLE = Figure(
+    "traceable",
+    "Deal or feedback",
+    "Of the leads closed in the range, those with a deal or structured feedback.",
+    _traceable,
+)
+
+FEEDBACK_COVERAGE = Rate("feedback_coverage", "Feedback coverage", TRACEABLE, CLOSED)
+
+
+def with_reason(events: QuerySet[LeadEvent]) -> QuerySet[LeadEvent]:
+    """Disqualifications with `_reason`: the structured reason of the feedback given with
+    it (the lead's first feedback at or after it), NO_REASON without one."""
+    given = (
+        LeadEvent.objects.filter(kind=Kind.FEEDBACK, lead=OuterRef("lead"), at__gte=OuterRef("at"))
+        .exclude(reason="")
+        .order_by("at", "id")
+        .values("reason")[:1]
+    )
+    return events.annotate(_reason=Coalesce(Subquery(given), Value(NO_REASON)))
+
+
+def reason_counts(events: QuerySet[LeadEvent]) -> dict[str, int]:
+    """Disqualified leads per reason (see `with_reason`), in one query."""
+    rows = (
+        with_reason(events)
+        .order_by()
+        .values_list("_reason")
+        .annotate(n=Count("lead", distinct=True))
+        .values_list("_reason", "n")
+    )
+    return dict(rows)
+
+
+def reason_label(reason: str) -> str:
+    """How a reason row is named."""
+    return dict(Feedback.Reason.choices).get(reason, "No structured feedback")
+
+
+def reason_figure(key: str, reason: str, disqualified: Figure) -> Figure:
+    """The leads of one disqualification figure given one reason."""
+
+    def events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+        return with_reason(disqualified.events(f, now)).filter(_reason=reason)
+
+    return Figure(key, reason_label(reason), f"{disqualified.definition} Reason: {reason}.", events)
+
+
+REASONS = (*Feedback.Reason.values, NO_REASON)
+
+DELIVERY_FIGURES: dict[str, Figure] = {
+    figure.key: figure
+    for figure in (NEW_LEADS, MQLS_DELIVERED, MQLS_ACCEPTED, DISQUALIFIED, CLOSED, TRACEABLE)
+}
+# A rate's cell opens its numerator's leads.
+DELIVERY_FIGURES["acceptance_rate"] = MQLS_ACCEPTED
+DELIVERY_FIGURES["feedback_coverage"] = TRACEABLE
+DELIVERY_FIGURES.update(
+    {f"reason:{r}": reason_figure(f"reason:{r}", r, DISQUALIFIED) for r in REASONS}
+)
+
+# --- Pipeline and contribution ---------------------------------------------------------
+
+
+def touch_points_before(deal_opened_at: str) -> QuerySet[LeadEvent]:
+    """A lead's touch points (touch_point rows with a campaign) before its deal opened."""
+    return LeadEvent.objects.filter(
+        kind=Kind.TOUCH_POINT,
+        campaign__isnull=False,
+        lead=OuterRef("lead"),
+        at__lt=OuterRef(deal_opened_at),
+    )
+
+
+def _deals_opened(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+    return in_range(Kind.DEAL_OPENED, f)
+
+
+def _deals_won(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+    return in_range(Kind.DEAL_WON, f)
+
+
+def _sourced(events: QuerySet[LeadEvent]) -> QuerySet[LeadEvent]:
+    return events.filter(lead__channel__is_marketing_sourced=True)
+
+
+def _influenced(events: QuerySet[LeadEvent]) -> QuerySet[LeadEvent]:
+    return events.filter(Exists(touch_points_before("deal__opened_at")))
+
+
+def _unattributed(events: QuerySet[LeadEvent]) -> QuerySet[LeadEvent]:
+    return events.filter(~Exists(touch_points_before("deal__opened_at")))
+
+
+@dataclass(frozen=True)
+class DealFigure:
+    """A set of deals counted twice: deals (on how many leads) and their amount."""
+
+    key: str
+    label: str
+    deals: Figure
+    amount: Figure
+
+
+def _deal_figure(
+    key: str, label: str, definition: str, base: Any, narrow: Any = None
+) -> DealFigure:
+    def events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+        found = base(f, now)
+        return narrow(found) if narrow is not None else found
+
+    return DealFigure(
+        key,
+        label,
+        Figure(key, label, definition, events, measure="rows", unit="deals"),
+        Figure(key, label, definition, events, measure="amount"),
+    )
+
+
+PIPELINE = _deal_figure(
+    "pipeline", "Pipeline opened", "Deals opened in the range, with their amount.", _deals_opened
+)
+SOURCED = _deal_figure(
+    "generated",
+    "Sourced by marketing",
+    "Deals opened in the range on leads from marketing-sourced channels.",
+    _deals_opened,
+    _sourced,
+)
+INFLUENCED = _deal_figure(
+    "influenced",
+    "Influenced by marketing",
+    "Deals opened in the range with a touch point before they opened.",
+    _deals_opened,
+    _influenced,
+)
+UNATTRIBUTED = _deal_figure(
+    "unattributed",
+    "Unattributed (no touch point)",
+    "Deals opened in the range without a touch point before they opened.",
+    _deals_opened,
+    _unattributed,
+)
+WON = _deal_figure("won", "Won", "Deals won in the range, with their amount.", _deals_won)
+WON_SOURCED = _deal_figure(
+    "won_generated",
+    "Won, sourced by marketing",
+    "Deals won in the range on leads from marketing-sourced channels.",
+    _deals_won,
+    _sourced,
+)
+WON_INFLUENCED = _deal_figure(
+    "won_influenced",
+    "Won, influenced by marketing",
+    "Deals won in the range with a touch point before they opened.",
+    _deals_won,
+    _influenced,
+)
+DEAL_FIGURES = (PIPELINE, SOURCED, INFLUENCED, UNATTRIBUTED, WON, WON_SOURCED, WON_INFLUENCED)
+
+
+def attribution(f: ReportFilters, now: dt.datetime) -> dict[int, dict[str, Decimal]]:
+    """Each campaign's credit for the pipeline opened in the range, by first, last and
+    linear touch, in one query. Amounts are counted in whole cents so that both
+    databases divide integers alike: a linear share is the deal's cents ÷ its touch
+    points rounded down, and the last touch point takes the remainder, so the credits
+    of a deal add up to its amount."""
+    deals = _deals_opened(f, now)
+    # Each touch point paired with each deal of its lead opened after it (one join).
+    pairs = LeadEvent.objects.filter(kind=Kind.TOUCH_POINT, campaign__isnull=False).filter(
+        lead__events__in=deals.values("pk"), lead__events__at__gt=F("at")
+    )
+    of_deal = LeadEvent.objects.filter(
+        kind=Kind.TOUCH_POINT,
+        campaign__isnull=False,
+        lead=OuterRef("lead"),
+        at__lt=OuterRef("lead__events__at"),
+    )
+    up_to_this = of_deal.filter(
+        Q(at__lt=OuterRef("at")) | Q(at=OuterRef("at"), id__lte=OuterRef("id"))
+    )
+
+    def count(points: QuerySet[LeadEvent]) -> Subquery:
+        counted = points.order_by().values("lead").annotate(c=Count("id")).values("c")
+        return Subquery(counted, output_field=BigIntegerField())
+
+    pairs = pairs.annotate(
+        _n=count(of_deal),
+        _position=count(up_to_this),
+        _cents=Cast(Round(F("lead__events__amount") * 100), BigIntegerField()),
+    )
+    pairs = pairs.annotate(
+        _share=Cast(F("_cents") / F("_n"), BigIntegerField()),
+    )
+    last = Q(_position=F("_n"))
+    cents = BigIntegerField()
+    nothing = Value(0, output_field=cents)
+    rows = (
+        pairs.order_by()
+        .values_list("campaign_id")
+        .annotate(
+            first=Sum(
+                Case(When(_position=1, then=F("_cents")), default=nothing, output_field=cents)
+            ),
+            last=Sum(Case(When(last, then=F("_cents")), default=nothing, output_field=cents)),
+            linear=Sum(
+                Case(
+                    When(
+                        last,
+                        then=ExpressionWrapper(
+                            F("_cents") - (F("_n") - 1) * F("_share"), output_field=cents
+                        ),
+                    ),
+                    default=F("_share"),
+                    output_field=cents,
+                )
+            ),
+        )
+        .values_list("campaign_id", "first", "last", "linear")
+    )
+    return {
+        campaign: {
+            "first": Decimal(first) * CENT,
+            "last": Decimal(last_) * CENT,
+            "linear": Decimal(linear) * CENT,
+        }
+        for campaign, first, last_, linear in rows
+    }
+
+
+PIPELINE_FIGURES: dict[str, Figure] = {d.key: d.deals for d in DEAL_FIGURES}
+PIPELINE_FIGURES.update(
+    {
+        "leads": NEW_LEADS,
+        "mqls": MQLS_DELIVERED,
+        "sqls": MQLS_ACCEPTED,
+        "pipeline_amount": PIPELINE.amount,
+    }
+)
+
+# --- The 1:1 report: what became of the MQLs handed over ------------------------------
+
+
+def _handed_over_where(condition: Any) -> Any:
+    """Events of the MQLs delivered in the range narrowed by a condition on each."""
+
+    def events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+        return condition(_mqls_delivered(f, now), now)
+
+    return events
+
+
+def _touched(events: QuerySet[LeadEvent], now: dt.datetime) -> QuerySet[LeadEvent]:
+    return events.filter(Exists(_later(Kind.SALES_TOUCH, at__lte=now)))
+
+
+def _open_untouched(events: QuerySet[LeadEvent], now: dt.datetime) -> QuerySet[LeadEvent]:
+    untouched = events.filter(~Exists(_later(Kind.SALES_TOUCH, at__lte=now)))
+    return untouched.exclude(lead__stage__in=[*CLOSED_STAGES, Stage.NURTURE])
+
+
+def _now_in(stage: str) -> Any:
+    def condition(events: QuerySet[LeadEvent], now: dt.datetime) -> QuerySet[LeadEvent]:
+        return events.filter(lead__stage=stage)
+
+    return condition
+
+
+def _ever_entered(stage: str) -> Any:
+    def condition(events: QuerySet[LeadEvent], now: dt.datetime) -> QuerySet[LeadEvent]:
+        return events.filter(Exists(_later(Kind.STAGE_ENTERED, stage=stage, at__lte=now)))
+
+    return condition
+
+
+def _won_since(events: QuerySet[LeadEvent], now: dt.datetime) -> QuerySet[LeadEvent]:
+    return events.filter(Exists(_later(Kind.DEAL_WON, at__lte=now)))
+
+
+HANDED_OVER = Figure(
+    "handed_over",
+    "Handed over (MQLs)",
+    "Leads that entered MQL in the range, each lead once.",
+    _mqls_delivered,
+)
+TOUCHED = Figure(
+    "touched",
+    "Touched",
+    "Of those, the ones with a sales touch since they became an MQL.",
+    _handed_over_where(_touched),
+)
+OPEN_UNTOUCHED = Figure(
+    "untouched_open",
+    "Open, never touched",
+    "Of those, the ones still open (not in nurture) with no sales touch since.",
+    _handed_over_where(_open_untouched),
+)
+ONE_ON_ONE_DISQUALIFIED = Figure(
+    "disqualified",
+    "Disqualified",
+    "Of those, the ones disqualified since.",
+    _handed_over_where(_ever_entered(Stage.DISQUALIFIED)),
+)
+NURTURE = Figure(
+    "nurture",
+    "Nurture",
+    "Of those, the ones in nurture now.",
+    _handed_over_where(_now_in(Stage.NURTURE)),
+)
+WON_SINCE = Figure(
+    "won",
+    "Won",
+    "Of those, the ones with a deal won since.",
+    _handed_over_where(_won_since),
+)
+
+
+def _mql_in_range_before(f: ReportFilters) -> QuerySet[LeadEvent]:
+    """The lead's MQL entry in the range at or before the outer event (for Exists)."""
+    return LeadEvent.objects.filter(
+        kind=Kind.STAGE_ENTERED,
+        stage="mql",
+        lead=OuterRef("lead"),
+        at__gte=f.start,
+        at__lt=f.end,
+        at__lte=OuterRef("at"),
+    )
+
+
+def since_handed_over(kind: str, f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+    """A kind of event on the handed-over leads, after they became an MQL in the range."""
+    return (
+        LeadEvent.objects.filter(kind=kind, at__lte=now)
+        .filter(lead__in=_mqls_delivered(f, now).values("lead"))
+        .filter(Exists(_mql_in_range_before(f)))
+    )
+
+
+def _handed_over_deals(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+    return since_handed_over(Kind.DEAL_OPENED, f, now)
+
+
+def _handed_over_disqualifications(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+    return since_handed_over(Kind.STAGE_ENTERED, f, now).filter(stage=Stage.DISQUALIFIED)
+
+
+HANDED_OVER_DEALS = Figure(
+    "deals",
+    "Deals opened",
+    "Deals opened on those leads since they became an MQL.",
+    _handed_over_deals,
+    measure="rows",
+    unit="deals",
+)
+HANDED_OVER_PIPELINE = Figure(
+    "pipeline_amount",
+    "Pipeline created",
+    HANDED_OVER_DEALS.definition,
+    _handed_over_deals,
+    measure="amount",
+)
+
+ONE_ON_ONE_DQ = Figure(
+    "disqualified",
+    "Disqualified",
+    "The handed-over leads' disqualifications since they became an MQL.",
+    _handed_over_disqualifications,
+)
+
+
+def _by_field(field: str, value: Any, base: Figure) -> Figure:
+    def events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+        return base.events(f, now).filter(**{f"lead__{field}": value})
+
+    return Figure(f"{field}:{value}", str(value), base.definition, events)
+
+
+ONE_ON_ONE_FIXED: dict[str, Figure] = {
+    figure.key: figure
+    for figure in (
+        HANDED_OVER,
+        TOUCHED,
+        OPEN_UNTOUCHED,
+        ONE_ON_ONE_DISQUALIFIED,
+        NURTURE,
+        WON_SINCE,
+        HANDED_OVER_DEALS,
+    )
+}
+ONE_ON_ONE_FIXED.update(
+    {"accepted": MQLS_ACCEPTED, "acceptance_rate": MQLS_ACCEPTED, "leads": HANDED_OVER}
+)
+ONE_ON_ONE_FIXED["pipeline_amount"] = HANDED_OVER_PIPELINE
+
+
+class OneOnOneFigures(Mapping[str, Figure]):
+    """The 1:1 report's drill metrics: the fixed figures, and one per stage, title and
+    disqualification reason of the handed-over leads."""
+
+    def __getitem__(self, metric: str) -> Figure:
+        if metric in ONE_ON_ONE_FIXED:
+            return ONE_ON_ONE_FIXED[metric]
+        prefix, _, value = metric.partition(":")
+        if prefix == "stage" and value in Stage.values:
+            return _by_field("stage", value, HANDED_OVER)
+        if prefix == "title":
+            return _by_field("title", value, HANDED_OVER)
+        if prefix == "reason" and value in REASONS:
+            return reason_figure(metric, value, ONE_ON_ONE_DQ)
+        raise KeyError(metric)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(ONE_ON_ONE_FIXED)
+
+    def __len__(self) -> int:
+        return len(ONE_ON_ONE_FIXED)
+
+
+ONE_ON_ONE_FIGURES = OneOnOneFigures()
 
 FIGURES: dict[str, Figure] = {figure.key: figure for figure in (MQLS_DELIVERED, MQLS_ACCEPTED)}

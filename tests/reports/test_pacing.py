@@ -11,7 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django_celery_beat.models import PeriodicTask
 
 from config.schedules import MARKETING_PACING
-from leads.models import Deal, StageChange
+from leads import services
 from reports.pacing import period_bounds, snapshot_marketing_pacing
 from sla.models import PacingSnapshot
 from tests.agreements.factories import (
@@ -44,25 +44,17 @@ def test_period_bounds_for_month_and_quarter():
 
 
 @pytest.mark.django_db
-def test_pacing_snapshot_counts_delivered_so_far_and_the_pace_needed(commitment):
+def test_pacing_snapshot_counts_delivered_so_far_and_the_pace_needed(commitment, marketer):
+    # Six hand-raises on 3 June and one on 30 May: 6 MQLs delivered in June so far, the
+    # delivery report's own figure (reports.figures.marketing.MQLS_DELIVERED).
     channel = ChannelFactory(is_marketing_sourced=True)
     in_june = dt.datetime(2026, 6, 3, 12, tzinfo=dt.UTC)
     for _ in range(6):
-        lead = LeadFactory(channel=channel, created_at=in_june)
-        StageChange.objects.create(
-            lead=lead, from_stage="iql", to_stage="mql", transition="hand_raise", at=in_june
-        )
-    sales_list = LeadFactory(channel=ChannelFactory(is_marketing_sourced=False))
-    StageChange.objects.create(
-        lead=sales_list, from_stage="iql", to_stage="mql", transition="hand_raise", at=in_june
-    )
-    may = LeadFactory(channel=channel)
-    StageChange.objects.create(
-        lead=may,
-        from_stage="iql",
-        to_stage="mql",
-        transition="hand_raise",
-        at=dt.datetime(2026, 5, 30, tzinfo=dt.UTC),
+        lead = LeadFactory(channel=channel, stage="fan")
+        services.run_transition(lead, "hand_raise", by=marketer, at=in_june)
+    may = LeadFactory(channel=channel, stage="fan")
+    services.run_transition(
+        may, "hand_raise", by=marketer, at=dt.datetime(2026, 5, 30, tzinfo=dt.UTC)
     )
 
     snapshot_marketing_pacing(NOW)
@@ -92,9 +84,9 @@ def test_pacing_snapshot_is_one_row_per_day_and_figure(commitment):
 
 
 @pytest.mark.django_db
-def test_pipeline_counts_deals_opened_on_marketing_leads(commitment):
-    lead = LeadFactory(channel=ChannelFactory(is_marketing_sourced=True))
-    Deal.objects.create(lead=lead, amount=Decimal("1200.50"), opened_at=NOW)
+def test_pipeline_counts_deals_opened_on_marketing_leads(commitment, rep):
+    lead = LeadFactory(channel=ChannelFactory(is_marketing_sourced=True), stage="sql", owner=rep)
+    services.run_transition(lead, "open_opportunity", by=rep, amount="1200.50", at=NOW)
 
     snapshot_marketing_pacing(NOW + dt.timedelta(minutes=1))
 

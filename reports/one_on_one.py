@@ -1,0 +1,122 @@
+"""The 1:1 report: the MQLs marketing handed over in the range, who they are, what sales
+did with them since and the pipeline they made — all from reports.figures.marketing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+
+from agreements.models import Persona
+from agreements.stages import Stage
+from leads.models import LeadEvent
+
+from .delivery import reason_rows
+from .figures import marketing as m
+from .figures.base import Kind, Shown
+from .filters import NONE, ReportFilters
+
+TOP_TITLES = 15
+
+
+def _median_customer_wait(f: ReportFilters, now: dt.datetime) -> int | None:
+    """The median customer wait (business seconds, nearest rank) of the first touches on
+    the handed-over leads' clocks since they became MQLs."""
+    waits = m.since_handed_over(Kind.FIRST_TOUCH, f, now).filter(customer_wait__isnull=False)
+    n = waits.count()
+    if not n:
+        return None
+    rank = (n + 1) // 2  # nearest rank: ⌈n × 0.5⌉
+    return waits.order_by("customer_wait").values_list("customer_wait", flat=True)[rank - 1]
+
+
+def _clocks(kind: str, f: ReportFilters, now: dt.datetime) -> int:
+    found = m.since_handed_over(kind, f, now)
+    return found.count()
+
+
+def summary_row(f: ReportFilters, now: dt.datetime) -> dict[str, Any]:
+    """Handed over and what sales did with them."""
+    row: dict[str, Any] = {
+        figure.key: figure.total(f, now)
+        for figure in (
+            m.HANDED_OVER,
+            m.TOUCHED,
+            m.OPEN_UNTOUCHED,
+            m.ONE_ON_ONE_DISQUALIFIED,
+            m.NURTURE,
+            m.WON_SINCE,
+        )
+    }
+    row["accepted"] = m.MQLS_ACCEPTED.total(f, now)
+    row["acceptance_rate"] = Shown(row["accepted"], row["handed_over"])
+    row["deals"] = m.HANDED_OVER_DEALS.tally(None, f, now)[None]
+    row["pipeline_amount"] = m.HANDED_OVER_PIPELINE.total(f, now)
+    met = _clocks(LeadEvent.Kind.CLOCK_MET, f, now)
+    breached = _clocks(LeadEvent.Kind.CLOCK_BREACHED, f, now)
+    row["sla_met_share"] = Shown(met, met + breached)
+    row["ttft_median"] = _median_customer_wait(f, now)
+    row.update(section="summary", key=None, label=f"Since {f.start_day:%d %b %Y}")
+    return row
+
+
+def persona_rows(f: ReportFilters, now: dt.datetime) -> list[dict[str, Any]]:
+    """The handed-over leads by persona."""
+    counted = {
+        "leads": m.HANDED_OVER.by("persona", f, now),
+        "accepted": m.MQLS_ACCEPTED.by("persona", f, now),
+        "disqualified": m.ONE_ON_ONE_DISQUALIFIED.by("persona", f, now),
+        "pipeline_amount": m.HANDED_OVER_PIPELINE.by("persona", f, now),
+    }
+    names = dict(Persona.objects.values_list("pk", "name"))
+    rows = []
+    for key in counted["leads"]:
+        row = {name: values.get(key, 0) for name, values in counted.items()}
+        row["pipeline_amount"] = counted["pipeline_amount"].get(key, m.ZERO)
+        row.update(
+            section="persona",
+            key=NONE if key is None else key,
+            label=names.get(key, "No persona"),
+        )
+        rows.append(row)
+    return sorted(rows, key=lambda r: (-r["leads"], r["label"]))
+
+
+def title_rows(f: ReportFilters, now: dt.datetime) -> list[dict[str, Any]]:
+    """The most frequent titles of the handed-over leads."""
+    leads = m.HANDED_OVER.by("title", f, now)
+    accepted = m.MQLS_ACCEPTED.by("title", f, now)
+    top = sorted(leads.items(), key=lambda item: (-item[1], item[0]))[:TOP_TITLES]
+    return [
+        {
+            "section": "title",
+            "key": title,
+            "label": title or "(no title)",
+            "leads": n,
+            "accepted": accepted.get(title, 0),
+        }
+        for title, n in top
+    ]
+
+
+def stage_rows(f: ReportFilters, now: dt.datetime) -> list[dict[str, Any]]:
+    """Where the handed-over leads are now."""
+    found = m.HANDED_OVER.by("stage", f, now)
+    return [
+        {"section": "stage", "key": s.value, "label": s.label, "leads": found[s.value]}
+        for s in Stage
+        if found.get(s.value)
+    ]
+
+
+def one_on_one(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """The 1:1 report's rows. Sections: summary, stage, persona, title, reason."""
+    now = now or timezone.now()
+    return [
+        summary_row(f, now),
+        *stage_rows(f, now),
+        *persona_rows(f, now),
+        *title_rows(f, now),
+        *reason_rows(m.reason_counts(m.ONE_ON_ONE_DQ.events(f, now))),
+    ]
