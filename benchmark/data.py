@@ -2,7 +2,8 @@
 
 Every section of `manage.py bench` measures on the same data: leads across reps in
 teams with realistic stage and channel mixes and a year of history (activities,
-stage changes, assignments, deals, feedback, SLA clocks and breaches). Rows are
+stage changes, assignments, deals, feedback, SLA clocks and breaches) and the ledger
+(`leads.LeadEvent`) the services would have appended for that history. Rows are
 written in bulk (executemany on SQLite, COPY on Postgres) with the secondary indexes
 dropped and foreign keys off during the load and rebuilt after, as a DBA would load a
 table.
@@ -47,6 +48,7 @@ from django.db import connection, connections, models, transaction
 
 from agreements import roles
 from agreements import services as agreement_services
+from agreements.calendar import CalendarSpec, business_duration_between
 from agreements.models import Agreement, Channel, Persona, ResponseRule
 from leads.models import (
     Account,
@@ -56,6 +58,7 @@ from leads.models import (
     Deal,
     Feedback,
     Lead,
+    LeadEvent,
     RepProfile,
     StageChange,
     Team,
@@ -64,7 +67,7 @@ from reports import facts
 from sla.models import Breach
 
 SEED = 20260101
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: the ledger (leads.LeadEvent)
 META_TABLE = "accord_bench_meta"
 STALE_AFTER_DAYS = 30
 DAY = 86_400
@@ -435,6 +438,15 @@ def ts(seconds: float) -> str:
 
 # --- The generator --------------------------------------------------------------------
 
+# A ledger row's columns after its lead, and what a row leaves empty.
+EVENT_FIELDS = (
+    "at", "kind", "stage", "from_stage", "owner", "actor", "campaign", "deal", "amount",
+    "started_at", "due_at", "customer_wait", "routing_delay", "rep_response", "reason",
+)  # fmt: skip
+EVENT_INDEX = {name: n for n, name in enumerate(EVENT_FIELDS)}
+EVENT_EMPTY = tuple("" if name in ("stage", "from_stage", "reason") else None
+                    for name in EVENT_FIELDS[2:])  # fmt: skip
+
 # Stage mix of the whole table (percent) and channel mix (percent), a year into using Accord.
 STAGE_MIX = {
     "suspect": 28,
@@ -589,7 +601,9 @@ class Generator:
     def run(self) -> dict[str, Any]:
         self._reference_data()
         plan = self._plan()
-        big = [Lead, Activity, StageChange, Assignment, Breach, Deal, Feedback, Account]
+        big = [
+            Lead, Activity, StageChange, Assignment, Breach, Deal, Feedback, Account, LeadEvent,
+        ]  # fmt: skip
         # The reports' stored facts: no per-row triggers during the load, one rebuild after.
         with facts.bulk_loading(), bulk_load([m._meta.db_table for m in big], self.out):
             self._accounts()
@@ -636,6 +650,8 @@ class Generator:
             agreement_services.activate(draft, by=ops)
         agreement = Agreement.current()
         self.agreement_id = agreement.pk if agreement else None
+        # First-touch waits are counted in the agreement's business calendar, as the clock does.
+        self.calendar = (agreement.calendar_spec() if agreement else None) or CalendarSpec()
         self.channels = {c.slug: c for c in Channel.objects.all()}
         rules = list(ResponseRule.objects.filter(agreement=agreement)) if agreement else []
         default_rule = next((r for r in rules if r.channel_id is None), None)
@@ -657,6 +673,8 @@ class Generator:
                     ends_on=(start_day + dt.timedelta(days=91 * q + 90)).date(),
                 )
                 self.campaigns[slug].append(campaign.pk)
+        # Campaigns that touch leads of any channel (a webinar invite, an ad) before a deal.
+        self.touch_slugs = sorted(s for s, c in self.channels.items() if c.is_marketing_sourced)
         self.personas = list(Persona.objects.values_list("pk", flat=True))
         self.users = {
             "ops": ops.pk,
@@ -728,8 +746,9 @@ class Generator:
             ["id", "email", "first_name", "last_name", "title", "company", "phone", "country",
              "industry", "website", "stage", "owner", "channel", "campaign", "persona", "account",
              "created_at", "updated_at", "stage_entered_at", "assigned_at", "first_touch_at",
-             "business_seconds_to_first_touch", "last_touch_at", "sla_due_at", "sla_status",
-             "sla_rule", "sla_agreement", "nurture_until", "disqualify_reason", "version"],
+             "business_seconds_to_first_touch", "last_touch_at", "sla_started_at", "sla_due_at",
+             "sla_status", "sla_rule", "sla_agreement", "nurture_until", "disqualify_reason",
+             "version"],
         )  # fmt: skip
         A = Loader(
             Activity,
@@ -749,24 +768,39 @@ class Generator:
         D = Loader(Deal, ["id", "lead", "account", "amount", "status", "opened_by", "opened_at",
                           "closed_at"])  # fmt: skip
         F = Loader(Feedback, ["id", "lead", "author", "fit", "reason", "text", "created_at"])
-        self._ids = {"a": 0, "s": 0, "g": 0, "b": 0, "d": 0, "f": 0}
+        E = Loader(LeadEvent, ["id", "lead", *EVENT_FIELDS])
+        self._ids = {"a": 0, "s": 0, "g": 0, "b": 0, "d": 0, "f": 0, "e": 0}
         n = self.spec.leads
         started = time.perf_counter()
         for first in range(0, n, self.CHUNK):
             for i in range(first, min(n, first + self.CHUNK)):
-                self._lead(i, plan, L, A, S, G, B, D, F)
+                self._lead(i, plan, L, A, S, G, B, D, F, E)
             done = min(n, first + self.CHUNK)
             if done % 200_000 == 0 or done == n:
                 rate = done / max(time.perf_counter() - started, 1e-9)
                 self.out(f"data: {done:,} of {n:,} leads with their history ({rate:,.0f} leads/s)")
-        for loader in (L, A, S, G, B, D, F):
+        for loader in (L, A, S, G, B, D, F, E):
             loader.flush()
         self.counts.update(
             leads=L.count, activities=A.count, stage_changes=S.count, assignments=G.count,
-            breaches=B.count, deals=D.count, feedback=F.count,
+            breaches=B.count, deals=D.count, feedback=F.count, lead_events=E.count,
         )  # fmt: skip
 
-    def _lead(self, i: int, plan: dict[str, Any], L, A, S, G, B, D, F) -> None:
+    def _business_seconds(self, start: float, end: float) -> int:
+        """Whole working seconds from `start` to `end` (epoch seconds) in the agreement's
+        calendar: agreements.calendar itself, on the whole seconds the rows store."""
+        if end <= start:
+            return 0
+        a = dt.datetime.fromtimestamp(int(start), dt.UTC)
+        b = dt.datetime.fromtimestamp(int(end), dt.UTC)
+        return int(business_duration_between(a, b, self.calendar).total_seconds())
+
+    def _touch_campaign(self, at: float) -> int:
+        """A campaign of any marketing channel running at `at` (its quarter's)."""
+        slug = self.touch_slugs[self.rng.randrange(len(self.touch_slugs))]
+        return self.campaigns[slug][_quarter(at, self.anchor)]
+
+    def _lead(self, i: int, plan: dict[str, Any], L, A, S, G, B, D, F, E) -> None:
         rng, anchor = self.rng, self.anchor
         lead_id = i + 1
         stage = plan["stages"][i]
@@ -791,8 +825,12 @@ class Generator:
         reached_sales = "working" in path or "mql" in path or "converted" in path
         gaps = []
         breach_late = rng.random() < 0.2
-        for step in path[1:]:
-            if step == "working":
+        for previous, step in itertools.pairwise(path):
+            if previous == "mql" and step != "working" and rng.random() < 0.15:
+                # Taken out of MQL before anyone had to answer (a duplicate, a bad address):
+                # its clock stops rather than breaches.
+                gaps.append(rng.uniform(0.1, 0.9) * window)
+            elif step == "working":
                 gaps.append(
                     window + rng.expovariate(1 / (6 * HOUR))
                     if breach_late
@@ -845,70 +883,87 @@ class Generator:
             end = stage_entered if stage in ("converted", "disqualified", "nurture") else anchor
             last_touch = first_touch + (max(0.0, end - first_touch) * rng.random())
 
-        # The SLA clock: MQLs from a rule's channel get one.
-        sla_status, due, breach = "none", None, None
+        def holder(at: float) -> int | None:
+            """The lead's owner at `at`: its one owner from the assignment on, else the desk."""
+            return owner if assigned is not None and at >= assigned else None
+
+        # The ledger, as the services append it (leads.ledger), gathered per lead and
+        # written in time order: (at, kind, stage, from_stage, owner, actor, campaign, deal,
+        # amount, started_at, due_at, customer_wait, routing_delay, rep_response, reason).
+        events: list[list[Any]] = []
+
+        def note(at: float, kind: str, **fields: Any) -> None:
+            row = [at, kind, *EVENT_EMPTY]
+            for name, value in fields.items():
+                row[EVENT_INDEX[name]] = value
+            events.append(row)
+
+        # The SLA clock: MQLs from a rule's channel get one, started on entering MQL, and it
+        # ends once: met by the first touch in time, breached at its due time (a late touch,
+        # or none), or stopped when the lead left MQL untouched before it was due.
+        sla_status, started, due, breach = "none", None, None, None
         if mql_at is not None and slug != "cold-prospecting":
-            due = mql_at + window
+            started, due = mql_at, mql_at + window
             if stage == "mql":
-                if rng.random() < 0.6:
+                # Running clocks are due well after generation (see the module docstring);
+                # so is any clock that would fall due within the last day.
+                if rng.random() < 0.6 or due > anchor - DAY:
                     sla_status = "pending"
                     due = anchor + rng.uniform(45 * DAY, 75 * DAY)
                 else:
                     sla_status = "breached"
-                    due = min(due, anchor - DAY)
                     breach = (due, None)
             elif first_touch is not None:
                 sla_status = "met" if first_touch <= due else "breached"
                 if sla_status == "breached":
                     breach = (due, first_touch)
-            elif stage in ("disqualified", "nurture"):
-                sla_status = "breached"
-                due = min(due, anchor - DAY)
-                breach = (due, None)
+            else:
+                left = times[path.index("mql") + 1]  # into nurture or disqualified
+                if left > due:
+                    sla_status = "breached"
+                    breach = (due, None)
+                else:
+                    sla_status = "stopped"
+            bounds = {"started_at": ts(started), "due_at": ts(due)}
+            note(started, "clock_started", owner=holder(started), **bounds)
+            if sla_status == "breached":
+                note(due, "clock_breached", owner=holder(due), **bounds)
+            elif sla_status == "stopped":
+                note(left, "clock_stopped", owner=holder(left), **bounds)
+                sla_status, started, due = "none", None, None  # a stopped clock is cleared
+        seconds_to_touch = None
+        if first_touch is not None:
+            seconds_to_touch = int((first_touch - (mql_at or created)) * 0.6)
 
         first = FIRST[i % 20]
         last = LAST[(i // 20) % 18]
         account = (i % self.n_accounts) + 1 if i % 5 else None
         campaigns = self.campaigns[slug]
-        quarter = min(3, max(0, int((created - (anchor - 365 * DAY)) // (91.25 * DAY))))
-        campaign = campaigns[quarter] if marketing_sourced else None
+        campaign = campaigns[_quarter(created, anchor)] if marketing_sourced else None
         persona = self.personas[i % len(self.personas)] if self.personas and i % 5 < 3 else None
         nurture_until = None
         if stage == "nurture":
             nurture_until = time.strftime(
                 "%Y-%m-%d", time.gmtime(anchor + rng.uniform(10 * DAY, 120 * DAY))
             )
-        L.add(
-            (
-                lead_id, f"{first}.{last}.{i}@co{i % self.n_accounts}.bench.example".lower(),
-                first, last, TITLES[i % 10], f"Company {i % self.n_accounts}",
-                f"+1 555 {i % 10_000:04d}", COUNTRIES[i % 10], INDUSTRIES[i % 5], "",
-                stage, owner, channel.pk, campaign, persona, account,
-                ts(created), ts(stage_entered), ts(stage_entered),
-                ts(assigned) if assigned else None,
-                ts(first_touch) if first_touch else None,
-                int((first_touch - (mql_at or created)) * 0.6) if first_touch else None,
-                ts(last_touch) if last_touch else None,
-                ts(due) if due and sla_status != "none" else None,
-                sla_status,
-                rule_id if sla_status != "none" else None,
-                self.agreement_id if sla_status != "none" else None,
-                nurture_until,
-                "No budget this year" if stage == "disqualified" else "",
-                1,
-            )
-        )  # fmt: skip
 
         # History: stage changes, the assignment, the breach, deals, feedback.
         ids = self._ids
+        note(created, "stage_entered", stage=path[0], owner=holder(created))
+        reason = "No budget this year" if stage == "disqualified" else ""
         for before, after in itertools.pairwise(path):
             ids["s"] += 1
             by = owner if after not in ("fan", "iql", "mql") else None
             S.add((ids["s"], lead_id, before, after, TRANSITION[after], by, ts(entered[after]),
                    "", self.agreement_id))  # fmt: skip
+            if after != "working":  # noted below, after the first touch that moved the lead
+                note(entered[after], "stage_entered", stage=after, from_stage=before,
+                     owner=holder(entered[after]), actor=by,
+                     reason=reason if after == "disqualified" else "")  # fmt: skip
         if owner is not None:
             ids["g"] += 1
             G.add((ids["g"], lead_id, owner, ts(assigned), "Bench routing", ""))
+            note(assigned, "assigned", owner=owner, reason="Bench routing")
         if breach is not None:
             ids["b"] += 1
             due_at, resolved = breach
@@ -923,33 +978,105 @@ class Generator:
             opened = entered["opportunity"]
             status = {"converted": "won", "disqualified": "lost"}.get(stage, "open")
             closed = ts(stage_entered) if status != "open" else None
-            D.add((ids["d"], lead_id, account, Decimal(rng.randrange(5, 150) * 1000), status,
-                   owner, ts(opened), closed))  # fmt: skip
+            amount = Decimal(rng.randrange(5, 150) * 1000)
+            D.add((ids["d"], lead_id, account, amount, status, owner, ts(opened), closed))
+            note(opened, "deal_opened", owner=holder(opened), actor=owner, deal=ids["d"],
+                 amount=amount)  # fmt: skip
+            if status != "open":
+                note(stage_entered, f"deal_{status}", owner=holder(stage_entered), actor=owner,
+                     deal=ids["d"], amount=amount)  # fmt: skip
         if stage == "disqualified" and marketing_sourced and owner and rng.random() < 0.75:
             ids["f"] += 1
             F.add((ids["f"], lead_id, owner, rng.choice(["poor", "partial"]),
                    REASONS[i % 6], "Not a fit this quarter.", ts(stage_entered)))  # fmt: skip
+            note(stage_entered, "feedback", owner=holder(stage_entered), actor=owner,
+                 reason=REASONS[i % 6])  # fmt: skip
 
-        # Activities: the intake, marketing and customer touches, then sales touches.
+        # Activities: the intake, marketing and customer touches, then sales touches. The
+        # intake carries the lead's own campaign; a share of leads also met 1–3 other
+        # campaigns before sales picked them up (so before any deal), which is what makes
+        # first-, last-touch and linear attribution differ. Each is a ledger touch point.
         if acts:
             marketing_end = first_touch if first_touch is not None else max(created, stage_entered)
             side, kind = INTAKE_KIND[slug]
             ids["a"] += 1
             A.add((ids["a"], lead_id, side, kind, None, ts(created), campaign, "", "", False, ""))
-            for _ in range(acts - 1 - touch_count):
+            if campaign is not None:
+                note(created, "touch_point", campaign=campaign)
+            others = acts - 1 - touch_count
+            extra = 1 + rng.randrange(3) if others > 0 and rng.random() < 0.45 else 0
+            for m in range(others):
                 side, kind = MARKETING_KINDS[rng.randrange(6)]
                 at = rng.uniform(created, max(created, marketing_end))
+                met = self._touch_campaign(at) if m < extra else None
                 ids["a"] += 1
-                A.add((ids["a"], lead_id, side, kind, None, ts(at), campaign, "", "", False, ""))
+                A.add((ids["a"], lead_id, side, kind, None, ts(at), met, "", "", False, ""))
+                if met is not None:
+                    note(at, "touch_point", campaign=met)
             if touch_count and first_touch is not None:
                 for t in range(min(touch_count, acts - 1) or 0):
                     at = first_touch if t == 0 else rng.uniform(first_touch, last_touch)
                     ids["a"] += 1
                     A.add((ids["a"], lead_id, "sales", SALES_KINDS[rng.randrange(8)], owner,
                            ts(at), None, SUBJECTS[t % 6], "", True, ""))  # fmt: skip
-        for loader in (L, A, S, G, B, D, F):
+                    note(at, "sales_touch", owner=holder(at), actor=owner)
+        if first_touch is not None:
+            # The first touch settles the clock (met, or its breach noted at the due time
+            # above), records the three waits and moves the lead to Working.
+            if started is not None:
+                if sla_status == "met":
+                    note(first_touch, "clock_met", owner=holder(first_touch),
+                         started_at=ts(started), due_at=ts(due))  # fmt: skip
+                # The toucher is the owner; handed over at the later of start and assignment.
+                handed = max(started, assigned) if assigned is not None else started
+                routing = self._business_seconds(started, handed)
+                response = self._business_seconds(handed, first_touch)
+                seconds_to_touch = response
+                note(first_touch, "first_touch", owner=holder(first_touch), actor=owner,
+                     started_at=ts(started), due_at=ts(due), customer_wait=routing + response,
+                     routing_delay=routing, rep_response=response)  # fmt: skip
+            if path.index("working") > 0:
+                note(first_touch, "stage_entered", stage="working",
+                     from_stage=path[path.index("working") - 1], owner=holder(first_touch),
+                     actor=owner)  # fmt: skip
+
+        L.add(
+            (
+                lead_id, f"{first}.{last}.{i}@co{i % self.n_accounts}.bench.example".lower(),
+                first, last, TITLES[i % 10], f"Company {i % self.n_accounts}",
+                f"+1 555 {i % 10_000:04d}", COUNTRIES[i % 10], INDUSTRIES[i % 5], "",
+                stage, owner, channel.pk, campaign, persona, account,
+                ts(created), ts(stage_entered), ts(stage_entered),
+                ts(assigned) if assigned else None,
+                ts(first_touch) if first_touch else None,
+                seconds_to_touch,
+                ts(last_touch) if last_touch else None,
+                ts(started) if started is not None else None,
+                ts(due) if due and sla_status != "none" else None,
+                sla_status,
+                rule_id if sla_status != "none" else None,
+                self.agreement_id if sla_status != "none" else None,
+                nurture_until,
+                reason,
+                1,
+            )
+        )  # fmt: skip
+        events.sort(key=_event_time)
+        for event in events:
+            ids["e"] += 1
+            E.add((ids["e"], lead_id, ts(event[0]), *event[1:]))
+        for loader in (L, A, S, G, B, D, F, E):
             if len(loader.rows) >= Loader.FLUSH:
                 loader.flush()
+
+
+def _event_time(event: list[Any]) -> float:
+    return event[0]
+
+
+def _quarter(at: float, anchor: float) -> int:
+    """Which of the year's four campaign quarters `at` falls in."""
+    return min(3, max(0, int((at - (anchor - 365 * DAY)) // (91.25 * DAY))))
 
 
 def _window_seconds(rule: Any) -> int:

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agreements.models import Agreement, ResponseRule
-from leads.models import Lead
+from leads.models import Lead, LeadEvent
 from notifications.models import Notification
 from sla.check import run_check
 from sla.models import Breach, SLAWarning
@@ -134,6 +134,10 @@ def _restore(armed: tuple[list[tuple[Any, ...]], dt.datetime]) -> None:
         for first in range(0, len(ids), CHUNK):
             chunk = ids[first : first + CHUNK]
             Breach.objects.filter(lead_id__in=chunk, due_at=due_at).delete()
+            # The check's ledger rows too: the reports measured after it count the ledger.
+            LeadEvent.objects.filter(
+                lead_id__in=chunk, kind=LeadEvent.Kind.CLOCK_BREACHED, due_at=due_at
+            ).delete()
             SLAWarning.objects.filter(lead_id__in=chunk, due_at=due_at).delete()
             Notification.objects.filter(lead_id__in=chunk).delete()
         params = [
