@@ -25,16 +25,10 @@ Definitions (the words the pages and the tests use):
   cannot follow a calendar's hours, holidays and DST, so it is stored, and the
   median and 90th percentile (linear interpolation, as Postgres' percentile_cont)
   are picked by window functions.
-- **Marketing delivery** counts leads from marketing-sourced channels: created in
-  the range; MQLs (entered MQL in the range, or were created as MQLs in it);
-  sales-accepted (entered SQL in the range); acceptance = SQL ÷ MQL in the range.
-  Feedback coverage: of the marketing leads closed (disqualified or converted) in
-  the range, the share that ended in a deal or in structured feedback.
-- **Pipeline**: deals opened in the range. Generated: on marketing-sourced leads.
-  Influenced: with a marketing touch before the deal opened. Attribution spreads
-  each deal's amount over the campaigns of the marketing touches before it opened
-  (first, last, linear = equal shares); a deal with no such touch goes to its lead's
-  campaign (or "No campaign"). Costs are each campaign's whole cost.
+- **Marketing delivery** (here only for the SLA scoreboard's marketing rows; the
+  marketing reports count the ledger, reports.figures.marketing) counts leads from
+  marketing-sourced channels: created in the range; MQLs (entered MQL in the range,
+  or were created as MQLs in it); sales-accepted (entered SQL in the range).
 """
 
 from __future__ import annotations
@@ -68,10 +62,10 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from agreements.models import Agreement, Channel, MarketingCommitment, Persona, TouchGoal
+from agreements.models import Agreement, Channel, MarketingCommitment, TouchGoal
 from agreements.models import untouched_thresholds as agreement_thresholds
 from agreements.stages import CLOSED_STAGES, Stage
-from leads.models import Activity, Campaign, Deal, Feedback, Lead, StageChange, Team
+from leads.models import Activity, Deal, Feedback, Lead, StageChange, Team
 from sla.models import PacingSnapshot
 
 from . import facts
@@ -574,33 +568,6 @@ def _delivery_rates(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def marketing_delivered(start: dt.datetime, end: dt.datetime) -> dict[str, Decimal]:
-    """What marketing delivered in [start, end): leads from marketing-sourced channels.
-
-    new_leads (created), mqls and sales_accepted (distinct leads that entered MQL /
-    SQL), pipeline_amount (deals opened) and acceptance_rate (SQL per MQL, in %).
-    Used by the SLA engine's daily pacing snapshots; the same definitions as the
-    marketing delivery report (MQLs include leads created as MQLs).
-    """
-    f = ReportFilters(
-        start_day=timezone.localtime(start).date(),
-        end_day=timezone.localtime(end).date(),
-        exact_start=start,
-        exact_end=end,
-    )
-    counts = _delivery_counts(f)[0]
-    pipeline = counts["pipeline_amount"]
-    mqls, accepted = counts["mqls"], counts["sales_accepted"]
-    rate = (Decimal(accepted) * 100 / mqls).quantize(Decimal("0.01")) if mqls else Decimal("0")
-    return {
-        "new_leads": Decimal(counts["new_leads"]),
-        "mqls": Decimal(mqls),
-        "sales_accepted": Decimal(accepted),
-        "pipeline_amount": Decimal(pipeline),
-        "acceptance_rate": rate,
-    }
-
-
 # --- Commitments -------------------------------------------------------------------------
 
 
@@ -1065,331 +1032,7 @@ def _sales_rates(row: dict[str, Any], thresholds: list[int]) -> None:
 # --- 2. Marketing delivery ------------------------------------------------------------
 
 
-DELIVERY_GROUPS = {
-    "channel": ("channel_id", Channel),
-    "campaign": ("campaign_id", Campaign),
-    "persona": ("persona_id", Persona),
-}
-
-
-def marketing_delivery(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Leads, MQLs and sales-accepted leads delivered against the commitment (with pace),
-    acceptance rate, feedback coverage and disqualification reasons; in total and by
-    channel, campaign and persona. Sections: commitment, total, channel, campaign,
-    persona, reason."""
-    now = now or timezone.now()
-    found = _delivery_counts(f, DELIVERY_SECTIONS, reasons=True)
-    total = _delivery_rates(next(r for r in found if r["section"] == "total"))
-    del total["_g"]
-    total.update(section="total", key=None, label="All marketing leads")
-    rows = _commitment_rows(f, total, now)
-    rows.append(total)
-    for section, (_field, model) in DELIVERY_GROUPS.items():
-        names = dict(model.objects.values_list("pk", "name"))
-        section_rows = []
-        for row in (r for r in found if r["section"] == section):
-            key = row.pop("_g")
-            del row["pipeline_amount"]
-            row = _delivery_rates(row)
-            row.update(section=section, key=key, label=names.get(key, f"No {section}"))
-            section_rows.append(row)
-        rows += sorted(section_rows, key=lambda r: (-r["mqls"], -r["new_leads"], r["label"]))
-    rows += _reason_labels((r["_g"], r["disqualified"]) for r in found if r["section"] == "reason")
-    return rows
-
-
-def _reason_labels(counts: Iterable[tuple[str | None, int]]) -> list[dict[str, Any]]:
-    """Rows of disqualified leads per latest structured reason (None: no feedback)."""
-    labels = dict(Feedback.Reason.choices)
-    rows = [
-        {
-            "section": "reason",
-            "key": reason or "none",
-            "label": labels.get(reason, "No structured feedback"),
-            "leads": leads,
-        }
-        for reason, leads in counts
-    ]
-    return sorted(rows, key=lambda r: (-r["leads"], r["label"]))
-
-
-def _commitment_rows(
-    f: ReportFilters, total: dict[str, Any], now: dt.datetime
-) -> list[dict[str, Any]]:
-    commitment = active_commitment()
-    if commitment is None:
-        return []
-    elapsed = min(max(now, f.start), f.end) - f.start
-    share = Decimal(elapsed.total_seconds()) / Decimal((f.end - f.start).total_seconds())
-    rows = []
-    for key, label in COMMITMENT_FIGURES:
-        delivered = total["acceptance_rate"] if key == "acceptance_rate" else total[key]
-        if key == "acceptance_rate":
-            target = Decimal(commitment.min_acceptance_rate)
-            expected = target
-        else:
-            target = commitment_target(
-                getattr(commitment, key), commitment.period, f.start_day, f.end_day
-            )
-            expected = (target * share).quantize(CENT, ROUND_HALF_UP)
-        rows.append(
-            {
-                "section": "commitment",
-                "key": key,
-                "label": label,
-                "target": target,
-                "expected_by_now": expected,
-                "delivered": delivered,
-                "pace": pct(delivered or 0, expected),
-                "on_pace": None if delivered is None else delivered >= expected,
-            }
-        )
-    return rows
-
-
 # --- 3. Pipeline and contribution ---------------------------------------------------
-
-
-def _deals(f: ReportFilters) -> QuerySet:
-    return Deal.objects.filter(opened_at__gte=f.start, opened_at__lt=f.end).filter(
-        _lead_q(f, "lead__")
-    )
-
-
-def _marketing_touches_before(deal_ref: str = "opened_at") -> QuerySet:
-    return Activity.objects.filter(
-        MARKETING_TOUCH, lead=OuterRef("lead_id"), occurred_at__lt=OuterRef(deal_ref)
-    )
-
-
-def _pipeline_annotated(f: ReportFilters) -> QuerySet:
-    return _deals(f).annotate(
-        _sourced=ExpressionWrapper(
-            Q(lead__channel__is_marketing_sourced=True), output_field=BooleanField()
-        ),
-        _influenced=Exists(_marketing_touches_before()),
-    )
-
-
-PIPELINE_FIGURES: dict[str, tuple[str, Q]] = {
-    "pipeline": ("All pipeline opened", Q()),
-    "generated": ("Generated by marketing (marketing-sourced leads)", Q(_sourced=True)),
-    "influenced": (
-        "Influenced by marketing (a marketing touch before it opened)",
-        Q(_influenced=True),
-    ),
-    "no_marketing_touch": ("No marketing touch before it opened", Q(_influenced=False)),
-}
-
-
-def _won(f: ReportFilters) -> QuerySet:
-    return (
-        Deal.objects.filter(status=Deal.Status.WON, closed_at__gte=f.start, closed_at__lt=f.end)
-        .filter(_lead_q(f, "lead__"))
-        .annotate(
-            _sourced=ExpressionWrapper(
-                Q(lead__channel__is_marketing_sourced=True), output_field=BooleanField()
-            ),
-            _influenced=Exists(_marketing_touches_before()),
-        )
-    )
-
-
-WON_FIGURES: dict[str, tuple[str, Q]] = {
-    "won": ("Won revenue", Q()),
-    "won_generated": ("Won from marketing-sourced leads", Q(_sourced=True)),
-    "won_influenced": ("Won with a marketing touch", Q(_influenced=True)),
-}
-
-
-def _lead_where(f: ReportFilters) -> tuple[list[str], list[Any]]:
-    """`_lead_q(f)` as SQL conditions on a lead aliased `l`."""
-    where, params = _dimension_where(f, "l")
-    owner, owner_params = _owner_where(f)
-    return where + owner, params + owner_params
-
-
-PIPELINE_CONDITIONS = {
-    "pipeline": "opened = 1",
-    "generated": "opened = 1 AND sourced = 1",
-    "influenced": "opened = 1 AND touches > 0",
-    "no_marketing_touch": "opened = 1 AND touches = 0",
-    "won": "won = 1",
-    "won_generated": "won = 1 AND sourced = 1",
-    "won_influenced": "won = 1 AND touches > 0",
-}
-
-
-def _pipeline_sql(f: ReportFilters) -> tuple[str, list[Any]]:
-    """The pipeline figures and the attribution in one statement: the range's deals
-    (opened in it, or won in it) and the marketing touches before each opened are read
-    once; rows are (section, key, deals, amount) — section "figure" (key: the figure),
-    "first", "last", "linear" (key: the campaign id). Same definitions as
-    `_pipeline_annotated`, `_won` (the drill-downs)."""
-    start, end = (connection.ops.adapt_datetimefield_value(d) for d in (f.start, f.end))
-    where, params = _lead_where(f)
-    deal, lead, activity = _table(Deal), _table(Lead), _table(Activity)
-    sides = ", ".join(_literal(v) for v in TOUCH_SIDES)
-    kinds = ", ".join(_literal(v) for v in TOUCH_KINDS)
-    won = f"dl.status = {_literal(Deal.Status.WON)} AND dl.closed_at >= %s AND dl.closed_at < %s"
-    m = _materialized()
-    lead_join = f"INNER JOIN {lead} l ON l.id = dl.lead_id"
-    if connection.vendor == "postgresql":
-        # One index lookup per deal: as a join, Postgres scanned all the leads for the
-        # range's few ten thousand deals (OFFSET 0 keeps the subquery from being pulled up).
-        lead_join = (
-            "CROSS JOIN LATERAL (SELECT l0.campaign_id, l0.channel_id, l0.persona_id, l0.owner_id"  # noqa: S608
-            f" FROM {lead} l0 WHERE l0.id = dl.lead_id OFFSET 0) l"
-        )
-    deals = (
-        f"SELECT dl.id, dl.lead_id, dl.amount, dl.opened_at, l.campaign_id AS lead_campaign,"  # noqa: S608
-        " CASE WHEN c.is_marketing_sourced THEN 1 ELSE 0 END AS sourced,"
-        " CASE WHEN dl.opened_at >= %s AND dl.opened_at < %s THEN 1 ELSE 0 END AS opened,"
-        f" CASE WHEN {won} THEN 1 ELSE 0 END AS won"
-        f" FROM {deal} dl {lead_join}"
-        f" LEFT JOIN {_table(Channel)} c ON c.id = l.channel_id"
-        f" WHERE ((dl.opened_at >= %s AND dl.opened_at < %s) OR ({won}))"
-        + "".join(f" AND {w}" for w in where)
-    )
-    deal_params = [start, end, start, end, start, end, start, end, *params]
-    # Each deal's marketing touches before it opened; rank 1 = first / last with a campaign.
-    touches = (
-        "SELECT d.id AS deal, a.campaign_id,"  # noqa: S608
-        " ROW_NUMBER() OVER (PARTITION BY d.id ORDER BY CASE WHEN a.campaign_id IS NULL"
-        " THEN 1 ELSE 0 END, a.occurred_at, a.id) AS rn_first,"
-        " ROW_NUMBER() OVER (PARTITION BY d.id ORDER BY CASE WHEN a.campaign_id IS NULL"
-        " THEN 1 ELSE 0 END, a.occurred_at DESC, a.id DESC) AS rn_last"
-        f" FROM d INNER JOIN {activity} a ON a.lead_id = d.lead_id"
-        f" AND a.occurred_at < d.opened_at WHERE a.side IN ({sides}) AND a.kind IN ({kinds})"
-    )
-    per_deal = (
-        "SELECT d.*, COALESCE(p.touches, 0) AS touches, COALESCE(p.points, 0) AS points,"
-        " COALESCE(p.first_campaign, d.lead_campaign) AS first_campaign,"
-        " COALESCE(p.last_campaign, d.lead_campaign) AS last_campaign"
-        " FROM d LEFT JOIN (SELECT deal, COUNT(*) AS touches,"
-        " SUM(CASE WHEN campaign_id IS NOT NULL THEN 1 ELSE 0 END) AS points,"
-        " MAX(CASE WHEN campaign_id IS NOT NULL AND rn_first = 1 THEN campaign_id END)"
-        " AS first_campaign,"
-        " MAX(CASE WHEN campaign_id IS NOT NULL AND rn_last = 1 THEN campaign_id END)"
-        " AS last_campaign FROM t GROUP BY deal) p ON p.deal = d.id"
-    )
-    figures = [
-        f"SELECT 'figure', {_literal(key)}, CAST(COUNT(*) AS BIGINT),"  # noqa: S608
-        f" CAST(COALESCE(SUM(amount), 0) AS DECIMAL(20, 2)) FROM dd WHERE {condition}"
-        for key, condition in PIPELINE_CONDITIONS.items()
-    ]
-    attribution = [
-        "SELECT 'first', CAST(first_campaign AS VARCHAR(20)), COUNT(*), SUM(amount)"
-        " FROM dd WHERE opened = 1 GROUP BY first_campaign",
-        "SELECT 'last', CAST(last_campaign AS VARCHAR(20)), COUNT(*), SUM(amount)"
-        " FROM dd WHERE opened = 1 GROUP BY last_campaign",
-        # Linear: no touch point -> the lead's campaign takes it all; else equal shares.
-        "SELECT 'linear', CAST(lead_campaign AS VARCHAR(20)), COUNT(*), SUM(amount)"
-        " FROM dd WHERE opened = 1 AND points = 0 GROUP BY lead_campaign",
-        "SELECT 'linear', CAST(t.campaign_id AS VARCHAR(20)), COUNT(*),"
-        " SUM(CAST(dd.amount AS DECIMAL(24, 10)) / dd.points)"
-        " FROM dd INNER JOIN t ON t.deal = dd.id"
-        " WHERE dd.opened = 1 AND dd.points > 0 AND t.campaign_id IS NOT NULL"
-        " GROUP BY t.campaign_id",
-    ]
-    sql = (
-        f"WITH d AS {m}({deals}), t AS {m}({touches}), dd AS {m}({per_deal})"
-        f" {' UNION ALL '.join(figures + attribution)}"
-    )
-    return sql, deal_params
-
-
-def _attribution_from(rows: Iterable[tuple[Any, ...]]) -> dict[Any, dict[str, Decimal]]:
-    credit: dict[Any, dict[str, Decimal]] = defaultdict(
-        lambda: {"first": ZERO, "last": ZERO, "linear": ZERO}
-    )
-    for model, key, _, amount in rows:
-        campaign = int(key) if key is not None else None
-        credit[campaign][model] += (
-            Decimal(str(amount)) if isinstance(amount, float) else Decimal(amount or 0)
-        )
-    return {k: {m: money(v) for m, v in d.items()} for k, d in credit.items()}
-
-
-def pipeline_contribution(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Pipeline opened in the range (all, marketing-generated, marketing-influenced), won
-    revenue, attribution to campaigns (first touch, last touch, linear) and campaign costs
-    per lead, MQL, SQL and unit of pipeline. Sections: figure, attribution, cost."""
-    sql, params = _pipeline_sql(f)
-    found = _fetch(sql, params)
-    figures = {key: (n, amount) for section, key, n, amount in found if section == "figure"}
-    rows: list[dict[str, Any]] = []
-    for key, (label, _) in {**PIPELINE_FIGURES, **WON_FIGURES}.items():
-        n, amount = figures[key]
-        rows.append(
-            {
-                "section": "figure",
-                "key": key,
-                "label": label,
-                "deals": int(n),
-                "amount": _amount(amount),
-            }
-        )
-    credit = _attribution_from(r for r in found if r[0] != "figure")
-    costs = _campaign_costs(f)
-    names = dict(Campaign.objects.values_list("pk", "name"))
-    for key in sorted(credit, key=lambda k: (k is None, names.get(k, ""))):
-        rows.append(
-            {
-                "section": "attribution",
-                "key": key,
-                "label": names.get(key, "No campaign"),
-                **credit[key],
-            }
-        )
-    rows += costs
-    return rows
-
-
-def _campaign_costs(f: ReportFilters) -> list[dict[str, Any]]:
-    """Per campaign: cost, leads, MQLs, SQLs and pipeline sourced in the range, and the
-    cost of each."""
-    found = [r for r in _delivery_counts(f, {"campaign": "campaign_id"}) if r["_g"] is not None]
-    counts = {
-        r["_g"]: {"leads": r["new_leads"], "mqls": r["mqls"], "sqls": r["sales_accepted"]}
-        for r in found
-    }
-    pipeline = {r["_g"]: r["pipeline_amount"] for r in found if r["pipeline_amount"]}
-    campaigns = Campaign.objects.filter(
-        Q(pk__in=list(counts) + list(pipeline))
-        | Q(
-            Q(starts_on__isnull=True) | Q(starts_on__lte=f.end_day),
-            Q(ends_on__isnull=True) | Q(ends_on__gte=f.start_day),
-            cost__gt=0,
-        )
-    )
-    if f.channel is not None:
-        campaigns = campaigns.filter(channel_id=f.channel)
-    if f.campaign is not None:
-        campaigns = campaigns.filter(pk=f.campaign)
-    rows = []
-    for campaign in campaigns.order_by("name"):
-        c = counts.get(campaign.pk, {})
-        amount = money(pipeline.get(campaign.pk))
-        cost = money(campaign.cost)
-        leads, mqls, sqls = c.get("leads", 0), c.get("mqls", 0), c.get("sqls", 0)
-        rows.append(
-            {
-                "section": "cost",
-                "key": campaign.pk,
-                "label": campaign.name,
-                "cost": cost,
-                "leads": leads,
-                "mqls": mqls,
-                "sqls": sqls,
-                "pipeline_amount": amount,
-                "cost_per_lead": ratio(cost, leads),
-                "cost_per_mql": ratio(cost, mqls),
-                "cost_per_sql": ratio(cost, sqls),
-                "cost_per_pipeline": ratio(cost, amount, Decimal("0.0001")),
-            }
-        )
-    return rows
 
 
 # --- 4. SLA scoreboard ----------------------------------------------------------------
@@ -1490,149 +1133,8 @@ def sla_scoreboard(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
 # --- 5. The 1:1 report ----------------------------------------------------------------
 
 
-ONE_ON_ONE_SUMMARY = {
-    "handed_over": "1 = 1",
-    "touched": "first_touch_at IS NOT NULL",
-    "untouched_open": "first_touch_at IS NULL AND NOT stage IN ({closed})",
-    "sla_met": f"sla_status = {_literal(Lead.SLAStatus.MET)}",
-    "sla_breached": f"sla_status = {_literal(Lead.SLAStatus.BREACHED)}",
-    "accepted": "accepted = 1",
-    "disqualified": f"stage = {_literal(Stage.DISQUALIFIED)}",
-    "nurture": f"stage = {_literal(Stage.NURTURE)}",
-    "won": f"stage = {_literal(Stage.CONVERTED)}",
-}
-
-
-def _one_on_one_sql(f: ReportFilters) -> tuple[str, list[Any]]:
-    """Every figure of the 1:1 report in one statement: the handed-over leads (the range's
-    first MQL events of marketing leads, from the stored delivery events) are read once,
-    into `h`, and each section is a grouping of `h`. Rows: (section, int key, text key,
-    up to nine counts, amount); the median's rows carry (row number, rows, value)."""
-    start = connection.ops.adapt_datetimefield_value(f.start)
-    where, where_params = _first_in_range(f)
-    conditions = " AND ".join([f"e.kind = {DeliveryEvent.Kind.MQL}", *where])
-    closed = ", ".join(_literal(s) for s in sorted(CLOSED_STAGES))
-    lead, stagechange = _table(Lead), _table(StageChange)
-    handed = (
-        f"SELECT l.id, l.persona_id, l.title, l.stage, l.first_touch_at, l.sla_status,"  # noqa: S608
-        f" l.business_seconds_to_first_touch AS ttft,"
-        f" CASE WHEN EXISTS (SELECT 1 FROM {stagechange} s WHERE s.lead_id = l.id"
-        f" AND s.to_stage = {_literal(Stage.SQL)} AND s.at >= %s) THEN 1 ELSE 0 END AS accepted"
-        f" FROM {_table(DeliveryEvent)} e"
-        f" INNER JOIN {lead} l ON l.id = e.lead_id WHERE {conditions}"
-    )
-    params: list[Any] = [start, *where_params]
-
-    def n(condition: str) -> str:
-        return f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
-
-    def row(section: str, key: str, text: str, counts: list[str], amount: str = "NULL") -> str:
-        # Typed NULLs: Postgres types a UNION's columns from its first branches.
-        key = "CAST(NULL AS BIGINT)" if key == "NULL" else key
-        text = "CAST(NULL AS VARCHAR(200))" if text == "NULL" else text
-        amount = "CAST(NULL AS DECIMAL(16, 2))" if amount == "NULL" else amount
-        counts = counts + ["0"] * (9 - len(counts))
-        return f"SELECT {_literal(section)}, {key}, {text}, {', '.join(counts)}, {amount}"
-
-    summary = [n(c.format(closed=closed)) for c in ONE_ON_ONE_SUMMARY.values()]
-    dq = f"stage = {_literal(Stage.DISQUALIFIED)}"
-    latest_reason = (
-        f"(SELECT fb.reason FROM {_table(Feedback)} fb WHERE fb.lead_id = h.id"  # noqa: S608
-        " AND fb.reply_to_id IS NULL AND fb.reason <> ''"
-        " ORDER BY fb.created_at DESC, fb.id DESC LIMIT 1)"
-    )
-    parts = [
-        f"{row('summary', 'NULL', 'NULL', summary)} FROM h",
-        f"{row('persona', 'persona_id', 'NULL', ['COUNT(*)', n('accepted = 1'), n(dq)])}"
-        " FROM h GROUP BY persona_id",
-        # The 15 most frequent titles, in that order (the third count).
-        f"{row('title', 'NULL', 'title', ['leads', 'accepted', 'position'])} FROM"  # noqa: S608
-        f" (SELECT title, COUNT(*) AS leads, {n('accepted = 1')} AS accepted,"
-        " ROW_NUMBER() OVER (ORDER BY COUNT(*) DESC, title) AS position"
-        " FROM h GROUP BY title ORDER BY COUNT(*) DESC, title LIMIT 15) t",
-        f"{row('stage', 'NULL', 'stage', ['COUNT(*)'])} FROM h GROUP BY stage",
-        f"{row('reason', 'NULL', 'reason', ['COUNT(*)'])} FROM"  # noqa: S608
-        f" (SELECT {latest_reason} AS reason FROM h WHERE {dq}) r GROUP BY reason",
-        f"{row('ttft', 'NULL', 'NULL', ['rn', 'n', 'v'])} FROM"  # noqa: S608
-        " (SELECT ttft AS v, ROW_NUMBER() OVER (ORDER BY ttft) AS rn, COUNT(*) OVER () AS n"
-        " FROM h WHERE ttft IS NOT NULL) r WHERE ABS(rn * 10 - (n - 1) * 5 - 10) < 10",
-        f"{row('deal', 'h.persona_id', 'NULL', ['COUNT(*)'], 'SUM(d.amount)')}"
-        f" FROM {_table(Deal)} d INNER JOIN h ON h.id = d.lead_id WHERE d.opened_at >= %s"
-        " GROUP BY h.persona_id",
-    ]
-    params.append(start)
-    sql = f"WITH h AS {_materialized()}({handed}) {' UNION ALL '.join(parts)}"
-    return sql, params
-
-
 def _amount(value: Any) -> Decimal:
     return money(Decimal(str(value)) if isinstance(value, float) else value)
-
-
-def one_on_one(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Since the range's start: the leads marketing handed over (became MQLs), their
-    personas and titles, what sales did with them, and the pipeline they created.
-    Sections: summary, persona, title, stage, reason. One statement (`_one_on_one_sql`);
-    the drill-downs count with the same definitions (`_handed_over`)."""
-    sql, params = _one_on_one_sql(f)
-    found: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    for section, key, text, *rest in _fetch(sql, params):
-        found[section].append((key, text, [int(c or 0) for c in rest[:9]], rest[9]))
-    summary: dict[str, Any] = dict(zip(ONE_ON_ONE_SUMMARY, found["summary"][0][2], strict=True))
-    deals = {key: (counts[0], _amount(amount)) for key, _, counts, amount in found["deal"]}
-    summary["deals"] = sum(n for n, _ in deals.values())
-    summary["pipeline_amount"] = money(sum((a for _, a in deals.values()), ZERO))
-    summary["sla_met_share"] = pct(summary["sla_met"], summary["sla_met"] + summary["sla_breached"])
-    summary["acceptance_rate"] = pct(summary["accepted"], summary["handed_over"])
-    ranked = ((0, c[0], c[1], c[2]) for _, _, c, _ in found["ttft"])
-    summary["ttft_median"] = _interpolate(ranked, (0.5,)).get(0, [None])[0]
-    summary.update(section="summary", key=None, label=f"Since {f.start_day:%d %b %Y}")
-    rows: list[dict[str, Any]] = [summary]
-    personas = dict(Persona.objects.values_list("pk", "name"))
-    persona_rows = [
-        {
-            "section": "persona",
-            "key": key,
-            "label": personas.get(key, "No persona"),
-            "leads": c[0],
-            "accepted": c[1],
-            "disqualified": c[2],
-            "pipeline_amount": deals.get(key, (0, money(None)))[1],
-        }
-        for key, _, c, _ in found["persona"]
-    ]
-    rows += sorted(persona_rows, key=lambda r: (-r["leads"], r["label"]))
-    rows += [
-        {
-            "section": "title",
-            "key": title,
-            "label": title or "(no title)",
-            "leads": c[0],
-            "accepted": c[1],
-        }
-        for _, title, c, _ in sorted(found["title"], key=lambda r: r[2][2])
-    ]
-    stages = {stage: c[0] for _, stage, c, _ in found["stage"]}
-    rows += [
-        {"section": "stage", "key": s.value, "label": s.label, "leads": stages.get(s.value, 0)}
-        for s in Stage
-        if stages.get(s.value)
-    ]
-    rows += _reason_labels((reason, c[0]) for _, reason, c, _ in found["reason"])
-    return rows
-
-
-def _handed_over(f: ReportFilters) -> QuerySet:
-    """Marketing-sourced leads that became MQLs in the range, with `_sql` (accepted since)."""
-    qs = marketing_leads(f, stages=[Stage.MQL]).annotate(
-        _entered_mql=_entered(Stage.MQL, f.start, f.end)
-    )
-    qs = _became_mql(qs, f.start, f.end).filter(_mql=True)
-    return qs.annotate(
-        _sql=Exists(
-            StageChange.objects.filter(lead=OuterRef("pk"), to_stage=Stage.SQL, at__gte=f.start)
-        )
-    )
 
 
 # --- 6. Trends (daily snapshots) -----------------------------------------------------
@@ -1706,7 +1208,7 @@ def drilldown_leads(
         if metric not in tenures.metrics:
             return Lead.objects.none()
         return Lead.objects.filter(pk__in=tenures.lead_ids(metric))
-    if report in ("delivery", "scoreboard"):
+    if report == "scoreboard":
         if metric == "pipeline_amount":
             return Lead.objects.filter(
                 pk__in=Deal.objects.filter(
@@ -1732,48 +1234,7 @@ def drilldown_leads(
         if metric in DELIVERY_METRICS:
             qs = _delivery_qs(f).filter(DELIVERY_METRICS[metric])
             return Lead.objects.filter(pk__in=qs.values("pk"))
-        if report == "scoreboard":
-            return drilldown_leads("sales", metric, f, now)
-        return Lead.objects.none()
-    if report == "pipeline":
-        if metric in PIPELINE_FIGURES:
-            deals = _pipeline_annotated(f).filter(PIPELINE_FIGURES[metric][1])
-        elif metric in WON_FIGURES:
-            deals = _won(f).filter(WON_FIGURES[metric][1])
-        elif metric in ("leads", "mqls", "sqls"):
-            key = {"leads": "new_leads", "mqls": "mqls", "sqls": "sales_accepted"}[metric]
-            qs = _delivery_qs(f).filter(DELIVERY_METRICS[key])
-            return Lead.objects.filter(pk__in=qs.values("pk"))
-        elif metric == "pipeline_amount":
-            deals = _deals(f).filter(lead__channel__is_marketing_sourced=True)
-        else:
-            return Lead.objects.none()
-        return Lead.objects.filter(pk__in=deals.values("lead_id"))
-    if report == "one_on_one":
-        handed = _handed_over(f)
-        conditions = {
-            "handed_over": Q(),
-            "touched": Q(first_touch_at__isnull=False),
-            "untouched_open": Q(first_touch_at__isnull=True) & ~Q(stage__in=list(CLOSED_STAGES)),
-            "sla_met": Q(sla_status=Lead.SLAStatus.MET),
-            "sla_breached": Q(sla_status=Lead.SLAStatus.BREACHED),
-            "accepted": Q(_sql=True),
-            "disqualified": Q(stage=Stage.DISQUALIFIED),
-            "nurture": Q(stage=Stage.NURTURE),
-            "won": Q(stage=Stage.CONVERTED),
-            "leads": Q(),
-        }
-        if metric.startswith("stage:"):
-            q = Q(stage=metric.split(":", 1)[1])
-        elif metric.startswith("title:"):
-            q = Q(title=metric.split(":", 1)[1])
-        elif metric in ("deals", "pipeline_amount"):
-            q = Q(pk__in=Deal.objects.filter(opened_at__gte=f.start).values("lead_id"))
-        elif metric in conditions:
-            q = conditions[metric]
-        else:
-            return Lead.objects.none()
-        return Lead.objects.filter(pk__in=handed.filter(q).values("pk"))
+        return drilldown_leads("sales", metric, f, now)
     return Lead.objects.none()
 
 
