@@ -1,13 +1,16 @@
 """Demo data: one user per role, two sales teams, a few hundred leads with histories.
 
+Each lead comes in by the one way in at its past time, and its history is replayed
+through the services with explicit past times (transitions, touches, assignments,
+disqualifications with feedback), so the ledger holds what the reports count.
 Idempotent: users are updated in place, leads are created only once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import random
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -18,24 +21,14 @@ from django.utils import timezone
 
 from agreements import roles
 from agreements import services as agreement_services
+from agreements.calendar import CalendarSpec, add_duration, business_duration_between
 from agreements.models import Agreement, Channel
 from agreements.stages import Stage
-from leads.clock import Rules, clear, set_running
+from leads import services
+from leads.clock import Rules, breach_due_clocks
 from leads.importing.cleaning import CleanRow
 from leads.importing.writer import Entry, TouchPoint, take_in_leads
-from leads.models import (
-    Account,
-    Activity,
-    Assignment,
-    Campaign,
-    Deal,
-    Feedback,
-    Lead,
-    RepProfile,
-    StageChange,
-    Team,
-)
-from leads.services import reassign
+from leads.models import Account, Activity, Campaign, Feedback, Lead, RepProfile, Team
 
 DEMO_DOMAIN_SUFFIX = ".demo.example"
 LEAD_COUNT = 300
@@ -99,19 +92,295 @@ STAGE_MIX = [
     (Stage.DISQUALIFIED, 25),
     (Stage.NURTURE, 15),
 ]
-SALES_SEED_STAGES = (
-    Stage.MQL,
-    Stage.WORKING,
-    Stage.SQL,
-    Stage.OPPORTUNITY,
-    Stage.CONVERTED,
-    Stage.NURTURE,
-)
-PATH = [Stage.SUSPECT, Stage.FAN, Stage.IQL, Stage.MQL, Stage.WORKING, Stage.SQL, Stage.OPPORTUNITY]
+
+# The marketing stages in funnel order, and the transition that moves a lead one step on.
+FUNNEL = [Stage.SUSPECT, Stage.FAN, Stage.IQL, Stage.MQL]
+STEP_UP = {Stage.FAN: "mark_fan", Stage.IQL: "qualify_information", Stage.MQL: "hand_raise"}
+# How many days before now a lead of each final stage raised its hand (room for its story).
+HAND_RAISED_DAYS = {
+    Stage.WORKING: (20, 120),
+    Stage.SQL: (30, 150),
+    Stage.OPPORTUNITY: (45, 170),
+    Stage.CONVERTED: (70, 190),
+    Stage.DISQUALIFIED: (20, 180),
+    Stage.NURTURE: (20, 180),
+}
+# How a worked lead's first clock went: met, met by a second rep, missed, missed and moved.
+OUTCOMES = ["met"] * 11 + ["met_moved"] * 3 + ["late"] * 3 + ["late_moved"] * 3
+DISQUALIFY = [
+    ("No budget this year", Feedback.Reason.NO_BUDGET),
+    ("Wrong persona: no buying power", Feedback.Reason.WRONG_PERSONA),
+    ("Bounced email, wrong phone", Feedback.Reason.BAD_DATA),
+    ("Chose a competitor", Feedback.Reason.COMPETITOR),
+]
+# How many more touches a worked lead gets after its first.
+FOLLOW_UPS = [0, 0, 1]
+TOUCH_KINDS = [Activity.Kind.CALL, Activity.Kind.EMAIL, Activity.Kind.MEETING]
+# The SLA check's batch size when the demo lets the clocks that ran out be breached.
+BREACH_BATCH = 2000
 
 
 def demo_password(username: str) -> str:
     return f"{username}-accord-2026"
+
+
+@dataclass
+class Step:
+    """One thing that happens to a demo lead: a service call at a past time."""
+
+    at: dt.datetime
+    action: str  # transition, touch, assign, disqualify
+    by: User | None
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    """One demo lead: its row, where and when it came in, and its history in order."""
+
+    email: str
+    values: dict[str, str]
+    channel: Channel
+    created_at: dt.datetime
+    steps: list[Step]
+
+
+class Story:
+    """Each demo lead's history as service calls at past times, in working hours."""
+
+    def __init__(
+        self,
+        rng: random.Random,
+        now: dt.datetime,
+        users: dict[str, User],
+        channels: list[Channel],
+        rules: Rules,
+    ) -> None:
+        self.rng = rng
+        self.now = now
+        self.users = users
+        self.channels = channels
+        self.rules = rules
+        self.spec: CalendarSpec = rules.calendar
+        self.reps = [users[name] for name in ("rep", "rep2", "rep3", "rep4")]
+        teams = {rep.pk: rep.rep_profile.team for rep in self.reps}
+        self.manager_of = {pk: team.manager for pk, team in teams.items()}
+        self.teammate = {
+            rep.pk: next(o for o in self.reps if o != rep and teams[o.pk] == teams[rep.pk])
+            for rep in self.reps
+        }
+
+    # --- Time --------------------------------------------------------------------
+
+    def minutes(self, low: int, high: int) -> dt.timedelta:
+        """A random number of minutes (low..high)."""
+        return dt.timedelta(minutes=self.rng.randrange(low, high))
+
+    def at_work(self, moment: dt.datetime, *, back: bool = False) -> dt.datetime:
+        """`moment` if in working hours, else a time in the next (`back`: last) working day."""
+        spec = self.spec
+        day = moment.astimezone(spec.zone).date()
+        step = dt.timedelta(days=-1 if back else 1)
+        for n in range(60):
+            window = spec.window(day)
+            if window is not None:
+                opens, closes = window
+                latest = closes - dt.timedelta(minutes=30)
+                if n == 0 and opens <= moment <= latest:
+                    return moment
+                if not back and (n > 0 or moment < opens):
+                    return opens + self.minutes(0, 180)
+                if back and (n > 0 or moment > latest):
+                    return latest - self.minutes(0, 180)
+            day += step
+        return moment
+
+    def between(self, start: dt.datetime, end: dt.datetime, low: float, high: float) -> dt.datetime:
+        """A moment a random share (low..high) of the working time from start to end in."""
+        spent = business_duration_between(start, end, self.spec) * self.rng.uniform(low, high)
+        return add_duration(start, spent, self.spec, business=True)
+
+    def later(self, moment: dt.datetime, low: int, high: int) -> dt.datetime:
+        """A working moment some days (low..high) after `moment`."""
+        return self.at_work(moment + dt.timedelta(days=self.rng.randrange(low, high)))
+
+    def due(self, channel: Channel, started: dt.datetime) -> dt.datetime:
+        """When the clock a hand-raise at `started` starts is due (as the services will say)."""
+        clock = self.rules.start(Stage.MQL, channel.pk, started)
+        if clock is None:
+            return add_duration(started, dt.timedelta(hours=4), self.spec, business=True)
+        return clock.due_at
+
+    # --- Histories ---------------------------------------------------------------
+
+    def channel_for(self, stage: str) -> Channel:
+        """A channel whose entry stage comes at or before a marketing stage (any for sales)."""
+        if stage not in FUNNEL:
+            return self.rng.choice(self.channels)
+        fits = [c for c in self.channels if FUNNEL.index(c.entry_stage) <= FUNNEL.index(stage)]
+        # Mostly a channel entering at that very stage: fewer steps to replay, same story.
+        exact = [c for c in fits if c.entry_stage == stage]
+        return self.rng.choice(exact if exact and self.rng.random() < 0.6 else fits)
+
+    def climb(self, channel: Channel, target: str, times: list[dt.datetime]) -> list[Step]:
+        """Marketing moves a lead from its entry stage up to `target`, a step at each time."""
+        start = FUNNEL.index(channel.entry_stage)
+        stages = FUNNEL[start + 1 : FUNNEL.index(target) + 1]
+        marketing = self.users["marketing"]
+        return [
+            Step(at, "transition", marketing, {"name": STEP_UP[stage]})
+            for stage, at in zip(stages, times, strict=True)
+        ]
+
+    def marketing_lead(self, target: str) -> tuple[Channel, dt.datetime, list[Step]]:
+        """A lead still in marketing's hands; some already have a rep who never touched it."""
+        channel = self.channel_for(target)
+        count = FUNNEL.index(target) - FUNNEL.index(channel.entry_stage)
+        for extra in range(0, 400, 20):
+            created = self.at_work(self.now - dt.timedelta(days=self.rng.randrange(1, 200) + extra))
+            times, at = [], created
+            for _ in range(count):
+                at = at + self.days_and_minutes()
+                times.append(at)
+            steps = self.climb(channel, target, times)
+            if self.rng.random() < 0.3:
+                rep = self.rng.choice(self.reps)
+                later = at + dt.timedelta(hours=self.rng.randrange(1, 48))
+                steps.append(self.assign(self.at_work(later), rep))
+            steps.sort(key=lambda s: s.at)
+            if not steps or steps[-1].at < self.now:
+                return channel, created, steps
+        raise RuntimeError("no room for a marketing lead's story")
+
+    def assign(self, at: dt.datetime, rep: User, *, moved: bool = False) -> Step:
+        """The rep's manager gives the lead to the rep (from the desk, or from a teammate)."""
+        reason = "Rebalancing the team's queues." if moved else "Picked from the lead desk."
+        return Step(at, "assign", self.manager_of[rep.pk], {"to": rep, "reason": reason})
+
+    def raised_hand(self, channel: Channel, at: dt.datetime) -> tuple[dt.datetime, list[Step]]:
+        """When a lead that raised its hand at `at` came in, and marketing's steps to MQL."""
+        if channel.entry_stage == Stage.MQL:
+            return at, []
+        marketing = self.users["marketing"]
+        steps = [Step(at, "transition", marketing, {"name": "hand_raise"})]
+        start = FUNNEL.index(channel.entry_stage)
+        if start < FUNNEL.index(Stage.IQL) and self.rng.random() < 0.3:
+            at = at - self.days_and_minutes()
+            steps.insert(0, Step(at, "transition", marketing, {"name": "qualify_information"}))
+        return at - self.days_and_minutes(), steps
+
+    def days_and_minutes(self) -> dt.timedelta:
+        """A few days between two marketing steps."""
+        return dt.timedelta(days=self.rng.randrange(1, 10), minutes=self.rng.randrange(600))
+
+    def new_mql(self) -> tuple[Channel, dt.datetime, list[Step]]:
+        """An untouched MQL: most recent (some due, some overdue), some old, some on the desk."""
+        channel = self.channel_for(Stage.MQL)
+        if self.rng.random() < 0.35:
+            raised = self.at_work(self.now - dt.timedelta(days=self.rng.randrange(35, 150)))
+        else:
+            raised = self.at_work(
+                self.now - dt.timedelta(hours=self.rng.randrange(1, 72)), back=True
+            )
+        created, steps = self.raised_hand(channel, raised)
+        if self.rng.random() < 0.55:
+            until = min(self.due(channel, raised), self.now)
+            steps.append(
+                self.assign(self.between(raised, until, 0.0, 0.5), self.rng.choice(self.reps))
+            )
+        return channel, created, steps
+
+    def worked_lead(self, target: str) -> tuple[Channel, dt.datetime, list[Step]]:
+        """A lead sales worked: assigned, touched in time or late, then taken to `target`."""
+        channel = self.channel_for(target)
+        low, high = HAND_RAISED_DAYS[target]
+        for extra in range(0, 400, 15):
+            days = self.rng.randrange(low, high) + extra
+            raised = self.at_work(self.now - dt.timedelta(days=days))
+            created, steps = self.raised_hand(channel, raised)
+            steps += self.sales(channel, raised, target)
+            if steps[-1].at < self.now:
+                return channel, created, steps
+        raise RuntimeError("no room for a worked lead's story")
+
+    def sales(self, channel: Channel, raised: dt.datetime, target: str) -> list[Step]:
+        """Sales' part of a worked lead's story, from its hand-raise at `raised`."""
+        due = self.due(channel, raised)
+        rep = self.rng.choice(self.reps)
+        outcome = self.rng.choice(OUTCOMES)
+        assigned = self.between(raised, due, 0.0, 0.3)
+        steps = [self.assign(assigned, rep)]
+        if outcome == "met_moved":
+            rep = self.teammate[rep.pk]
+            assigned = self.between(assigned, due, 0.2, 0.5)
+            steps.append(self.assign(assigned, rep, moved=True))
+            touched = self.between(assigned, due, 0.2, 0.9)
+        elif outcome == "late_moved":
+            rep = self.teammate[rep.pk]
+            assigned = self.at_work(due + dt.timedelta(hours=self.rng.randrange(2, 30)))
+            steps.append(self.assign(assigned, rep, moved=True))
+            touched = self.at_work(assigned + dt.timedelta(hours=self.rng.randrange(1, 6)))
+        elif outcome == "late":
+            touched = self.at_work(due + dt.timedelta(hours=self.rng.randrange(1, 48)))
+        else:
+            touched = self.between(assigned, due, 0.2, 0.9)
+        steps.append(self.touch(touched, rep))
+        at = touched
+        for _ in range(self.rng.choice(FOLLOW_UPS)):
+            at = self.later(at, 2, 6)
+            steps.append(self.touch(at, rep))
+        steps += self.outcome(rep, at, target)
+        return steps
+
+    def touch(self, at: dt.datetime, rep: User) -> Step:
+        """The rep logs a call, an email or a meeting."""
+        return Step(at, "touch", rep, {"kind": self.rng.choice(TOUCH_KINDS)})
+
+    def outcome(self, rep: User, at: dt.datetime, target: str) -> list[Step]:
+        """The rep takes a worked lead on to where its story ends."""
+        steps = []
+        accepted = target in (Stage.SQL, Stage.OPPORTUNITY, Stage.CONVERTED) or (
+            target in (Stage.DISQUALIFIED, Stage.NURTURE) and self.rng.random() < 0.5
+        )
+        if accepted:
+            at = self.later(at, 1, 6)
+            steps.append(Step(at, "transition", rep, {"name": "accept"}))
+        if target in (Stage.OPPORTUNITY, Stage.CONVERTED):
+            at = self.later(at, 3, 15)
+            amount = Decimal(self.rng.randrange(5, 120)) * 1000
+            steps.append(
+                Step(at, "transition", rep, {"name": "open_opportunity", "amount": amount})
+            )
+        if target == Stage.CONVERTED:
+            at = self.later(at, 7, 31)
+            steps.append(Step(at, "transition", rep, {"name": "win"}))
+        if target == Stage.NURTURE:
+            at = self.later(at, 1, 8)
+            return_on = (self.now + dt.timedelta(days=self.rng.randrange(7, 90))).date()
+            steps.append(Step(at, "transition", rep, {"name": "nurture", "return_on": return_on}))
+        if target == Stage.DISQUALIFIED:
+            at = self.later(at, 1, 8)
+            reason, feedback = self.rng.choice(DISQUALIFY)
+            fit = Feedback.Fit.POOR if feedback != Feedback.Reason.COMPETITOR else Feedback.Fit.GOOD
+            args = {"reason": reason, "fit": fit, "feedback_reason": feedback}
+            steps.append(
+                Step(at, "disqualify", rep, {**args, "text": "Not a fit for this quarter."})
+            )
+        return steps
+
+    def list_days(self) -> list[dt.datetime]:
+        """When marketing imported its lists: every four weeks, back past the oldest story."""
+        return [
+            self.at_work(self.now - dt.timedelta(days=28 * n + 1), back=True) for n in range(30)
+        ]
+
+    def plan(self, stage: str) -> tuple[Channel, dt.datetime, list[Step]]:
+        """Where a lead that ends in `stage` came in, when, and what happened to it since."""
+        if stage == Stage.MQL:
+            return self.new_mql()
+        if stage in FUNNEL:
+            return self.marketing_lead(stage)
+        return self.worked_lead(stage)
 
 
 class Command(BaseCommand):
@@ -179,229 +448,94 @@ class Command(BaseCommand):
             return 0
         rng = random.Random(2026)
         now = timezone.now()
-        channels = list(Channel.objects.all())
-        reps = [users[name] for name in ("rep", "rep2", "rep3", "rep4")]
-        campaigns = [
-            Campaign.objects.get_or_create(
-                name=f"{channel.name} {now.year}",
-                defaults={
-                    "channel": channel,
-                    "cost": Decimal(rng.randrange(500, 20000)),
-                    "starts_on": (now - dt.timedelta(days=180)).date(),
-                },
-            )[0]
-            for channel in channels
-        ]
+        channels = list(Channel.objects.order_by("pk"))
         accounts = [
             Account.objects.get_or_create(
                 domain=f"{name.lower()}{DEMO_DOMAIN_SUFFIX}", defaults={"name": name}
             )[0]
             for name in COMPANIES
         ]
+        story = Story(rng, now, users, channels, Rules.in_force())
         stages = [stage for stage, weight in STAGE_MIX for _ in range(weight)]
-        plans: list[dict[str, Any]] = []
+        plans = []
         for i in range(LEAD_COUNT):
-            stage = stages[i % len(stages)]
             account = rng.choice(accounts)
-            channel_index = rng.randrange(len(channels))
             first, last = rng.choice(FIRST), rng.choice(LAST)
-            created_at = now - dt.timedelta(days=rng.randrange(1, 200), minutes=rng.randrange(600))
-            touched = stage not in (Stage.SUSPECT, Stage.FAN, Stage.IQL, Stage.MQL)
-            plans.append(
-                {
-                    "email": f"{first}.{last}.{i}@{account.domain}".lower(),
-                    "values": {
-                        "first_name": first,
-                        "last_name": last,
-                        "title": rng.choice(TITLES),
-                        "company": account.name,
-                        "country": rng.choice(["DE", "US", "GB", "FR", "NL"]),
-                    },
-                    "channel": channel_index,
-                    "stage": stage,
-                    "owned": stage in SALES_SEED_STAGES or rng.random() < 0.3,
-                    "rep": rng.choice(reps),
-                    "created_at": created_at,
-                    "first_touch": created_at + dt.timedelta(hours=rng.randrange(1, 72))
-                    if touched
-                    else None,
-                    "wait": dt.timedelta(hours=rng.randrange(1, 72)),
-                    "nurture_days": rng.randrange(7, 90),
-                }
-            )
-        self._take_in(plans, channels, campaigns, now)
-        self._give_owners(plans)
-        self._backdate(plans, now)
-        self._histories(rng, Lead.objects.filter(email__endswith=DEMO_DOMAIN_SUFFIX))
+            values = {
+                "first_name": first,
+                "last_name": last,
+                "title": rng.choice(TITLES),
+                "company": account.name,
+                "country": rng.choice(["DE", "US", "GB", "FR", "NL"]),
+            }
+            channel, created_at, steps = story.plan(stages[i % len(stages)])
+            email = f"{first}.{last}.{i}@{account.domain}".lower()
+            plans.append(Plan(email, values, channel, created_at, steps))
+        # Each channel's campaign runs from the oldest demo lead on (its cost spreads over it).
+        starts_on = min(plan.created_at for plan in plans).date() - dt.timedelta(days=28)
+        campaigns = {
+            channel.pk: Campaign.objects.get_or_create(
+                name=f"{channel.name} {now.year}",
+                defaults={
+                    "channel": channel,
+                    "cost": Decimal(rng.randrange(500, 20000)),
+                    "starts_on": starts_on,
+                },
+            )[0]
+            for channel in channels
+        }
+        lead_ids = self._take_in(plans, campaigns, story)
+        for plan in plans:
+            lead = Lead.objects.get(pk=lead_ids[plan.email])
+            for step in plan.steps:
+                self._happen(lead, step)
+        # The SLA check, had it run all along, would have breached the clocks that ran out.
+        while breach_due_clocks(now, BREACH_BATCH):
+            pass
         return len(plans)
 
     def _take_in(
-        self,
-        plans: list[dict[str, Any]],
-        channels: list[Channel],
-        campaigns: list[Campaign],
-        now: dt.datetime,
-    ) -> None:
-        """The demo leads come in by the one way in: routed, clocked, with a campaign touch."""
-        for index, channel in enumerate(channels):
-            rows = [
-                CleanRow(n, plan["email"], {"email": plan["email"], **plan["values"]})
-                for n, plan in enumerate(plans)
-                if plan["channel"] == index
-            ]
-            if not rows:
-                continue
-            campaign = campaigns[index]
+        self, plans: list[Plan], campaigns: dict[int, Campaign], story: Story
+    ) -> dict[str, int]:
+        """The demo leads come in by the one way in at their past times; ids by email."""
+        # A lead entering at MQL comes alone (a form: its time starts its clock); the
+        # others come in their channel's list of the month, fewer take-ins to run.
+        lists = story.list_days()
+        groups: dict[tuple[int, dt.datetime], list[Plan]] = {}
+        for plan in plans:
+            at = plan.created_at
+            if plan.channel.entry_stage != Stage.MQL:
+                at = max(day for day in lists if day <= at)
+            groups.setdefault((plan.channel.pk, at), []).append(plan)
+        lead_ids: dict[str, int] = {}
+        for (channel_pk, at), members in groups.items():
+            campaign = campaigns[channel_pk]
             touch = TouchPoint(
                 side=Activity.Side.MARKETING.value,
                 kind=Activity.Kind.LIST_IMPORT.value,
                 subject=f"Appeared in {campaign}"[:200],
                 once_key=f"demo-seed:{campaign.pk}",
             )
-            entry = Entry.prepare(channel=channel, campaign=campaign, touch=touch, at=now)
-            take_in_leads(entry, rows)
+            entry = Entry.prepare(channel=members[0].channel, campaign=campaign, touch=touch, at=at)
+            rows = [
+                CleanRow(n, plan.email, {"email": plan.email, **plan.values})
+                for n, plan in enumerate(members, start=1)
+            ]
+            lead_ids.update(take_in_leads(entry, rows).lead_ids)
+        return lead_ids
 
-    def _give_owners(self, plans: list[dict[str, Any]]) -> None:
-        """Hand the demo's worked leads to the demo reps, each move recorded as an Assignment."""
-        by_email = {lead.email: lead for lead in self._demo_leads()}
-        by_rep: dict[int, tuple[User, list[Lead]]] = {}
-        for plan in plans:
-            if plan["owned"]:
-                by_rep.setdefault(plan["rep"].pk, (plan["rep"], []))[1].append(
-                    by_email[plan["email"]]
-                )
-        for rep, leads in by_rep.values():
-            reassign(leads, rep, by=None, rule="Demo seed", reason="Demo data: a demo rep's lead.")
-
-    def _backdate(self, plans: list[dict[str, Any]], now: dt.datetime) -> None:
-        """Move the demo leads to their stages and dates, as if they had lived for months."""
-        leads = {lead.email: lead for lead in self._demo_leads()}
-        rules = Rules.in_force()
-        changed = []
-        by_stage: dict[str, list[int]] = {}
-        for plan in plans:
-            lead = leads[plan["email"]]
-            stage, created_at = plan["stage"], plan["created_at"]
-            by_stage.setdefault(stage, []).append(lead.pk)
-            lead.created_at = created_at
-            lead.stage_entered_at = created_at + dt.timedelta(days=1)
-            lead.assigned_at = created_at if lead.owner_id else None
-            lead.first_touch_at = lead.last_touch_at = plan["first_touch"]
-            clear(lead)
-            if stage == Stage.MQL:
-                # Raised their hand in the last three days: some clocks due, some overdue.
-                lead.stage_entered_at = max(created_at + dt.timedelta(hours=1), now - plan["wait"])
-                clock = rules.start(stage, lead.channel_id, lead.stage_entered_at)
-                if clock is not None:
-                    set_running(lead, clock)
-            if stage == Stage.NURTURE:
-                lead.nurture_until = (now + dt.timedelta(days=plan["nurture_days"])).date()
-            if stage == Stage.DISQUALIFIED:
-                lead.disqualify_reason = "No budget this year"
-            changed.append(lead)
-        Lead.objects.bulk_update(
-            changed,
-            [
-                "created_at",
-                "stage_entered_at",
-                "assigned_at",
-                "first_touch_at",
-                "last_touch_at",
-                "sla_status",
-                "sla_started_at",
-                "sla_due_at",
-                "sla_rule",
-                "sla_agreement",
-                "nurture_until",
-                "disqualify_reason",
-            ],
-            batch_size=500,
-        )
-        for stage, pks in by_stage.items():  # the stage field is protected on instances
-            Lead.objects.filter(pk__in=pks).update(stage=stage)
-        for lead in changed:
-            Activity.objects.filter(lead=lead, kind=Activity.Kind.LIST_IMPORT).update(
-                occurred_at=lead.created_at
-            )
-            Assignment.objects.filter(lead=lead).update(at=lead.created_at)
-
-    def _histories(self, rng: random.Random, leads: Any) -> None:
-        activities, changes, deals, feedback = [], [], [], []
-        for lead in leads:
-            at = lead.created_at
-            activities.append(
-                Activity(
-                    lead=lead,
-                    side="customer",
-                    kind=rng.choice(["web_visit", "content_download", "webinar"]),
-                    occurred_at=at + dt.timedelta(hours=2),
-                )
-            )
-            target = lead.stage
-            if target in PATH:
-                path = PATH[: PATH.index(target) + 1]
-            elif target == Stage.CONVERTED:
-                path = PATH  # only a won opportunity converts
-            else:
-                path = PATH[: rng.randrange(4, 7)]
-            for before, after in itertools.pairwise(path):
-                at = at + dt.timedelta(hours=rng.randrange(2, 60))
-                changes.append(
-                    StageChange(
-                        lead=lead,
-                        from_stage=before,
-                        to_stage=after,
-                        transition="seed",
-                        by=lead.owner,
-                        at=at,
-                    )
-                )
-            if target not in PATH:
-                changes.append(
-                    StageChange(
-                        lead=lead,
-                        from_stage=path[-1],
-                        to_stage=target,
-                        transition="seed",
-                        by=lead.owner,
-                        at=at + dt.timedelta(days=1),
-                        note=lead.disqualify_reason,
-                    )
-                )
-            if lead.first_touch_at:
-                for n in range(rng.randrange(1, 5)):
-                    activities.append(
-                        Activity(
-                            lead=lead,
-                            side="sales",
-                            kind=rng.choice(["call", "email", "meeting"]),
-                            actor=lead.owner,
-                            is_touch=True,
-                            occurred_at=lead.first_touch_at + dt.timedelta(days=n * 3),
-                            subject="Follow-up",
-                        )
-                    )
-            if target in (Stage.OPPORTUNITY, Stage.CONVERTED):
-                deals.append(
-                    Deal(
-                        lead=lead,
-                        account=lead.account,
-                        amount=Decimal(rng.randrange(5, 120)) * 1000,
-                        status="won" if target == Stage.CONVERTED else "open",
-                        opened_by=lead.owner,
-                    )
-                )
-            if target == Stage.DISQUALIFIED:
-                feedback.append(
-                    Feedback(
-                        lead=lead,
-                        author=lead.owner,
-                        fit="poor",
-                        reason=rng.choice(["no_budget", "wrong_persona", "bad_data"]),
-                        text="Not a fit for this quarter.",
-                    )
-                )
-        Activity.objects.bulk_create(activities)
-        StageChange.objects.bulk_create(changes)
-        Deal.objects.bulk_create(deals)
-        Feedback.objects.bulk_create(feedback)
+    def _happen(self, lead: Lead, step: Step) -> None:
+        """Replay one step of a lead's story through its service, at the step's time."""
+        args = step.args
+        if step.action == "transition":
+            name = args["name"]
+            rest = {key: value for key, value in args.items() if key != "name"}
+            services.run_transition(lead, name, by=step.by, at=step.at, **rest)
+        elif step.action == "touch":
+            services.log_touch(lead, by=step.by, kind=args["kind"], subject="Follow-up", at=step.at)
+        elif step.action == "disqualify":
+            services.disqualify_with_feedback(lead, by=step.by, at=step.at, **args)
+        elif step.action == "assign":
+            services.reassign([lead], args["to"], by=step.by, reason=args["reason"], at=step.at)
+            # reassign saves its own locked copy: ours is a version behind.
+            lead.refresh_from_db()
