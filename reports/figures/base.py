@@ -13,8 +13,8 @@ Rows with no owner belong to the lead desk, a row of every sales table.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -77,6 +77,8 @@ class Figure:
     measure: str = "leads"
     # What one row is, for "3 clocks on 2 leads" (measure "rows").
     unit: str = "rows"
+    # Groupings this figure's rows key differently (an MQL's rep is the one who received it).
+    paths: Mapping[str, str] = field(default_factory=dict)
 
     def _aggregate(self) -> Any:
         if self.measure == "leads":
@@ -92,7 +94,7 @@ class Figure:
 
     def by(self, group: str, f: ReportFilters, now: dt.datetime) -> dict[Any, int | Decimal]:
         """The figure per row key of a grouping (see GROUPS); None is the lead desk."""
-        path = GROUPS[group]
+        path = self.paths.get(group, GROUPS[group])
         rows = (
             self.events(f, now)
             .order_by()
@@ -113,7 +115,7 @@ class Figure:
             found = events.aggregate(**both)
             rows = [(None, found["v"], found["n"])]
         else:
-            path = GROUPS[group]
+            path = self.paths.get(group, GROUPS[group])
             rows = list(events.values_list(path).annotate(**both).values_list(path, "v", "n"))
         return {key: self._value(value, leads) for key, value, leads in rows}
 

@@ -19,6 +19,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -30,10 +31,10 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Round
 
 from agreements.stages import CLOSED_STAGES, Stage
-from leads.models import Feedback, LeadEvent
-from reports.filters import ReportFilters
+from leads.models import Feedback, LeadEvent, RepProfile
+from reports.filters import DESK, ReportFilters
 
-from .base import Figure, Kind, Rate, in_range
+from .base import Figure, Kind, Rate, in_range, scoped
 
 # The key of a disqualification without structured feedback.
 NO_REASON = "none"
@@ -65,8 +66,40 @@ NEW_LEADS = Figure(
 )
 
 
+def received(events: QuerySet[LeadEvent]) -> QuerySet[LeadEvent]:
+    """MQL entries with the rep who received each (`received_by`) and that rep's team:
+    the holder at the entry or, if nobody held it, its first assignment since; None:
+    the lead desk."""
+    first_assignment = (
+        LeadEvent.objects.filter(
+            kind=Kind.ASSIGNED, lead=OuterRef("lead"), at__gte=OuterRef("at"), owner__isnull=False
+        )
+        .order_by("at", "id")
+        .values("owner_id")[:1]
+    )
+    events = events.annotate(
+        received_by=Coalesce(F("owner_id"), Subquery(first_assignment), output_field=IntegerField())
+    )
+    team = RepProfile.objects.filter(user_id=OuterRef("received_by")).values("team_id")[:1]
+    return events.annotate(received_team=Subquery(team, output_field=IntegerField()))
+
+
+# An MQL counts for the rep who received it (reports.filters: rep and team).
+RECEIVED = {"rep": "received_by", "team": "received_team"}
+
+
 def _mqls_delivered(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-    return in_range(Kind.STAGE_ENTERED, f).filter(stage="mql")
+    events = LeadEvent.objects.filter(
+        kind=Kind.STAGE_ENTERED, stage="mql", at__gte=f.start, at__lt=f.end
+    )
+    events = received(scoped(events, f.with_(rep=None, team=None)))
+    if f.rep == DESK:
+        events = events.filter(received_by__isnull=True)
+    elif f.rep is not None:
+        events = events.filter(received_by=f.rep)
+    if f.team is not None:
+        events = events.filter(received_team=f.team)
+    return events
 
 
 MQLS_DELIVERED = Figure(
@@ -74,6 +107,7 @@ MQLS_DELIVERED = Figure(
     "MQLs delivered",
     "Leads that entered MQL in the range, each lead once.",
     _mqls_delivered,
+    paths=RECEIVED,
 )
 
 
@@ -87,6 +121,7 @@ MQLS_ACCEPTED = Figure(
     "Accepted by sales (SQL)",
     "Of the MQLs delivered in the range, those that reached Sales Qualified since.",
     _mqls_accepted,
+    paths=RECEIVED,
 )
 
 ACCEPTANCE_RATE = Rate("acceptance_rate", "Acceptance rate", MQLS_ACCEPTED, MQLS_DELIVERED)
@@ -404,36 +439,42 @@ HANDED_OVER = Figure(
     "Handed over (MQLs)",
     "Leads that entered MQL in the range, each lead once.",
     _mqls_delivered,
+    paths=RECEIVED,
 )
 TOUCHED = Figure(
     "touched",
     "Touched",
     "Of those, the ones with a sales touch since they became an MQL.",
     _handed_over_where(_touched),
+    paths=RECEIVED,
 )
 OPEN_UNTOUCHED = Figure(
     "untouched_open",
     "Open, never touched",
     "Of those, the ones still open (not in nurture) with no sales touch since.",
     _handed_over_where(_open_untouched),
+    paths=RECEIVED,
 )
 ONE_ON_ONE_DISQUALIFIED = Figure(
     "disqualified",
     "Disqualified",
     "Of those, the ones disqualified since.",
     _handed_over_where(_ever_entered(Stage.DISQUALIFIED)),
+    paths=RECEIVED,
 )
 NURTURE = Figure(
     "nurture",
     "Nurture",
     "Of those, the ones in nurture now.",
     _handed_over_where(_now_in(Stage.NURTURE)),
+    paths=RECEIVED,
 )
 WON_SINCE = Figure(
     "won",
     "Won",
     "Of those, the ones with a deal won since.",
     _handed_over_where(_won_since),
+    paths=RECEIVED,
 )
 
 

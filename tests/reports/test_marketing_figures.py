@@ -12,7 +12,7 @@ from leads.models import Campaign
 from reports import delivery
 from reports.figures import marketing as m
 from reports.figures.base import Shown
-from reports.filters import ReportFilters
+from reports.filters import DESK, ReportFilters
 from reports.one_on_one import one_on_one
 from reports.pipeline import campaign_cost, pipeline_contribution
 from tests.factories import ChannelFactory, LeadFactory
@@ -210,3 +210,20 @@ def test_the_range_starts_the_cohort(world):
     later = ReportFilters(start_day=dt.date(2026, 3, 15), end_day=dt.date(2026, 3, 31))
     assert set(m.HANDED_OVER.leads(later, NOW)) == {world.b, world.f}
     assert T0.date() < later.start_day
+
+
+def test_an_mql_counts_for_the_rep_who_received_it_or_the_lead_desk(world, rep, other_rep):
+    # Every take-in here went to the lead desk (no routing rule). a, b, d and f were then
+    # assigned to rep: she received them. b came back as an MQL on day 5 held by
+    # rep-west: his too. c and e were never assigned: the lead desk's.
+    assert m.MQLS_DELIVERED.by("rep", MARCH, NOW) == {rep.pk: 4, other_rep.pk: 1, None: 2}
+    assert set(m.MQLS_DELIVERED.leads(MARCH.with_(rep=DESK), NOW)) == {world.c, world.e}
+    east = rep.rep_profile.team_id
+    assert set(m.MQLS_DELIVERED.leads(MARCH.with_(team=east), NOW)) == {
+        world.a,
+        world.b,
+        world.d,
+        world.f,
+    }
+    # Accepted, for the same receivers: a and d, both rep's.
+    assert m.MQLS_ACCEPTED.by("rep", MARCH, NOW) == {rep.pk: 2}
