@@ -5,28 +5,15 @@ correlated subqueries and window functions); no function loads the rows of a big
 table into Python. Each report returns plain rows (dicts) with a `section` key; a
 drill-down (`drilldown_leads`) turns a (report, metric, row) back into the leads
 behind the number, from the same conditions the number was counted with. Where Django
-would repeat a subquery inside every figure that uses it (the sales activity's tenures,
-the marketing delivery's flags), each row's lookups are made once, as columns of a
-materialized CTE, and the figures are conditions on those columns.
+would repeat a subquery inside every figure that uses it (the marketing delivery's
+flags), each row's lookups are made once, as columns of a materialized CTE, and the
+figures are conditions on those columns. The sales activity report, the SLA scoreboard
+and the trends count the ledger (reports.sales, reports.scoreboard, reports.trends).
 
 Definitions (the words the pages and the tests use):
 
-- **Sales activity** counts assignments to reps made in the range. A lead
-  reassigned mid-period counts for each rep who got it. Inputs happen in a
-  *tenure* — from the assignment to the lead's next assignment (or now):
-  untouched after N days (the agreement's thresholds) means the rep held the lead
-  N days with no sales touch and the lead stayed open and out of nurture; the first
-  touch, its business time and the SLA outcome count for the rep whose tenure they
-  fell in; touches are the sales touches during the tenure. Outcomes (current
-  stage, conversion, touch goal) count for the rep who holds the lead now.
-- **Time to first touch** is `Lead.business_seconds_to_first_touch`, stamped at
-  the touch (see leads/response_time.py: business time from when the lead reached
-  sales — the latest of creation, MQL entry and assignment — to the touch). SQL
-  cannot follow a calendar's hours, holidays and DST, so it is stored, and the
-  median and 90th percentile (linear interpolation, as Postgres' percentile_cont)
-  are picked by window functions.
-- **Marketing delivery** (here only for the SLA scoreboard's marketing rows; the
-  marketing reports count the ledger, reports.figures.marketing) counts leads from
+- **Marketing delivery** (no report reads it any more: the marketing reports and the
+  SLA scoreboard count the ledger, reports.figures.marketing) counts leads from
   marketing-sourced channels: created in the range; MQLs (entered MQL in the range,
   or were created as MQLs in it); sales-accepted (entered SQL in the range).
 """
@@ -35,42 +22,33 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import (
     BooleanField,
     CharField,
-    DateTimeField,
     DecimalField,
     Exists,
     ExpressionWrapper,
     F,
-    Func,
     Max,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
 )
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from agreements.models import Agreement, Channel, MarketingCommitment, TouchGoal
-from agreements.models import untouched_thresholds as agreement_thresholds
+from agreements.models import Agreement, Channel, MarketingCommitment
 from agreements.stages import CLOSED_STAGES, Stage
-from leads.models import Activity, Deal, Feedback, Lead, StageChange, Team
-from sla.models import PacingSnapshot
+from leads.models import Activity, Deal, Feedback, Lead, StageChange
 
-from . import facts
 from .filters import ReportFilters
-from .models import DeliveryEvent, DeliveryTally, ReportSnapshot, Tenure
+from .models import DeliveryEvent, DeliveryTally
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -102,12 +80,6 @@ def pct(part: Any, whole: Any) -> Decimal | None:
     return (Decimal(part or 0) * 100 / Decimal(whole)).quantize(TENTH, ROUND_HALF_UP)
 
 
-def ratio(part: Any, whole: Any, places: Decimal = CENT) -> Decimal | None:
-    if not whole:
-        return None
-    return (Decimal(part or 0) / Decimal(whole)).quantize(places, ROUND_HALF_UP)
-
-
 def money(value: Any) -> Decimal:
     return Decimal(value or 0).quantize(CENT, ROUND_HALF_UP)
 
@@ -126,56 +98,7 @@ def _lead_q(f: ReportFilters, prefix: str = "", *, owner: bool = True) -> Q:
     return q
 
 
-def _names(user_ids: Iterable[int | None]) -> dict[int, str]:
-    ids = {pk for pk in user_ids if pk is not None}
-    users = get_user_model().objects.filter(pk__in=ids)
-    return {u.pk: u.get_full_name() or u.get_username() for u in users}
-
-
 _CURRENT: Any = object()
-
-
-def agreement_in_force() -> Agreement | None:
-    """The active agreement with its touch goals, commitments and rules (4 queries)."""
-    return (
-        Agreement.objects.filter(status=Agreement.Status.ACTIVE)
-        .select_related("calendar")
-        .prefetch_related("touch_goals", "commitments", "rules")
-        .first()
-    )
-
-
-def untouched_thresholds(agreement: Any = _CURRENT) -> list[int]:
-    """The untouched thresholds of the given agreement (default: the one in force)."""
-    if agreement is _CURRENT:
-        agreement = Agreement.current()
-    return agreement_thresholds(agreement)
-
-
-def _interpolate(
-    rows: Iterable[tuple[Any, int, int, Any]], fractions: tuple[float, ...]
-) -> dict[Any, list[Decimal | None]]:
-    """Percentiles from the rows around each position: (group, row number, rows, value)."""
-    by_group: dict[Any, dict[int, Decimal]] = defaultdict(dict)
-    sizes: dict[Any, int] = {}
-    for g, rn, n, v in rows:
-        by_group[g][rn] = Decimal(v)
-        sizes[g] = n
-    result: dict[Any, list[Decimal | None]] = {}
-    for g, values in by_group.items():
-        n = sizes[g]
-        out: list[Decimal | None] = []
-        for fraction in fractions:
-            pos = 1 + Decimal(str(fraction)) * (n - 1)
-            low = int(pos)
-            high = min(low + (1 if pos > low else 0), n)
-            lo, hi = values.get(low), values.get(high)
-            if lo is None or hi is None:
-                out.append(None)
-                continue
-            out.append((lo + (pos - low) * (hi - lo)).quantize(Decimal("1"), ROUND_HALF_UP))
-        result[g] = out
-    return result
 
 
 # --- Stage entries ---------------------------------------------------------------------
@@ -619,49 +542,6 @@ COMMITMENT_FIGURES = (
 )
 
 
-# --- 1. Sales activity ---------------------------------------------------------------
-#
-# The figures count over a *tenure table*: one row per assignment to a rep in the range,
-# from the stored facts (reports.Tenure: the lead's next and previous assignment, its
-# first sales touch and exit from the queue after it, the touches during it, the stages
-# it reached, its first touches from Working, and the lead's own columns). Each figure
-# is a plain condition on those columns, turned into a 0/1 per tenure once (`flags`).
-#
-# Figures count distinct leads. A lead with one tenure in the range is one row, so its
-# flags add up as they are; only the leads with several (`multi`: one of them has its
-# previous or next assignment in the range) are grouped per lead first.
-
-TENURE_NEEDS = ("untouched", "touches", "reached", "goals")
-REACHED_BITS = facts.REACHED_BITS  # stage → the bit the tenure's `reached` has for it
-# The stored facts of each tenure (reports.models.Tenure, kept by reports/facts.py).
-FACT_COLUMNS = facts.COLUMNS[3:]  # after assignment, lead and rep
-
-
-@dataclass(frozen=True)
-class Tenures:
-    """The tenure table as SQL: a WITH clause that defines `tenure`, its parameters, and
-    each figure's condition on the table's columns ("" counts every tenure)."""
-
-    with_sql: str
-    params: tuple[Any, ...]
-    metrics: dict[str, str]
-    needs: frozenset[str]
-
-    def run(self, more: str, tail: str) -> list[tuple[Any, ...]]:
-        """Rows of `tail` (a SELECT) under the WITH clause and `more` (its next CTEs)."""
-        return _fetch(f"{self.with_sql}{more} {tail}", self.params)
-
-    def lead_ids(self, metric: str) -> RawSQL:
-        """The ids of the leads behind one figure, for `pk__in`."""
-        where = self.metrics[metric]
-        sql = f"{self.with_sql} SELECT lead_id FROM tenure" + (f" WHERE {where}" if where else "")  # noqa: S608
-        return RawSQL(sql, self.params)  # noqa: S611
-
-
-# Postgres: a report statement's sorts and hashes over the range's facts (a few hundred
-# thousand rows at 1,000,000 leads) spilled to disk at the default 4 MB of work_mem. SET
-# LOCAL sent in the same query string (one implicit transaction) raises it for that
-# statement only (inside a transaction: until its end).
 REPORT_WORK_MEM = "64MB"
 
 
@@ -676,10 +556,6 @@ def _fetch(sql: str, params: Iterable[Any]) -> list[tuple[Any, ...]]:
         return cursor.fetchall()
 
 
-def _col(model: Any, field: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(field).column)
-
-
 def _table(model: Any) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -691,342 +567,11 @@ def _literal(value: str) -> str:
     return f"'{value}'"
 
 
-def _plus_days(column: str, days: int) -> str:
-    """SQL for a datetime column plus whole days, native on both databases (SQLite's
-    generic datetime arithmetic calls back into Python for every row)."""
-    days = int(days)
-    if connection.vendor == "sqlite":
-        # Stored as UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]": shift the whole seconds,
-        # keep the fraction, so the result compares exactly like the stored values.
-        return (
-            f"(strftime('%%Y-%%m-%%d %%H:%%M:%%S', substr({column}, 1, 19), '+{days} days')"
-            f" || substr({column}, 20))"
-        )
-    # In hours: a fixed length added as is (days make Postgres convert to local time for
-    # every row); the same in the UTC sessions Django opens.
-    return f"({column} + INTERVAL '{days * 24} hours')"
-
-
 def _materialized() -> str:
     """Evaluate each CTE once (Postgres inlines a CTE used once; so may SQLite)."""
     if connection.vendor == "sqlite" and connection.Database.sqlite_version_info < (3, 35):
         return ""
     return "MATERIALIZED "
-
-
-def _goal_hit(goal: TouchGoal, working: str) -> str:
-    """SQL: the held lead made the goal's touches within its days of `working`."""
-    if goal.touches <= 0:
-        return "1 = 1"
-    end = _plus_days(working, goal.within_days)
-    if goal.touches <= facts.WORKING_TOUCHES:
-        nth = f"b.working_touch_{int(goal.touches)}_at"
-        return f"{nth} IS NOT NULL AND {nth} < {end}"
-    # More touches than the facts keep: count them.
-    activity, touch_at = _table(Activity), _col(Activity, "occurred_at")
-    return (
-        f"(SELECT COUNT(*) FROM {activity} x WHERE x.{_col(Activity, 'lead')} = b.lead_id"  # noqa: S608
-        f" AND x.{_col(Activity, 'is_touch')} AND x.{touch_at} >= {working}"
-        f" AND x.{touch_at} < {end}) >= {int(goal.touches)}"
-    )
-
-
-def _tenures(
-    f: ReportFilters,
-    now: dt.datetime,
-    agreement: Any = _CURRENT,
-    *,
-    needs: Iterable[str] = TENURE_NEEDS,
-    thresholds: list[int] | None = None,
-    periods: list[ReportFilters] | None = None,
-) -> Tenures:
-    """Assignments to reps in the range as a tenure table with the columns `needs` asks
-    for: "untouched" (the first touch and exit after the assignment), "touches" (during
-    the tenure), "reached" (stages, for the lead's current holder), "goals" (whether the
-    touch goal was reached in its window from Working). With `periods` (ranges with f's
-    other filters): the assignments of all of them, with a column `period` (the index of
-    the range the assignment falls in)."""
-    needs = set(needs)
-    if agreement is _CURRENT:
-        agreement = agreement_in_force()
-    if thresholds is None:
-        thresholds = untouched_thresholds(agreement)
-    goals = _touch_goals(agreement) if "goals" in needs else []
-    now_param = connection.ops.adapt_datetimefield_value(now)
-    start = min(p.start for p in periods) if periods else f.start
-    end = max(p.end for p in periods) if periods else f.end
-    # The lead's channel, campaign and persona are columns of the tenure (no join).
-    started = F("started_at")
-    if connection.vendor == "sqlite":
-        # SQLite (no statistics) would read the range through the started_at index, one
-        # table lookup per tenure (~1 s for 500,000); a scan of the whole table costs
-        # ~0.1 s per 1,000,000. "+" (a no-op) keeps the index out.
-        started = Func(started, template="+%(expressions)s", output_field=DateTimeField())
-    base = (
-        Tenure.objects.annotate(_started=started)
-        .filter(rep__isnull=False, _started__gte=start, _started__lt=end)
-        .filter(_lead_q(f, owner=False))
-    )
-    if f.rep is not None:
-        base = base.filter(rep_id=f.rep)
-    if f.team is not None:
-        base = base.filter(rep__rep_profile__team_id=f.team)
-    base = (
-        base.annotate(_team=F("rep__rep_profile__team_id"))
-        .order_by()
-        .values_list("lead_id", "rep_id", "_team", *FACT_COLUMNS)
-    )
-    base_sql, base_params = base.query.sql_with_params()
-    range_params = [connection.ops.adapt_datetimefield_value(d) for d in (start, end)]
-    params: list[Any] = [*base_params, now_param, *range_params]
-
-    columns = [
-        "b.lead_id",
-        "b.rep",
-        "b.team",
-        "b.started_at",
-        "b.next_at",
-        "COALESCE(b.next_at, %s) AS held_until",
-        # The lead has another tenure in the range (its figures are grouped per lead).
-        "CASE WHEN b.prev_at >= %s OR b.next_at < %s THEN 1 ELSE 0 END AS multi",
-        *(f"b.{name}" for name in facts.LEAD_COPY),
-    ]
-    if periods:
-        which = " ".join(
-            f"WHEN b.started_at >= %s AND b.started_at < %s THEN {i}" for i in range(len(periods))
-        )
-        columns.append(f"CASE {which} END AS period")
-        for p in periods:
-            params += [connection.ops.adapt_datetimefield_value(d) for d in (p.start, p.end)]
-    metrics: dict[str, str] = {"assigned": ""}
-    if "untouched" in needs and thresholds:
-        columns += [
-            f"{_plus_days('b.started_at', days)} AS after_{i}"
-            for i, days in enumerate(thresholds, start=1)
-        ]
-        columns += ["b.touched_at", "b.left_at"]
-        for i in range(1, len(thresholds) + 1):
-            # Held N days with no sales touch, still open and out of nurture.
-            metrics[f"untouched_{i}"] = (
-                f"held_until >= after_{i} AND (touched_at IS NULL OR touched_at >= after_{i})"
-                f" AND (left_at IS NULL OR left_at >= after_{i})"
-            )
-    first_touched = "first_touch_at >= started_at AND first_touch_at < held_until"
-    metrics["first_touched"] = first_touched
-    metrics["sla_met"] = f"{first_touched} AND sla_status = {_literal(Lead.SLAStatus.MET)}"
-    metrics["sla_breached"] = (
-        f"sla_status = {_literal(Lead.SLAStatus.BREACHED)}"
-        " AND sla_due_at >= started_at AND sla_due_at < held_until"
-    )
-    held = "next_at IS NULL"
-    metrics["held"] = held
-    for stage in FUNNEL_STAGES:
-        metrics[f"stage_{stage}"] = f"{held} AND stage = {_literal(stage)}"
-    if "reached" in needs:
-        columns.append("CASE WHEN b.next_at IS NULL THEN b.reached END AS reached")
-        for stage, bit in REACHED_BITS.items():
-            metrics[f"reached_{stage}"] = f"{held} AND (reached & {bit}) <> 0"
-    metrics["won"] = f"{held} AND stage = {_literal(Stage.CONVERTED)}"
-    if "touches" in needs:
-        columns.append("b.touches")
-    if goals:
-        working = "(CASE WHEN b.next_at IS NULL THEN b.working_at END)"
-        columns.append(f"{working} AS working_at")
-        specific = [g.channel_id for g in goals if g.channel_id is not None]
-        eligible, reached = [], []
-        for g in goals:
-            hit = _goal_hit(g, working)
-            columns.append(
-                f"CASE WHEN {working} IS NOT NULL AND {hit} THEN 1 ELSE 0 END AS goal_hit_{g.pk}"
-            )
-            end_sql = _plus_days(working, g.within_days)
-            columns.append(f"CASE WHEN {end_sql} <= %s THEN 1 ELSE 0 END AS goal_over_{g.pk}")
-            params.append(now_param)
-            if g.channel_id is not None:
-                scope = f"channel_id = {int(g.channel_id)}"
-            elif specific:
-                others = ", ".join(str(int(pk)) for pk in specific)
-                scope = f"(channel_id IS NULL OR channel_id NOT IN ({others}))"
-            else:
-                scope = "1 = 1"
-            reached.append(f"({scope} AND goal_hit_{g.pk} = 1)")
-            eligible.append(f"({scope} AND (goal_hit_{g.pk} = 1 OR goal_over_{g.pk} = 1))")
-        started = f"{held} AND working_at IS NOT NULL"
-        metrics["goal_eligible"] = f"{started} AND ({' OR '.join(eligible)})"
-        metrics["goal_reached"] = f"{started} AND ({' OR '.join(reached)})"
-    with_sql = (
-        f"WITH tenure_base (lead_id, rep, team, {', '.join(FACT_COLUMNS)}) AS ({base_sql}),"  # noqa: S608
-        # Read in place by each use (Postgres would store a CTE used twice first).
-        f" tenure AS {'NOT ' if _materialized() else ''}{_materialized()}"
-        f"(SELECT {', '.join(columns)} FROM tenure_base b)"
-    )
-    return Tenures(with_sql, tuple(params), metrics, frozenset(needs))
-
-
-def _touch_goals(agreement: Agreement | None) -> list[TouchGoal]:
-    return list(agreement.touch_goals.all()) if agreement is not None else []
-
-
-def _needs_of(metric: str) -> tuple[str, ...]:
-    """The tenure columns one figure needs (a drill-down computes only those)."""
-    for prefix, need in (("untouched_", "untouched"), ("reached_", "reached"), ("goal_", "goals")):
-        if metric.startswith(prefix):
-            return (need,)
-    return ()
-
-
-SALES_GROUPS = {"rep": "rep", "team": "team", "total": None}
-
-
-def _sales_counts(
-    tenures: Tenures,
-    groups: dict[str, str | None],
-    keys: Iterable[str] | None = None,
-    *,
-    ttft: bool = False,
-) -> list[dict[str, Any]]:
-    """Each figure (distinct leads) and the touches per group of each section (`groups`:
-    section → tenure column, None: one row for all), in one statement over the table;
-    with `ttft` also the rows `_ttft_percentiles` reads (sections "ttft_<section>")."""
-    keys = list(tenures.metrics if keys is None else keys)
-    flags = [
-        f"CASE WHEN {tenures.metrics[k]} THEN 1 ELSE 0 END" if tenures.metrics[k] else "1"
-        for k in keys
-    ]
-    names = [f"m{i}" for i in range(len(keys))]
-    # A group's figure: its single-tenure leads' flags summed, plus 1 per other lead
-    # with the flag on any of its tenures in the group.
-    totals = [
-        f"CAST(COALESCE(SUM(CASE WHEN ml IS NULL THEN {n} WHEN {n} > 0 THEN 1 ELSE 0 END), 0)"
-        " AS BIGINT)"
-        for n in names
-    ]
-    if "touches" in tenures.needs:
-        flags.append("touches")
-        names.append("touches")
-        totals.append("CAST(COALESCE(SUM(touches), 0) AS BIGINT)")
-        keys.append("touches")
-    by = [g for g in dict.fromkeys(groups.values()) if g]
-    m = _materialized()
-    sums = ", ".join(f"SUM({flag}) AS {name}" for flag, name in zip(flags, names, strict=True))
-    resums = ", ".join(f"SUM({name}) AS {name}" for name in names)
-    # One grouping of the tenures by every section's columns and, for the leads with
-    # several tenures in the range (`multi`), by lead too (`ml`; NULL for the others).
-    ml = "CASE WHEN multi = 1 THEN lead_id END"
-    more = (
-        f", grouped AS {m}(SELECT {', '.join([*by, f'{ml} AS ml', sums])}"  # noqa: S608
-        f" FROM tenure GROUP BY {', '.join([*by, ml])})"
-    )
-    parts = []
-    for i, (section, group) in enumerate(groups.items()):
-        parts.append(
-            f"SELECT {_literal(section)}, {'g' if group else 'NULL'}, {', '.join(totals)}"  # noqa: S608
-            f" FROM (SELECT {group or 'NULL'} AS g, ml, {resums} FROM grouped"
-            f" GROUP BY {f'{group}, ' if group else ''}ml) d{i}" + (" GROUP BY g" if group else "")
-        )
-    tail = " UNION ALL ".join(parts)
-    if ttft:
-        # The percentiles' rows in the same statement, as (section "ttft_…", group, row
-        # number, rows, value, 0, …): the tenures with the lead's first touch, once.
-        more += (
-            f", tt AS {m}(SELECT {', '.join([*by, 'ttft AS v'])} FROM tenure"  # noqa: S608
-            f" WHERE {tenures.metrics['first_touched']} AND ttft IS NOT NULL)"
-        )
-        padding = "".join(", 0" for _ in names[3:])
-        tail += f" UNION ALL SELECT 'ttft_' || section, g, rn, n, v{padding} FROM ({_ttft_tail(groups)}) tt"  # noqa: S608, E501
-    return [
-        dict(zip(["section", "_g", *keys], row, strict=True)) for row in tenures.run(more, tail)
-    ]
-
-
-def _ttft_percentiles(
-    rows: Iterable[tuple[Any, ...]], fractions: tuple[float, ...] = (0.5, 0.9)
-) -> dict[tuple[str, Any], list[Decimal | None]]:
-    """Median and p90 business time to first touch of the tenures with their lead's first
-    touch, per (section, group) (Postgres' percentile_cont, rounded to whole units; a section
-    without a group has the key 0), from the rows of `_ttft_tail`: (section, group, row
-    number, rows, value)."""
-    return _interpolate((((s, g), rn, n, v) for s, g, rn, n, v in rows), fractions)
-
-
-def _ttft_tail(groups: dict[str, str | None], fractions: tuple[float, ...] = (0.5, 0.9)) -> str:
-    """A SELECT over `tt` of the rows around each percentile's position (`v`: the
-    business time to first touch of the tenure that has the lead's first touch)."""
-    # Position of fraction p (1-based): 1 + p(n-1). With p = k/10 and integers only:
-    # 10·rn is within 10 of 10 + k(n-1) exactly for the floor and ceiling rows.
-    near = " OR ".join(f"ABS(rn * 10 - (n - 1) * {round(p * 10)} - 10) < 10" for p in fractions)
-    ranked = []
-    for section, group in groups.items():
-        over = f"PARTITION BY {group}" if group else ""
-        ranked.append(
-            f"SELECT section, g, rn, n, v FROM (SELECT {_literal(section)} AS section,"  # noqa: S608
-            f" {group or '0'} AS g,"
-            f" v, ROW_NUMBER() OVER ({over} ORDER BY v) AS rn,"
-            # The same window as the row number's (one sort for both).
-            f" COUNT(*) OVER ({over} ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING"
-            f" AND UNBOUNDED FOLLOWING) AS n FROM tt) r{len(ranked)}"
-            f" WHERE {near}"
-        )
-    return " UNION ALL ".join(ranked)
-
-
-def sales_activity(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Per rep, per team and in total: leads assigned in the range, untouched after each
-    threshold, time to first touch (median and p90, business seconds), SLA met share,
-    touches per lead and touch goal, current stages and the Working→SQL→Opportunity→Won
-    conversion. One row per group; `section` is rep, team or total."""
-    now = now or timezone.now()
-    agreement = agreement_in_force()
-    tenures = _tenures(f, now, agreement)
-    thresholds = untouched_thresholds(agreement)
-    found = _sales_counts(tenures, SALES_GROUPS, ttft=True)
-    # A percentile row carries (row number, rows, value) in the first three figures.
-    ttft = _ttft_percentiles(
-        (r["section"][5:], r["_g"], *list(r.values())[2:5])
-        for r in found
-        if r["section"].startswith("ttft_")
-    )
-    rows: list[dict[str, Any]] = []
-    for row in (r for r in found if not r["section"].startswith("ttft_")):
-        g = row.pop("_g")
-        median, p90 = ttft.get(
-            (row["section"], g if SALES_GROUPS[row["section"]] else 0), [None, None]
-        )
-        row.update(key=g, ttft_median=median, ttft_p90=p90)
-        rows.append(row)
-
-    names = _names(r["key"] for r in rows if r["section"] == "rep")
-    teams = dict(Team.objects.values_list("pk", "name"))
-    for row in rows:
-        if row["section"] == "rep":
-            row["label"] = names.get(row["key"], "?")
-        elif row["section"] == "team":
-            row["label"] = teams.get(row["key"], "No team")
-        else:
-            row["label"] = "All"
-        _sales_rates(row, thresholds)
-    order = {"rep": 1, "team": 0, "total": 2}
-    rows.sort(key=lambda r: (order[r["section"]], r["label"]))
-    if rows and rows[-1]["section"] == "total" and rows[-1]["assigned"] == 0:
-        rows[-1]["label"] = "All (no leads assigned in this range)"
-    return rows
-
-
-def _sales_rates(row: dict[str, Any], thresholds: list[int]) -> None:
-    for i, days in enumerate(thresholds, start=1):
-        row[f"untouched_{i}_days"] = days
-    row["sla_decided"] = row["sla_met"] + row["sla_breached"]
-    row["sla_met_share"] = pct(row["sla_met"], row["sla_decided"])
-    row["touches_per_lead"] = ratio(row["touches"], row["assigned"])
-    row["reassigned"] = row["assigned"] - row["held"]
-    if "goal_reached" in row:
-        row["goal_share"] = pct(row["goal_reached"], row["goal_eligible"])
-    else:
-        row["goal_reached"] = row["goal_eligible"] = 0
-        row["goal_share"] = None
-    row["working_to_sql"] = pct(row["reached_sql"], row["reached_working"])
-    row["sql_to_opportunity"] = pct(row["reached_opportunity"], row["reached_sql"])
-    row["opportunity_to_won"] = pct(row["won"], row["reached_opportunity"])
 
 
 # --- 2. Marketing delivery ------------------------------------------------------------
@@ -1035,160 +580,11 @@ def _sales_rates(row: dict[str, Any], thresholds: list[int]) -> None:
 # --- 3. Pipeline and contribution ---------------------------------------------------
 
 
-# --- 4. SLA scoreboard ----------------------------------------------------------------
-
-
-SCOREBOARD_PERIODS = 4
-
-
-def sla_scoreboard(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Both sides' commitments next to what happened, for the range and the three ranges
-    of the same shape before it. One row per commitment; `p0_*` is the chosen range."""
-    now = now or timezone.now()
-    periods = [f]
-    for _ in range(SCOREBOARD_PERIODS - 1):
-        periods.append(periods[-1].previous())
-    agreement = agreement_in_force()
-    commitment = active_commitment(agreement)
-    thresholds = untouched_thresholds(agreement)
-    goals = _touch_goals(agreement)
-    rules = list(agreement.rules.all()) if agreement is not None else []
-    rows: dict[str, dict[str, Any]] = {}
-
-    def row(key: str, side: str, label: str, promise: str) -> dict[str, Any]:
-        return rows.setdefault(
-            key, {"section": side, "key": key, "label": label, "promise": promise}
-        )
-
-    delivered = _delivery_periods(periods)
-    tenures = _tenures(
-        f, now, agreement, needs=("untouched", "goals"), thresholds=thresholds[:1], periods=periods
-    )
-    keys = ["sla_met", "sla_breached", "untouched_1", "goal_reached", "goal_eligible"]
-    keys = [k for k in keys if k in tenures.metrics]
-    sales = {r["_g"]: r for r in _sales_counts(tenures, {"period": "period"}, keys)}
-    for i, p in enumerate(periods):
-        counts = _delivery_rates(delivered[i])
-        for key, label in COMMITMENT_FIGURES:
-            if commitment is None:
-                target = None
-            elif key == "acceptance_rate":
-                target = Decimal(commitment.min_acceptance_rate)
-            else:
-                target = commitment_target(
-                    getattr(commitment, key), commitment.period, p.start_day, p.end_day
-                )
-            r = row(key, "marketing", label, "at least the target")
-            actual = counts[key]
-            r[f"p{i}_label"] = p.label()
-            r[f"p{i}_target"] = target
-            r[f"p{i}_actual"] = actual
-            r[f"p{i}_kept"] = None if target is None or actual is None else actual >= target
-        feedback = row(
-            "feedback_coverage", "marketing", "Feedback coverage (%)", "every closed lead"
-        )
-        feedback[f"p{i}_label"] = p.label()
-        feedback[f"p{i}_target"] = Decimal(100)
-        feedback[f"p{i}_actual"] = counts["feedback_coverage"]
-        feedback[f"p{i}_kept"] = (
-            None if counts["feedback_coverage"] is None else counts["feedback_coverage"] >= 100
-        )
-        s = sales.get(i) or dict.fromkeys(["sla_met", "sla_breached", "untouched_1"], 0)
-        s.setdefault("goal_reached", 0)
-        s.setdefault("goal_eligible", 0)
-        s["sla_met_share"] = pct(s["sla_met"], s["sla_met"] + s["sla_breached"])
-        s["goal_share"] = pct(s["goal_reached"], s["goal_eligible"]) if goals else None
-        promise = "; ".join(r.within_text + f" ({r.get_stage_display()})" for r in rules[:3])
-        r = row("sla_met_share", "sales", "First touch within the SLA (%)", promise or "—")
-        r[f"p{i}_label"] = p.label()
-        r[f"p{i}_target"] = Decimal(100)
-        r[f"p{i}_actual"] = s["sla_met_share"]
-        r[f"p{i}_kept"] = None if s["sla_met_share"] is None else s["sla_met_share"] >= 100
-        r = row(
-            "untouched_1",
-            "sales",
-            f"Leads untouched after {thresholds[0]} days",
-            "none",
-        )
-        r[f"p{i}_label"] = p.label()
-        r[f"p{i}_target"] = Decimal(0)
-        r[f"p{i}_actual"] = s["untouched_1"]
-        r[f"p{i}_kept"] = s["untouched_1"] == 0
-        goal_text = ", ".join(f"{g.touches} touches in {g.within_days} days" for g in goals[:2])
-        r = row("goal_share", "sales", "Leads that reached the touch goal (%)", goal_text or "—")
-        r[f"p{i}_label"] = p.label()
-        r[f"p{i}_target"] = Decimal(100) if goals else None
-        r[f"p{i}_actual"] = s["goal_share"]
-        r[f"p{i}_kept"] = None if s["goal_share"] is None else s["goal_share"] >= 100
-    order = [
-        *[k for k, _ in COMMITMENT_FIGURES],
-        "feedback_coverage",
-        "sla_met_share",
-        "untouched_1",
-        "goal_share",
-    ]
-    return [rows[k] for k in order if k in rows]
-
-
 # --- 5. The 1:1 report ----------------------------------------------------------------
 
 
 def _amount(value: Any) -> Decimal:
     return money(Decimal(str(value)) if isinstance(value, float) else value)
-
-
-# --- 6. Trends (daily snapshots) -----------------------------------------------------
-
-
-def trends(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """The daily snapshots in the range, one row per day: leads per stage, SLA met that
-    day, untouched aging buckets; and marketing's commitment pace (the SLA engine's
-    pacing snapshots). Snapshots are kept per team, rep, channel, campaign and persona;
-    the most specific filter chosen picks which. Sections: day, pace."""
-    dimension, key = ReportSnapshot.dimension_for(f)
-    snaps = (
-        ReportSnapshot.objects.filter(
-            date__gte=f.start_day, date__lte=f.end_day, dimension=dimension, key=key
-        )
-        .order_by("date")
-        .values("date", "metric", "value")
-    )
-    days: dict[dt.date, dict[str, Any]] = {}
-    for s in snaps:
-        day = days.setdefault(s["date"], {"section": "day", "key": s["date"], "label": s["date"]})
-        day[s["metric"]] = s["value"]
-    rows = []
-    thresholds = untouched_thresholds() if days else []
-    for day in days.values():
-        for metric in ReportSnapshot.METRICS:
-            day.setdefault(metric, 0)
-        for i, threshold in enumerate(thresholds, start=1):
-            day[f"untouched_{i}_days"] = threshold
-        day["sla_met_share"] = pct(day["sla_met"], day["sla_met"] + day["sla_breached"])
-        rows.append(day)
-    pace = (
-        PacingSnapshot.objects.filter(date__gte=f.start_day, date__lte=f.end_day, figure="mqls")
-        .order_by("date", "period")
-        .values("date", "period", "target", "delivered", "expected_by_now")
-    )
-    seen = set()
-    for p in pace:
-        if p["date"] in seen:
-            continue  # one period per day: the month's if there is one (sorted first)
-        seen.add(p["date"])
-        rows.append(
-            {
-                "section": "pace",
-                "key": p["date"],
-                "label": p["date"],
-                "period": p["period"],
-                "target": p["target"],
-                "delivered": p["delivered"],
-                "expected_by_now": p["expected_by_now"],
-                "pace": pct(p["delivered"], p["expected_by_now"]),
-            }
-        )
-    return rows
 
 
 # --- Drill-down ----------------------------------------------------------------------
@@ -1203,11 +599,6 @@ def drilldown_leads(
     `team`, a channel row `channel`, …). Unknown metrics answer no leads.
     """
     now = now or timezone.now()
-    if report == "sales":
-        tenures = _tenures(f, now, needs=_needs_of(metric))
-        if metric not in tenures.metrics:
-            return Lead.objects.none()
-        return Lead.objects.filter(pk__in=tenures.lead_ids(metric))
     if report == "scoreboard":
         if metric == "pipeline_amount":
             return Lead.objects.filter(
@@ -1234,7 +625,6 @@ def drilldown_leads(
         if metric in DELIVERY_METRICS:
             qs = _delivery_qs(f).filter(DELIVERY_METRICS[metric])
             return Lead.objects.filter(pk__in=qs.values("pk"))
-        return drilldown_leads("sales", metric, f, now)
     return Lead.objects.none()
 
 

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count
 from django.utils import timezone
 
-from agreements.stages import OPEN_STAGES, Stage
 from leads.clock import Rules, business_seconds_to_first_touch
 from leads.models import Lead
 
-from .filters import local_midnight
+from .figures.base import Figure
+from .figures.sales import SLA_BREACHED, SLA_MET, untouched
+from .filters import ReportFilters
 from .models import ReportSnapshot
-from .queries import untouched_thresholds
+from .sales import untouched_thresholds
 
 DIMENSIONS: dict[str, str | None] = {
     ReportSnapshot.Dimension.ALL: None,
@@ -25,76 +25,67 @@ DIMENSIONS: dict[str, str | None] = {
     ReportSnapshot.Dimension.CAMPAIGN: "campaign_id",
     ReportSnapshot.Dimension.PERSONA: "persona_id",
 }
-UNTOUCHED_STAGES = sorted(OPEN_STAGES - {Stage.NURTURE})
+# The snapshot's dimensions as the figures group the ledger (reports.figures.base.GROUPS).
+FIGURE_GROUPS = {
+    ReportSnapshot.Dimension.TEAM: "team",
+    ReportSnapshot.Dimension.REP: "rep",
+    ReportSnapshot.Dimension.CHANNEL: "channel",
+    ReportSnapshot.Dimension.CAMPAIGN: "campaign",
+    ReportSnapshot.Dimension.PERSONA: "persona",
+}
 
 
-def _grouped(qs: Any, group: str | None, **aggs: Any) -> list[tuple[int, dict[str, int]]]:
-    if group is None:
-        return [(0, qs.order_by().aggregate(**aggs))]
-    rows = qs.order_by().values(group).annotate(**aggs).order_by()
-    return [(row.pop(group), row) for row in rows if row.get(group) is not None]
+def _day(day: dt.date) -> ReportFilters:
+    return ReportFilters(start_day=day, end_day=day)
+
+
+def _figure_values(
+    metric: str, figure: Figure, f: ReportFilters, now: dt.datetime
+) -> dict[tuple[str, int], dict[str, int]]:
+    """One figure for everyone and per dimension; a key nobody has (the lead desk, no
+    campaign, …) is stored as 0, the filters' value for it. Teams have no such row."""
+    values = {(ReportSnapshot.Dimension.ALL, 0): {metric: int(figure.total(f, now))}}
+    for dimension, group in FIGURE_GROUPS.items():
+        for key, value in figure.by(group, f, now).items():
+            if key is None and dimension == ReportSnapshot.Dimension.TEAM:
+                continue
+            values[(dimension, key or 0)] = {metric: int(value)}
+    return values
 
 
 def take_snapshot(now: dt.datetime | None = None) -> int:
-    """Store today's figures (leads per stage, SLA met/breached today, untouched buckets)
-    for everyone and per team, rep, channel, campaign and persona. Running it again the
-    same day replaces that day's rows. Returns the number of rows written."""
+    """Store today's figures for everyone and per team, rep (0: the lead desk), channel,
+    campaign and persona: leads per stage now; SLA met and breached (the sales activity
+    report's clocks due that day); untouched after each threshold (its cohort of the
+    tenures whose Nth day was today). Running it again the same day replaces that day's
+    rows. Returns the number of rows written."""
     now = now or timezone.now()
     day = timezone.localtime(now).date()
-    day_start = local_midnight(day)
-    day_end = local_midnight(day + dt.timedelta(days=1))
-    thresholds = untouched_thresholds()
     values: dict[tuple[str, int], dict[str, int]] = {}
     for dimension, group in DIMENSIONS.items():
-        stage_field = "stage"
         if group is None:
-            funnel = Lead.objects.order_by().values(stage_field).annotate(n=Count("pk"))
+            funnel = Lead.objects.order_by().values("stage").annotate(n=Count("pk"))
             for row in funnel:
                 values.setdefault((dimension, 0), {})[f"stage_{row['stage']}"] = row["n"]
-        else:
-            funnel = (
-                Lead.objects.filter(**{f"{group}__isnull": False})
-                .order_by()
-                .values(group, stage_field)
-                .annotate(n=Count("pk"))
-                .order_by()
-            )
-            for row in funnel:
-                values.setdefault((dimension, row[group]), {})[f"stage_{row['stage']}"] = row["n"]
-        decided = Lead.objects.filter(
-            Q(first_touch_at__gte=day_start, first_touch_at__lt=day_end)
-            | Q(sla_due_at__gte=day_start, sla_due_at__lt=day_end)
+            continue
+        funnel = (
+            Lead.objects.filter(**{f"{group}__isnull": False})
+            .order_by()
+            .values(group, "stage")
+            .annotate(n=Count("pk"))
+            .order_by()
         )
-        for key, row in _grouped(
-            decided,
-            group,
-            sla_met=Count(
-                "pk",
-                filter=Q(
-                    sla_status=Lead.SLAStatus.MET,
-                    first_touch_at__gte=day_start,
-                    first_touch_at__lt=day_end,
-                ),
-            ),
-            sla_breached=Count(
-                "pk",
-                filter=Q(
-                    sla_status=Lead.SLAStatus.BREACHED,
-                    sla_due_at__gte=day_start,
-                    sla_due_at__lt=day_end,
-                ),
-            ),
-        ):
-            values.setdefault((dimension, key), {}).update(row)
-        waiting = Lead.objects.filter(owner__isnull=False, stage__in=UNTOUCHED_STAGES).filter(
-            Q(last_touch_at__isnull=True) | Q(last_touch_at__lt=F("assigned_at"))
-        )
-        buckets = {
-            f"untouched_{i}": Count("pk", filter=Q(assigned_at__lte=now - dt.timedelta(days=days)))
-            for i, days in enumerate(thresholds, start=1)
-        }
-        for key, row in _grouped(waiting, group, **buckets):
-            values.setdefault((dimension, key), {}).update(row)
+        for row in funnel:
+            values.setdefault((dimension, row[group]), {})[f"stage_{row['stage']}"] = row["n"]
+    figures: list[tuple[str, Figure, ReportFilters]] = [
+        ("sla_met", SLA_MET, _day(day)),
+        ("sla_breached", SLA_BREACHED, _day(day)),
+    ]
+    for i, days in enumerate(untouched_thresholds(), start=1):
+        figures.append((f"untouched_{i}", untouched(days), _day(day - dt.timedelta(days=days))))
+    for metric, figure, f in figures:
+        for key, found in _figure_values(metric, figure, f, now).items():
+            values.setdefault(key, {}).update(found)
     rows = [
         ReportSnapshot(
             date=day, dimension=dimension, key=key, metric=metric, value=value or 0, taken_at=now

@@ -19,7 +19,7 @@ from agreements import roles
 from agreements.stages import Stage
 from leads.models import Lead
 
-from . import queries, sales
+from . import queries, sales, scoreboard, trends
 from .delivery import FIGURES as DELIVERY_FIGURES
 from .delivery import marketing_delivery
 from .figures.base import Figure
@@ -166,7 +166,7 @@ def _sales_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
             Column(f"not_yet_{i}", f"Not yet {d} days", drill=f"not_yet_{i}"),
         )
     times = tuple(
-        Column(f"{name}_{p}", f"{label}, {which} (business hours)", "hours")
+        Column(f"{name}_{p}", f"{label}, {which}", "hours")
         for name, label in TTFT_LABELS.items()
         for p, which in (("p50", "median"), ("p90", "90th percentile"))
     )
@@ -378,13 +378,14 @@ PIPELINE_SECTIONS = (
 
 def _scoreboard_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
     first = rows[0] if rows else {}
-    periods = [i for i in range(queries.SCOREBOARD_PERIODS) if f"p{i}_label" in first]
+    periods = [i for i in range(scoreboard.SCOREBOARD_PERIODS) if f"p{i}_label" in first]
     columns = [Column("label", "Commitment", "text"), Column("promise", "Promise", "text")]
     for i in periods:
         name = first.get(f"p{i}_label", "")
         columns += [
             Column(f"p{i}_target", f"{name} target", "money"),
-            Column(f"p{i}_actual", f"{name} actual", "money", drill=f"p{i}"),
+            # A count, an amount or a rate ("n of m"), as the row's figure is.
+            Column(f"p{i}_actual", f"{name} actual", "int", drill=f"p{i}"),
             Column(f"p{i}_kept", f"{name} kept", "bool"),
         ]
     return (
@@ -506,22 +507,26 @@ def _trend_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
                 Column("sla_met_share", "Met share", "pct"),
             ),
             chart=Chart("SLA met share", "line", ("sla_met_share",)),
+            note="Clocks due that day, met or breached, counted as in the sales activity "
+            "report (each clock once, for the owner at its due time).",
         ),
         Section(
             "untouched",
-            "Untouched aging buckets",
+            "Untouched after N days",
             (
                 day,
                 *(
-                    Column(f"untouched_{i}", f"Untouched {d}+ days")
+                    Column(f"untouched_{i}", f"Reached {d} days untouched")
                     for i, d in enumerate(thresholds, start=1)
                 ),
             ),
             chart=Chart(
-                "Open leads untouched since assignment",
+                "Tenures that reached N days with no touch by their rep",
                 "line",
                 tuple(f"untouched_{i}" for i in range(1, len(thresholds) + 1)),
             ),
+            note="Each day: the tenures that started N days before it and were held those "
+            "N days with no sales touch by their rep (the sales activity report's figure).",
         ),
         Section(
             "pace",
@@ -590,9 +595,10 @@ REPORTS: dict[str, Report] = {
         "scoreboard",
         "SLA scoreboard",
         "Both sides' commitments next to what happened, this period and the three before.",
-        queries.sla_scoreboard,
+        scoreboard.sla_scoreboard,
         (*MANAGERS, roles.MARKETING),
         sections_for=_scoreboard_sections,
+        figures=scoreboard.FIGURES,
     ),
     "one_on_one": Report(
         "one_on_one",
@@ -609,7 +615,7 @@ REPORTS: dict[str, Report] = {
         "Trends",
         "Daily snapshots: the funnel, SLA met over time, untouched aging buckets and "
         "marketing's commitment pace.",
-        queries.trends,
+        trends.trends,
         MANAGERS,
         sections_for=_trend_sections,
     ),

@@ -21,6 +21,7 @@ from leads.decorators import role_required
 from leads.models import Campaign, Lead, Team
 
 from . import exports, queries
+from .figures.base import Shown
 from .filters import ReportFilters, filters_from, is_rep_only
 from .tables import REPORTS, Column, Report, Section, display, reports_for, rows_of
 
@@ -183,6 +184,8 @@ PALETTE = ["#3b6fd8", "#e3a008", "#dc2626", "#0e9f6e", "#7e3af2", "#6b7280", "#f
 
 
 def _number(value: Any) -> float | None:
+    if isinstance(value, Shown):
+        value = value.percent  # a rate is charted as its share
     if value is None or isinstance(value, bool | str):
         return None
     return float(value)

@@ -6,15 +6,20 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import (
+    Count,
     DateTimeField,
     Exists,
     ExpressionWrapper,
     F,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
 )
+from django.db.models.functions import Coalesce
 
+from agreements.models import TouchGoal
 from agreements.stages import Stage
 from leads.models import LeadEvent
 from reports.filters import ReportFilters
@@ -204,3 +209,71 @@ def figures_for(thresholds: list[int]) -> dict[str, Figure]:
         ]
     found += [held_now_in(s) for s in Stage.values]
     return {figure.key: figure for figure in found}
+
+
+def _touches_within(days: int) -> Subquery:
+    """The sales touches on the outer event's lead in its first `days` days."""
+    touches = (
+        LeadEvent.objects.filter(
+            kind=Kind.SALES_TOUCH,
+            lead=OuterRef("lead"),
+            at__gte=OuterRef("at"),
+            at__lt=_after(days),
+        )
+        .order_by()
+        .values("lead")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Subquery(touches, output_field=IntegerField())
+
+
+def touch_goal(goals: list[TouchGoal]) -> tuple[Figure, Figure]:
+    """(reached, decided) for the agreement's touch goals: of the leads that became
+    Working in the range, those with the goal's touches within its days of it; decided:
+    reached, or the days are over. A channel's own goal applies to its leads, the
+    general one to the others."""
+    own = [g.channel_id for g in goals if g.channel_id is not None]
+
+    def conditions(now: dt.datetime) -> tuple[Q, Q, dict[str, Coalesce]]:
+        reached, decided, touches = Q(pk__in=[]), Q(pk__in=[]), {}
+        for g in goals:
+            if g.channel_id is not None:
+                scope = Q(lead__channel_id=g.channel_id)
+            else:
+                scope = Q(lead__channel_id__isnull=True) | ~Q(lead__channel_id__in=own)
+            name = f"_touches_{g.pk}"
+            touches[name] = Coalesce(_touches_within(g.within_days), 0)
+            hit = scope & Q(**{f"{name}__gte": g.touches})
+            reached |= hit
+            decided |= hit | (scope & Q(at__lte=now - dt.timedelta(days=g.within_days)))
+        return reached, decided, touches
+
+    def working(f: ReportFilters) -> QuerySet[LeadEvent]:
+        return in_range(Kind.STAGE_ENTERED, f).filter(stage=Stage.WORKING)
+
+    def reached_events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+        reached, _, touches = conditions(now)
+        return working(f).alias(**touches).filter(reached)
+
+    def decided_events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+        _, decided, touches = conditions(now)
+        return working(f).alias(**touches).filter(decided)
+
+    text = ", ".join(f"{g.touches} touches in {g.within_days} days" for g in goals)
+    return (
+        Figure(
+            "goal_reached",
+            "Reached the touch goal",
+            f"Of the leads that became Working in the range, those touched as the goal says "
+            f"({text}) from then on.",
+            reached_events,
+        ),
+        Figure(
+            "goal_decided",
+            "Touch goal decided",
+            "Of the leads that became Working in the range, those that reached the touch "
+            "goal or whose days for it are over.",
+            decided_events,
+        ),
+    )

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from reports.services import take_snapshot
 from tests.conftest import PASSWORD
 from tests.reports import conftest as worlds
+from tests.reports import sales_world as ledger_world
 from tests.reports.marketing_world import MARCH as MARKETING_MONTH
 from tests.reports.marketing_world import build as build_marketing_world
 
@@ -20,6 +21,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 agreement = worlds.agreement
 sales_world = worlds.sales_world
 marketing_world = worlds.marketing_world
+rule_agreement = ledger_world.rule_agreement
+clock_world = ledger_world.clock_world
 
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 MARCH = "start=2025-03-01&end=2025-03-31"
@@ -47,7 +50,7 @@ def snapshots(sales_world):
 
 
 def test_each_report_draws_its_charts_for_a_manager(
-    page, live_server, manager, sales_world, marketing_world, snapshots
+    page, live_server, manager, sales_world, marketing_world, snapshots, clock_world
 ):
     page.set_viewport_size({"width": 1280, "height": 900})
     errors: list[str] = []
@@ -56,6 +59,7 @@ def test_each_report_draws_its_charts_for_a_manager(
     # The marketing reports draw theirs in test_the_marketing_reports_draw_their_charts.
     ranges = {key: MARCH for key in ("sales", "scoreboard")}
     ranges["trends"] = "start=2025-06-01&end=2025-06-30"
+    ranges["sales"] = "start=2026-03-01&end=2026-03-31"  # the ledger world's month
     for key, query in ranges.items():
         page.goto(f"{live_server.url}/reports/{key}/?{query}")
         canvas = page.locator("canvas[data-chart]").first
@@ -72,13 +76,24 @@ def test_each_report_draws_its_charts_for_a_manager(
     assert errors == []
 
 
-def test_a_number_opens_the_leads_behind_it(page, live_server, manager, sales_world):
+def test_a_number_opens_the_leads_behind_it(page, live_server, manager, clock_world):
     sign_in(page, live_server.url, manager.username)
-    page.goto(f"{live_server.url}/reports/sales/?{MARCH}")
-    row = page.locator(f'tr[data-row="rep:{sales_world.a.pk}"]').first
+    page.goto(f"{live_server.url}/reports/sales/?start=2026-03-01&end=2026-03-31")
+    row = page.locator(f'tr[data-row="rep:{clock_world.a.pk}"]').first
     row.locator('td[data-col="untouched_1"] a').click()
+    # A held L6 30 days; only the manager touched it.
     expect(page.get_by_test_id("drill-total")).to_have_text("1")
-    expect(page.locator(f'tr[data-lead="{sales_world.l3.pk}"]')).to_be_visible()
+    expect(page.locator(f'tr[data-lead="{clock_world.l6.pk}"]')).to_be_visible()
+
+
+def test_the_lead_desk_row_opens_its_leads(page, live_server, ops, clock_world):
+    sign_in(page, live_server.url, ops.username)
+    page.goto(f"{live_server.url}/reports/sales/?start=2026-03-01&end=2026-03-31")
+    page.locator('tr[data-row="rep:0"]').first.locator('td[data-col="sla_breached"] a').click()
+    # L3 sat on the desk when its clock was due.
+    expect(page.get_by_test_id("drill-total")).to_have_text("1")
+    expect(page.locator(f'tr[data-lead="{clock_world.l3.pk}"]')).to_be_visible()
+
 
 @pytest.fixture
 def marketing_ledger(rep, other_rep, marketer, ops):

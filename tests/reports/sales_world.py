@@ -3,7 +3,7 @@ desk leads, reassignments, a reopened lead with two clocks, a touch by a non-hol
 
 March 2026. T0 is Tuesday 10 March, 10:00 UTC (11:00 in Berlin, whose 09–17 office
 calendar the agreement keeps); the response rule allows 4 wall-clock hours. Reps A
-("rep") and B in East, C in West. Every number in the tests is worked out from this:
+("rep") and B in East, C in North. Every number in the tests is worked out from this:
 
 - L1: assigned to A at T0, A touches at T0+1h (met) and on 11 March.
 - L2: on the desk; to A at T0+1h, to B at T0+2h; B touches at T0+3h (met, for B).
@@ -22,11 +22,17 @@ from types import SimpleNamespace
 
 import pytest
 
+from agreements import roles
 from leads import services
 from leads.clock import breach_due_clocks
 from leads.models import Lead
-from tests.agreements.factories import AgreementFactory, ResponseRuleFactory, signed_and_active
-from tests.factories import LeadFactory, RepFactory
+from tests.agreements.factories import (
+    AgreementFactory,
+    ResponseRuleFactory,
+    TouchGoalFactory,
+    signed_and_active,
+)
+from tests.factories import LeadFactory, RepFactory, TeamFactory, UserFactory
 
 T0 = dt.datetime(2026, 3, 10, 10, 0, tzinfo=dt.UTC)
 NOW = dt.datetime(2026, 6, 30, 12, 0, tzinfo=dt.UTC)
@@ -38,9 +44,11 @@ def hours(n: float) -> dt.timedelta:
 
 @pytest.fixture
 def rule_agreement(marketer, manager, ops):
-    """In force: answer an MQL within 4 wall-clock hours; untouched 30/60/90."""
+    """In force: answer an MQL within 4 wall-clock hours; untouched 30/60/90; touch goal:
+    2 touches within 7 days of Working."""
     draft = AgreementFactory()
     ResponseRuleFactory(agreement=draft, within_amount=4, within_unit="hours", business_time=False)
+    TouchGoalFactory(agreement=draft, touches=2, within_days=7)
     return signed_and_active(draft, marketer, manager, by=ops)
 
 
@@ -64,9 +72,13 @@ def touch(lead: Lead, by, at: dt.datetime) -> Lead:
 
 
 @pytest.fixture
-def clock_world(rule_agreement, marketer, manager, rep, other_rep):
-    rep_b = RepFactory(username="rep-b", first_name="Bea", team=rep.rep_profile.team)
-    a, b, c = rep, rep_b, other_rep
+def clock_world(rule_agreement, marketer, manager, rep):
+    rep_b = RepFactory(username="rep-bea", first_name="Bea", team=rep.rep_profile.team)
+    north = TeamFactory(
+        name="North", manager=UserFactory(username="manager-north", role=roles.SALES_MANAGER)
+    )
+    rep_c = RepFactory(username="rep-cy", first_name="Cy", team=north)
+    a, b, c = rep, rep_b, rep_c
     admin = manager
     l1 = give(mql(marketer), a, admin, T0)
     touch(l1, a, T0 + hours(1))

@@ -14,9 +14,9 @@ from leads.models import Lead
 from leads.services import log_touch
 from reports.filters import ReportFilters
 from reports.models import DeliveryTally, ReportSnapshot
-from reports.queries import trends
 from reports.services import fill_first_touch_times, take_snapshot
 from reports.tasks import snapshot_reports
+from reports.trends import trends
 from sla.models import PacingSnapshot
 from tests.agreements.factories import AgreementFactory, ResponseRuleFactory, signed_and_active
 from tests.factories import LeadFactory
@@ -27,26 +27,6 @@ JUNE_30 = dt.datetime(2025, 6, 30, 23, 55, tzinfo=dt.UTC)
 
 def value(day, metric, dimension="all", key=0):
     return ReportSnapshot.objects.get(date=day, dimension=dimension, key=key, metric=metric).value
-
-
-def test_snapshot_stores_the_funnel_sla_and_untouched_buckets(sales_world):
-    take_snapshot(JUNE_30)
-    day = JUNE_30.date()
-    # Stages now: L1 opportunity, L2 working, L3 mql, L4 working, L5 mql, L6 disqualified.
-    assert value(day, "stage_working") == 2
-    assert value(day, "stage_mql") == 2
-    # Untouched since assignment and open (not nurture): L3 (A, 10 Mar) and L5 (C, 15 Mar),
-    # both over 90 days by 30 June. L4 was touched after B got it.
-    assert (value(day, "untouched_1"), value(day, "untouched_3")) == (2, 2)
-    assert value(day, "untouched_1", "rep", sales_world.a.pk) == 1
-    assert value(day, "stage_working", "team", sales_world.east.pk) == 2
-
-
-def test_snapshot_counts_sla_outcomes_decided_that_day(sales_world):
-    take_snapshot(dt.datetime(2025, 3, 3, 23, 0, tzinfo=dt.UTC))
-    # L1 was first touched in time on 3 March.
-    assert value(dt.date(2025, 3, 3), "sla_met") == 1
-    assert value(dt.date(2025, 3, 3), "sla_breached") == 0
 
 
 def test_running_the_task_twice_the_same_day_keeps_one_value_per_figure(sales_world, time_machine):
@@ -78,15 +58,12 @@ def test_trends_read_the_snapshots_and_the_pacing(sales_world, time_machine):
     days = [r for r in rows if r["section"] == "day"]
     assert [r["key"] for r in days] == [dt.date(2025, 6, d) for d in (28, 29, 30)]
     assert days[-1]["stage_working"] == 2
-    assert days[-1]["untouched_1"] == 2
     pace = by(rows, "pace")
     assert (pace["delivered"], pace["expected_by_now"], pace["pace"]) == (
         Decimal("3"),
         Decimal("4"),
         Decimal("75.0"),
     )
-    rep_a = trends(june.with_(rep=sales_world.a.pk), NOW)
-    assert [r["untouched_1"] for r in rep_a if r["section"] == "day"] == [1, 1, 1]
 
 
 @pytest.mark.django_db
