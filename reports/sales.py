@@ -16,7 +16,7 @@ from agreements.models import untouched_thresholds as agreement_thresholds
 from agreements.stages import Stage
 from leads.models import Team
 
-from .figures.base import GROUPS, Counted, Figure, n_of_m, nearest_rank
+from .figures.base import GROUPS, Counted, Figure, Shown, nearest_rank
 from .figures.sales import (
     ASSIGNED,
     FIRST_TOUCHED,
@@ -133,4 +133,4 @@ def _complete(row: dict[str, Any], thresholds: list[int]) -> None:
     for stage in Stage.values:
         row.setdefault(f"stage_{stage}", 0)
     met, decided = int(row["sla_met"]), int(row["sla_decided"])
-    row["sla_met_share"] = n_of_m(met, decided) if decided else None
+    row["sla_met_share"] = Shown(met, decided) if decided else None

@@ -176,7 +176,7 @@ def _sales_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
         *untouched,
         Column("sla_met", "SLA met", drill="sla_met"),
         Column("sla_breached", "SLA breached", drill="sla_breached"),
-        Column("sla_met_share", "SLA met (n of m)", "text", drill="sla_met"),
+        Column("sla_met_share", "SLA met share", "rate", drill="sla_met"),
         Column("first_touched", "Clocks answered by a touch", drill="first_touched"),
         *times,
         Column("touches", "Touches", drill="touches"),
