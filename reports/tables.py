@@ -418,7 +418,7 @@ ONE_ON_ONE_SECTIONS = (
             Column("touched", "Touched", drill="touched"),
             Column("untouched_open", "Open, never touched", drill="untouched_open"),
             Column("ttft_median", "Median customer wait (business)", "hours"),
-            Column("sla_met_share", "SLA met", "rate"),
+            Column("sla_met_share", "SLA met", "rate", drill="sla_met_share"),
             Column("accepted", "Accepted (SQL)", drill="accepted"),
             Column("acceptance_rate", "Acceptance rate", "rate", drill="acceptance_rate"),
             Column("disqualified", "Disqualified", drill="disqualified"),

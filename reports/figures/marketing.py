@@ -523,6 +523,31 @@ HANDED_OVER_PIPELINE = Figure(
     measure="amount",
 )
 
+
+def _handed_over_clocks(kind: str) -> Any:
+    def events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+        return since_handed_over(kind, f, now)
+
+    return events
+
+
+HANDED_OVER_SLA_MET = Figure(
+    "sla_met",
+    "SLA met",
+    "The handed-over leads' clocks met since they became an MQL.",
+    _handed_over_clocks(Kind.CLOCK_MET),
+    measure="rows",
+    unit="clocks",
+)
+HANDED_OVER_SLA_BREACHED = Figure(
+    "sla_breached",
+    "SLA breached",
+    "The handed-over leads' clocks breached since they became an MQL.",
+    _handed_over_clocks(Kind.CLOCK_BREACHED),
+    measure="rows",
+    unit="clocks",
+)
+
 ONE_ON_ONE_DQ = Figure(
     "disqualified",
     "Disqualified",
@@ -548,10 +573,16 @@ ONE_ON_ONE_FIXED: dict[str, Figure] = {
         NURTURE,
         WON_SINCE,
         HANDED_OVER_DEALS,
+        HANDED_OVER_SLA_MET,
     )
 }
 ONE_ON_ONE_FIXED.update(
-    {"accepted": MQLS_ACCEPTED, "acceptance_rate": MQLS_ACCEPTED, "leads": HANDED_OVER}
+    {
+        "accepted": MQLS_ACCEPTED,
+        "acceptance_rate": MQLS_ACCEPTED,
+        "leads": HANDED_OVER,
+        "sla_met_share": HANDED_OVER_SLA_MET,
+    }
 )
 ONE_ON_ONE_FIXED["pipeline_amount"] = HANDED_OVER_PIPELINE
 

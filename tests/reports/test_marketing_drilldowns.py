@@ -13,6 +13,12 @@ import pytest
 from reports.filters import filters_from
 from reports.tables import REPORTS, rows_of
 from reports.views import _drill_url
+from tests.agreements.factories import (
+    AgreementFactory,
+    MarketingCommitmentFactory,
+    ResponseRuleFactory,
+    signed_and_active,
+)
 from tests.reports.marketing_world import MARCH, NOW, build
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +27,13 @@ MARKETING_REPORTS = ("delivery", "pipeline", "one_on_one")
 
 
 @pytest.fixture
-def world(rep, other_rep, marketer, ops):
+def world(rep, other_rep, marketer, manager, ops):
+    """The marketing world under an agreement in force: its commitment section links too,
+    and each entry into MQL starts a clock (4 wall-clock hours)."""
+    draft = AgreementFactory()
+    ResponseRuleFactory(agreement=draft, within_amount=4, within_unit="hours", business_time=False)
+    MarketingCommitmentFactory(agreement=draft, new_leads=10, mqls=4, sales_accepted=2)
+    signed_and_active(draft, marketer, manager, by=ops)
     return build(rep, other_rep, marketer, ops)
 
 
@@ -55,7 +67,7 @@ def _leads_in(value: object, drilled: int) -> int:
     deals names its leads; an amount or a rate counts the leads its rows fall on."""
     part = getattr(value, "part", None)
     if part is not None:
-        return part
+        return getattr(part, "leads", part)
     leads = getattr(value, "leads", None)
     if leads is not None:
         return leads
@@ -69,7 +81,13 @@ def test_every_linked_number_opens_exactly_its_leads(client, ops, world, key, ti
     time_machine.move_to(NOW, tick=False)
     client.force_login(ops)
     cells = linked_cells(key)
-    assert cells, "the report links its numbers"
+    sections = {section for section, *_ in cells}
+    expected_sections = {
+        "delivery": {"commitment", "total", "channel", "campaign", "persona", "reason"},
+        "pipeline": {"figure", "cost"},
+        "one_on_one": {"summary", "stage", "persona", "title", "reason"},
+    }
+    assert sections == expected_sections[key]
     for section, label, url, expected in cells:
         response = client.get(url)
         assert response.status_code == 200, (section, label, url)
