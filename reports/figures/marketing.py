@@ -167,10 +167,18 @@ FEEDBACK_COVERAGE = Rate("feedback_coverage", "Feedback coverage", TRACEABLE, CL
 
 def with_reason(events: QuerySet[LeadEvent]) -> QuerySet[LeadEvent]:
     """Disqualifications with `_reason`: the structured reason of the feedback given with
-    it (the lead's first feedback at or after it), NO_REASON without one."""
+    it (the lead's first feedback at or after it, before its next stage), NO_REASON
+    without one."""
+    moved_between = LeadEvent.objects.filter(
+        kind=Kind.STAGE_ENTERED,
+        lead=OuterRef("lead"),
+        at__gt=OuterRef(OuterRef("at")),
+        at__lt=OuterRef("at"),
+    )
     given = (
         LeadEvent.objects.filter(kind=Kind.FEEDBACK, lead=OuterRef("lead"), at__gte=OuterRef("at"))
         .exclude(reason="")
+        .filter(~Exists(moved_between))
         .order_by("at", "id")
         .values("reason")[:1]
     )

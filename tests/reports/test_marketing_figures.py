@@ -227,3 +227,17 @@ def test_an_mql_counts_for_the_rep_who_received_it_or_the_lead_desk(world, rep, 
     }
     # Accepted, for the same receivers: a and d, both rep's.
     assert m.MQLS_ACCEPTED.by("rep", MARCH, NOW) == {rep.pk: 2}
+
+
+def test_a_disqualification_without_feedback_keeps_no_reason_after_a_later_one(rep, ops, marketer):
+    # Disqualified on day 1 without feedback, reopened on day 2, an MQL again, then
+    # disqualified on day 4 with "no budget": two rows, one lead each.
+    channel = ChannelFactory(slug="forms", is_marketing_sourced=True)
+    (lead,) = take_in(channel, None, ["twice@x.test"], T0)
+    services.run_transition(fresh(lead), "disqualify", by=None, reason="Spam", at=day(1))
+    services.run_transition(fresh(lead), "reopen", by=ops, at=day(2))
+    services.run_transition(fresh(lead), "hand_raise", by=marketer, at=day(3))
+    services.disqualify_with_feedback(
+        fresh(lead), by=None, reason="Budget", fit="poor", feedback_reason="no_budget", at=day(4)
+    )
+    assert m.reason_counts(m.DISQUALIFIED.events(MARCH, NOW)) == {"none": 1, "no_budget": 1}
