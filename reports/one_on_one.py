@@ -11,7 +11,7 @@ from django.utils import timezone
 from agreements.models import Persona
 from agreements.stages import Stage
 
-from .delivery import reason_rows
+from .delivery import by_lead_facts, reason_rows, summed
 from .figures import marketing as m
 from .figures.base import Kind, Shown
 from .filters import NONE, ReportFilters
@@ -30,20 +30,19 @@ def _median_customer_wait(f: ReportFilters, now: dt.datetime) -> int | None:
     return waits.order_by("customer_wait").values_list("customer_wait", flat=True)[rank - 1]
 
 
-def summary_row(f: ReportFilters, now: dt.datetime) -> dict[str, Any]:
+# The lead facts the handed-over leads are counted by, once each (delivery.by_lead_facts).
+FACTS = ("persona", "title", "stage")
+Counts = dict[str, dict[tuple[Any, ...], int]]
+
+
+def summary_row(f: ReportFilters, now: dt.datetime, counts: Counts) -> dict[str, Any]:
     """Handed over and what sales did with them."""
     row: dict[str, Any] = {
         figure.key: figure.total(f, now)
-        for figure in (
-            m.HANDED_OVER,
-            m.TOUCHED,
-            m.OPEN_UNTOUCHED,
-            m.ONE_ON_ONE_DISQUALIFIED,
-            m.NURTURE,
-            m.WON_SINCE,
-        )
+        for figure in (m.TOUCHED, m.OPEN_UNTOUCHED, m.NURTURE, m.WON_SINCE)
     }
-    row["accepted"] = m.MQLS_ACCEPTED.total(f, now)
+    for key in ("handed_over", "disqualified", "accepted"):
+        row[key] = summed(counts[key], None).get(None, 0)
     row["acceptance_rate"] = Shown(row["accepted"], row["handed_over"])
     row["deals"] = m.HANDED_OVER_DEALS.tally(None, f, now)[None]
     row["pipeline_amount"] = m.HANDED_OVER_PIPELINE.total(f, now)
@@ -56,12 +55,12 @@ def summary_row(f: ReportFilters, now: dt.datetime) -> dict[str, Any]:
     return row
 
 
-def persona_rows(f: ReportFilters, now: dt.datetime) -> list[dict[str, Any]]:
+def persona_rows(f: ReportFilters, now: dt.datetime, counts: Counts) -> list[dict[str, Any]]:
     """The handed-over leads by persona."""
     counted = {
-        "leads": m.HANDED_OVER.by("persona", f, now),
-        "accepted": m.MQLS_ACCEPTED.by("persona", f, now),
-        "disqualified": m.ONE_ON_ONE_DISQUALIFIED.by("persona", f, now),
+        "leads": summed(counts["handed_over"], 0),
+        "accepted": summed(counts["accepted"], 0),
+        "disqualified": summed(counts["disqualified"], 0),
         "pipeline_amount": m.HANDED_OVER_PIPELINE.by("persona", f, now),
     }
     names = dict(Persona.objects.values_list("pk", "name"))
@@ -78,10 +77,10 @@ def persona_rows(f: ReportFilters, now: dt.datetime) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (-r["leads"], r["label"]))
 
 
-def title_rows(f: ReportFilters, now: dt.datetime) -> list[dict[str, Any]]:
+def title_rows(counts: Counts) -> list[dict[str, Any]]:
     """The most frequent titles of the handed-over leads."""
-    leads = m.HANDED_OVER.by("title", f, now)
-    accepted = m.MQLS_ACCEPTED.by("title", f, now)
+    leads = summed(counts["handed_over"], 1)
+    accepted = summed(counts["accepted"], 1)
     top = sorted(leads.items(), key=lambda item: (-item[1], item[0]))[:TOP_TITLES]
     return [
         {
@@ -95,9 +94,9 @@ def title_rows(f: ReportFilters, now: dt.datetime) -> list[dict[str, Any]]:
     ]
 
 
-def stage_rows(f: ReportFilters, now: dt.datetime) -> list[dict[str, Any]]:
+def stage_rows(counts: Counts) -> list[dict[str, Any]]:
     """Where the handed-over leads are now."""
-    found = m.HANDED_OVER.by("stage", f, now)
+    found = summed(counts["handed_over"], 2)
     return [
         {"section": "stage", "key": s.value, "label": s.label, "leads": found[s.value]}
         for s in Stage
@@ -108,10 +107,15 @@ def stage_rows(f: ReportFilters, now: dt.datetime) -> list[dict[str, Any]]:
 def one_on_one(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """The 1:1 report's rows. Sections: summary, stage, persona, title, reason."""
     now = now or timezone.now()
+    counts = {
+        figure.key: by_lead_facts(figure, FACTS, f, now)
+        for figure in (m.HANDED_OVER, m.MQLS_ACCEPTED, m.ONE_ON_ONE_DISQUALIFIED)
+    }
+    counts["accepted"] = counts.pop(m.MQLS_ACCEPTED.key)
     return [
-        summary_row(f, now),
-        *stage_rows(f, now),
-        *persona_rows(f, now),
-        *title_rows(f, now),
+        summary_row(f, now, counts),
+        *stage_rows(counts),
+        *persona_rows(f, now, counts),
+        *title_rows(counts),
         *reason_rows(m.reason_counts(m.ONE_ON_ONE_DQ.events(f, now))),
     ]
