@@ -4,6 +4,8 @@ did with them since and the pipeline they made — all from reports.figures.mark
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -11,7 +13,7 @@ from django.utils import timezone
 from agreements.models import Persona
 from agreements.stages import Stage
 
-from .delivery import by_lead_facts, reason_rows, summed
+from .delivery import reason_rows
 from .figures import marketing as m
 from .figures.base import Kind, Shown
 from .filters import NONE, ReportFilters
@@ -30,22 +32,29 @@ def _median_customer_wait(f: ReportFilters, now: dt.datetime) -> int | None:
     return waits.order_by("customer_wait").values_list("customer_wait", flat=True)[rank - 1]
 
 
-# The lead facts the handed-over leads are counted by, once each (delivery.by_lead_facts).
+# The lead facts the handed-over leads are counted by (marketing.cohort_counts).
 FACTS = ("persona", "title", "stage")
-Counts = dict[str, dict[tuple[Any, ...], int]]
+Counts = dict[tuple[Any, ...], dict[str, int]]
 
 
-def summary_row(f: ReportFilters, now: dt.datetime, counts: Counts) -> dict[str, Any]:
+def _summed(counts: Counts, key: str, position: int | None) -> dict[Any, int]:
+    """One cohort figure summed by one fact (its position in FACTS), or in all (None)."""
+    out: dict[Any, int] = defaultdict(int)
+    for combination, values in counts.items():
+        if values[key]:
+            out[None if position is None else combination[position]] += values[key]
+    return dict(out)
+
+
+def summary_row(
+    f: ReportFilters, now: dt.datetime, counts: Counts, pipeline: dict[Any, Decimal]
+) -> dict[str, Any]:
     """Handed over and what sales did with them."""
-    row: dict[str, Any] = {
-        figure.key: figure.total(f, now)
-        for figure in (m.TOUCHED, m.OPEN_UNTOUCHED, m.NURTURE, m.WON_SINCE)
-    }
-    for key in ("handed_over", "disqualified", "accepted"):
-        row[key] = summed(counts[key], None).get(None, 0)
+    row: dict[str, Any] = {key: _summed(counts, key, None).get(None, 0) for key in m.COHORT}
     row["acceptance_rate"] = Shown(row["accepted"], row["handed_over"])
     row["deals"] = m.HANDED_OVER_DEALS.tally(None, f, now)[None]
-    row["pipeline_amount"] = m.HANDED_OVER_PIPELINE.total(f, now)
+    # Each lead has one persona (or none): the personas' pipelines add up to the whole.
+    row["pipeline_amount"] = sum(pipeline.values(), m.ZERO)
     # Clocks, not leads: "3 clocks on 2 leads of 4" when a lead had several.
     met = m.HANDED_OVER_SLA_MET.tally(None, f, now)[None]
     breached = m.HANDED_OVER_SLA_BREACHED.total(f, now)
@@ -55,13 +64,13 @@ def summary_row(f: ReportFilters, now: dt.datetime, counts: Counts) -> dict[str,
     return row
 
 
-def persona_rows(f: ReportFilters, now: dt.datetime, counts: Counts) -> list[dict[str, Any]]:
+def persona_rows(counts: Counts, pipeline: dict[Any, Decimal]) -> list[dict[str, Any]]:
     """The handed-over leads by persona."""
     counted = {
-        "leads": summed(counts["handed_over"], 0),
-        "accepted": summed(counts["accepted"], 0),
-        "disqualified": summed(counts["disqualified"], 0),
-        "pipeline_amount": m.HANDED_OVER_PIPELINE.by("persona", f, now),
+        "leads": _summed(counts, "handed_over", 0),
+        "accepted": _summed(counts, "accepted", 0),
+        "disqualified": _summed(counts, "disqualified", 0),
+        "pipeline_amount": pipeline,
     }
     names = dict(Persona.objects.values_list("pk", "name"))
     rows = []
@@ -79,8 +88,8 @@ def persona_rows(f: ReportFilters, now: dt.datetime, counts: Counts) -> list[dic
 
 def title_rows(counts: Counts) -> list[dict[str, Any]]:
     """The most frequent titles of the handed-over leads."""
-    leads = summed(counts["handed_over"], 1)
-    accepted = summed(counts["accepted"], 1)
+    leads = _summed(counts, "handed_over", 1)
+    accepted = _summed(counts, "accepted", 1)
     top = sorted(leads.items(), key=lambda item: (-item[1], item[0]))[:TOP_TITLES]
     return [
         {
@@ -96,7 +105,7 @@ def title_rows(counts: Counts) -> list[dict[str, Any]]:
 
 def stage_rows(counts: Counts) -> list[dict[str, Any]]:
     """Where the handed-over leads are now."""
-    found = summed(counts["handed_over"], 2)
+    found = _summed(counts, "handed_over", 2)
     return [
         {"section": "stage", "key": s.value, "label": s.label, "leads": found[s.value]}
         for s in Stage
@@ -107,15 +116,12 @@ def stage_rows(counts: Counts) -> list[dict[str, Any]]:
 def one_on_one(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """The 1:1 report's rows. Sections: summary, stage, persona, title, reason."""
     now = now or timezone.now()
-    counts = {
-        figure.key: by_lead_facts(figure, FACTS, f, now)
-        for figure in (m.HANDED_OVER, m.MQLS_ACCEPTED, m.ONE_ON_ONE_DISQUALIFIED)
-    }
-    counts["accepted"] = counts.pop(m.MQLS_ACCEPTED.key)
+    counts = m.cohort_counts(FACTS, f, now)
+    pipeline = m.HANDED_OVER_PIPELINE.by("persona", f, now)
     return [
-        summary_row(f, now, counts),
+        summary_row(f, now, counts, pipeline),
         *stage_rows(counts),
-        *persona_rows(f, now, counts),
+        *persona_rows(counts, pipeline),
         *title_rows(counts),
         *reason_rows(m.reason_counts(m.ONE_ON_ONE_DQ.events(f, now))),
     ]

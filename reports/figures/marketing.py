@@ -7,7 +7,7 @@ pipeline report, the 1:1 report, the pacing snapshots and every drill-down read 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -112,8 +112,7 @@ MQLS_DELIVERED = Figure(
 
 
 def _mqls_accepted(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-    reached_sql = _later(Kind.STAGE_ENTERED, stage="sql", at__lte=now)
-    return _mqls_delivered(f, now).filter(Exists(reached_sql))
+    return _cohort("accepted")(f, now)
 
 
 MQLS_ACCEPTED = Figure(
@@ -406,40 +405,50 @@ PIPELINE_FIGURES.update(
 # --- The 1:1 report: what became of the MQLs handed over ------------------------------
 
 
-def _handed_over_where(condition: Any) -> Any:
-    """Events of the MQLs delivered in the range narrowed by a condition on each."""
+def _untouched_open(now: dt.datetime) -> Q:
+    untouched = ~Q(Exists(_later(Kind.SALES_TOUCH, at__lte=now)))
+    return untouched & ~Q(lead__stage__in=[*CLOSED_STAGES, Stage.NURTURE])
 
+
+# What became of an MQL delivered in the range, as a condition on its MQL entry: each
+# cohort figure below is the MQLs delivered narrowed by one, and `cohort_counts` counts
+# them all in one query with the same conditions.
+COHORT: dict[str, Callable[[dt.datetime], Q]] = {
+    "handed_over": lambda now: Q(),
+    "touched": lambda now: Q(Exists(_later(Kind.SALES_TOUCH, at__lte=now))),
+    "untouched_open": _untouched_open,
+    "accepted": lambda now: Q(Exists(_later(Kind.STAGE_ENTERED, stage="sql", at__lte=now))),
+    "disqualified": lambda now: Q(
+        Exists(_later(Kind.STAGE_ENTERED, stage=Stage.DISQUALIFIED, at__lte=now))
+    ),
+    "nurture": lambda now: Q(lead__stage=Stage.NURTURE),
+    "won": lambda now: Q(Exists(_later(Kind.DEAL_WON, at__lte=now))),
+}
+
+
+def _cohort(key: str) -> Callable[[ReportFilters, dt.datetime], QuerySet[LeadEvent]]:
     def events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-        return condition(_mqls_delivered(f, now), now)
+        return _mqls_delivered(f, now).filter(COHORT[key](now))
 
     return events
 
 
-def _touched(events: QuerySet[LeadEvent], now: dt.datetime) -> QuerySet[LeadEvent]:
-    return events.filter(Exists(_later(Kind.SALES_TOUCH, at__lte=now)))
-
-
-def _open_untouched(events: QuerySet[LeadEvent], now: dt.datetime) -> QuerySet[LeadEvent]:
-    untouched = events.filter(~Exists(_later(Kind.SALES_TOUCH, at__lte=now)))
-    return untouched.exclude(lead__stage__in=[*CLOSED_STAGES, Stage.NURTURE])
-
-
-def _now_in(stage: str) -> Any:
-    def condition(events: QuerySet[LeadEvent], now: dt.datetime) -> QuerySet[LeadEvent]:
-        return events.filter(lead__stage=stage)
-
-    return condition
-
-
-def _ever_entered(stage: str) -> Any:
-    def condition(events: QuerySet[LeadEvent], now: dt.datetime) -> QuerySet[LeadEvent]:
-        return events.filter(Exists(_later(Kind.STAGE_ENTERED, stage=stage, at__lte=now)))
-
-    return condition
-
-
-def _won_since(events: QuerySet[LeadEvent], now: dt.datetime) -> QuerySet[LeadEvent]:
-    return events.filter(Exists(_later(Kind.DEAL_WON, at__lte=now)))
+def cohort_counts(
+    fields: tuple[str, ...], f: ReportFilters, now: dt.datetime
+) -> dict[tuple[Any, ...], dict[str, int]]:
+    """Every cohort figure's leads per combination of the leads' own facts (e.g. persona,
+    title, stage), in one query; each lead has one combination, so groupings and totals
+    are sums of these."""
+    paths = [f"lead__{name}" for name in fields]
+    counts = {
+        key: Count("lead", distinct=True, filter=condition(now))
+        for key, condition in COHORT.items()
+    }
+    rows = _mqls_delivered(f, now).order_by().values_list(*paths).annotate(**counts)
+    return {
+        tuple(row[: len(paths)]): dict(zip(COHORT, row[len(paths) :], strict=True))
+        for row in rows.values_list(*paths, *COHORT)
+    }
 
 
 HANDED_OVER = Figure(
@@ -453,35 +462,35 @@ TOUCHED = Figure(
     "touched",
     "Touched",
     "Of those, the ones with a sales touch since they became an MQL.",
-    _handed_over_where(_touched),
+    _cohort("touched"),
     paths=RECEIVED,
 )
 OPEN_UNTOUCHED = Figure(
     "untouched_open",
     "Open, never touched",
     "Of those, the ones still open (not in nurture) with no sales touch since.",
-    _handed_over_where(_open_untouched),
+    _cohort("untouched_open"),
     paths=RECEIVED,
 )
 ONE_ON_ONE_DISQUALIFIED = Figure(
     "disqualified",
     "Disqualified",
     "Of those, the ones disqualified since.",
-    _handed_over_where(_ever_entered(Stage.DISQUALIFIED)),
+    _cohort("disqualified"),
     paths=RECEIVED,
 )
 NURTURE = Figure(
     "nurture",
     "Nurture",
     "Of those, the ones in nurture now.",
-    _handed_over_where(_now_in(Stage.NURTURE)),
+    _cohort("nurture"),
     paths=RECEIVED,
 )
 WON_SINCE = Figure(
     "won",
     "Won",
     "Of those, the ones with a deal won since.",
-    _handed_over_where(_won_since),
+    _cohort("won"),
     paths=RECEIVED,
 )
 
