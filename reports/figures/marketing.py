@@ -507,10 +507,14 @@ def _mql_in_range_before(f: ReportFilters) -> QuerySet[LeadEvent]:
     )
 
 
-def since_handed_over(kind: str, f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-    """A kind of event on the handed-over leads, after they became an MQL in the range."""
+def since_handed_over(
+    kind: str | tuple[str, ...], f: ReportFilters, now: dt.datetime
+) -> QuerySet[LeadEvent]:
+    """Events of a kind (or kinds) on the handed-over leads, after they became an MQL in
+    the range."""
+    kinds = (kind,) if isinstance(kind, str) else kind
     return (
-        LeadEvent.objects.filter(kind=kind, at__lte=now)
+        LeadEvent.objects.filter(kind__in=kinds, at__lte=now)
         .filter(lead__in=_mqls_delivered(f, now).values("lead"))
         .filter(Exists(_mql_in_range_before(f)))
     )
