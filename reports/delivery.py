@@ -18,7 +18,7 @@ from agreements.models import Agreement, Channel, MarketingCommitment, Persona
 from leads.models import Campaign
 
 from .figures import marketing as m
-from .figures.base import Figure, Shown, share
+from .figures.base import CURRENCY, Figure, Shown, share
 from .filters import NONE, ReportFilters
 
 CENT = Decimal("0.01")
@@ -41,7 +41,7 @@ COMMITMENT_FIGURES = (
     ("new_leads", "New leads"),
     ("mqls", "MQLs"),
     ("sales_accepted", "Sales-accepted leads (SQL)"),
-    ("pipeline_amount", "Pipeline amount"),
+    ("pipeline_amount", f"Pipeline amount ({CURRENCY})"),
     ("acceptance_rate", "Acceptance rate (%)"),
 )
 

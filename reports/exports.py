@@ -11,17 +11,15 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpResponse
 
 from leads.spreadsheet import safe_cell, safe_row
 
+from .figures.base import CURRENCY
 from .filters import ReportFilters
 from .tables import Column, Report, Section, export_value, rows_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Amounts carry no currency of their own: the installation's, EUR unless set.
-CURRENCY = getattr(settings, "ACCORD_CURRENCY", "EUR")
 UNITS = {"money": CURRENCY, "hours": "hours", "pct": "%", "rate": "%"}
 
 

@@ -266,9 +266,10 @@ DELIVERY_SECTIONS = (
         "Against the commitment",
         (
             Column("label", "Figure", "text"),
-            Column("target", "Committed for the range", "money"),
-            Column("expected_by_now", "Expected by now", "money"),
-            Column("delivered", "Delivered", "money", drill="=key"),
+            # Counts, an amount and a rate: each row's label says its unit.
+            Column("target", "Committed for the range", "ratio"),
+            Column("expected_by_now", "Expected by now", "ratio"),
+            Column("delivered", "Delivered", "ratio", drill="=key"),
             Column("pace", "Pace", "pct"),
             Column("on_pace", "On pace", "bool"),
         ),

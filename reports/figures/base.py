@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import RowNumber
 
@@ -25,6 +26,8 @@ from leads.models import Lead, LeadEvent
 from reports.filters import DESK, NONE, ReportFilters
 
 Kind = LeadEvent.Kind
+# Amounts carry no currency of their own: the installation's, EUR unless set.
+CURRENCY: str = getattr(settings, "ACCORD_CURRENCY", "EUR")
 
 # How a report's rows group the ledger: the key of each row, as a path from an event.
 GROUPS = {
