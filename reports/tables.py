@@ -1,8 +1,9 @@
 """What each report shows: its sections, their columns and charts, who may open it.
 
-The page and the exports read the same rows (from reports.queries) through the same
-column definitions, so a number looks the same on screen and in the file: `display`
-formats it for the page, `export_value` gives the spreadsheet its number.
+The page and the exports read the same rows (each report's module, over the figures of
+reports.figures) through the same column definitions, so a number looks the same on
+screen and in the file: `display` formats it for the page, `export_value` gives the
+spreadsheet its number.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from agreements import roles
 from agreements.stages import Stage
 from leads.models import Lead
 
-from . import queries, sales, scoreboard, trends
+from . import sales, scoreboard, trends
 from .delivery import FIGURES as DELIVERY_FIGURES
 from .delivery import marketing_delivery
 from .figures.base import Figure
@@ -80,9 +81,9 @@ class Report:
     def drilldown(self, metric: str, f: ReportFilters, now: dt.datetime) -> QuerySet[Lead]:
         """The leads behind one linked number of this report."""
         figure = self.figures.get(metric)
-        if figure is not None:
-            return figure.leads(f, now)
-        return queries.drilldown_leads(self.key, metric, f, now)
+        if figure is None:
+            return Lead.objects.none()
+        return figure.leads(f, now)
 
     def sections_of(self, rows: list[dict[str, Any]]) -> tuple[Section, ...]:
         return self.sections_for(rows) if self.sections_for else self.sections

@@ -1,6 +1,6 @@
 """Accountability reports: the index, each report's page, its exports and its drill-downs.
 
-Views stay thin: the figures come from reports.queries, the columns from
+Views stay thin: the figures come from each report's module, the columns from
 reports.tables; a view only checks the role, reads the filters and lays out.
 """
 
