@@ -61,7 +61,7 @@ PRODUCTION_ENV := ACCORD_VAR_DIR="$${ACCORD_VAR_DIR:-$(CURDIR)/var/test}" DJANGO
 	ALLOWED_HOSTS=testserver,localhost,127.0.0.1 SECURE_SSL_REDIRECT=0
 PRODUCTION_TESTS := tests/production tests/leads/test_lifecycle.py tests/leads/test_touch_clock.py \
 	tests/agreements/test_sla_clock.py tests/leads/test_clock_recompute.py tests/sla/test_sla_check.py \
-	tests/reports/test_facts.py
+	tests/leads/test_ledger.py tests/reports/test_figures.py
 
 test: install-dev browser
 	@failed=""; \

@@ -63,11 +63,10 @@ from leads.models import (
     StageChange,
     Team,
 )
-from reports import facts
 from sla.models import Breach
 
 SEED = 20260101
-GENERATOR_VERSION = 2  # 2: the ledger (leads.LeadEvent)
+GENERATOR_VERSION = 3  # 2: the ledger (leads.LeadEvent); 3: no stored first-touch time
 META_TABLE = "accord_bench_meta"
 STALE_AFTER_DAYS = 30
 DAY = 86_400
@@ -604,8 +603,7 @@ class Generator:
         big = [
             Lead, Activity, StageChange, Assignment, Breach, Deal, Feedback, Account, LeadEvent,
         ]  # fmt: skip
-        # The reports' stored facts: no per-row triggers during the load, one rebuild after.
-        with facts.bulk_loading(), bulk_load([m._meta.db_table for m in big], self.out):
+        with bulk_load([m._meta.db_table for m in big], self.out):
             self._accounts()
             self._rows(plan)
         _reset_sequences(big)
@@ -746,7 +744,7 @@ class Generator:
             ["id", "email", "first_name", "last_name", "title", "company", "phone", "country",
              "industry", "website", "stage", "owner", "channel", "campaign", "persona", "account",
              "created_at", "updated_at", "stage_entered_at", "assigned_at", "first_touch_at",
-             "business_seconds_to_first_touch", "last_touch_at", "sla_started_at", "sla_due_at",
+             "last_touch_at", "sla_started_at", "sla_due_at",
              "sla_status", "sla_rule", "sla_agreement", "nurture_until", "disqualify_reason",
              "version"],
         )  # fmt: skip
@@ -931,9 +929,6 @@ class Generator:
             elif sla_status == "stopped":
                 note(left, "clock_stopped", owner=holder(left), **bounds)
                 sla_status, started, due = "none", None, None  # a stopped clock is cleared
-        seconds_to_touch = None
-        if first_touch is not None:
-            seconds_to_touch = int((first_touch - (mql_at or created)) * 0.6)
 
         first = FIRST[i % 20]
         last = LAST[(i // 20) % 18]
@@ -1031,7 +1026,6 @@ class Generator:
                 handed = max(started, assigned) if assigned is not None else started
                 routing = self._business_seconds(started, handed)
                 response = self._business_seconds(handed, first_touch)
-                seconds_to_touch = response
                 note(first_touch, "first_touch", owner=holder(first_touch), actor=owner,
                      started_at=ts(started), due_at=ts(due), customer_wait=routing + response,
                      routing_delay=routing, rep_response=response)  # fmt: skip
@@ -1049,7 +1043,6 @@ class Generator:
                 ts(created), ts(stage_entered), ts(stage_entered),
                 ts(assigned) if assigned else None,
                 ts(first_touch) if first_touch else None,
-                seconds_to_touch,
                 ts(last_touch) if last_touch else None,
                 ts(started) if started is not None else None,
                 ts(due) if due and sla_status != "none" else None,

@@ -2,13 +2,10 @@
 
 The same Apollo rows go through all three loaders, each from the same starting database
 (the rows one wrote are removed, and on Postgres the lead table vacuumed, before the
-next starts). All three insert into the same lead table, with its indexes and triggers:
-each new lead fires the owner-load trigger, and a lead with a channel (ours and the
-bulk_create's; the stock resource sets none) its delivery events and their tally. Our
-import also writes accounts, activities and, for the leads routing assigns, assignments
-(the tenure triggers), all inside its time. When an import finishes, the reports app
-compacts the delivery tally those triggers appended to; the bulk_create does the same
-inside its time, and runs with the collector paused as the import does.
+next starts). All three insert into the same lead table with the same indexes; no
+database trigger fires for any of them. Our import also writes accounts, touch-point
+activities, assignments for the leads routing assigns and their ledger rows, all inside
+its time; the bulk_create runs with the collector paused, as the import does.
 """
 
 from __future__ import annotations
@@ -35,7 +32,6 @@ from leads.importing.columns import FILL_FIELDS
 from leads.importing.files import read_table
 from leads.importing.presets import auto_mapping
 from leads.models import Account, ImportBatch, Lead
-from reports.facts import compact_tally
 
 from .profiling import profile_line
 from .results import BenchContext, BenchResult
@@ -130,9 +126,6 @@ def _remove_bench_rows(marks: tuple[int, int]) -> None:
         account_table = connection.ops.quote_name(Account._meta.db_table)
         cursor.execute(f"DELETE FROM {account_table} WHERE id > %s", [account_mark])  # noqa: S608
     ImportBatch.objects.all().delete()
-    # The delivery tally's triggers appended a row per event added and removed: one per key
-    # again, as before the run (the daily task's compaction).
-    compact_tally()
     if connection.vendor == "postgresql":
         # The next loader inserts the same emails: without this, each of its unique-index
         # checks would visit the dead row version the previous loader left.
@@ -196,8 +189,8 @@ def bench_import(context: BenchContext) -> list[BenchResult]:
         table = read_table(data, "b.csv")
         cleaned = clean_rows(table, auto_mapping(table.headers))
 
-        # Under the same conditions as ours: the collector paused, and the delivery tally
-        # compacted after the write, as the reports app does when an import finishes.
+        # Under the same conditions as ours: the collector paused. No trigger fires for
+        # either: the lead table has none.
         @bulk_phase()
         def bulk_create() -> None:
             now = timezone.now()
@@ -215,7 +208,6 @@ def bench_import(context: BenchContext) -> list[BenchResult]:
                 ],
                 batch_size=500,
             )
-            compact_tally()
 
         bulk, _ = timed_and_removed(bulk_create)
 
@@ -260,8 +252,8 @@ def bench_import(context: BenchContext) -> list[BenchResult]:
             "plain bulk_create",
             bulk_rate,
             "rows/s",
-            f"the same {context.rows:,} rows in {bulk:.1f} s (objects + INSERTs + the tally "
-            "compaction an import ends with; file already parsed and cleaned)",
+            f"the same {context.rows:,} rows in {bulk:.1f} s (objects + INSERTs; file "
+            "already parsed and cleaned)",
         ),
         BenchResult(
             "import",

@@ -27,10 +27,10 @@ from django.utils.dateparse import parse_datetime
 
 from agreements.calendar import CalendarSpec, add_duration, business_duration_between
 from agreements.models import Agreement, ResponseRule
-from agreements.stages import CLOCK_STOPPING_STAGES, Stage
+from agreements.stages import CLOCK_STOPPING_STAGES
 
 from . import ledger
-from .models import Assignment, Lead, LeadEvent, StageChange
+from .models import Assignment, Lead, LeadEvent
 
 PENDING = Lead.SLAStatus.PENDING
 MET = Lead.SLAStatus.MET
@@ -190,9 +190,6 @@ def record_sales_touch(lead: Lead, at: dt.datetime, rules: Rules, by: Any) -> li
     first = lead.first_touch_at is None
     if first:
         lead.first_touch_at = at
-        lead.business_seconds_to_first_touch = business_seconds_to_first_touch(
-            lead, at, rules.calendar
-        )
     answers_clock = (
         lead.sla_started_at is not None
         and lead.sla_status in (PENDING, BREACHED)
@@ -276,30 +273,6 @@ def owner_at(lead: Lead, instant: dt.datetime) -> int | None:
     )
     moved = list(later)
     return moved[0] if moved else lead.owner_id
-
-
-def reached_sales_at(lead: Lead, at: dt.datetime) -> dt.datetime:
-    """When the lead became the rep's to answer: the latest of its creation, its last
-    entry into MQL before `at` and its assignment to the current owner."""
-    moments = [lead.created_at]
-    if lead.assigned_at is not None:
-        moments.append(lead.assigned_at)
-    if lead.pk is not None:
-        entered = (
-            StageChange.objects.filter(lead_id=lead.pk, to_stage=Stage.MQL, at__lte=at)
-            .order_by("-at")
-            .values_list("at", flat=True)
-            .first()
-        )
-        if entered is not None:
-            moments.append(entered)
-    return min(max(moments), at)
-
-
-def business_seconds_to_first_touch(lead: Lead, at: dt.datetime, spec: CalendarSpec) -> int:
-    """Whole seconds of working time from `reached_sales_at` to the first touch at `at`."""
-    spent = business_duration_between(reached_sales_at(lead, at), at, spec)
-    return max(int(spent.total_seconds()), 0)
 
 
 def running_clocks(agreement: Agreement) -> Q:

@@ -8,7 +8,6 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from leads.clock import Rules, business_seconds_to_first_touch
 from leads.models import Lead
 
 from .figures.base import Figure
@@ -97,22 +96,3 @@ def take_snapshot(now: dt.datetime | None = None) -> int:
         ReportSnapshot.objects.filter(date=day).delete()
         ReportSnapshot.objects.bulk_create(rows, batch_size=1000)
     return len(rows)
-
-
-def fill_first_touch_times(batch: int = 500) -> int:
-    """Stamp `business_seconds_to_first_touch` on touched leads that lack it (demo data,
-    leads touched before the field existed). Idempotent. Returns how many were filled."""
-    spec = Rules.in_force().calendar
-    filled = 0
-    while True:
-        leads = list(
-            Lead.objects.filter(
-                first_touch_at__isnull=False, business_seconds_to_first_touch__isnull=True
-            ).order_by("pk")[:batch]
-        )
-        if not leads:
-            return filled
-        for lead in leads:
-            seconds = business_seconds_to_first_touch(lead, lead.first_touch_at, spec)
-            Lead.objects.filter(pk=lead.pk).update(business_seconds_to_first_touch=seconds)
-        filled += len(leads)

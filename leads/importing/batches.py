@@ -22,7 +22,6 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, Q
-from django.dispatch import Signal
 from django.utils import timezone
 
 from leads.models import (
@@ -48,10 +47,6 @@ from .writer import (
     plan_import,
     write_import,
 )
-
-# Sent once a batch has run to the end (page, command or task), with the batch and its
-# Summary: apps above leads (reports' tallies) tidy up after a big write here.
-import_finished = Signal()
 
 
 @contextlib.contextmanager
@@ -199,7 +194,6 @@ def run_batch(
         status=ImportBatch.Status.DONE, finished_at=timezone.now()
     )
     batch.status = ImportBatch.Status.DONE
-    import_finished.send(sender=ImportBatch, batch=batch, summary=summary)
     return summary
 
 

@@ -15,10 +15,9 @@ def install(apps, schema_editor):
 
 
 def uninstall(apps, schema_editor):
-    from reports import facts
-
-    facts.drop_triggers(schema_editor.connection)
-
+    # The report facts and their triggers are gone (0011 drops them with frozen
+    # SQL); reports count the ledger. Nothing to install or rebuild any more.
+    pass
 
 class Migration(migrations.Migration):
 

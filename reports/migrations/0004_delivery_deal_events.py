@@ -5,18 +5,14 @@ from django.db import migrations, models
 
 
 def install(apps, schema_editor):
-    from reports import facts
-
-    facts.install_delivery_triggers(schema_editor.connection)
-    facts.rebuild_delivery(schema_editor.connection)
-
+    # The report facts and their triggers are gone (0011 drops them with frozen
+    # SQL); reports count the ledger. Nothing to install or rebuild any more.
+    pass
 
 def uninstall(apps, schema_editor):
-    # Back to 0003: its triggers are gone too (0003's table is stale until reinstalled).
-    from reports import facts
-
-    facts.drop_delivery_triggers(schema_editor.connection)
-
+    # The report facts and their triggers are gone (0011 drops them with frozen
+    # SQL); reports count the ledger. Nothing to install or rebuild any more.
+    pass
 
 class Migration(migrations.Migration):
 

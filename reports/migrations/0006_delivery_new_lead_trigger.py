@@ -5,10 +5,9 @@ from django.db import migrations
 
 
 def install(apps, schema_editor):
-    from reports import facts
-
-    facts.install_delivery_triggers(schema_editor.connection)
-
+    # The report facts and their triggers are gone (0011 drops them with frozen
+    # SQL); reports count the ledger. Nothing to install or rebuild any more.
+    pass
 
 class Migration(migrations.Migration):
     dependencies = [

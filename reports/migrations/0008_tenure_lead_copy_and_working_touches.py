@@ -7,26 +7,19 @@ from django.db import migrations, models
 
 
 def install(apps, schema_editor):
-    from reports import facts
-
-    facts.install_triggers(schema_editor.connection)
-    facts.rebuild_tenures(schema_editor.connection)
-
+    # The report facts and their triggers are gone (0011 drops them with frozen
+    # SQL); reports count the ledger. Nothing to install or rebuild any more.
+    pass
 
 def drop(apps, schema_editor):
-    # SQLite rebuilds reports_tenure to add the columns: triggers that name it must go
-    # first (they would fail the rename), and come back after.
-    from reports import facts
-
-    facts.drop_triggers(schema_editor.connection)
-
+    # The report facts and their triggers are gone (0011 drops them with frozen
+    # SQL); reports count the ledger. Nothing to install or rebuild any more.
+    pass
 
 def uninstall(apps, schema_editor):
-    # Back to 0007: the tenure triggers are gone (the table is stale until reinstalled).
-    from reports import facts
-
-    facts.drop_triggers(schema_editor.connection)
-
+    # The report facts and their triggers are gone (0011 drops them with frozen
+    # SQL); reports count the ledger. Nothing to install or rebuild any more.
+    pass
 
 class Migration(migrations.Migration):
 

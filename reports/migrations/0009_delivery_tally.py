@@ -5,17 +5,14 @@ from django.db import migrations, models
 
 
 def install(apps, schema_editor):
-    from reports import facts
-
-    facts.install_tally_triggers(schema_editor.connection)
-    facts.rebuild_tally(schema_editor.connection)
-
+    # The report facts and their triggers are gone (0011 drops them with frozen
+    # SQL); reports count the ledger. Nothing to install or rebuild any more.
+    pass
 
 def uninstall(apps, schema_editor):
-    from reports import facts
-
-    facts.drop_tally_triggers(schema_editor.connection)
-
+    # The report facts and their triggers are gone (0011 drops them with frozen
+    # SQL); reports count the ledger. Nothing to install or rebuild any more.
+    pass
 
 class Migration(migrations.Migration):
 

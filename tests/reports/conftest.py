@@ -100,7 +100,6 @@ def sales_world(agreement, team, rep):
         sla_status="met",
         first_touch_at=at(3, 3, 10),
         last_touch_at=at(3, 5),
-        business_seconds_to_first_touch=3600,
     )
     assign(l1, rep, at(3, 3))
     for when in (at(3, 3, 10), at(3, 4), at(3, 5)):
@@ -114,7 +113,6 @@ def sales_world(agreement, team, rep):
         sla_status="met",
         first_touch_at=at(3, 6),
         last_touch_at=at(3, 6),
-        business_seconds_to_first_touch=7200,
     )
     assign(l2, rep, at(3, 5))
     touch(l2, rep, at(3, 6))
@@ -130,7 +128,6 @@ def sales_world(agreement, team, rep):
         sla_due_at=at(3, 1, 13),
         first_touch_at=at(5, 1),
         last_touch_at=at(5, 1),
-        business_seconds_to_first_touch=100800,
     )
     assign(l4, rep, at(3, 1))
     assign(l4, rep_b, at(3, 20), from_owner=rep)
