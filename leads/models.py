@@ -231,12 +231,6 @@ class Lead(FSMModelMixin, models.Model):
     stage_entered_at = models.DateTimeField(default=timezone.now)
     assigned_at = models.DateTimeField(null=True, blank=True)
     first_touch_at = models.DateTimeField(null=True, blank=True)
-    business_seconds_to_first_touch = models.PositiveIntegerField(
-        null=True,
-        blank=True,
-        editable=False,
-        help_text="Business time from reaching sales to the first sales touch.",
-    )
     last_touch_at = models.DateTimeField(null=True, blank=True)
     sla_started_at = models.DateTimeField(
         null=True, blank=True, help_text="When the running (or last) SLA clock started."
