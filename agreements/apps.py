@@ -10,4 +10,4 @@ class AgreementsConfig(AppConfig):
         # Models import only once the registry is ready, hence here and not at the top.
         from .roles import sync_roles
 
-        post_migrate.connect(sync_roles, dispatch_uid="accord_sync_roles")
+        post_migrate.connect(sync_roles, weak=False, dispatch_uid="accord_sync_roles")

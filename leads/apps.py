@@ -11,7 +11,9 @@ class LeadsConfig(AppConfig):
         # post_migrate). django_celery_beat's models import only once the registry is ready.
         from config.schedules import ensure_schedules
 
-        post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="accord_schedules")
+        post_migrate.connect(
+            ensure_schedules, sender=self, weak=False, dispatch_uid="accord_schedules"
+        )
 
         from agreements.models import BusinessCalendar, Holiday, ResponseRule
 
