@@ -149,9 +149,9 @@ def _warn_clocks_due_soon(context: CheckContext) -> int:
     if not horizons:
         return 0
     # Each rule's horizon as a CASE on the lead's rule, not an OR of (rule = x AND due <= h):
-    # given the OR, SQLite without statistics (the normal case: nothing runs ANALYZE)
-    # walked the index on sla_rule_id, i.e. every lead under a rule (0.4-3.4 s at
-    # 1,000,000 leads); now only the partial index of running clocks is usable.
+    # given the OR, SQLite without statistics (nothing runs ANALYZE) walks the index on
+    # sla_rule_id, i.e. every lead under a rule; this way only the partial index of
+    # running clocks is usable.
     horizon = Case(
         *(When(sla_rule_id=rule_id, then=Value(at)) for rule_id, at in horizons.items()),
         default=None,

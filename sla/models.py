@@ -46,12 +46,12 @@ class Breach(models.Model):
         "leads.Lead", on_delete=models.CASCADE, related_name="breaches", db_index=False
     )
     # rule, agreement and manager_at_due are not indexed: no query looks breaches up by
-    # them, and each index cost the check's insert of 10,000 breaches about 10 ms;
-    # deleting a rule or a user (rare) scans this table instead. The four references
-    # to rules, agreements and users carry no database constraint either: they are
-    # history, written by the check from rows it has just read and locked, and Django
-    # applies SET_NULL when one is deleted; Postgres's per-row checks of them were
-    # 150 ms of the check's commit for 10,000 breaches. The lead keeps its constraint.
+    # them, and each index slows the check's bulk insert; deleting a rule or a user
+    # (rare) scans this table instead. The four references to rules, agreements and
+    # users carry no database constraint either: they are history, written by the check
+    # from rows it has just read and locked, and Django applies SET_NULL when one is
+    # deleted; Postgres's per-row checks of them weighed on the check's commit. The
+    # lead keeps its constraint.
     rule = models.ForeignKey(
         "agreements.ResponseRule",
         on_delete=models.SET_NULL,
