@@ -1,6 +1,6 @@
 """Leads and their lifecycle.
 
-The stage graph of DESIGN.md lives in `Lead`, top to bottom: each transition
+The lifecycle's stage graph lives in `Lead`, top to bottom: each transition
 says where it comes from, where it goes, who may run it and what it needs.
 """
 

@@ -1,6 +1,6 @@
 """Safe spreadsheet exports: cells that a spreadsheet would run as a formula are escaped.
 
-OWASP's rule for CSV injection: a cell starting with =, +, -, @, tab or CR is
+The rule for CSV injection: a cell starting with =, +, -, @, tab or CR is
 prefixed with a single quote, so Excel and LibreOffice show it as text.
 import-export's own escaping only handles "=", so every export goes through here.
 """
