@@ -8,7 +8,6 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count
 from django.utils import timezone
 
 from agreements.models import Agreement
@@ -16,7 +15,7 @@ from agreements.models import untouched_thresholds as agreement_thresholds
 from agreements.stages import Stage
 from leads.models import Team
 
-from .figures.base import GROUPS, Counted, Figure, Shown, nearest_rank
+from .figures.base import Counted, Figure, Shown, nearest_rank, tally_together
 from .figures.sales import (
     ASSIGNED,
     FIRST_TOUCHED,
@@ -26,13 +25,12 @@ from .figures.sales import (
     TOUCHES,
     TTFT_FIELDS,
     figures_for,
-    held_now,
 )
 from .filters import DESK, ReportFilters
 
 # Section → how its rows group the ledger (None: one row for everyone).
 SECTIONS: dict[str, str | None] = {"team": "team", "rep": "rep", "total": None}
-# The figures counted per row, in one query each per section.
+# The figures counted per row (those of one base in one query) per section.
 COUNTED = (ASSIGNED, SLA_MET, SLA_BREACHED, SLA_DECIDED, FIRST_TOUCHED, TOUCHES)
 
 
@@ -71,18 +69,6 @@ def _labels(section: str, keys: set[Any]) -> dict[Any, str]:
     return dict.fromkeys(keys, "All")
 
 
-def _stages(group: str | None, f: ReportFilters, now: dt.datetime) -> dict[Any, dict[str, int]]:
-    """Per row key: the leads assigned in the range the rep still holds, by stage now."""
-    events = held_now(f, now).order_by()
-    path = GROUPS[group] if group else None
-    columns = [path, "lead__stage"] if path else ["lead__stage"]
-    rows = events.values_list(*columns).annotate(n=Count("lead", distinct=True))
-    out: dict[Any, dict[str, int]] = {}
-    for *key, stage, n in rows.values_list(*columns, "n"):
-        out.setdefault(key[0] if key else None, {})[f"stage_{stage}"] = n
-    return out
-
-
 def sales_activity(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Rows per team, per rep (the lead desk as rep key 0) and for everyone: leads
     assigned, untouched after each threshold and not yet, clocks met and breached, the
@@ -92,14 +78,14 @@ def sales_activity(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
     thresholds = untouched_thresholds()
     figures = figures_for(thresholds)
     untouched = [k for k in figures if k.startswith(("untouched_", "not_yet_"))]
+    stages = [f"stage_{stage}" for stage in Stage.values]
     rows: list[dict[str, Any]] = []
     for section, group in SECTIONS.items():
         found: dict[Any, dict[str, Any]] = {}
-        for figure in (*COUNTED, *(figures[k] for k in untouched)):
-            for key, value in figure.tally(group, f, now).items():
-                found.setdefault(key, {})[figure.key] = value
-        for key, stages in _stages(group, f, now).items():
-            found.setdefault(key, {}).update(stages)
+        counted = (*COUNTED, *(figures[k] for k in untouched), *(figures[k] for k in stages))
+        for name, values in tally_together(counted, group, f, now).items():
+            for key, value in values.items():
+                found.setdefault(key, {})[name] = value
         first = FIRST_TOUCHED.events(f, now)
         for name in TTFT_FIELDS:
             for key, picked in nearest_rank(first, name, group).items():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -40,7 +41,7 @@ def sales_figures() -> dict[str, Figure]:
     force."""
     figures: dict[str, Figure] = {"sla_met_share": SLA_MET}
     first = untouched(untouched_thresholds()[0])
-    figures["untouched_1"] = Figure("untouched_1", first.label, first.definition, first.events)
+    figures["untouched_1"] = replace(first, key="untouched_1")
     goals = _goals()
     if goals:
         figures["goal_share"] = touch_goal(goals)[0]

@@ -82,13 +82,34 @@ class Figure:
     unit: str = "rows"
     # Groupings this figure's rows key differently (an MQL's rep is the one who received it).
     paths: Mapping[str, str] = field(default_factory=dict)
+    # A figure made by `part_of`: the rows it narrows and the condition it narrows them by,
+    # so `tally_together` counts the figures of one base in one pass over its rows.
+    base: Callable[[ReportFilters, dt.datetime], QuerySet[LeadEvent]] | None = None
+    where: Callable[[ReportFilters, dt.datetime], Q] | None = None
 
-    def _aggregate(self) -> Any:
+    @classmethod
+    def part_of(
+        cls,
+        base: Callable[[ReportFilters, dt.datetime], QuerySet[LeadEvent]],
+        where: Callable[[ReportFilters, dt.datetime], Q],
+        key: str,
+        label: str,
+        definition: str,
+        **options: Any,
+    ) -> Figure:
+        """The figure of `base`'s rows that meet `where`: its events are exactly those."""
+
+        def events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+            return base(f, now).filter(where(f, now))
+
+        return cls(key, label, definition, events, base=base, where=where, **options)
+
+    def _aggregate(self, condition: Q | None = None) -> Any:
         if self.measure == "leads":
-            return Count("lead", distinct=True)
+            return Count("lead", distinct=True, filter=condition)
         if self.measure == "rows":
-            return Count("id")
-        return Sum("amount")
+            return Count("id", filter=condition)
+        return Sum("amount", filter=condition)
 
     def total(self, f: ReportFilters, now: dt.datetime) -> int | Decimal:
         """The figure for the whole of the filters."""
@@ -133,6 +154,43 @@ class Figure:
 
     def _zero(self) -> int | Decimal:
         return Decimal("0.00") if self.measure == "amount" else 0
+
+
+def tally_together(
+    figures: tuple[Figure, ...], group: str | None, f: ReportFilters, now: dt.datetime
+) -> dict[str, dict[Any, int | Decimal]]:
+    """`Figure.tally` of several figures, by figure key: the figures `part_of` one base
+    in one query (a conditional count each over the base's rows), the others one each."""
+    out: dict[str, dict[Any, int | Decimal]] = {}
+    shared: dict[Any, list[Figure]] = {}
+    for figure in figures:
+        if figure.base is None or figure.where is None or figure.paths:
+            out[figure.key] = figure.tally(group, f, now)
+        else:
+            shared.setdefault(figure.base, []).append(figure)
+    for base, parts in shared.items():
+        aggregates: dict[str, Any] = {}
+        for i, figure in enumerate(parts):
+            condition = figure.where(f, now) or None  # type: ignore[misc]
+            aggregates[f"v{i}"] = figure._aggregate(condition)
+            if figure.measure != "leads":
+                aggregates[f"n{i}"] = Count("lead", distinct=True, filter=condition)
+        events = base(f, now).order_by()
+        if group is None:
+            rows = [{"key": None, **events.aggregate(**aggregates)}]
+        else:
+            path = GROUPS[group]
+            grouped = events.values(key=F(path)).annotate(**aggregates)
+            rows = list(grouped.values("key", *aggregates))
+        for i, figure in enumerate(parts):
+            values = out.setdefault(figure.key, {})
+            for row in rows:
+                value = row[f"v{i}"]
+                leads = value if figure.measure == "leads" else row[f"n{i}"]
+                # A group with none of this figure's rows is not one of its keys, as in tally.
+                if group is None or leads:
+                    values[row["key"]] = figure._value(value, leads)
+    return out
 
 
 class Counted(int):

@@ -1,9 +1,10 @@
 """Sales' figures over the ledger: tenures, untouched cohorts, clocks, times to first
-touch and touches, each defined once (DESIGN.md, "Figures")."""
+touch and touches, each defined once."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from django.db.models import (
     Count,
@@ -16,8 +17,10 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
 )
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThanOrEqual
 
 from agreements.models import TouchGoal
 from agreements.stages import Stage
@@ -46,11 +49,12 @@ def tenures(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
     return in_range(Kind.ASSIGNED, f).filter(owner__isnull=False)
 
 
-ASSIGNED = Figure(
+ASSIGNED = Figure.part_of(
+    tenures,
+    lambda f, now: Q(),
     "assigned",
     "Leads assigned",
     "Leads given to the rep in the range (each assignment starts a tenure).",
-    tenures,
 )
 
 
@@ -58,46 +62,56 @@ def _after(days: int) -> ExpressionWrapper:
     return ExpressionWrapper(OuterRef("at") + dt.timedelta(days=days), output_field=DateTimeField())
 
 
+def _interrupted() -> QuerySet[LeadEvent]:
+    """When the outer tenure stopped being untouched: the first event that ended it or
+    the holder's first sales touch in it."""
+    return (
+        LeadEvent.objects.filter(
+            Q(kind=Kind.ASSIGNED, at__gt=OuterRef("at"))
+            | Q(kind=Kind.STAGE_ENTERED, stage__in=CLOSING, at__gt=OuterRef("at"))
+            | Q(kind=Kind.SALES_TOUCH, actor=OuterRef("owner"), at__gte=OuterRef("at")),
+            lead=OuterRef("lead"),
+        )
+        .order_by("at")
+        .values("at")[:1]
+    )
+
+
 def untouched(days: int) -> Figure:
     """Tenures that started in the range, held `days` days with no sales touch by the
     holder; counted once the days have passed."""
 
-    def events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-        touched = LeadEvent.objects.filter(
-            kind=Kind.SALES_TOUCH,
-            lead=OuterRef("lead"),
-            actor=OuterRef("owner"),
-            at__gte=OuterRef("at"),
-            at__lt=_after(days),
-        )
-        return (
-            tenures(f, now)
-            .filter(at__lte=now - dt.timedelta(days=days))
-            .exclude(Exists(_ends_tenure(_after(days))))
-            .exclude(Exists(touched))
+    def where(f: ReportFilters, now: dt.datetime) -> Q:
+        # Until its first end or touch (or now): no date arithmetic per ledger row.
+        untouched_until = Coalesce(Subquery(_interrupted()), Value(now))
+        held = ExpressionWrapper(F("at") + dt.timedelta(days=days), output_field=DateTimeField())
+        return Q(at__lte=now - dt.timedelta(days=days)) & Q(
+            GreaterThanOrEqual(untouched_until, held)
         )
 
-    return Figure(
+    return Figure.part_of(
+        tenures,
+        where,
         f"untouched_{days}",
         f"Untouched after {days} days",
         f"Of the leads assigned in the range, those the rep held {days} days with no "
         "sales touch of theirs; counted once the days have passed.",
-        events,
     )
 
 
 def not_yet(days: int) -> Figure:
     """Tenures that started in the range less than `days` days ago."""
 
-    def events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-        return tenures(f, now).filter(at__gt=now - dt.timedelta(days=days))
+    def where(f: ReportFilters, now: dt.datetime) -> Q:
+        return Q(at__gt=now - dt.timedelta(days=days))
 
-    return Figure(
+    return Figure.part_of(
+        tenures,
+        where,
         f"not_yet_{days}",
         f"Not yet {days} days",
         f"Leads assigned in the range less than {days} days ago: not yet counted as "
         f"untouched after {days} days.",
-        events,
     )
 
 
@@ -110,36 +124,31 @@ def _decided(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
     return scoped(clocks.filter(due_at__gte=f.start, due_at__lt=f.end), f)
 
 
-def _met(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-    return _decided(f, now).filter(kind=Kind.CLOCK_MET)
-
-
-def _breached(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-    return _decided(f, now).filter(kind=Kind.CLOCK_BREACHED)
-
-
-SLA_MET = Figure(
+SLA_MET = Figure.part_of(
+    _decided,
+    lambda f, now: Q(kind=Kind.CLOCK_MET),
     "sla_met",
     "SLA met",
     "Clocks due in the range that a sales touch met by their due time, for the owner at the touch.",
-    _met,
     measure="rows",
     unit="clocks",
 )
-SLA_BREACHED = Figure(
+SLA_BREACHED = Figure.part_of(
+    _decided,
+    lambda f, now: Q(kind=Kind.CLOCK_BREACHED),
     "sla_breached",
     "SLA breached",
     "Clocks due in the range with no sales touch by their due time, for the owner at "
     "the due time (the lead desk when nobody owned the lead).",
-    _breached,
     measure="rows",
     unit="clocks",
 )
-SLA_DECIDED = Figure(
+SLA_DECIDED = Figure.part_of(
+    _decided,
+    lambda f, now: Q(),
     "sla_decided",
     "Clocks met or breached",
     "Clocks due in the range, met or breached.",
-    _decided,
     measure="rows",
     unit="clocks",
 )
@@ -175,22 +184,24 @@ TOUCHES = Figure(
 )
 
 
-def held_now(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-    """Tenures that started in the range and still go on (no later assignment)."""
-    return tenures(f, now).exclude(Exists(_ends_tenure().filter(kind=Kind.ASSIGNED)))
+def _still_held() -> Q:
+    """The outer tenure still goes on: no later assignment of its lead."""
+    return ~Q(Exists(_ends_tenure().filter(kind=Kind.ASSIGNED)))
 
 
 def held_now_in(stage: str) -> Figure:
     """Leads assigned in the range that the same rep still holds, now in `stage`."""
 
-    def events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-        return held_now(f, now).filter(lead__stage=stage)
+    def where(f: ReportFilters, now: dt.datetime) -> Q:
+        # The stage first: the database looks for a later assignment only on its leads.
+        return Q(lead__stage=stage) & _still_held()
 
-    return Figure(
+    return Figure.part_of(
+        tenures,
+        where,
         f"stage_{stage}",
         Stage(stage).label,
         "Of the leads assigned in the range, those the rep still holds, by their stage now.",
-        events,
     )
 
 
@@ -204,8 +215,8 @@ def figures_for(thresholds: list[int]) -> dict[str, Figure]:
     found = [ASSIGNED, SLA_MET, SLA_BREACHED, SLA_DECIDED, FIRST_TOUCHED, TOUCHES]
     for i, (gone, pending) in enumerate(untouched_figures(thresholds), start=1):
         found += [
-            Figure(f"untouched_{i}", gone.label, gone.definition, gone.events),
-            Figure(f"not_yet_{i}", pending.label, pending.definition, pending.events),
+            replace(gone, key=f"untouched_{i}"),
+            replace(pending, key=f"not_yet_{i}"),
         ]
     found += [held_now_in(s) for s in Stage.values]
     return {figure.key: figure for figure in found}
