@@ -685,6 +685,8 @@ class LeadEvent(models.Model):
         ordering = ["at", "id"]
         indexes = [
             models.Index(fields=["kind", "at"], name="leadevent_kind_at"),
+            # Stage figures (entered Working, MQL, a closing stage) read one stage's rows.
+            models.Index(fields=["kind", "stage", "at"], name="leadevent_kind_stage_at"),
             models.Index(fields=["lead", "kind", "at"], name="leadevent_lead_kind_at"),
             models.Index(
                 fields=["kind", "due_at"],

@@ -15,7 +15,7 @@ from django.utils import timezone
 from agreements.models import Agreement, TouchGoal
 
 from . import delivery
-from .figures.base import Figure, Shown
+from .figures.base import Figure, Shown, tally_together
 from .figures.sales import SLA_DECIDED, SLA_MET, touch_goal, untouched
 from .filters import ReportFilters
 from .sales import untouched_thresholds
@@ -86,6 +86,11 @@ def sla_scoreboard(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
     goals = _goals()
     first_untouched = untouched(thresholds[0])
     goal_reached, goal_decided = touch_goal(goals) if goals else (None, None)
+    sales = tuple(
+        figure
+        for figure in (SLA_MET, SLA_DECIDED, first_untouched, goal_reached, goal_decided)
+        if figure is not None
+    )
     rows: dict[str, dict[str, Any]] = {}
 
     def put(key: str, side: str, label: str, promise: str, i: int, **cells: Any) -> None:
@@ -130,7 +135,10 @@ def sla_scoreboard(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
             actual=coverage,
             kept=_kept(coverage, Decimal(100)),
         )
-        met = Shown(int(SLA_MET.total(p, now)), int(SLA_DECIDED.total(p, now)))
+        counted = {
+            key: values.get(None, 0) for key, values in tally_together(sales, None, p, now).items()
+        }
+        met = Shown(int(counted[SLA_MET.key]), int(counted[SLA_DECIDED.key]))
         put(
             "sla_met_share",
             "sales",
@@ -141,7 +149,7 @@ def sla_scoreboard(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
             actual=met,
             kept=_kept(met, Decimal(100)),
         )
-        left = first_untouched.total(p, now)
+        left = counted[first_untouched.key]
         put(
             "untouched_1",
             "sales",
@@ -153,7 +161,7 @@ def sla_scoreboard(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
             kept=left == 0,
         )
         if goal_reached is not None and goal_decided is not None:
-            goal = Shown(goal_reached.total(p, now), goal_decided.total(p, now))
+            goal = Shown(counted[goal_reached.key], counted[goal_decided.key])
             put(
                 "goal_share",
                 "sales",

@@ -7,12 +7,10 @@ import datetime as dt
 from dataclasses import replace
 
 from django.db.models import (
-    Count,
     DateTimeField,
     Exists,
     ExpressionWrapper,
     F,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -20,7 +18,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
-from django.db.models.lookups import GreaterThanOrEqual
+from django.db.models.lookups import GreaterThanOrEqual, LessThan
 
 from agreements.models import TouchGoal
 from agreements.stages import Stage
@@ -222,21 +220,12 @@ def figures_for(thresholds: list[int]) -> dict[str, Figure]:
     return {figure.key: figure for figure in found}
 
 
-def _touches_within(days: int) -> Subquery:
-    """The sales touches on the outer event's lead in its first `days` days."""
-    touches = (
-        LeadEvent.objects.filter(
-            kind=Kind.SALES_TOUCH,
-            lead=OuterRef("lead"),
-            at__gte=OuterRef("at"),
-            at__lt=_after(days),
-        )
-        .order_by()
-        .values("lead")
-        .annotate(n=Count("id"))
-        .values("n")
+def _nth_touch(n: int) -> Subquery:
+    """When the outer event's lead had its n-th sales touch from the event on (none: null)."""
+    touches = LeadEvent.objects.filter(
+        kind=Kind.SALES_TOUCH, lead=OuterRef("lead"), at__gte=OuterRef("at")
     )
-    return Subquery(touches, output_field=IntegerField())
+    return Subquery(touches.order_by("at", "id").values("at")[n - 1 : n])
 
 
 def touch_goal(goals: list[TouchGoal]) -> tuple[Figure, Figure]:
@@ -246,45 +235,49 @@ def touch_goal(goals: list[TouchGoal]) -> tuple[Figure, Figure]:
     general one to the others."""
     own = [g.channel_id for g in goals if g.channel_id is not None]
 
-    def conditions(now: dt.datetime) -> tuple[Q, Q, dict[str, Coalesce]]:
-        reached, decided, touches = Q(pk__in=[]), Q(pk__in=[]), {}
+    def conditions(now: dt.datetime) -> tuple[Q, Q]:
+        reached, decided = Q(pk__in=[]), Q(pk__in=[])
         for g in goals:
             if g.channel_id is not None:
                 scope = Q(lead__channel_id=g.channel_id)
             else:
                 scope = Q(lead__channel_id__isnull=True) | ~Q(lead__channel_id__in=own)
-            name = f"_touches_{g.pk}"
-            touches[name] = Coalesce(_touches_within(g.within_days), 0)
-            hit = scope & Q(**{f"{name}__gte": g.touches})
-            reached |= hit
-            decided |= hit | (scope & Q(at__lte=now - dt.timedelta(days=g.within_days)))
-        return reached, decided, touches
+            # Reached: the goal's last touch came before its days were over. The
+            # days' end is computed once per lead, not once per touch.
+            days_over = ExpressionWrapper(
+                F("at") + dt.timedelta(days=g.within_days), output_field=DateTimeField()
+            )
+            touched = Q(LessThan(_nth_touch(g.touches), days_over)) if g.touches else Q()
+            reached |= scope & touched
+            # The days first: only the leads still within them need their touches looked up.
+            decided |= scope & (Q(at__lte=now - dt.timedelta(days=g.within_days)) | touched)
+        return reached, decided
 
-    def working(f: ReportFilters) -> QuerySet[LeadEvent]:
+    def working(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
         return in_range(Kind.STAGE_ENTERED, f).filter(stage=Stage.WORKING)
 
-    def reached_events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-        reached, _, touches = conditions(now)
-        return working(f).alias(**touches).filter(reached)
+    def reached_where(f: ReportFilters, now: dt.datetime) -> Q:
+        return conditions(now)[0]
 
-    def decided_events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-        _, decided, touches = conditions(now)
-        return working(f).alias(**touches).filter(decided)
+    def decided_where(f: ReportFilters, now: dt.datetime) -> Q:
+        return conditions(now)[1]
 
     text = ", ".join(f"{g.touches} touches in {g.within_days} days" for g in goals)
     return (
-        Figure(
+        Figure.part_of(
+            working,
+            reached_where,
             "goal_reached",
             "Reached the touch goal",
             f"Of the leads that became Working in the range, those touched as the goal says "
             f"({text}) from then on.",
-            reached_events,
         ),
-        Figure(
+        Figure.part_of(
+            working,
+            decided_where,
             "goal_decided",
             "Touch goal decided",
             "Of the leads that became Working in the range, those that reached the touch "
             "goal or whose days for it are over.",
-            decided_events,
         ),
     )
