@@ -220,12 +220,18 @@ def figures_for(thresholds: list[int]) -> dict[str, Figure]:
     return {figure.key: figure for figure in found}
 
 
+# A condition every row meets (an empty Q would vanish from an OR).
+EVERY = Q(pk__isnull=False)
+
+
 def _nth_touch(n: int) -> Subquery:
     """When the outer event's lead had its n-th sales touch from the event on (none: null)."""
     touches = LeadEvent.objects.filter(
         kind=Kind.SALES_TOUCH, lead=OuterRef("lead"), at__gte=OuterRef("at")
     )
-    return Subquery(touches.order_by("at", "id").values("at")[n - 1 : n])
+    # The n-th time is the same whichever of equal times comes first: no tie-break, so
+    # the (lead, kind, at) index gives it without a sort.
+    return Subquery(touches.order_by("at").values("at")[n - 1 : n])
 
 
 def touch_goal(goals: list[TouchGoal]) -> tuple[Figure, Figure]:
@@ -240,14 +246,16 @@ def touch_goal(goals: list[TouchGoal]) -> tuple[Figure, Figure]:
         for g in goals:
             if g.channel_id is not None:
                 scope = Q(lead__channel_id=g.channel_id)
-            else:
+            elif own:
                 scope = Q(lead__channel_id__isnull=True) | ~Q(lead__channel_id__in=own)
+            else:
+                scope = EVERY  # the general goal and no other: no join to the lead
             # Reached: the goal's last touch came before its days were over. The
             # days' end is computed once per lead, not once per touch.
             days_over = ExpressionWrapper(
                 F("at") + dt.timedelta(days=g.within_days), output_field=DateTimeField()
             )
-            touched = Q(LessThan(_nth_touch(g.touches), days_over)) if g.touches else Q()
+            touched = Q(LessThan(_nth_touch(g.touches), days_over)) if g.touches else EVERY
             reached |= scope & touched
             # The days first: only the leads still within them need their touches looked up.
             decided |= scope & (Q(at__lte=now - dt.timedelta(days=g.within_days)) | touched)
