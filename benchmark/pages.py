@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -12,7 +13,8 @@ from leads.models import Lead
 from .profiling import count_queries, profile_line, timed
 from .results import BenchContext, BenchResult
 
-PAGE_TARGET_MS = 150
+# Server time of the pages reps live in: Postgres is where users grow, SQLite embedded.
+PAGE_TARGET_MS = {"postgresql": 50, "sqlite": 150}
 
 
 def bench_pages(context: BenchContext) -> list[BenchResult]:
@@ -30,10 +32,11 @@ def bench_pages(context: BenchContext) -> list[BenchResult]:
     rep_client, manager_client = Client(), Client()
     rep_client.force_login(rep)
     manager_client.force_login(manager)
+    page_target = PAGE_TARGET_MS.get(connection.vendor, 150)
     pages = [
-        ("queue page", rep_client, reverse("leads:queue"), PAGE_TARGET_MS),
+        ("queue page", rep_client, reverse("leads:queue"), page_target),
         ("lead page", rep_client, reverse("leads:detail", args=[focus["page_lead"]]),
-         PAGE_TARGET_MS),
+         page_target),
         ("team page", manager_client, reverse("leads:team"), None),
     ]  # fmt: skip
     results = []
