@@ -15,7 +15,7 @@ from agreements.models import untouched_thresholds as agreement_thresholds
 from agreements.stages import Stage
 from leads.models import Team
 
-from .figures.base import Counted, Figure, Shown, nearest_rank, tally_together
+from .figures.base import Counted, Figure, Shown, nearest_ranks, tally_together
 from .figures.sales import (
     ASSIGNED,
     FIRST_TOUCHED,
@@ -87,8 +87,8 @@ def sales_activity(f: ReportFilters, now: dt.datetime | None = None) -> list[dic
             for key, value in values.items():
                 found.setdefault(key, {})[name] = value
         first = FIRST_TOUCHED.events(f, now)
-        for name in TTFT_FIELDS:
-            for key, picked in nearest_rank(first, name, group).items():
+        for name, ranked in nearest_ranks(first, TTFT_FIELDS, group).items():
+            for key, picked in ranked.items():
                 row = found.setdefault(key, {})
                 row[f"{name}_p50"], row[f"{name}_p90"] = picked.get(5), picked.get(9)
         if group is None and not found:

@@ -218,29 +218,44 @@ def nearest_rank(
     events: QuerySet[LeadEvent], field: str, group: str | None, tenths: tuple[int, ...] = (5, 9)
 ) -> dict[Any, dict[int, int]]:
     """Per row key (see GROUPS; None: one row), the percentiles of `field` given in
-    tenths (5: median, 9: 90th) by nearest rank: the value at rank ⌈p·n⌉. The database
-    ranks the rows and returns only the picked ones."""
+    tenths (5: median, 9: 90th) by nearest rank: the value at rank ⌈p·n⌉."""
+    return nearest_ranks(events, (field,), group, tenths)[field]
+
+
+def nearest_ranks(
+    events: QuerySet[LeadEvent],
+    fields: tuple[str, ...],
+    group: str | None,
+    tenths: tuple[int, ...] = (5, 9),
+) -> dict[str, dict[Any, dict[int, int]]]:
+    """Per field, per row key (see GROUPS; None: one row), the percentiles of the field's
+    values given in tenths (5: median, 9: 90th) by nearest rank: the value at rank
+    ⌈p·n⌉ among the rows that have one. The database ranks the rows once per field, in
+    one query, and returns only the picked ones."""
     path = GROUPS[group] if group else None
     partition = [F(path)] if path else None
-    ranked = (
-        events.filter(**{f"{field}__isnull": False})
-        .order_by()
-        .annotate(
-            _key=F(path) if path else Value(None, output_field=IntegerField()),
-            _v=F(field),
-            _r10=Window(RowNumber(), partition_by=partition, order_by=[F(field).asc()]) * 10,
-            _n=Window(Count("id"), partition_by=partition),
-        )
-    )
+    ranks: dict[str, Any] = {}
     picked = Q()
-    for t in tenths:
-        # 10·rank ≥ t·n > 10·(rank − 1): rank is ⌈t·n / 10⌉, in whole numbers.
-        picked |= Q(_r10__gte=F("_n") * t, _r10__lt=F("_n") * t + 10)
-    out: dict[Any, dict[int, int]] = {}
-    for key, value, r10, n in ranked.filter(picked).values_list("_key", "_v", "_r10", "_n"):
+    for i, name in enumerate(fields):
+        # Empty values rank last, after the n that have one.
+        order = [F(name).asc(nulls_last=True)]
+        ranks[f"_r{i}"] = Window(RowNumber(), partition_by=partition, order_by=order) * 10
+        ranks[f"_n{i}"] = Window(Count(name), partition_by=partition)
         for t in tenths:
-            if t * n <= r10 < t * n + 10:
-                out.setdefault(key, {})[t] = value
+            # 10·rank ≥ t·n > 10·(rank − 1): rank is ⌈t·n / 10⌉, in whole numbers.
+            picked |= Q(**{f"{name}__isnull": False, f"_r{i}__gte": F(f"_n{i}") * t}) & Q(
+                **{f"_r{i}__lt": F(f"_n{i}") * t + 10}
+            )
+    key = F(path) if path else Value(None, output_field=IntegerField())
+    ranked = events.order_by().annotate(_key=key, **ranks).filter(picked)
+    out: dict[str, dict[Any, dict[int, int]]] = {name: {} for name in fields}
+    columns = ["_key", *fields, *ranks]
+    for row in ranked.values(*columns):
+        for i, name in enumerate(fields):
+            value, r10, n = row[name], row[f"_r{i}"], row[f"_n{i}"]
+            for t in tenths:
+                if value is not None and t * n <= r10 < t * n + 10:
+                    out[name].setdefault(row["_key"], {})[t] = value
     return out
 
 

@@ -131,7 +131,7 @@ def test_drilldown_page_lists_the_leads_with_the_same_filters(
 
 # --- Query counts ------------------------------------------------------------------------
 
-QUERIES = {"sales": 32, "scoreboard": 53, "trends": 11}
+QUERIES = {"sales": 26, "scoreboard": 53, "trends": 11}
 
 
 @pytest.mark.parametrize("key", list(QUERIES))
