@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0015_lead_first_touch_time_is_in_the_ledger'),
+        ("leads", "0015_lead_first_touch_time_is_in_the_ledger"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='leadevent',
-            index=models.Index(fields=['kind', 'stage', 'at'], name='leadevent_kind_stage_at'),
+            model_name="leadevent",
+            index=models.Index(fields=["kind", "stage", "at"], name="leadevent_kind_stage_at"),
         ),
     ]
