@@ -4,7 +4,6 @@ one figure of reports.figures.sales (page, export and drill-down alike)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -15,7 +14,7 @@ from agreements.models import untouched_thresholds as agreement_thresholds
 from agreements.stages import Stage
 from leads.models import Team
 
-from .figures.base import Counted, Figure, Shown, nearest_ranks, tally_together
+from .figures.base import Counted, LazyFigures, Shown, nearest_ranks, tally_together
 from .figures.sales import (
     ASSIGNED,
     FIRST_TOUCHED,
@@ -39,23 +38,7 @@ def untouched_thresholds() -> list[int]:
     return agreement_thresholds(Agreement.current())
 
 
-class SalesFigures(Mapping[str, Figure]):
-    """The sales report's linked figures by drill metric, for the thresholds in force."""
-
-    def _figures(self) -> dict[str, Figure]:
-        return figures_for(untouched_thresholds())
-
-    def __getitem__(self, metric: str) -> Figure:
-        return self._figures()[metric]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._figures())
-
-    def __len__(self) -> int:
-        return len(self._figures())
-
-
-FIGURES = SalesFigures()
+FIGURES = LazyFigures(lambda: figures_for(untouched_thresholds()))
 
 
 def _labels(section: str, keys: set[Any]) -> dict[Any, str]:

@@ -5,7 +5,6 @@ sales activity reports (reports.figures)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -15,7 +14,7 @@ from django.utils import timezone
 from agreements.models import Agreement, TouchGoal
 
 from . import delivery
-from .figures.base import Figure, Shown, tally_together
+from .figures.base import Figure, LazyFigures, Shown, tally_together
 from .figures.sales import SLA_DECIDED, SLA_MET, touch_goal, untouched
 from .filters import ReportFilters
 from .sales import untouched_thresholds
@@ -48,24 +47,9 @@ def sales_figures() -> dict[str, Figure]:
     return figures
 
 
-class ScoreboardFigures(Mapping[str, Figure]):
-    """Each row's figure by drill metric (the row key): marketing's from the delivery
-    report, sales' from the sales activity report."""
-
-    def _figures(self) -> dict[str, Figure]:
-        return {**delivery.FIGURES, **sales_figures()}
-
-    def __getitem__(self, metric: str) -> Figure:
-        return self._figures()[metric]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._figures())
-
-    def __len__(self) -> int:
-        return len(self._figures())
-
-
-FIGURES = ScoreboardFigures()
+# Each row's figure by drill metric (the row key): marketing's from the delivery report,
+# sales' from the sales activity report.
+FIGURES = LazyFigures(lambda: {**delivery.FIGURES, **sales_figures()})
 
 
 def _kept(actual: Any, target: Decimal | None, *, at_most: bool = False) -> bool | None:

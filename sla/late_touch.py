@@ -1,27 +1,15 @@
-"""Settling a breach when a lead's first sales touch comes after its due time, and who
-owned a lead at a given instant."""
+"""Settling a breach when a lead's first sales touch comes after its due time."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from leads.models import Assignment, Lead
+from leads.clock import owner_at
+from leads.models import Lead
 
 from .context import managers_of
 from .models import Breach
-
-
-def owner_at(lead: Lead, instant: dt.datetime) -> int | None:
-    """Who owned `lead` at `instant`: whoever the first move after it took the lead from
-    (None: the lead desk), else its owner now (the rule of `_owner_at_due`, for one lead)."""
-    later = (
-        Assignment.objects.filter(lead=lead, at__gt=instant)
-        .order_by("at", "id")
-        .values_list("from_owner_id", flat=True)[:1]
-    )
-    moved = list(later)
-    return moved[0] if moved else lead.owner_id
 
 
 def record_late_touch(lead: Lead, at: dt.datetime, **kwargs: Any) -> None:

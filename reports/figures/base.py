@@ -13,7 +13,7 @@ Rows with no owner belong to the lead desk, a row of every sales table.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -296,3 +296,20 @@ class Shown:
 
     def __str__(self) -> str:
         return n_of_m(self.part, self.whole)
+
+
+class LazyFigures(Mapping[str, Figure]):
+    """A report's linked figures by drill metric, worked out when asked: some depend on
+    the agreement in force (its untouched thresholds, its touch goals)."""
+
+    def __init__(self, make: Callable[[], dict[str, Figure]]) -> None:
+        self._make = make
+
+    def __getitem__(self, metric: str) -> Figure:
+        return self._make()[metric]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._make())
+
+    def __len__(self) -> int:
+        return len(self._make())
