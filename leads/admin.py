@@ -61,10 +61,20 @@ class LeadAdminForm(forms.ModelForm):
 
     version = forms.IntegerField(widget=forms.HiddenInput, initial=1)
 
+    def clean_email(self) -> str:
+        """The lead's identity as stored, so the unique check sees "Ada@X" as "ada@x"."""
+        return normalize_email(self.cleaned_data.get("email"))
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if self.instance.pk is not None:
-            current = Lead.objects.filter(pk=self.instance.pk).values_list("version", flat=True)
+            # Locked until the admin's transaction ends: nothing writes the lead between
+            # this check and the save.
+            current = (
+                Lead.objects.select_for_update()
+                .filter(pk=self.instance.pk)
+                .values_list("version", flat=True)
+            )
             if data.get("version") != current.first():
                 raise forms.ValidationError(str(StaleLead()))
         return data
@@ -183,6 +193,8 @@ class LeadAdmin(LeadImportExportMixin, FSMAdminMixin, admin.ModelAdmin):
     readonly_fields = (
         "stage",
         "owner",
+        "channel",
+        "sla_started_at",
         "created_at",
         "updated_at",
         "stage_entered_at",

@@ -235,7 +235,7 @@ def _apply(
     lead = Lead.objects.get(pk=taken.lead_ids[values["email"]])
     moved = False
     if not taken.created_ids and hand_raise and lead.stage in HAND_RAISE_FROM:
-        lead = run_transition(lead, "hand_raise", by=None, note=subject)
+        lead = run_transition(lead, "hand_raise", by=None, note=subject, at=entry.at)
         moved = True
         if lead.owner_id is None:
             _route_hand_raise(lead, entry.at)

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agreements.models import Channel
+from agreements.stages import Stage
 from config.db import insert_rows, json_values, update_rows
 from leads import ledger, routing
 from leads.clock import PENDING, ClockStart, Rules
@@ -359,7 +360,10 @@ def take_in_leads(entry: Entry, rows: Sequence[CleanRow]) -> TakenIn:
                 new_changes.append((batch.pk, lead.pk, json.dumps(filled), write_activity))
             if write_activity:
                 activities.append(_activity_row(entry, lead.pk, row.row))
-        routes = routing.route_leads(new_leads, at=now, desk_when_unmatched=entry.clock != NO_CLOCK)
+        # An MQL (or any lead with a running clock) gets an owner decision even when no
+        # routing rule matches: the lead desk, with that reason.
+        decide = entry.clock != NO_CLOCK or entry.stage == Stage.MQL
+        routes = routing.route_leads(new_leads, at=now, desk_when_unmatched=decide)
         created_ids = _insert_leads(entry, new_leads)
         for fields, leads in updates.items():
             update_rows(

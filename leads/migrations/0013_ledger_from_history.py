@@ -16,6 +16,20 @@ HOLDER = """COALESCE(
       WHERE a.lead_id = x.lead_id AND a.at > x.at ORDER BY a.at, a.id LIMIT 1),
     (SELECT l.owner_id FROM leads_lead l WHERE l.id = x.lead_id))"""
 
+
+def holder(lead: str, at: str) -> str:
+    """Who held lead `lead` at instant `at` (two SQL expressions): the owner the next move
+    took it from, else the owner now."""
+    return f"""COALESCE(
+    (SELECT a.from_owner_id FROM leads_assignment a
+      WHERE a.lead_id = {lead} AND a.at > {at} ORDER BY a.at, a.id LIMIT 1),
+    (SELECT o.owner_id FROM leads_lead o WHERE o.id = {lead}))"""
+
+
+# A met clock was met by the first sales touch since it started.
+FIRST_TOUCH_ON_CLOCK = """(SELECT MIN(t.occurred_at) FROM leads_activity t
+    WHERE t.lead_id = l.id AND t.is_touch AND t.occurred_at >= l.sla_started_at)"""
+
 COLUMNS = (
     "lead_id, kind, at, stage, from_stage, owner_id, actor_id, campaign_id, deal_id, amount,"
     " started_at, due_at, customer_wait, routing_delay, rep_response, reason"
@@ -27,7 +41,8 @@ STATEMENTS = [
     SELECT l.id, 'stage_entered', l.created_at,
         COALESCE((SELECT s.from_stage FROM leads_stagechange s WHERE s.lead_id = l.id
                   ORDER BY s.at, s.id LIMIT 1), l.stage),
-        '', l.owner_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ''
+        '', {holder("l.id", "l.created_at")},
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ''
     FROM leads_lead l""",
     # Every recorded move.
     f"""INSERT INTO leads_leadevent ({COLUMNS})
@@ -57,7 +72,7 @@ STATEMENTS = [
     FROM leads_deal x""",
     f"""INSERT INTO leads_leadevent ({COLUMNS})
     SELECT x.lead_id, CASE x.status WHEN 'won' THEN 'deal_won' ELSE 'deal_lost' END,
-        x.closed_at, '', '', NULL, NULL, NULL, x.id, x.amount,
+        x.closed_at, '', '', {holder("x.lead_id", "x.closed_at")}, NULL, NULL, x.id, x.amount,
         NULL, NULL, NULL, NULL, NULL, ''
     FROM leads_deal x WHERE x.status IN ('won', 'lost') AND x.closed_at IS NOT NULL""",
     f"""INSERT INTO leads_leadevent ({COLUMNS})
@@ -74,26 +89,26 @@ STATEMENTS = [
         l.sla_started_at, l.sla_due_at, NULL, NULL, NULL, ''
     FROM leads_lead l WHERE l.sla_started_at IS NOT NULL AND l.sla_due_at IS NOT NULL""",
     f"""INSERT INTO leads_leadevent ({COLUMNS})
-    SELECT l.id, 'clock_met', COALESCE(l.last_touch_at, l.first_touch_at), '', '',
-        l.owner_id, NULL, NULL, NULL, NULL, l.sla_started_at, l.sla_due_at,
-        NULL, NULL, NULL, ''
+    SELECT l.id, 'clock_met', {FIRST_TOUCH_ON_CLOCK}, '', '',
+        {holder("l.id", FIRST_TOUCH_ON_CLOCK)}, NULL, NULL, NULL, NULL,
+        l.sla_started_at, l.sla_due_at, NULL, NULL, NULL, ''
     FROM leads_lead l
     WHERE l.sla_status = 'met' AND l.sla_due_at IS NOT NULL
-        AND COALESCE(l.last_touch_at, l.first_touch_at) IS NOT NULL""",
+        AND {FIRST_TOUCH_ON_CLOCK} IS NOT NULL""",
     f"""INSERT INTO leads_leadevent ({COLUMNS})
-    SELECT l.id, 'clock_breached', l.sla_due_at, '', '', l.owner_id, NULL, NULL, NULL, NULL,
-        l.sla_started_at, l.sla_due_at, NULL, NULL, NULL, ''
+    SELECT l.id, 'clock_breached', l.sla_due_at, '', '', {holder("l.id", "l.sla_due_at")},
+        NULL, NULL, NULL, NULL, l.sla_started_at, l.sla_due_at, NULL, NULL, NULL, ''
     FROM leads_lead l
     WHERE l.sla_status = 'breached' AND l.sla_due_at IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM sla_breach b
                         WHERE b.lead_id = l.id AND b.due_at = l.sla_due_at)""",
     f"""INSERT INTO leads_leadevent ({COLUMNS})
-    SELECT l.id, 'first_touch', l.first_touch_at, '', '', l.owner_id, NULL, NULL, NULL, NULL,
-        l.sla_started_at, l.sla_due_at, l.business_seconds_to_first_touch, 0,
+    SELECT l.id, 'first_touch', {FIRST_TOUCH_ON_CLOCK}, '', '', l.owner_id, NULL, NULL,
+        NULL, NULL, l.sla_started_at, l.sla_due_at, l.business_seconds_to_first_touch, 0,
         l.business_seconds_to_first_touch, ''
     FROM leads_lead l
-    WHERE l.sla_status IN ('met', 'breached') AND l.first_touch_at IS NOT NULL
-        AND l.sla_started_at IS NOT NULL AND l.first_touch_at >= l.sla_started_at""",
+    WHERE l.sla_status IN ('met', 'breached') AND l.sla_started_at IS NOT NULL
+        AND {FIRST_TOUCH_ON_CLOCK} IS NOT NULL""",
 ]
 
 

@@ -11,10 +11,29 @@ def install(apps, schema_editor):
     # SQL); reports count the ledger. Nothing to install or rebuild any more.
     pass
 
+# SQLite rebuilds the tenure table below to add columns, which fails while triggers name
+# it: an installation coming from 0007 drops them first (frozen names; 0011 drops the rest).
+SQLITE_TENURE_TRIGGERS = [
+    f"DROP TRIGGER IF EXISTS reports_tenure_{name}"
+    for name in (
+        "leads_lead_update",
+        "leads_assignment_insert",
+        "leads_assignment_delete",
+        "leads_assignment_update",
+        "leads_activity_insert",
+        "leads_activity_delete",
+        "leads_activity_update",
+        "leads_stagechange_insert",
+        "leads_stagechange_delete",
+        "leads_stagechange_update",
+    )
+]
+
+
 def drop(apps, schema_editor):
-    # The report facts and their triggers are gone (0011 drops them with frozen
-    # SQL); reports count the ledger. Nothing to install or rebuild any more.
-    pass
+    if schema_editor.connection.vendor == "sqlite":
+        for statement in SQLITE_TENURE_TRIGGERS:
+            schema_editor.execute(statement)
 
 def uninstall(apps, schema_editor):
     # The report facts and their triggers are gone (0011 drops them with frozen

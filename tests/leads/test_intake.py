@@ -6,11 +6,14 @@ import json
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from agreements.models import Channel
 from agreements.stages import Stage
 from leads.intake import issue_token, revoke_token
 from leads.models import Activity, Assignment, IntakeSubmission, Lead, RoutingRule, StageChange
+from reports.figures.marketing import MQLS_DELIVERED
+from reports.filters import ReportFilters
 from tests.agreements.factories import AgreementFactory, ResponseRuleFactory, signed_and_active
 from tests.factories import LeadFactory, RepFactory
 
@@ -195,3 +198,17 @@ def test_the_endpoint_needs_no_csrf_token(token):
 def test_only_post_is_allowed(client, token):
     response = client.get(reverse("leads:intake", args=["demo-request"]))
     assert response.status_code == 405
+
+
+def test_a_known_leads_hand_raise_counts_for_the_rep_it_is_routed_to(client, token, team):
+    rep = RepFactory(username="rep-uk", team=team)
+    RoutingRule.objects.create(name="UK", country="GB", team=team)
+    lead = LeadFactory(email="ada@analytical.example", stage=Stage.FAN, country="GB")
+    post_json(client, DEMO, token)
+    lead.refresh_from_db()
+    assert (lead.stage, lead.owner) == (Stage.MQL, rep)
+    # The MQL entry and its routing share one instant, so "MQLs delivered" (the holder at
+    # the entry, or its first assignment since) credits the routed rep, not the desk.
+    today = timezone.localdate()
+    f = ReportFilters(start_day=today, end_day=today)
+    assert MQLS_DELIVERED.by("rep", f, timezone.now()) == {rep.pk: 1}
