@@ -346,8 +346,9 @@ class AccountAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
 
-class HistoryAdmin(admin.ModelAdmin):
-    """A lead's history is written by the services (with its ledger), never by hand here."""
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the services and engines only (a lead's history with its ledger,
+    the SLA engine's breaches): nobody adds, edits or deletes them by hand."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -360,7 +361,7 @@ class HistoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Activity)
-class ActivityAdmin(HistoryAdmin):
+class ActivityAdmin(ReadOnlyAdmin):
     list_display = ("occurred_at", "lead", "side", "kind", "actor", "is_touch")
     list_filter = ("side", "kind", "is_touch")
     search_fields = ("lead__email", "subject")
@@ -378,7 +379,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(Deal)
-class DealAdmin(HistoryAdmin):
+class DealAdmin(ReadOnlyAdmin):
     list_display = ("lead", "amount", "status", "opened_at", "closed_at")
     list_filter = ("status",)
     raw_id_fields = ("lead", "account", "opened_by")
@@ -386,7 +387,7 @@ class DealAdmin(HistoryAdmin):
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(HistoryAdmin):
+class FeedbackAdmin(ReadOnlyAdmin):
     list_display = ("lead", "author", "fit", "reason", "created_at")
     list_filter = ("fit", "reason")
     raw_id_fields = ("lead", "author", "reply_to")

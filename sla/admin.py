@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
+
+from leads.admin import ReadOnlyAdmin
 
 from .models import Breach, PacingSnapshot, SLAWarning, UntouchedFlag
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Written by the engine only: nobody adds, edits or deletes them by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Breach)

@@ -632,5 +632,3 @@ class OneOnOneFigures(Mapping[str, Figure]):
 
 
 ONE_ON_ONE_FIGURES = OneOnOneFigures()
-
-FIGURES: dict[str, Figure] = {figure.key: figure for figure in (MQLS_DELIVERED, MQLS_ACCEPTED)}
