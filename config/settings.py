@@ -175,6 +175,11 @@ MEDIA_ROOT = VAR / "media"
 # --- Email ----------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "accord@localhost")
+# Where django.core.mail.backends.filebased.EmailBackend writes, when EMAIL_BACKEND names it.
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(VAR / "mail"))
+# A worker holds the notification emails it is sending this long; those of a worker that
+# died mid-send are sent by the next run after it (notifications.services).
+NOTIFICATION_EMAIL_LEASE_SECONDS = int(env("NOTIFICATION_EMAIL_LEASE_SECONDS", "600"))
 
 # --- Celery ---------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")

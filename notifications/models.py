@@ -37,8 +37,23 @@ class Notification(models.Model):
     url = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    # The email: tried from email_next_try_at on, marked sent only once the mail server
+    # accepted it, retried with backoff after a failure (see services.deliver_pending_emails).
     emailed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the email went out (claimed before sending)."
+        null=True, blank=True, help_text="When the mail server accepted the email."
+    )
+    email_attempts = models.PositiveIntegerField(
+        default=0, help_text="Attempts to send the email so far."
+    )
+    email_next_try_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        default=timezone.now,
+        help_text="When the email is tried next (while a worker sends it: until when it holds "
+        "it). Empty once sent, or when no email is sent.",
+    )
+    email_error = models.TextField(
+        blank=True, help_text="Why the last attempt failed, or why no email is sent."
     )
 
     class Meta:
@@ -55,9 +70,9 @@ class Notification(models.Model):
                 condition=models.Q(read_at__isnull=True),
             ),
             models.Index(
-                fields=["id"],
-                name="notification_unsent",
-                condition=models.Q(emailed_at__isnull=True),
+                fields=["email_next_try_at", "id"],
+                name="notification_email_due",
+                condition=models.Q(email_next_try_at__isnull=False),
             ),
         ]
 
@@ -67,3 +82,14 @@ class Notification(models.Model):
     @property
     def is_unread(self) -> bool:
         return self.read_at is None
+
+    @property
+    def email_status(self) -> str:
+        """Where the email stands, in words for ops."""
+        if self.emailed_at is not None:
+            return "Sent"
+        if self.email_next_try_at is None:
+            return f"Not sent: {self.email_error}" if self.email_error else "Not sent"
+        if self.email_error:
+            return f"Retrying after: {self.email_error}"
+        return "Waiting"

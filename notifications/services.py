@@ -2,23 +2,30 @@
 
 `notify` stores one row per event and recipient; the unique event key makes a
 second attempt (a re-run, a second worker) a no-op. Emails go out afterwards,
-outside the writing transaction, from `deliver_pending_emails`: each row is
-claimed (emailed_at set and committed) before its email is sent, so no event is
-ever emailed twice. The SLA check calls it every run, so a notification written
-anywhere is emailed within a minute.
+outside the writing transaction, from `deliver_pending_emails`: a worker holds a
+batch of rows for a lease, marks each sent once the mail server accepted it, and
+records a failure for a retry with backoff. Nothing is lost while the server is
+down, and a worker that dies mid-send leaves its rows to the next run. The SLA
+check calls it every run, so a notification written anywhere is emailed within a
+minute.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from smtplib import SMTPRecipientsRefused
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from config.db import insert_ignoring_conflicts
@@ -28,6 +35,12 @@ from .models import Notification
 log = logging.getLogger(__name__)
 
 EMAIL_BATCH = 200
+# A failed email is tried again after 1, 2, 4, … minutes, then hourly; after this many
+# attempts (about three days) it is given up, and the admin can send it again.
+EMAIL_FIRST_RETRY = dt.timedelta(minutes=1)
+EMAIL_LAST_RETRY = dt.timedelta(hours=1)
+EMAIL_MAX_ATTEMPTS = 80
+NO_ADDRESS = "The user has no email address or is inactive."
 
 
 @dataclass(frozen=True)
@@ -66,32 +79,122 @@ def notify(messages: Iterable[Message], *, at: dt.datetime | None = None) -> Non
     )
 
 
-def deliver_pending_emails(*, batch: int = EMAIL_BATCH) -> int:
-    """Email every notification not emailed yet, each at most once; returns how many went out.
+def deliver_pending_emails(*, now: dt.datetime | None = None, batch: int = EMAIL_BATCH) -> int:
+    """Send every notification email that is due; returns how many the mail server accepted.
 
-    Call it outside a transaction: rows are claimed and committed before sending.
-    Users without an email address are claimed and skipped.
+    Call it outside a transaction. Each batch is claimed for a lease and committed
+    before sending, and each email is marked sent as soon as the server accepted it: a
+    worker that dies mid-send leaves the rest to whoever runs next after the lease (only
+    the one email in flight can go twice, under the same Message-ID). A failure is
+    recorded on the row and retried with backoff; a server that is down ends the run.
     """
     sent = 0
     while True:
-        with transaction.atomic():
-            claimed = list(
-                Notification.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(emailed_at__isnull=True)
-                .select_related("user")
-                .order_by("id")[:batch]
+        at = now or timezone.now()
+        found, claimed = _claim(at, batch)
+        if not found:
+            return sent
+        accepted, server_down = _send(claimed, at)
+        sent += accepted
+        if server_down:
+            return sent
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """How long an email waits after its n-th failed attempt: doubling from a minute, at
+    most an hour."""
+    return min(EMAIL_FIRST_RETRY * 2 ** max(attempts - 1, 0), EMAIL_LAST_RETRY)
+
+
+def _claim(at: dt.datetime, batch: int) -> tuple[int, list[Notification]]:
+    """Hold up to `batch` due emails for one lease; returns how many were due and the held ones.
+
+    A row whose user has no address or is inactive is closed (no next try), not held.
+    """
+    lease = dt.timedelta(seconds=settings.NOTIFICATION_EMAIL_LEASE_SECONDS)
+    with transaction.atomic():
+        due = list(
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(email_next_try_at__lte=at)
+            .select_related("user")
+            .order_by("email_next_try_at", "id")[:batch]
+        )
+        claimed = [n for n in due if n.user.email and n.user.is_active]
+        unreachable = {n.pk for n in due} - {n.pk for n in claimed}
+        if unreachable:
+            Notification.objects.filter(pk__in=unreachable).update(
+                email_next_try_at=None, email_error=NO_ADDRESS
             )
-            if not claimed:
-                return sent
+        if claimed:
             Notification.objects.filter(pk__in=[n.pk for n in claimed]).update(
-                emailed_at=timezone.now()
+                email_next_try_at=at + lease, email_attempts=F("email_attempts") + 1
             )
-        emails = [_email(n) for n in claimed if n.user.email and n.user.is_active]
-        if emails:
-            try:
-                sent += get_connection().send_messages(emails) or 0
-            except Exception:  # a mail server outage must not stop the SLA check
-                log.exception("Sending %d notification emails failed", len(emails))
+    for notification in claimed:
+        notification.email_attempts += 1
+    return len(due), claimed
+
+
+def _send(claimed: list[Notification], at: dt.datetime) -> tuple[int, bool]:
+    """Send the held emails one by one; returns how many were accepted and whether the
+    server failed (then this email and the rest of the batch wait for their retry)."""
+    if not claimed:
+        return 0, False
+    connection = get_connection()
+    sent = done = 0
+    try:
+        connection.open()
+        while done < len(claimed):
+            sent += _send_one(connection, claimed[done], at)
+            done += 1
+    # Whatever the backend raises (SMTP, network, a provider's API) is recorded on the rows
+    # and retried; it must not stop the SLA check that called us.
+    except Exception as error:
+        log.warning("Sending notification emails failed, will retry: %s", error)
+        _failed(claimed[done:], at, error)
+        return sent, True
+    finally:
+        _close(connection)
+    return sent, False
+
+
+def _send_one(connection: BaseEmailBackend, notification: Notification, at: dt.datetime) -> int:
+    """Send one email and record the outcome; 1 if the server accepted it."""
+    try:
+        accepted = connection.send_messages([_email(notification)])
+    except SMTPRecipientsRefused as error:  # this address only: the others go on
+        _failed([notification], at, error)
+        return 0
+    if not accepted:
+        _failed([notification], at, "The mail backend did not accept the email.")
+        return 0
+    Notification.objects.filter(pk=notification.pk).update(
+        emailed_at=timezone.now(), email_next_try_at=None, email_error=""
+    )
+    return 1
+
+
+def _failed(notifications: list[Notification], at: dt.datetime, error: object) -> None:
+    """Record a failed attempt: retry after the backoff, or give up after the last attempt."""
+    by_attempts: dict[int, list[int]] = defaultdict(list)
+    for notification in notifications:
+        by_attempts[notification.email_attempts].append(notification.pk)
+    reason = (str(error) or type(error).__name__)[:1000]
+    for attempts, pks in by_attempts.items():
+        if attempts >= EMAIL_MAX_ATTEMPTS:
+            update = {
+                "email_next_try_at": None,
+                "email_error": f"Gave up after {attempts} attempts: {reason}",
+            }
+        else:
+            update = {"email_next_try_at": at + retry_delay(attempts), "email_error": reason}
+        Notification.objects.filter(pk__in=pks, emailed_at__isnull=True).update(**update)
+
+
+def _close(connection: BaseEmailBackend) -> None:
+    try:
+        connection.close()
+    except Exception:  # closing a broken connection: nothing left to lose
+        log.debug("Closing the mail connection failed", exc_info=True)
 
 
 def _email(notification: Notification) -> EmailMessage:
@@ -107,12 +210,26 @@ def _email(notification: Notification) -> EmailMessage:
         body="\n\n".join(lines),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.user.email],
+        # The same id on every attempt: a copy sent again after a crash is recognisably the same.
+        headers={"Message-ID": f"<notification.{notification.pk}@{_mail_domain()}>"},
     )
+
+
+def _mail_domain() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "accord.localhost"
 
 
 def _absolute(path: str) -> str:
     base = settings.SITE_URL.rstrip("/")
     return f"{base}{path}" if path.startswith("/") else path
+
+
+def retry_emails(notifications: QuerySet[Notification]) -> int:
+    """Send these notifications' unsent emails again from now, with a fresh count of attempts
+    (for ops, after a failure that was given up or an address that was fixed)."""
+    return notifications.filter(emailed_at__isnull=True).update(
+        email_next_try_at=timezone.now(), email_attempts=0, email_error=""
+    )
 
 
 def mark_read(user: Any, notification_ids: Iterable[int] | None = None) -> int:

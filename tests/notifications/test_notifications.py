@@ -162,7 +162,9 @@ def test_users_without_an_email_address_get_no_email(rep):
     deliver_pending_emails()
 
     assert mail.outbox == []
-    assert Notification.objects.get().emailed_at is not None
+    note = Notification.objects.get()
+    assert (note.emailed_at, note.email_next_try_at) == (None, None)
+    assert note.email_status == "Not sent: The user has no email address or is inactive."
 
 
 @pytest.mark.parametrize(
