@@ -6,10 +6,12 @@ SECRET_KEY and ALLOWED_HOSTS mandatory; DATABASE_URL and CELERY_BROKER_URL
 select Postgres and Redis.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -41,7 +43,23 @@ def env_required(name: str) -> str:
     return value
 
 
-PRODUCTION = env("DJANGO_ENV", "development") == "production"
+ENVIRONMENTS = ("development", "production")
+
+
+def environment() -> str:
+    """DJANGO_ENV, exactly one of ENVIRONMENTS: a misspelt value must not fall back to
+    development (DEBUG on, the development secret key) on a production server."""
+    value = os.environ.get("DJANGO_ENV", "development")
+    if value not in ENVIRONMENTS:
+        raise ImproperlyConfigured(
+            f"DJANGO_ENV={value!r} is not a known environment: set it to "
+            + " or ".join(repr(name) for name in ENVIRONMENTS)
+            + " (lower case), or leave it unset for development."
+        )
+    return value
+
+
+PRODUCTION = environment() == "production"
 VAR = Path(env("ACCORD_VAR_DIR", str(BASE_DIR / "var")))
 VAR.mkdir(parents=True, exist_ok=True)
 
@@ -69,6 +87,8 @@ INSTALLED_APPS = [
     "import_export",
     "simple_history",
     "django_celery_beat",
+    "axes",
+    "csp",
     "agreements",
     "leads",
     "reports",
@@ -88,6 +108,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -145,6 +168,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Five wrong passwords for one user from one address lock that pair out for 15 minutes,
+# even with the right password; both login pages (/accounts/login/, /admin/login/) count.
+AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(env("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
+# How many proxies of ours add to X-Forwarded-For in front of the web processes (0: none,
+# the peer's address is the client's); never more, or a client could pick its address.
+TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0"))
+# Password-reset posts per client address per hour.
+PASSWORD_RESET_RATE = (int(env("PASSWORD_RESET_PER_HOUR", "5")), 3600)
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -171,6 +212,29 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = VAR / "media"
+
+# --- Cache ----------------------------------------------------------------
+# Rate limits count in the cache, so every web process must see the same one: Redis in
+# production (CACHE_URL, or else the broker's Redis), files under var/ on one machine.
+CACHE_URL = env("CACHE_URL") or (
+    env("CELERY_BROKER_URL", "") if env("CELERY_BROKER_URL", "").startswith("redis") else ""
+)
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "accord",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR / "cache"),
+            "KEY_PREFIX": "accord",
+        }
+    }
 
 # --- Email ----------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -211,12 +275,32 @@ IMPORT_MAX_UPLOAD_BYTES = int(env("IMPORT_MAX_UPLOAD_BYTES", str(50 * 1024 * 102
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+# Web-to-lead: the largest body accepted, and posts per token per minute.
+INTAKE_MAX_BODY_BYTES = int(env("INTAKE_MAX_BODY_BYTES", str(64 * 1024)))
+INTAKE_RATE = (int(env("INTAKE_POSTS_PER_MINUTE", "60")), 60)
 
 # --- Security -------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Scripts only from our own static files (vendored htmx, Chart.js, Mermaid included): no
+# inline script, no eval. Mermaid writes its diagram's styles inline, hence styles'
+# 'unsafe-inline'; a style cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -4,7 +4,12 @@ Each post carries a per-channel token (`Authorization: Bearer …`), created and
 revoked by Ops in the admin; only its SHA-256 is stored. A hand-raise (a demo
 or contact request) creates or updates the lead and moves it to MQL, which
 starts the follow-up clock. Retries are harmless: an `Idempotency-Key` header,
-or else the same payload on the same day, returns the first answer again.
+or else the same payload on the same day, returns the first answer again; a key
+reused for a different payload is refused.
+
+Bounded: a body of at most INTAKE_MAX_BODY_BYTES, JSON of finite numbers and
+shallow nesting, INTAKE_RATE posts per token, and campaigns only from the
+channel's own (an unknown one is ignored with a note, never created).
 """
 
 from __future__ import annotations
@@ -12,23 +17,27 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agreements.stages import Stage
+from config.security import take_slot
 
 from . import ledger, routing
 from .importing.cleaning import CleanRow
 from .importing.columns import COLUMNS, RowError
 from .importing.presets import ALIASES, norm_header
-from .importing.writer import Entry, TouchPoint, get_campaign, take_in_leads
+from .importing.writer import Entry, TouchPoint, take_in_leads
 from .models import (
     Activity,
     Assignment,
+    Campaign,
     IntakeSubmission,
     IntakeToken,
     Lead,
@@ -43,6 +52,10 @@ TRUE_WORDS = {"1", "true", "yes", "on", "y"}
 FALSE_WORDS = {"0", "false", "no", "off", "n", ""}
 # Keys that are about the submission, not the lead.
 META_KEYS = {"campaign", "hand_raise", "form", "form_name", "message", "comment", "comments"}
+# The free text of a submission: kept once, on the form touch, not again in its payload.
+BODY_KEYS = ("message", "comment", "comments")
+# A lead is one flat object; anything deeper than this is not a form post.
+MAX_JSON_DEPTH = 8
 
 
 class IntakeAuthError(Exception):
@@ -61,6 +74,10 @@ class IntakeInvalid(Exception):
         self.errors = errors
 
 
+class IdempotencyConflict(Exception):
+    """An Idempotency-Key this token already used, sent with a different payload (422)."""
+
+
 @dataclass
 class IntakeResult:
     lead: Lead
@@ -68,6 +85,7 @@ class IntakeResult:
     duplicate: bool = False
     moved_to_mql: bool = False
     ignored: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +95,7 @@ class IntakeResult:
             "created": self.created,
             "duplicate": self.duplicate,
             "ignored": self.ignored,
+            "notes": self.notes,
         }
 
 
@@ -121,6 +140,80 @@ def authenticate(channel_slug: str, authorization: str) -> IntakeToken:
     if not token.channel.is_active:
         raise IntakeAuthError(403, "This channel does not accept leads at the moment.")
     return token
+
+
+def rate_wait(token: IntakeToken) -> int:
+    """Count a post against the token's INTAKE_RATE; 0 when allowed, else seconds to wait."""
+    limit, period = settings.INTAKE_RATE
+    return take_slot(f"intake:{token.token_hash}", limit, period)
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    """The posted JSON object; IntakeInvalid for anything a form would not send.
+
+    Refused with a clear message: text that is not UTF-8 or not JSON, nesting deeper
+    than MAX_JSON_DEPTH (checked before parsing, so it never recurses), and numbers
+    that are not finite (NaN, Infinity, or too large to hold, like 1e400).
+    """
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise IntakeInvalid([_body_error("The body is not UTF-8 text.")]) from None
+    if _nesting_depth(text) > MAX_JSON_DEPTH:
+        raise IntakeInvalid(
+            [_body_error(f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep.")]
+        )
+    try:
+        data = json.loads(text or "{}", parse_constant=_non_finite, parse_float=_finite_float)
+    except (ValueError, RecursionError):
+        raise IntakeInvalid([_body_error("The body is not valid JSON.")]) from None
+    if not isinstance(data, dict):
+        raise IntakeInvalid([_body_error("Send one JSON object with the lead.")])
+    return data
+
+
+def _body_error(message: str) -> dict[str, str]:
+    return {"field": "", "message": message}
+
+
+def _non_finite(word: str) -> Any:
+    raise IntakeInvalid(
+        [_body_error(f"{word} is not a number this endpoint accepts: send finite numbers.")]
+    )
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise IntakeInvalid(
+            [_body_error(f"The number {text[:20]} is too large: send finite numbers.")]
+        )
+    return number
+
+
+def _nesting_depth(text: str) -> int:
+    """How deep arrays and objects nest in JSON text (brackets inside strings not counted)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_JSON_DEPTH:
+                    return deepest
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def _column_for(key: str) -> str | None:
@@ -178,14 +271,32 @@ def _dedupe_key(idempotency_key: str, values: dict[str, str], meta: dict[str, An
     return f"body:{hashlib.sha256(body.encode()).hexdigest()}:{day}"
 
 
+def fingerprint(data: dict[str, Any]) -> str:
+    """The payload's SHA-256, whatever the order of its keys: a reused key must carry it."""
+    text = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _stored_payload(data: dict[str, Any], digest: str) -> dict[str, Any]:
+    """What a submission keeps: the posted fields except the free text (on the touch)."""
+    fields = {
+        key: value
+        for key, value in data.items()
+        if key not in BODY_KEYS and isinstance(value, str | int | float)
+    }
+    return {"fields": fields, "fingerprint": digest}
+
+
 def receive(token: IntakeToken, data: dict[str, Any], *, idempotency_key: str = "") -> IntakeResult:
     """Create or update the lead a form posted; a hand-raise moves it to MQL.
 
     Raises IntakeInvalid when the payload cannot be used. A retry (same
-    Idempotency-Key, or the same payload the same day) returns the first result.
+    Idempotency-Key, or the same payload the same day) returns the first result;
+    the same Idempotency-Key with another payload raises IdempotencyConflict.
     """
     values, meta, ignored = clean_payload(data)
     key = _dedupe_key(idempotency_key, values, meta)
+    digest = fingerprint(data)
     channel = token.channel
     hand_raise = meta.get("hand_raise")
     if hand_raise is None:
@@ -195,7 +306,7 @@ def receive(token: IntakeToken, data: dict[str, Any], *, idempotency_key: str = 
             token=token, dedupe_key=key
         )
         if (found := earlier.first()) is not None:
-            return IntakeResult(found.lead, created=False, duplicate=True, ignored=ignored)
+            return _repeated(found, digest if idempotency_key else None, ignored)
         try:
             with transaction.atomic():
                 result = _apply(token, values, meta, hand_raise=bool(hand_raise))
@@ -204,7 +315,7 @@ def receive(token: IntakeToken, data: dict[str, Any], *, idempotency_key: str = 
                     dedupe_key=key,
                     lead=result.lead,
                     created_lead=result.created,
-                    payload={k: v for k, v in data.items() if isinstance(v, str | int | float)},
+                    payload=_stored_payload(data, digest),
                 )
         except IntegrityError:
             continue  # a concurrent retry won: answer with its result
@@ -214,12 +325,38 @@ def receive(token: IntakeToken, data: dict[str, Any], *, idempotency_key: str = 
     raise LeadError("This submission could not be saved; try again.")  # pragma: no cover
 
 
+def _repeated(found: IntakeSubmission, digest: str | None, ignored: list[str]) -> IntakeResult:
+    """The first answer to a retry. With an Idempotency-Key (`digest` given), the payload
+    must be the key's first one; submissions stored before fingerprints match any."""
+    first = found.payload.get("fingerprint") if isinstance(found.payload, dict) else None
+    if digest is not None and first is not None and first != digest:
+        raise IdempotencyConflict(
+            "This Idempotency-Key was already used for a different submission: "
+            "send a new key for a new submission, or the same payload to retry."
+        )
+    return IntakeResult(found.lead, created=False, duplicate=True, ignored=ignored)
+
+
+def channel_campaign(name: str, channel: Any) -> tuple[Campaign | None, list[str]]:
+    """The channel's existing campaign of that name (any case), and a note when none is."""
+    name = " ".join(str(name or "").split())[:200]
+    if not name:
+        return None, []
+    campaign = Campaign.objects.filter(channel=channel, name__iexact=name).first()
+    if campaign is not None:
+        return campaign, []
+    return None, [
+        f"Campaign “{name}” is not one of this channel's campaigns, so it was ignored; "
+        "Ops adds campaigns in the admin."
+    ]
+
+
 def _apply(
     token: IntakeToken, values: dict[str, str], meta: dict[str, Any], *, hand_raise: bool
 ) -> IntakeResult:
     """Take the posted person in (the one way in); a hand-raise of a known lead moves it to MQL."""
     channel = token.channel
-    campaign = get_campaign(str(meta.get("campaign") or ""), channel)
+    campaign, notes = channel_campaign(meta.get("campaign") or "", channel)
     subject = str(meta.get("form") or meta.get("form_name") or f"Form: {token.name}")[:200]
     body = str(meta.get("message") or meta.get("comment") or meta.get("comments") or "")
     touch = TouchPoint(
@@ -239,7 +376,7 @@ def _apply(
         moved = True
         if lead.owner_id is None:
             _route_hand_raise(lead, entry.at)
-    return IntakeResult(lead, created=bool(taken.created_ids), moved_to_mql=moved)
+    return IntakeResult(lead, created=bool(taken.created_ids), moved_to_mql=moved, notes=notes)
 
 
 def _route_hand_raise(lead: Lead, at: dt.datetime) -> None:

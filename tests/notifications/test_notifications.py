@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from notifications.models import Notification
 from notifications.services import Message, deliver_pending_emails, notify
-from tests.conftest import PASSWORD
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +32,7 @@ def tell(user, n: int = 1, *, lead=None, prefix: str = "event") -> None:
 
 @pytest.fixture
 def signed_in(client, rep):
-    client.login(username=rep.username, password=PASSWORD)
+    client.force_login(rep)
     return client
 
 
