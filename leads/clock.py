@@ -30,7 +30,7 @@ from agreements.models import Agreement, ResponseRule
 from agreements.stages import CLOCK_STOPPING_STAGES
 
 from . import ledger
-from .models import Assignment, Lead, LeadEvent
+from .models import Activity, Assignment, Lead, LeadEvent
 
 PENDING = Lead.SLAStatus.PENDING
 MET = Lead.SLAStatus.MET
@@ -184,9 +184,15 @@ def settle_on_touch(lead: Lead, at: dt.datetime) -> str | None:
     return lead.sla_status
 
 
-def record_sales_touch(lead: Lead, at: dt.datetime, rules: Rules, by: Any) -> list[LeadEvent]:
-    """Stamp a human sales touch by `by` on the lead: first and last touch, business time
-    to the first touch, and the clock it settles. Returns the clock's ledger events."""
+def record_sales_touch(lead: Lead, touch: Activity, rules: Rules) -> list[LeadEvent]:
+    """Stamp a human sales touch on the lead: first and last touch, business time to the
+    first touch, and the clock it settles. Returns its ledger events: the sales touch and
+    what it did to the clock. Anything that is not a sales touch (a note, a marketing
+    email, a system activity) changes nothing and returns none."""
+    if not touch.is_touch or touch.kind not in Activity.SALES_TOUCH_KINDS:
+        return []
+    at, by = touch.occurred_at, touch.actor
+    events = [ledger.event(lead, Kind.SALES_TOUCH, at, owner_id=lead.owner_id, actor=by)]
     first = lead.first_touch_at is None
     if first:
         lead.first_touch_at = at
@@ -200,7 +206,6 @@ def record_sales_touch(lead: Lead, at: dt.datetime, rules: Rules, by: Any) -> li
         lead.last_touch_at = at
     # Any touch settles a running clock: a lead back in MQL after earlier touches gets a
     # new clock, and its next touch is what meets (or misses) it.
-    events = []
     started, due = lead.sla_started_at, lead.sla_due_at
     outcome = settle_on_touch(lead, at)
     if outcome == MET:

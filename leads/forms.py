@@ -14,7 +14,11 @@ from .models import Activity, Campaign, Feedback
 from .queries import QUEUE_STAGES, Urgency
 from .services import TRANSITIONS
 
-TOUCH_CHOICES = [(k.value, k.label) for k in Activity.Kind if k in Activity.SALES_TOUCH_KINDS]
+TOUCH_CHOICES = [
+    (k.value, "Note (not a touch)" if k == Activity.Kind.NOTE else k.label)
+    for k in Activity.Kind
+    if k in Activity.LOGGED_KINDS
+]
 
 
 class QueueFilterForm(forms.Form):
@@ -52,13 +56,30 @@ class QueueFilterForm(forms.Form):
 
 
 class VersionedForm(forms.Form):
+    """An action on the lead as the page showed it: its version and its stage."""
+
     version = forms.IntegerField(widget=forms.HiddenInput)
+    stage = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
-class TouchForm(VersionedForm):
-    kind = forms.ChoiceField(choices=TOUCH_CHOICES, label="What did you do?")
+class TouchForm(forms.Form):
+    """A touch or a note. It is appended to the lead as it is now, so it carries no version:
+    nothing that changed meanwhile makes it stale."""
+
+    kind = forms.ChoiceField(
+        choices=[("", "Choose…"), *TOUCH_CHOICES],
+        label="What did you do?",
+        error_messages={"required": "Choose what you did: a call, an email, a note, …"},
+    )
     subject = forms.CharField(max_length=200, required=False, label="Summary")
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Notes")
+
+    def clean(self) -> dict[str, Any]:
+        """A touch says what happened: an empty one is not logged."""
+        data = super().clean()
+        if not (data.get("subject") or "").strip() and not (data.get("body") or "").strip():
+            raise forms.ValidationError("Say what happened: write a summary or notes.")
+        return data
 
 
 class TransitionForm(VersionedForm):
@@ -115,11 +136,24 @@ class OpenDealForm(TransitionForm):
     )
 
 
+class WinForm(TransitionForm):
+    """Deal won cannot be undone: the page asks first, and the answer comes with the post."""
+
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not data.get("confirm"):
+            raise forms.ValidationError("Confirm that the deal is won: it cannot be undone.")
+        return data
+
+
 # The form each transition needs; the rest take TransitionForm.
 TRANSITION_FORMS: dict[str, type[TransitionForm]] = {
     "disqualify": DisqualifyForm,
     "nurture": NurtureForm,
     "open_opportunity": OpenDealForm,
+    "win": WinForm,
 }
 
 

@@ -558,15 +558,16 @@ class Activity(models.Model):
         ASSIGNMENT = "assignment", "Assignment"
         NURTURE_RETURN = "nurture_return", "Back from nurture"
 
-    # Kinds a rep logs by hand; each one is a human sales touch.
+    # The human sales touches (DESIGN's "Sales touch"; a note is not one).
     SALES_TOUCH_KINDS = (
         Kind.CALL,
         Kind.EMAIL,
         Kind.MEETING,
         Kind.SOCIAL,
-        Kind.NOTE,
         Kind.SEQUENCE_STEP,
     )
+    # Kinds a rep logs by hand: the sales touches and notes.
+    LOGGED_KINDS = (*SALES_TOUCH_KINDS, Kind.NOTE)
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
     side = models.CharField(max_length=10, choices=Side.choices)

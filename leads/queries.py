@@ -24,7 +24,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from agreements.stages import OPEN_STAGES, Stage
+from agreements.stages import CLOCK_STOPPING_STAGES, OPEN_STAGES, Stage
 
 from .models import (
     Activity,
@@ -76,7 +76,8 @@ class Urgency:
     }
     # What each bucket holds, in the words the pages print under their tables.
     DEFINITIONS = {
-        BREACHED: "the SLA clock ran out and nobody touched the lead since it was due",
+        BREACHED: "the SLA clock ran out and nobody touched the lead since it was due "
+        "(nor put it in nurture)",
         DUE: "an SLA clock is running",
         RETURNING: "in nurture and its return date has come",
         NURTURING: "in nurture until its return date",
@@ -108,8 +109,11 @@ def not_touched_since_assignment() -> Q:
 
 def _bucket_rules(today: dt.date) -> list[tuple[int, Q]]:
     """Each bucket's rule in the order they are tried; a lead is in the first it matches."""
-    breached_untouched = Q(sla_status=Lead.SLAStatus.BREACHED) & (
-        Q(last_touch_at__isnull=True) | Q(last_touch_at__lt=F("sla_due_at"))
+    # A lead that left for a stage where its clock stops (nurture) waits for no touch.
+    breached_untouched = (
+        Q(sla_status=Lead.SLAStatus.BREACHED)
+        & ~Q(stage__in=CLOCK_STOPPING_STAGES)
+        & (Q(last_touch_at__isnull=True) | Q(last_touch_at__lt=F("sla_due_at")))
     )
     return [
         (Urgency.BREACHED, breached_untouched),

@@ -64,10 +64,15 @@ def available_transitions(lead: Lead, user: Any) -> list[tuple[str, str]]:
     ]
 
 
+def _lock_current(lead: Lead) -> Lead:
+    """Reload the lead as it is now, under a row lock."""
+    # of=("self",): Postgres refuses FOR UPDATE on the nullable side of the channel join.
+    return Lead.objects.select_for_update(of=("self",)).select_related("channel").get(pk=lead.pk)
+
+
 def _lock(lead: Lead, expected_version: int | None) -> Lead:
     """Reload the lead under a row lock and refuse if the caller's copy is stale."""
-    # of=("self",): Postgres refuses FOR UPDATE on the nullable side of the channel join.
-    locked = Lead.objects.select_for_update(of=("self",)).select_related("channel").get(pk=lead.pk)
+    locked = _lock_current(lead)
     version = lead.version if expected_version is None else expected_version
     if locked.version != version:
         raise StaleLead()
@@ -226,10 +231,16 @@ def log_touch(
     subject: str = "",
     body: str = "",
     at: dt.datetime | None = None,
-    expected_version: int | None = None,
 ) -> Activity:
-    """Log a touch by a user. A sales touch on an MQL (or returning nurture) starts Working."""
-    if kind not in Activity.SALES_TOUCH_KINDS:
+    """Append a touch or a note by a user to the lead as it is now.
+
+    A touch never conflicts with what changed since the user loaded the lead (a
+    colleague's stage move or touch, the SLA check): it is appended to the fresh lead
+    under its row lock. A sales touch (not a note) by the lead's sales side stamps the
+    first and last touch, settles the clock and moves an MQL (or a nurtured lead) to
+    Working. A sales touch on a closed lead is refused; a note is kept on any lead.
+    """
+    if kind not in Activity.LOGGED_KINDS:
         raise LeadError("Choose what kind of touch this was (call, email, meeting, …).")
     at = at or timezone.now()
     sales = Lead.objects.filter(pk=lead.pk).visible_to(by).exists() and roles.has_role(
@@ -238,14 +249,15 @@ def log_touch(
     marketing = roles.is_marketing(by)
     if not sales and not marketing:
         raise LeadError("You are not allowed to log touches on this lead.")
+    is_note = kind == Activity.Kind.NOTE
     with transaction.atomic():
-        locked = _lock(lead, expected_version)
-        if sales and not locked.is_open:
+        locked = _lock_current(lead)
+        if sales and not is_note and not locked.is_open:
             raise LeadError(
                 f"This lead is closed ({locked.get_stage_display()}): "
                 "sales touches can no longer be logged on it."
             )
-        if sales and not _sales_may_touch(locked, by):
+        if sales and not sales_may(locked, by):
             raise LeadError("Only the lead's rep or their manager can log a sales touch.")
         activity = Activity.objects.create(
             lead=locked,
@@ -255,30 +267,33 @@ def log_touch(
             occurred_at=at,
             subject=subject[:200],
             body=body,
-            is_touch=sales,
+            is_touch=sales and not is_note,
         )
-        moved = None
-        events = []
-        if sales:
-            rules = clock.Rules.in_force()
-            events.append(
-                ledger.event(locked, Kind.SALES_TOUCH, at, owner_id=locked.owner_id, actor=by)
-            )
-            events += clock.record_sales_touch(locked, at, rules, by)
-            if locked.stage in (Stage.MQL, Stage.NURTURE):
-                moved = _transition(
-                    locked, "start_working", by=by, at=at, rules=rules, note="First sales touch"
-                )
-        _write(locked)
-        ledger.append(events)
-        if moved is not None:
-            _record(locked, moved, by)
+        if activity.is_touch:
+            _record_sales_touch(locked, activity, by)
     _refresh(lead, locked)
     return activity
 
 
-def _sales_may_touch(lead: Lead, user: Any) -> bool:
-    return lead.stage not in (Stage.DISQUALIFIED, Stage.CONVERTED) and sales_may(lead, user)
+def _record_sales_touch(lead: Lead, touch: Activity, by: Any) -> None:
+    """Stamp a sales touch on a locked lead: its clock, its ledger and, for an MQL or a
+    nurtured lead, the move to Working."""
+    rules = clock.Rules.in_force()
+    events = clock.record_sales_touch(lead, touch, rules)
+    moved = None
+    if lead.stage in (Stage.MQL, Stage.NURTURE):
+        moved = _transition(
+            lead,
+            "start_working",
+            by=by,
+            at=touch.occurred_at,
+            rules=rules,
+            note="First sales touch",
+        )
+    _write(lead)
+    ledger.append(events)
+    if moved is not None:
+        _record(lead, moved, by)
 
 
 def disqualify_with_feedback(

@@ -3,14 +3,19 @@ and lead desk, and marketing's feedback inbox.
 
 Every action is a plain form POST that redirects back (it works without JavaScript);
 htmx posts the same forms and swaps in the fresh panel of the page it lands on.
-Errors answer 400 and a stale page 409, both with the panel re-rendered and the
-message inline (htmx swaps those too, see the htmx-config meta tag in base.html).
+Form errors answer 422 and a real conflict 409, both with the panel re-rendered, what
+was typed still in it and the message inline (htmx swaps those too, see the htmx-config
+meta tag in base.html; 422 rather than 400, which django-htmx's DEBUG handler would show
+as a whole error page). Touches are appended to the lead as it is now and never conflict.
+Times are shown in the business calendar's time zone, labelled.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -18,11 +23,13 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import dateformat, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed, has_transition_perm
 
 from agreements import roles
+from agreements.models import Agreement
 from agreements.stages import Stage
 from agreements.views import playbook_context
 
@@ -38,7 +45,7 @@ from .forms import (
     TouchForm,
     TransitionForm,
 )
-from .models import Feedback, Lead, LeadError, StaleLead, sales_may
+from .models import Activity, Deal, Feedback, Lead, LeadError, StaleLead, sales_may
 
 HOME_BY_ROLE = {
     roles.SALES_REP: "leads:queue",
@@ -48,6 +55,29 @@ HOME_BY_ROLE = {
 }
 PAGE_SIZE = 25
 TOUCH_ID = "id_touch_%s"
+# A form the user can correct: the panel comes back with the errors and what was typed.
+INVALID = 422
+# Someone else changed the lead in a way that matters: nothing was saved.
+CONFLICT = 409
+
+
+def _business_zone() -> ZoneInfo | None:
+    """The time zone of the agreement in force's business calendar (None: the site's)."""
+    agreement = Agreement.current()
+    if agreement is None or agreement.calendar is None:
+        return None
+    return ZoneInfo(agreement.calendar.time_zone)
+
+
+def _render(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    """Render a workspace page with its times in the business calendar's time zone."""
+    zone = _business_zone()
+    if zone is None:
+        return render(request, template, context, status=status)
+    with timezone.override(zone):
+        return render(request, template, context, status=status)
 
 
 @login_required
@@ -96,7 +126,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     """The signed-in rep's own open leads, most urgent first."""
     context = _queue_context(request, queries.queue_for(request.user))
     context["title"] = "My queue"
-    return render(request, "leads/queue.html", context)
+    return _render(request, "leads/queue.html", context)
 
 
 @role_required(roles.SALES_MANAGER)
@@ -140,7 +170,7 @@ def team_rep(request: HttpRequest, user_id: int) -> HttpResponse:
             ),
         }
     )
-    return render(request, "leads/team_rep.html", context)
+    return _render(request, "leads/team_rep.html", context)
 
 
 @role_required(roles.SALES_MANAGER)
@@ -152,7 +182,7 @@ def desk(request: HttpRequest) -> HttpResponse:
         allow_desk=False,
         initial={"next": request.get_full_path()},
     )
-    return render(request, "leads/desk.html", context)
+    return _render(request, "leads/desk.html", context)
 
 
 @require_POST
@@ -216,7 +246,7 @@ def marketing(request: HttpRequest) -> HttpResponse:
         "groups": groups,
         "reply_form": ReplyForm(),
     }
-    return render(request, "leads/marketing.html", context)
+    return _render(request, "leads/marketing.html", context)
 
 
 @require_POST
@@ -279,7 +309,7 @@ def _action_label(lead: Lead, name: str, label: str) -> str:
 def _transition_form(lead: Lead, name: str, data: Any = None) -> TransitionForm:
     form_class = TRANSITION_FORMS.get(name, TransitionForm)
     kwargs: dict[str, Any] = {
-        "initial": {"name": name, "version": lead.version},
+        "initial": {"name": name, "version": lead.version, "stage": lead.stage},
         "auto_id": f"id_{name}_%s",
     }
     if form_class is TRANSITION_FORMS["disqualify"]:
@@ -300,7 +330,9 @@ def _render_lead(
     notice: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    """The lead page, or only its panel for htmx; `failed` re-shows a bound form's errors."""
+    """The lead page, or only its panel for htmx; `failed` re-shows a bound form with its
+    errors and what was typed. A bound form the page no longer offers (the lead moved on)
+    is shown as text to copy, under "Not saved"."""
     user = request.user
     is_sales = roles.has_role(user, roles.SALES_REP, roles.SALES_MANAGER) and sales_may(lead, user)
     actions = []
@@ -319,19 +351,28 @@ def _render_lead(
             }
         )
     is_manager = roles.has_role(user, roles.SALES_MANAGER) and is_sales and lead.is_open
+    can_touch = is_sales and lead.is_open
+    deals = queries.deals(lead)
+    unsaved = []
+    if failed and failed[0] not in {a["name"] for a in actions}:
+        unsaved = _typed(failed[1])
+    if touch_form is not None and touch_form.is_bound and not can_touch:
+        unsaved += _typed(touch_form)
     context = {
         "lead": lead,
         "timeline": queries.timeline(lead),
         "timeline_limit": queries.TIMELINE_LIMIT,
         "history": queries.stage_history(lead),
-        "deals": queries.deals(lead),
+        "deals": deals,
+        "open_deal": next((d for d in deals if d.status == Deal.Status.OPEN), None),
         "threads": queries.feedback_threads(lead),
         "assignments": queries.assignments(lead),
         "actions": actions,
         "simple_actions": [a for a in actions if not a["needs_input"]],
         "input_actions": [a for a in actions if a["needs_input"]],
-        "touch_form": touch_form or TouchForm(initial={"version": lead.version}, auto_id=TOUCH_ID),
-        "can_touch": is_sales and lead.is_open,
+        "touch_form": touch_form or TouchForm(auto_id=TOUCH_ID),
+        "can_touch": can_touch,
+        "unsaved": unsaved,
         "can_reply": is_sales or roles.is_marketing(user),
         "reply_form": ReplyForm(),
         "is_sales": is_sales,
@@ -343,19 +384,71 @@ def _render_lead(
         else None,
     }
     template = "leads/_lead_panel.html" if request.htmx else "leads/lead_detail.html"
-    return render(request, template, context, status=status)
+    return _render(request, template, context, status=status)
 
 
-def _stale(request: HttpRequest, lead_id: int) -> HttpResponse:
-    """Someone else changed the lead: show the fresh lead and say that nothing was saved."""
+def _typed(form: Any) -> list[tuple[str, str]]:
+    """(label, text) of what the user typed into a bound form, for them to copy."""
+    typed = []
+    for field in form.visible_fields():
+        value = form.data.get(field.html_name, "")
+        if isinstance(field.field, forms.ChoiceField) and value:
+            value = dict(field.field.choices).get(value, value)
+        if str(value).strip():
+            typed.append((str(field.label), str(value)))
+    return typed
+
+
+def _what_changed(lead: Lead, seen_stage: str) -> str:
+    """The stage move someone else made since the user's page showed the lead, as words
+    ("Bob moved it from Working to Sales Qualified (Dec 6, 10:02 CET)"); "" if none."""
+    if not seen_stage or seen_stage == lead.stage:
+        return ""
+    latest = queries.stage_history(lead)[:1]
+    if not latest or latest[0].to_stage != lead.stage:
+        return f"it is now {lead.get_stage_display()}"
+    moved = latest[0]
+    who = roles.display_name(moved.by) if moved.by else "the system"
+    at = dateformat.format(timezone.localtime(moved.at, _business_zone()), "M j, H:i T")
+    return (
+        f"{who} moved it from {moved.get_from_stage_display()} to "
+        f"{moved.get_to_stage_display()} ({at})"
+    )
+
+
+def _conflict(
+    request: HttpRequest,
+    lead_id: int,
+    seen_stage: str,
+    *,
+    failed: tuple[str, TransitionForm] | None = None,
+    touch_form: TouchForm | None = None,
+    why: str = "",
+) -> HttpResponse:
+    """Someone else changed the lead in a way that matters: show the fresh lead, say what
+    changed and that nothing was saved, with everything the user typed still there."""
     lead = _lead_or_404(request, lead_id)
-    return _render_lead(request, lead, notice=str(StaleLead()), status=409)
+    what = _what_changed(lead, seen_stage)
+    notice = (
+        "This lead was changed by someone else while you were looking at it"
+        + (f": {what}." if what else ".")
+        + " "
+        + (
+            why
+            or "Nothing was saved; what you typed is still here. Check the lead and send it again."
+        )
+    )
+    return _render_lead(
+        request, lead, failed=failed, touch_form=touch_form, notice=notice, status=CONFLICT
+    )
 
 
 @require_POST
 @login_required
 def lead_touch(request: HttpRequest, lead_id: int) -> HttpResponse:
-    """Log a sales touch; the first one on an MQL starts Working and settles the SLA."""
+    """Log a touch or a note on the lead as it is now; the first sales touch on an MQL
+    starts Working and settles the SLA. What changed meanwhile does not matter, unless
+    the lead closed: then the typed text comes back, not saved."""
     lead = _lead_or_404(request, lead_id)
     if not (
         roles.has_role(request.user, roles.SALES_REP, roles.SALES_MANAGER)
@@ -364,43 +457,61 @@ def lead_touch(request: HttpRequest, lead_id: int) -> HttpResponse:
         raise PermissionDenied("Only the lead's rep or their manager can log a touch.")
     form = TouchForm(request.POST, auto_id=TOUCH_ID)
     if not form.is_valid():
-        return _render_lead(request, lead, touch_form=form, status=400)
-    if form.cleaned_data["version"] != lead.version:
-        return _stale(request, lead_id)
+        return _render_lead(request, lead, touch_form=form, status=INVALID)
+    kind = form.cleaned_data["kind"]
     try:
         services.log_touch(
             lead,
             by=request.user,
-            kind=form.cleaned_data["kind"],
+            kind=kind,
             subject=form.cleaned_data["subject"],
             body=form.cleaned_data["body"],
-            expected_version=form.cleaned_data["version"],
         )
-    except StaleLead:
-        return _stale(request, lead_id)
     except LeadError as exc:
-        return _render_lead(request, lead, touch_form=form, notice=str(exc), status=400)
-    kind = dict(TOUCH_CHOICES)[form.cleaned_data["kind"]]
-    messages.success(request, f"{kind} logged.")
+        fresh = _lead_or_404(request, lead_id)
+        if fresh.stage != lead.stage:
+            return _conflict(
+                request,
+                lead_id,
+                lead.stage,
+                touch_form=form,
+                why=f"{exc} Nothing was saved; what you typed is below.",
+            )
+        return _render_lead(request, fresh, touch_form=form, notice=str(exc), status=INVALID)
+    label = "Note" if kind == Activity.Kind.NOTE else dict(TOUCH_CHOICES)[kind]
+    messages.success(request, f"{label} logged.")
     return redirect(lead.get_absolute_url())
 
 
 @require_POST
 @login_required
 def lead_transition(request: HttpRequest, lead_id: int) -> HttpResponse:
-    """Run one lifecycle transition the user may run now (with its inputs)."""
+    """Run one lifecycle transition the user may run now (with its inputs).
+
+    A page whose lead changed meanwhile is refused only when its stage moved (a real
+    conflict: the form comes back with what was typed and what changed); a touch, a
+    reassignment within the team or the SLA check's breach does not stop the action.
+    """
     lead = _lead_or_404(request, lead_id)
     name = request.POST.get("name", "")
     if name not in services.TRANSITIONS:
-        return _render_lead(request, lead, notice="Unknown action.", status=400)
+        return _render_lead(request, lead, notice="Unknown action.", status=INVALID)
     form = _transition_form(lead, name, request.POST)
+    seen_stage = request.POST.get("stage", "")
     if not form.is_valid():
         if "version" in form.errors:
-            return _render_lead(request, lead, notice="Reload the page and try again.", status=400)
-        return _render_lead(request, lead, failed=(name, form), status=400)
+            return _render_lead(
+                request, lead, notice="Reload the page and try again.", status=INVALID
+            )
+        if seen_stage and seen_stage != lead.stage:
+            return _conflict(request, lead_id, seen_stage, failed=(name, form))
+        return _render_lead(request, lead, failed=(name, form), status=INVALID)
     data = form.cleaned_data
-    if data["version"] != lead.version:
-        return _stale(request, lead_id)
+    expected = data["version"]
+    if expected != lead.version:
+        if seen_stage != lead.stage:
+            return _conflict(request, lead_id, seen_stage, failed=(name, form))
+        expected = lead.version
     label = _action_label(lead, name, services.transition_label(name))
     method = getattr(lead, name)
     if can_proceed(method, check_conditions=False) and not has_transition_perm(
@@ -416,7 +527,7 @@ def lead_transition(request: HttpRequest, lead_id: int) -> HttpResponse:
                 fit=data.get("fit", ""),
                 feedback_reason=data.get("feedback_reason", ""),
                 text=data.get("feedback_text", ""),
-                expected_version=data["version"],
+                expected_version=expected,
             )
         else:
             arguments: dict[str, Any] = {"note": data.get("note", "")}
@@ -425,12 +536,12 @@ def lead_transition(request: HttpRequest, lead_id: int) -> HttpResponse:
             if name == "open_opportunity":
                 arguments["amount"] = data["amount"]
             services.run_transition(
-                lead, name, by=request.user, expected_version=data["version"], **arguments
+                lead, name, by=request.user, expected_version=expected, **arguments
             )
     except StaleLead:
-        return _stale(request, lead_id)
+        return _conflict(request, lead_id, lead.stage, failed=(name, form))
     except LeadError as exc:
         form.add_error(None, str(exc))
-        return _render_lead(request, lead, failed=(name, form), status=400)
+        return _render_lead(request, lead, failed=(name, form), status=INVALID)
     messages.success(request, f"Done: {label}.")
     return redirect(lead.get_absolute_url())

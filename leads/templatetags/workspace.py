@@ -7,6 +7,7 @@ from typing import Any
 from django import template
 
 from agreements.roles import display_name
+from agreements.stages import CLOCK_STOPPING_STAGES
 
 register = template.Library()
 
@@ -17,3 +18,13 @@ def person(user: Any, nobody: str = "system") -> str:
     if user is None:
         return nobody
     return display_name(user)
+
+
+@register.filter
+def awaits_first_touch(lead: Any) -> bool:
+    """A breached clock still waiting for its touch: due, nobody touched the lead since,
+    and the lead has not left for a stage where its clock stops (nurture, closed). The
+    queue's "SLA breached" bucket holds exactly these leads (leads.queries)."""
+    if lead.sla_due_at is None or lead.stage in CLOCK_STOPPING_STAGES:
+        return False
+    return lead.last_touch_at is None or lead.last_touch_at < lead.sla_due_at
