@@ -97,4 +97,10 @@ def clean_rows(table: Table, mapping: Sequence[str]) -> Cleaned:
                 rows.append(CleanRow(number, email, values))
         if problem is not None:
             issues.append(problem)
-    return Cleaned(rows, issues, len(table.rows))
+    if table.rejected:
+        # Rows the file reader could not tell apart from their neighbours.
+        issues.extend(
+            RowIssue(number, "", reason, cells) for number, cells, reason in table.rejected
+        )
+        issues.sort(key=lambda issue: issue.row)
+    return Cleaned(rows, issues, len(table.rows) + len(table.rejected))

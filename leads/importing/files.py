@@ -3,33 +3,46 @@ header and numbered rows."""
 
 from __future__ import annotations
 
+import bisect
 import csv
-import datetime as dt
 import io
-import zipfile
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
 
 from charset_normalizer import from_bytes
 from django.conf import settings
-from openpyxl import load_workbook
-
-from leads.models import LeadError
 
 from .columns import CONTROL_RE, single_line
+from .errors import ImportFileError
 from .presets import ALIASES, norm_header
+from .xlsx import read_xlsx
+
+__all__ = ["ImportFileError", "Table", "read_table"]
 
 HEADER_SCAN_ROWS = 60
-
-
-class ImportFileError(LeadError):
-    """The file as a whole cannot be read; the message says why and what to do."""
+UNCLOSED_QUOTE = (
+    'A quote (") in this row is never closed, so the rows after it could not be told '
+    "apart; this row was not imported. Close or remove the quote and import the row again."
+)
+ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "cp1252": "Windows-1252",
+    "cp1250": "Windows-1250",
+    "latin_1": "Latin-1",
+    "mac_roman": "Mac Roman",
+}
+LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass
 class Table:
-    """A file read into a header and numbered rows (numbers as a spreadsheet shows them)."""
+    """A file read into a header and numbered rows (numbers as a spreadsheet shows them).
+
+    `rejected` holds rows that could not be read apart from their neighbours (number,
+    cells, why); `warnings` what the preview should tell about the file as a whole.
+    """
 
     headers: list[str]
     rows: list[tuple[int, list[str]]]
@@ -37,55 +50,94 @@ class Table:
     file_format: str = "csv"
     encoding: str = ""
     delimiter: str = ""
+    rejected: list[tuple[int, list[str], str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
-def read_table(data: bytes, file_name: str = "") -> Table:
-    """Read a CSV (any of , ; tab; UTF-8/UTF-16/cp1252/latin-1) or XLSX file.
+def read_table(source: bytes | BinaryIO, file_name: str = "") -> Table:
+    """Read a CSV (any of , ; tab; UTF-8/UTF-16/cp1252/latin-1) or XLSX file, given as
+    bytes or as a binary file object (an XLSX is then read from it as a stream).
 
     Finds the header row after preamble lines, skips blank rows, keeps quoted
     newlines. Raises ImportFileError when the file as a whole cannot be read.
     """
+    handle = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+    size = handle.seek(0, io.SEEK_END)
+    handle.seek(0)
     limit = settings.IMPORT_MAX_UPLOAD_BYTES
-    if len(data) > limit:
+    if size > limit:
         raise ImportFileError(
-            f"The file is {len(data) / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB. "
+            f"The file is {size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB. "
             "Split it into smaller files."
         )
-    if not data.strip():
-        raise ImportFileError("The file is empty.")
-    if data[:4] == b"PK\x03\x04":
-        return _read_xlsx(data)
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+    head = handle.read(8)
+    handle.seek(0)
+    if head[:4] == b"PK\x03\x04":
+        return _table(read_xlsx(handle), "xlsx", "", "")
+    if head == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise ImportFileError(
             "This is an old Excel (.xls) file. Save it as .xlsx or CSV and upload that."
         )
-    text, encoding = _decode(data)
-    return _read_csv(text, encoding)
+    data = handle.read()
+    if not data.strip():
+        raise ImportFileError("The file is empty.")
+    text, encoding, odd_lines = _decode(data)
+    return _read_csv(text, encoding, odd_lines)
 
 
-def _decode(data: bytes) -> tuple[str, str]:
+def _decode(data: bytes) -> tuple[str, str, tuple[str, list[int]] | None]:
+    """The text, its encoding, and for a file mixing two encodings the smaller group's
+    encoding with its lines (0-based); each line is then read in its own encoding."""
     if data[:3] == b"\xef\xbb\xbf":
-        return _strict(data[3:], "utf-8"), "utf-8-sig"
+        return _strict(data[3:], "utf-8"), "utf-8-sig", None
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return _strict(data, "utf-16"), "utf-16"
+        return _strict(data, "utf-16"), "utf-16", None
     if b"\x00" in data[:65536]:
         raise ImportFileError(
             "This file is not a CSV or Excel file (it contains binary data). "
             "Export the list as CSV or XLSX and upload that."
         )
     try:
-        return data.decode("utf-8"), "utf-8"
+        return data.decode("utf-8"), "utf-8", None
     except UnicodeDecodeError:
         pass
-    # Excel on Windows writes cp1252; charset-normalizer confirms or finds better.
-    guess = from_bytes(data[:200_000], cp_isolation=["cp1252", "latin_1", "cp1250", "mac_roman"])
+    lines = data.splitlines(keepends=True)
+    utf8, other = [], []
+    for index, line in enumerate(lines):
+        if not line.isascii():
+            (utf8 if _is_utf8(line) else other).append(index)
+    encoding = _single_byte_encoding(b"".join(lines[i] for i in other[:5000]))
+    if not utf8:
+        return data.decode(encoding), encoding, None
+    text = "".join(
+        line.decode("utf-8") if _is_utf8(line) else line.decode(encoding) for line in lines
+    )
+    odd = min((encoding, other), ("utf-8", utf8), key=lambda group: len(group[1]))
+    return text, f"utf-8+{encoding}", odd
+
+
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _single_byte_encoding(sample: bytes) -> str:
+    """Excel on Windows writes cp1252; charset-normalizer confirms or finds better."""
+    sample = sample[:200_000]
+    guess = from_bytes(sample, cp_isolation=["cp1252", "latin_1", "cp1250", "mac_roman"])
     best = guess.best()
-    for encoding in ([best.encoding] if best else []) + ["cp1252", "latin_1"]:
+    texts = {}
+    for encoding in ["cp1252"] + ([best.encoding] if best else []) + ["latin_1"]:
         try:
-            return data.decode(encoding), encoding
+            texts[encoding] = sample.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             continue
-    raise ImportFileError("The file's text encoding could not be recognised.")  # pragma: no cover
+    if best and best.encoding in texts and texts.get("cp1252") != texts[best.encoding]:
+        return best.encoding  # another encoding reads these bytes otherwise, and better
+    return next(iter(texts))
 
 
 def _strict(data: bytes, encoding: str) -> str:
@@ -109,12 +161,12 @@ def _header_score(cells: Sequence[str]) -> int:
     return sum(1 for cell in cells if norm_header(cell) in ALIASES)
 
 
-def _parse(text: str, delimiter: str, limit: int | None = None) -> list[list[str]]:
+def _parse(text: str, delimiter: str, limit: int) -> list[list[str]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     records = []
     for record in reader:
         records.append(record)
-        if limit is not None and len(records) >= limit:
+        if len(records) >= limit:
             break
     return records
 
@@ -134,7 +186,27 @@ def _find_header(records: Sequence[Sequence[str]]) -> tuple[int, int]:
     return best_index, best_score
 
 
-def _read_csv(text: str, encoding: str) -> Table:
+def _sniff(sample: str) -> tuple[str, int]:
+    """The delimiter whose reading of the file's start gives the best header, and that
+    header's width."""
+    best: tuple[Any, ...] | None = None
+    for delimiter in (",", ";", "\t", "|"):
+        records = _parse(sample, delimiter, limit=HEADER_SCAN_ROWS + 20)
+        index, score = _find_header(records)
+        if index < 0:
+            continue
+        width = len(records[index])
+        rest = [len(r) for r in records[index + 1 :] if r]
+        consistent = sum(1 for n in rest if n == width) / len(rest) if rest else 0
+        key = (score, width > 1, consistent, width)
+        if best is None or key > best[0]:
+            best = (key, delimiter, width)
+    if best is None:
+        raise ImportFileError("The file has no rows.")
+    return best[1], best[2]
+
+
+def _read_csv(text: str, encoding: str, odd: tuple[str, list[int]] | None = None) -> Table:
     if _looks_binary(text):
         raise ImportFileError(
             "This file is not a CSV or Excel file (it contains binary data). "
@@ -143,38 +215,107 @@ def _read_csv(text: str, encoding: str) -> Table:
     old_limit = csv.field_size_limit()
     csv.field_size_limit(max(old_limit, 10 * 1024 * 1024))
     try:
-        sample = text[:65536]
-        best: tuple[Any, ...] | None = None
-        for delimiter in (",", ";", "\t", "|"):
-            records = _parse(sample, delimiter, limit=HEADER_SCAN_ROWS + 20)
-            index, score = _find_header(records)
-            if index < 0:
-                continue
-            width = len(records[index])
-            rest = [len(r) for r in records[index + 1 :] if r]
-            consistent = sum(1 for n in rest if n == width) / len(rest) if rest else 0
-            key = (score, width > 1, consistent, width)
-            if best is None or key > best[0]:
-                best = (key, delimiter)
-        if best is None:
-            raise ImportFileError("The file has no rows.")
-        delimiter = best[1]
-        records = _parse(text, delimiter)
+        delimiter, width = _sniff(text[:65536])
+        lines = list(io.StringIO(text, newline=""))
+        records, rejected, starts = _csv_records(lines, delimiter, width)
     except csv.Error as exc:
         raise ImportFileError(f"The file is not valid CSV: {exc}.") from exc
     finally:
         csv.field_size_limit(old_limit)
-    return _table(records, "csv", encoding, delimiter)
+    table = _table(records, "csv", encoding, delimiter, rejected)
+    if odd is not None:
+        table.warnings.append(_mixed_encodings(encoding, odd, starts))
+    return table
 
 
-def _table(records: list[list[str]], file_format: str, encoding: str, delimiter: str) -> Table:
-    index, _ = _find_header(records)
+def _lines_from(lines: list[str], start: int) -> Iterator[str]:
+    return (lines[i] for i in range(start, len(lines)))
+
+
+def _csv_records(
+    lines: list[str], delimiter: str, width: int
+) -> tuple[list[tuple[int, list[str]]], list[tuple[int, list[str], str]], list[int]]:
+    """The file's records numbered as a spreadsheet shows them; the lines whose quote is
+    never closed (rejected); and each record's first line (0-based), by number.
+
+    An unclosed quote makes the CSV reader run on through the next lines as one cell.
+    When a record spans lines and a line inside one of its cells holds a whole row's
+    delimiters, its first line is rejected and reading starts again on the next line.
+    """
+    records: list[tuple[int, list[str]]] = []
+    rejected: list[tuple[int, list[str], str]] = []
+    starts: list[int] = []
+    base = 0
+    while base < len(lines):
+        reader = csv.reader(_lines_from(lines, base), delimiter=delimiter, strict=False)
+        first, restart = base, None
+        for record in reader:
+            end = base + reader.line_num
+            starts.append(first)
+            if end - first > 1 and _swallows_rows(record, delimiter, width):
+                rejected.append((len(starts), _split_line(lines[first], delimiter), UNCLOSED_QUOTE))
+                restart = first + 1
+                break
+            records.append((len(starts), record))
+            first = end
+        if restart is None:
+            break
+        base = restart
+    return records, rejected, starts
+
+
+def _swallows_rows(record: Sequence[str], delimiter: str, width: int) -> bool:
+    """Whether a cell of this record holds, after a line break, what looks like a row."""
+    for cell in record:
+        if "\n" in cell or "\r" in cell:
+            for line in LINE_BREAK_RE.split(cell)[1:]:
+                if line.count(delimiter) >= width - 1:
+                    return True
+    return False
+
+
+def _split_line(line: str, delimiter: str) -> list[str]:
+    """One line's cells, quotes taken as plain text (for a row that could not be read)."""
+    cells = csv.reader([line.rstrip("\r\n")], delimiter=delimiter, quoting=csv.QUOTE_NONE)
+    return next(cells, [])
+
+
+def _mixed_encodings(encoding: str, odd: tuple[str, list[int]], starts: list[int]) -> str:
+    """The preview's warning for a file whose rows are in two encodings, naming the rows."""
+    odd_encoding, lines = odd
+    other = next(e for e in encoding.split("+") if e != odd_encoding)
+    numbers = sorted({bisect.bisect_right(starts, line) for line in lines})
+    shown = ", ".join(str(n) for n in numbers[:10])
+    if len(numbers) > 10:
+        shown += f" and {len(numbers) - 10} more"
+    label = "Row" if len(numbers) == 1 else "Rows"
+    return (
+        f"This file mixes two text encodings: {label.lower()} {shown} "
+        f"{'is' if len(numbers) == 1 else 'are'} in {_encoding_name(odd_encoding)}, the rest "
+        f"in {_encoding_name(other)}. Each row was read in its own encoding; check the "
+        "accents of those rows, and next time save the file as CSV UTF-8."
+    )
+
+
+def _encoding_name(encoding: str) -> str:
+    return ENCODING_NAMES.get(encoding, encoding)
+
+
+def _table(
+    records: Sequence[tuple[int, list[str]]],
+    file_format: str,
+    encoding: str,
+    delimiter: str,
+    rejected: Sequence[tuple[int, list[str], str]] = (),
+) -> Table:
+    index, _ = _find_header([cells for _, cells in records[:HEADER_SCAN_ROWS]])
     if index < 0:
         raise ImportFileError("The file has no rows.")
-    headers = [single_line(h.replace("\ufeff", "")) for h in records[index]]
+    header_row, header = records[index]
+    headers = [single_line(h.replace("\ufeff", "")) for h in header]
     width = len(headers)
     rows = []
-    for number, record in enumerate(records[index + 1 :], start=index + 2):
+    for number, record in records[index + 1 :]:
         if not (record and record[0].strip()) and not "".join(record).strip():
             continue  # blank (checking the first cell spares joining every row)
         if len(record) != width:
@@ -183,35 +324,5 @@ def _table(records: list[list[str]], file_format: str, encoding: str, delimiter:
     # Report footers ("Grand Totals (7 records)", "Confidential …") are one-cell rows.
     while rows and width > 1 and sum(1 for cell in rows[-1][1] if cell.strip()) <= 1:
         rows.pop()
-    return Table(headers, rows, index + 1, file_format, encoding, delimiter)
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    return str(value)
-
-
-def _read_xlsx(data: bytes) -> Table:
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise ImportFileError(
-            "This file is a ZIP archive but not an Excel workbook. Upload a CSV or XLSX file."
-        ) from exc
-    except Exception as exc:  # openpyxl raises many types on corrupt workbooks
-        raise ImportFileError(f"The Excel file could not be read ({type(exc).__name__}).") from exc
-    try:
-        for sheet in workbook.worksheets:
-            records = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-            if any(any(c.strip() for c in r) for r in records):
-                return _table(records, "xlsx", "", "")
-    finally:
-        workbook.close()
-    raise ImportFileError("The workbook has no rows.")
+    after_header = [r for r in rejected if r[0] > header_row]
+    return Table(headers, rows, header_row, file_format, encoding, delimiter, after_header)
