@@ -8,6 +8,7 @@ line of each missed target) under it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import platform
 import statistics
@@ -20,6 +21,7 @@ from django.db import connection
 
 from .data import DataSpec, choose_server, dataset
 from .lead_import import bench_import, import_profile
+from .load import FULL, LoadSize, bench_load
 from .pages import bench_pages
 from .report_queries import bench_reports
 from .results import BenchContext, BenchResult, Section
@@ -42,6 +44,11 @@ SECTIONS: dict[str, tuple[Section, str]] = {
         bench_reports,
         "Each report's time over the whole data set (last 90 days, all teams)",
     ),
+    "load": (
+        bench_load,
+        "Simulated reps and managers against gunicorn, a worker and the database while an "
+        "import and the SLA check run: requests/s, p50/p95/p99 latency, errors",
+    ),
 }
 
 
@@ -57,6 +64,7 @@ def run_bench(
     import_runs: int,
     scaling: bool,
     out: Callable[[str], None],
+    load: LoadSize = FULL,
 ) -> dict[str, Any]:
     """Measure the named sections on the data set (and at 1/10 of it for the scaling figures)."""
     started = time.perf_counter()
@@ -76,6 +84,8 @@ def run_bench(
         for name in names:
             out(f"{name}: measuring…")
             section = SECTIONS[name][0]
+            if name == "load":
+                section = functools.partial(bench_load, size=load, server=server)
             count = import_runs if name == "import" else 1
             results = _median_of([section(context) for _ in range(count)])
             if name == "import" and any(r.passed is False and not r.profile for r in results):
@@ -191,6 +201,8 @@ def database_info(name: str) -> dict[str, Any]:
 def _fmt(value: float, unit: str) -> str:
     if unit in ("×", "s"):
         return f"{value:,.2f}"
+    if unit == "req/s":
+        return f"{value:,.1f}"
     if unit == "ms":
         return f"{value:,.1f}" if value < 10 else f"{value:,.0f}"
     return f"{value:,.0f}"

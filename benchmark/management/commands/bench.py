@@ -2,7 +2,7 @@
 
 It generates (or reuses) one reproducible data set in a database of its own, never
 the app's (benchmark/data.py), runs every section on it (benchmark.run.SECTIONS:
-import, SLA check, pages, reports), repeats the SLA and page figures at 1/10 of the
+import, SLA check, pages, reports, load), repeats the SLA and page figures at 1/10 of the
 size for the growth factors, and prints one table with each target and PASS or MISS.
 """
 
@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from benchmark.load import FULL, QUICK, LoadSize
 from benchmark.run import SECTIONS, render, run_bench
 
 
@@ -51,6 +52,24 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-scaling", action="store_true", help="Skip the 1/10-size run and growth factors"
         )
+        parser.add_argument(
+            "--users",
+            type=int,
+            default=None,
+            help=f"Simulated users of the load section ({FULL.users}; quick {QUICK.users})",
+        )
+        parser.add_argument(
+            "--seconds",
+            type=int,
+            default=None,
+            help=f"Measured seconds of the load section ({FULL.seconds}; quick {QUICK.seconds})",
+        )
+        parser.add_argument(
+            "--load-rows",
+            type=int,
+            default=None,
+            help=f"Rows of the import that runs under load ({FULL.rows:,}; quick {QUICK.rows:,})",
+        )
         parser.add_argument("--format", choices=["text", "json"], default="text")
         parser.add_argument("--list", action="store_true", help="List the sections and exit")
 
@@ -73,6 +92,7 @@ class Command(BaseCommand):
             raise CommandError("--leads must be at least 1,000 and --activities at least 0.")
         as_json = options["format"] == "json"
         rows = options["rows"] or (10_000 if quick else 100_000)
+        load = self._load_size(options, QUICK if quick else FULL)
         report = run_bench(
             names=names,
             leads=leads,
@@ -84,6 +104,7 @@ class Command(BaseCommand):
             import_runs=min(3, max(1, options["runs"])),
             scaling=not options["no_scaling"],
             out=(lambda s: None) if as_json else self.stdout.write,
+            load=load,
         )
         if options["json"]:
             with open(options["json"], "w", encoding="utf-8") as handle:
@@ -93,3 +114,14 @@ class Command(BaseCommand):
             return
         for line in render(report):
             self.stdout.write(line)
+
+    def _load_size(self, options: dict[str, Any], default: LoadSize) -> LoadSize:
+        """The load section's users, seconds and import rows: the options over the defaults."""
+        size = LoadSize(
+            users=options["users"] or default.users,
+            seconds=options["seconds"] or default.seconds,
+            rows=options["load_rows"] or default.rows,
+        )
+        if size.users < 1 or size.seconds < 1 or size.rows < 1:
+            raise CommandError("--users, --seconds and --load-rows must be at least 1.")
+        return size
