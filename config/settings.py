@@ -179,6 +179,9 @@ AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = dt.timedelta(minutes=int(env("AXES_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The cool-off runs from the lockout: trying again meanwhile (the right password included)
+# is refused unchecked, and does not start it over.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
 # How many proxies of ours add to X-Forwarded-For in front of the web processes (0: none,
@@ -274,7 +277,9 @@ SITE_URL = env("SITE_URL", "http://localhost:8000")
 IMPORT_MAX_UPLOAD_BYTES = int(env("IMPORT_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+# Off: import-export's own escaping only strips a leading "="; leads.resources escapes
+# every exported cell with leads.spreadsheet.safe_cell, the sanitiser of every export.
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 # Web-to-lead: the largest body accepted, and posts per token per minute.
 INTAKE_MAX_BODY_BYTES = int(env("INTAKE_MAX_BODY_BYTES", str(64 * 1024)))
 INTAKE_RATE = (int(env("INTAKE_POSTS_PER_MINUTE", "60")), 60)

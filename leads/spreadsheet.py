@@ -1,26 +1,43 @@
 """Safe spreadsheet exports: cells that a spreadsheet would run as a formula are escaped.
 
 The rule for CSV injection: a cell starting with =, +, -, @, tab or CR is
-prefixed with a single quote, so Excel and LibreOffice show it as text.
-import-export's own escaping only handles "=", so every export goes through here.
+prefixed with a single quote, so Excel and LibreOffice show it as text. Spreadsheets
+also read a formula after leading spaces or line breaks, and in their fullwidth forms
+(＝＋－＠), so those are escaped too; a phone number (+, then digits and the usual
+separators) cannot call anything and is left as it is. import-export's own escaping
+only handles "=", so every export in Accord (reports, the admin's lead export, the
+rejected rows of an import) goes through safe_cell.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.http import HttpResponse
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Each one starts a formula; the fullwidth and small forms are read as the ASCII ones.
+FORMULA_CHARS = frozenset("=+-@\t\r\n＝＋－＠﹦﹢﹣﹫−")
+PHONE = re.compile(r"\+\d[\d ().\-/]*")
 
 
 def safe_cell(value: Any) -> Any:
     """The value, with a leading single quote if a spreadsheet would treat it as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and is_formula_like(value):
         return "'" + value
     return value
+
+
+def is_formula_like(text: str) -> bool:
+    """Whether a spreadsheet could run this text: a formula start, first or after blanks."""
+    if not text:
+        return False
+    stripped = text.strip()
+    if PHONE.fullmatch(stripped):
+        return False
+    return text[0] in FORMULA_CHARS or stripped[:1] in FORMULA_CHARS
 
 
 def safe_row(values: Iterable[Any]) -> list[Any]:

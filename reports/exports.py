@@ -1,7 +1,8 @@
 """CSV and XLSX downloads of a report: the same rows and columns as the page.
 
-Every text cell goes through leads.spreadsheet.safe_cell (one sanitiser for every
-export in Accord): a cell a spreadsheet would run as a formula gets a leading quote.
+Every cell goes through leads.spreadsheet.safe_row (one sanitiser for every export in
+Accord): text a spreadsheet would run as a formula gets a leading quote, numbers stay
+numbers.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from django.http import HttpResponse
 
-from leads.spreadsheet import safe_cell, safe_row
+from leads.spreadsheet import safe_row
 
 from .figures.base import CURRENCY
 from .filters import ReportFilters
@@ -82,7 +83,7 @@ def xlsx_export(report: Report, f: ReportFilters, rows: list[dict[str, Any]]) ->
         sheet.append(safe_row([f"{report.title}: {section.title}", f.label()]))
         sheet.append(safe_row(header))
         for line in body:
-            sheet.append([_xlsx_cell(v) for v in line])
+            sheet.append(safe_row(line))
     if not book.sheetnames:
         book.create_sheet("Report")
     out = io.BytesIO()
@@ -90,12 +91,6 @@ def xlsx_export(report: Report, f: ReportFilters, rows: list[dict[str, Any]]) ->
     response = HttpResponse(out.getvalue(), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="{file_name(report, f, "xlsx")}"'
     return response
-
-
-def _xlsx_cell(value: Any) -> Any:
-    if isinstance(value, str):
-        return safe_cell(value)
-    return value
 
 
 def _sheet_title(title: str, taken: list[str]) -> str:
