@@ -73,6 +73,8 @@ class TouchForm(forms.Form):
     )
     subject = forms.CharField(max_length=200, required=False, label="Summary")
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Notes")
+    # The stage the page showed: only to say what changed if the lead closed meanwhile.
+    stage = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean(self) -> dict[str, Any]:
         """A touch says what happened: an empty one is not logged."""

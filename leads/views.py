@@ -469,14 +469,10 @@ def lead_touch(request: HttpRequest, lead_id: int) -> HttpResponse:
         )
     except LeadError as exc:
         fresh = _lead_or_404(request, lead_id)
-        if fresh.stage != lead.stage:
-            return _conflict(
-                request,
-                lead_id,
-                lead.stage,
-                touch_form=form,
-                why=f"{exc} Nothing was saved; what you typed is below.",
-            )
+        seen_stage = form.cleaned_data["stage"] or lead.stage
+        if fresh.stage != seen_stage:
+            why = f"{exc} Nothing was saved; what you typed is below."
+            return _conflict(request, lead_id, seen_stage, touch_form=form, why=why)
         return _render_lead(request, fresh, touch_form=form, notice=str(exc), status=INVALID)
     label = "Note" if kind == Activity.Kind.NOTE else dict(TOUCH_CHOICES)[kind]
     messages.success(request, f"{label} logged.")
