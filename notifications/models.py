@@ -35,6 +35,11 @@ class Notification(models.Model):
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
     url = models.CharField(max_length=300, blank=True)
+    items = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='A digest\'s leads: [{"name", "url", "detail"}, …], each name a link.',
+    )
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
     # The email: tried from email_next_try_at on, marked sent only once the mail server

@@ -13,6 +13,7 @@ minute.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -22,11 +23,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import F, QuerySet
+from django.template.defaultfilters import linebreaksbr
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from config.db import insert_ignoring_conflicts
 
@@ -54,6 +57,9 @@ class Message:
     body: str = ""
     lead_id: int | None = None
     url: str = ""
+    # A digest lists its leads here, each {"name", "url", "detail"}; the page and the email
+    # show every one with its name as a link.
+    items: tuple[dict[str, str], ...] = ()
 
 
 def notify(messages: Iterable[Message], *, at: dt.datetime | None = None) -> None:
@@ -61,7 +67,7 @@ def notify(messages: Iterable[Message], *, at: dt.datetime | None = None) -> Non
     at = at or timezone.now()
     insert_ignoring_conflicts(
         Notification,
-        ("user_id", "kind", "lead_id", "event_key", "title", "body", "url", "created_at"),
+        ("user_id", "kind", "lead_id", "event_key", "title", "body", "url", "items", "created_at"),
         (
             (
                 m.user_id,
@@ -71,6 +77,7 @@ def notify(messages: Iterable[Message], *, at: dt.datetime | None = None) -> Non
                 m.title[:200],
                 m.body,
                 m.url[:300],
+                json.dumps(list(m.items)),
                 at,
             )
             for m in messages
@@ -198,20 +205,55 @@ def _close(connection: BaseEmailBackend) -> None:
 
 
 def _email(notification: Notification) -> EmailMessage:
+    """The notification as an email: plain text, and HTML too when it lists leads as links."""
     lines = [notification.body] if notification.body else []
+    if notification.items:
+        lines.append("\n".join(_item_line(item) for item in notification.items))
     if notification.url:
         lines.append(f"Open it: {_absolute(notification.url)}")
     lines.append(
         f"\nAll your notifications: {_absolute('/notifications/')}\n"
         "You receive this because Accord tracks the marketing–sales agreement for you."
     )
-    return EmailMessage(
+    email = EmailMultiAlternatives(
         subject=f"[Accord] {notification.title}",
         body="\n\n".join(lines),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.user.email],
         # The same id on every attempt: a copy sent again after a crash is recognisably the same.
         headers={"Message-ID": f"<notification.{notification.pk}@{_mail_domain()}>"},
+    )
+    if notification.items:
+        email.attach_alternative(_html(notification), "text/html")
+    return email
+
+
+def _item_line(item: dict[str, str]) -> str:
+    detail = f" ({item['detail']})" if item.get("detail") else ""
+    return f"- {item['name']}{detail}: {_absolute(item['url'])}"
+
+
+def _html(notification: Notification) -> str:
+    """The email's HTML part: the body, then each listed lead's name as a link."""
+    items = format_html_join(
+        "\n",
+        '<li><a href="{}">{}</a>{}</li>',
+        (
+            (
+                _absolute(item["url"]),
+                item["name"],
+                format_html(" ({})", item["detail"]) if item.get("detail") else "",
+            )
+            for item in notification.items
+        ),
+    )
+    return format_html(
+        '<p>{}</p>\n<ul>\n{}\n</ul>\n<p><a href="{}">Open it in Accord</a> · '
+        '<a href="{}">All your notifications</a></p>',
+        linebreaksbr(notification.body),
+        items,
+        _absolute(notification.url or "/notifications/"),
+        _absolute("/notifications/"),
     )
 
 

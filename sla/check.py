@@ -26,7 +26,7 @@ from leads.models import Lead
 from notifications.services import notify
 
 from .context import CheckContext, managers_of
-from .escalation import escalate_breaches
+from .escalation import escalate_breaches, notify_escalations
 from .messages import breach_messages, warning_messages
 from .models import Breach, SLAWarning
 
@@ -53,7 +53,8 @@ class CheckResult:
 
 
 def run_check(now: dt.datetime | None = None) -> CheckResult:
-    """Run the SLA check once: breach due clocks, escalate old breaches, warn clocks due soon.
+    """Run the SLA check once: breach due clocks, escalate old breaches, warn clocks due soon;
+    tell everyone concerned, many at once as one digest per person.
 
     Safe to run twice, concurrently, or again after a crash: it gives the same
     breaches and notifications. Does not send email (see deliver_pending_emails).
@@ -64,7 +65,9 @@ def run_check(now: dt.datetime | None = None) -> CheckResult:
     result = CheckResult()
     result.breached, result.stopped = _breach_due_clocks(context)
     result.escalated = escalate_breaches(context)
+    notify_escalations(context)
     result.warned = _warn_clocks_due_soon(context)
+    _notify_warnings(context)
     return result
 
 
@@ -183,5 +186,34 @@ def _warn_clocks_due_soon(context: CheckContext) -> int:
                 ((row["pk"], row["sla_due_at"], context.now, row["owner_id"]) for row in rows),
                 conflict=("lead_id", "due_at"),
             )
-            notify(warning_messages(rows, context), at=context.now)
             warned += len(rows)
+
+
+def _notify_warnings(context: CheckContext) -> None:
+    """Tell the owners (or the lead desk) of every warning not told yet, one digest per person.
+
+    The warnings of a run are recorded batch by batch, then told here in one transaction,
+    with any a run that died before telling left behind.
+    """
+    with transaction.atomic():
+        rows = list(
+            SLAWarning.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(notified_at__isnull=True)
+            .order_by("warned_at", "pk")
+            .values(
+                "owner_id",
+                warning_id=F("pk"),
+                pk=F("lead_id"),
+                sla_due_at=F("due_at"),
+                sla_rule_id=F("lead__sla_rule_id"),
+                first_name=F("lead__first_name"),
+                last_name=F("lead__last_name"),
+                email=F("lead__email"),
+            )
+        )
+        if not rows:
+            return
+        notify(warning_messages(rows, context), at=context.now)
+        SLAWarning.objects.filter(pk__in=[row["warning_id"] for row in rows]).update(
+            notified_at=context.now
+        )

@@ -1,5 +1,8 @@
 """Escalating breaches: once a rule's escalation delay has passed with no first touch,
-tell the manager, or move the lead to the lead desk or to the team's next rep."""
+tell the manager, or move the lead to the lead desk or to the team's next rep.
+
+Escalating records what was done on the breach; `notify_escalations` then tells
+everyone concerned, in one digest per person for all the escalations of a run."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import logging
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import F
 
 from agreements.models import ResponseRule
 from agreements.stages import CLOCK_STOPPING_STAGES
@@ -17,7 +21,7 @@ from leads.routing import next_rep
 from leads.services import reassign
 from notifications.services import notify
 
-from .context import CheckContext, managers_of
+from .context import CheckContext
 from .messages import escalation_messages
 from .models import Breach
 
@@ -66,14 +70,13 @@ def _escalate(breach: Breach, lead: Lead, context: CheckContext) -> int:
         or lead.sla_status != Lead.SLAStatus.BREACHED
         or lead.sla_due_at != breach.due_at
     ):
-        breach.escalated_at = now
+        breach.escalated_at = breach.escalation_notified_at = now  # nobody to tell
         breach.escalation = Breach.Escalation.SKIPPED
-        breach.save(update_fields=["escalated_at", "escalation"])
+        breach.save(update_fields=["escalated_at", "escalation", "escalation_notified_at"])
         return 0
     clock = context.rules.get(breach.rule_id)
     action = clock.rule.escalate_action if clock is not None else Escalation.NOTIFY_MANAGER
     owner = lead.owner_id
-    manager = managers_of([owner]).get(owner) if owner is not None else None
     new_owner: int | None = None
     result = Breach.Escalation.NOTIFY_MANAGER
 
@@ -87,15 +90,46 @@ def _escalate(breach: Breach, lead: Lead, context: CheckContext) -> int:
         except LeadError:
             log.exception("SLA escalation could not move lead %s", lead.pk)
             new_owner, result = None, Breach.Escalation.NOTIFY_MANAGER
-    messages = escalation_messages(
-        lead, breach, context, result=result, owner=owner, manager=manager, new_owner=new_owner
-    )
     breach.escalated_at = now
     breach.escalation = result
     breach.escalated_to_id = new_owner
-    breach.save(update_fields=["escalated_at", "escalation", "escalated_to"])
-    notify(messages, at=now)
+    breach.escalated_from_id = owner
+    breach.save(update_fields=["escalated_at", "escalation", "escalated_to", "escalated_from"])
     return 1
+
+
+def notify_escalations(context: CheckContext) -> int:
+    """Tell everyone concerned about every escalation not told yet, in one digest per person.
+
+    Run after escalate_breaches: an escalation is recorded in its batch's transaction and
+    told here in one transaction with every other of the run (or of a run that died
+    before telling), so a flood reaches each person once. Returns the breaches told.
+    """
+    with transaction.atomic():
+        rows = list(
+            Breach.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(escalated_at__isnull=False, escalation_notified_at__isnull=True)
+            .order_by("escalated_at", "pk")
+            .values(
+                "pk",
+                "lead_id",
+                "due_at",
+                "rule_id",
+                "escalation",
+                "escalated_from_id",
+                "escalated_to_id",
+                first_name=F("lead__first_name"),
+                last_name=F("lead__last_name"),
+                email=F("lead__email"),
+            )
+        )
+        if not rows:
+            return 0
+        notify(escalation_messages(rows, context), at=context.now)
+        Breach.objects.filter(pk__in=[row["pk"] for row in rows]).update(
+            escalation_notified_at=context.now
+        )
+    return len(rows)
 
 
 def _move(lead: Lead, new_owner: int | None, breach: Breach, clock: RuleClock | None) -> None:

@@ -2,6 +2,7 @@
 
 Every notification of a breach, a warning or an escalation is built here, with
 its event key (one clock of one lead, one recipient), so nobody is told twice.
+Many at once reach each person as one digest (OWNER_DIGEST_AFTER).
 """
 
 from __future__ import annotations
@@ -10,25 +11,25 @@ import datetime as dt
 import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from leads.models import Lead
 from notifications.models import Notification
 from notifications.services import Message
 
-from .context import CheckContext
+from .context import CheckContext, managers_of
 from .models import Breach
 
 Kind = Notification.Kind
 
-DIGEST_LINES = 25
-# A rep whose clocks run out together (after an outage, a holiday, a big import) gets
-# them one by one up to this many, and beyond it one notification listing them all;
-# so do the sales managers for leads that ran out on the lead desk.
+# A person told about many leads at once (clocks running out together after an outage,
+# a holiday, a big import) gets them one by one up to this many, and beyond it one
+# digest listing them all, each name a link: breaches per transaction of the check,
+# warnings and escalations per run.
 OWNER_DIGEST_AFTER = 3
 
 
@@ -134,19 +135,23 @@ def breach_messages(
     return messages
 
 
-def _digest_lines(
+def lead_item(lead_id: int, name: str, detail: str) -> dict[str, str]:
+    """One lead's line in a digest: its name, linking to its page, and what about it."""
+    return {"name": name, "url": lead_url(lead_id), "detail": detail}
+
+
+def _due_items(
     rows: list[dict[str, Any]],
     context: CheckContext,
     prefix: Callable[[dict[str, Any]], str] | None = None,
-) -> list[str]:
-    """The first DIGEST_LINES leads of a digest, one per line, and how many more."""
-    lines = [
-        f"{prefix(row) if prefix else ''}{lead_name(row)}, due {_due(row, context)}"
-        for row in rows[:DIGEST_LINES]
-    ]
-    if len(rows) > DIGEST_LINES:
-        lines.append(f"… and {len(rows) - DIGEST_LINES} more.")
-    return lines
+) -> tuple[dict[str, str], ...]:
+    """Every lead of a breach digest, with its due time."""
+    return tuple(
+        lead_item(
+            row["pk"], lead_name(row), f"{prefix(row) if prefix else ''}due {_due(row, context)}"
+        )
+        for row in rows
+    )
 
 
 def _desk_messages(rows: list[dict[str, Any]], context: CheckContext) -> list[Message]:
@@ -162,8 +167,9 @@ def _desk_messages(rows: list[dict[str, Any]], context: CheckContext) -> list[Me
                 event_key=f"{key}:{manager}",
                 title=f"{len(rows)} unassigned leads missed their follow-up",
                 body="No first sales touch by the due time and the leads are still on the "
-                "lead desk. Assign them to reps:\n" + "\n".join(_digest_lines(rows, context)),
+                "lead desk. Assign them to reps.",
                 url=reverse("leads:desk"),
+                items=_due_items(rows, context),
             )
             for manager in context.desk_managers()
         ]
@@ -211,9 +217,9 @@ def _owner_digest(owner: int, missed: list[dict[str, Any]], context: CheckContex
         event_key=f"sla-breach:{clock_key(first['pk'], first['sla_due_at'])}:owner-digest",
         title=f"{len(missed)} of your leads missed their follow-up",
         body="No first sales touch by the due time; they are at the top of your queue, and "
-        "each breach is recorded against you as the owner at the due time:\n"
-        + "\n".join(_digest_lines(missed, context)),
+        "each breach is recorded against you as the owner at the due time.",
         url=reverse("leads:queue"),
+        items=_due_items(missed, context),
     )
 
 
@@ -236,10 +242,10 @@ def _manager_digest(
     for _, owner in missed:
         per_rep[names.get(owner, "A rep")] += 1
     owner_of = {row["pk"]: owner for row, owner in missed}
-    lines = _digest_lines(
+    items = _due_items(
         [row for row, _ in missed],
         context,
-        lambda row: f"{names.get(owner_of[row['pk']], 'A rep')}: ",
+        lambda row: f"{names.get(owner_of[row['pk']], 'A rep')}, ",
     )
     reps = ", ".join(f"{name}: {n}" for name, n in sorted(per_rep.items()))
     return Message(
@@ -247,123 +253,248 @@ def _manager_digest(
         kind=Kind.SLA_BREACH,
         event_key=f"sla-breach:{clock_key(first['pk'], first['sla_due_at'])}:digest:{manager}",
         title=f"{len(missed)} leads in your team missed their follow-up",
-        body=f"No first sales touch by the due time ({reps}):\n" + "\n".join(lines),
+        body=f"No first sales touch by the due time ({reps}).",
         url=reverse("leads:team"),
+        items=items,
     )
+
+
+# --- Digests of warnings and escalations ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Note:
+    """One lead's news for one person: told alone, or as a line of their digest of its sort."""
+
+    message: Message
+    sort: str
+    item: dict[str, str]
+    order: tuple[dt.datetime, int]
+
+
+@dataclass(frozen=True)
+class DigestWords:
+    """What a digest of one sort says: its kind, title ({n}: how many leads), body and page."""
+
+    kind: str
+    title: str
+    body: str
+    url_name: str
+
+
+DIGESTS = {
+    "warning-owner": DigestWords(
+        Kind.SLA_WARNING,
+        "Follow up soon: {n} of your leads",
+        "Their first sales touch is due soon; they are at the top of your queue.",
+        "leads:queue",
+    ),
+    "warning-desk": DigestWords(
+        Kind.SLA_WARNING,
+        "{n} unassigned leads due soon",
+        "Their first sales touch is due soon and nobody owns them yet. Assign them to reps.",
+        "leads:desk",
+    ),
+    "escalation-from": DigestWords(
+        Kind.REASSIGNED,
+        "{n} of your leads were moved by the SLA escalation",
+        "They were not touched in time, so the agreement's escalation moved them.",
+        "leads:queue",
+    ),
+    "escalation-to": DigestWords(
+        Kind.REASSIGNED,
+        "{n} new leads for you, already overdue",
+        "The previous owners did not touch them in time. Please follow up now.",
+        "leads:queue",
+    ),
+    "escalation": DigestWords(
+        Kind.SLA_ESCALATION,
+        "Escalation: {n} leads are still untouched",
+        "Their first sales touch was due and has still not happened.",
+        "leads:team",
+    ),
+    "escalation-desk": DigestWords(
+        Kind.SLA_ESCALATION,
+        "Escalation: {n} unassigned leads are still untouched",
+        "Their first sales touch was due and has still not happened; nobody owns them.",
+        "leads:desk",
+    ),
+}
+
+
+def digested(notes: Iterable[Note]) -> list[Message]:
+    """Each person's notes of one sort: up to OWNER_DIGEST_AFTER one by one, more as one
+    digest listing every lead.
+
+    The caller tells each note once (its record is marked told in the same transaction),
+    so a digest's key, its earliest note's own key, names no other notification.
+    """
+    groups: dict[tuple[int, str], list[Note]] = defaultdict(list)
+    for note in notes:
+        groups[(note.message.user_id, note.sort)].append(note)
+    messages = []
+    for (user_id, sort), group in groups.items():
+        if len(group) <= OWNER_DIGEST_AFTER:
+            messages += [note.message for note in group]
+            continue
+        group.sort(key=lambda note: note.order)
+        words = DIGESTS[sort]
+        messages.append(
+            Message(
+                user_id=user_id,
+                kind=words.kind,
+                event_key=f"{group[0].message.event_key}:digest",
+                title=words.title.format(n=len(group)),
+                body=words.body,
+                url=reverse(words.url_name),
+                items=tuple(note.item for note in group),
+            )
+        )
+    return messages
 
 
 # --- Escalations ----------------------------------------------------------------
 
+ESCALATION_DONE = {
+    Breach.Escalation.NOTIFY_MANAGER: "still untouched",
+    Breach.Escalation.LEAD_DESK: "moved to the lead desk",
+    Breach.Escalation.NEXT_REP: "reassigned to {new_owner}",
+}
 
-def escalation_messages(
-    lead: Lead,
-    breach: Breach,
+
+def escalation_messages(rows: list[dict[str, Any]], context: CheckContext) -> list[Message]:
+    """Tell the old and new owners of moved leads, the managers (or the lead desk) and the
+    rules' extra recipients about escalated breaches, many at once as digests.
+
+    Each row is one escalated breach: pk, lead_id, due_at, rule_id, escalation (what it
+    did), escalated_from_id (the owner then), escalated_to_id (the next rep) and the
+    lead's first_name, last_name and email.
+    """
+    owners = [row["escalated_from_id"] for row in rows]
+    managers = managers_of(owners)
+    names = user_names([*owners, *(row["escalated_to_id"] for row in rows)])
+    notes = [
+        note
+        for row in rows
+        if row["escalation"] in ESCALATION_DONE
+        for note in _escalation_notes(row, context, managers, names)
+    ]
+    return digested(notes)
+
+
+def _escalation_notes(
+    row: dict[str, Any],
     context: CheckContext,
-    *,
-    result: str,
-    owner: int | None,
-    manager: int | None,
-    new_owner: int | None,
-) -> list[Message]:
-    """Tell the old and new owner of a moved lead, the manager (or the lead desk) and the
-    rule's extra recipient that a breach escalated; `result` is what the escalation did."""
-    name = lead.full_name or lead.email
-    key = f"sla-escalation:{clock_key(lead.pk, breach.due_at)}"
-    due = when(breach.due_at, context, breach.rule_id)
-    common = {"lead_id": lead.pk, "url": lead_url(lead.pk)}
-    messages: list[Message] = []
+    managers: dict[int, int | None],
+    names: dict[int, str],
+) -> list[Note]:
+    lead_id, result = row["lead_id"], row["escalation"]
+    owner, new_owner = row["escalated_from_id"], row["escalated_to_id"]
+    manager = managers.get(owner) if owner is not None else None
+    name = lead_name(row)
+    key = f"sla-escalation:{clock_key(lead_id, row['due_at'])}"
+    due = when(row["due_at"], context, row["rule_id"])
+    new_owner_name = names.get(new_owner, "the next rep") if new_owner else "the lead desk"
+    done = ESCALATION_DONE[result].format(new_owner=new_owner_name)
+
+    def note(user_id: int, sort: str, suffix: str, kind: str, title: str, body: str) -> Note:
+        message = Message(
+            user_id=user_id,
+            kind=kind,
+            event_key=f"{key}:{suffix}",
+            title=title,
+            body=body,
+            lead_id=lead_id,
+            url=lead_url(lead_id),
+        )
+        item = lead_item(lead_id, name, f"due {due}; {done}")
+        return Note(message, sort, item, (row["due_at"], lead_id))
+
+    notes: list[Note] = []
     if result != Breach.Escalation.NOTIFY_MANAGER and owner is not None:
-        target = "the lead desk" if new_owner is None else user_names([new_owner])[new_owner]
-        messages.append(
-            Message(
-                user_id=owner,
-                kind=Kind.REASSIGNED,
-                event_key=f"{key}:from",
-                title=f"{name} was moved to {target}",
-                body=f"Its first sales touch was due {due} and it was not touched in time, "
+        notes.append(
+            note(
+                owner,
+                "escalation-from",
+                "from",
+                Kind.REASSIGNED,
+                f"{name} was moved to {new_owner_name}",
+                f"Its first sales touch was due {due} and it was not touched in time, "
                 "so the agreement's escalation moved it.",
-                **common,
             )
         )
         if new_owner is not None:
-            messages.append(
-                Message(
-                    user_id=new_owner,
-                    kind=Kind.REASSIGNED,
-                    event_key=f"{key}:to",
-                    title=f"New lead for you, already overdue: {name}",
-                    body=f"Its first sales touch was due {due}; the previous owner did not "
+            notes.append(
+                note(
+                    new_owner,
+                    "escalation-to",
+                    "to",
+                    Kind.REASSIGNED,
+                    f"New lead for you, already overdue: {name}",
+                    f"Its first sales touch was due {due}; the previous owner did not "
                     "touch it in time. Please follow up now.",
-                    **common,
                 )
             )
-    escalation_title = {
+    title = {
         Breach.Escalation.NOTIFY_MANAGER: f"Escalation: {name} is still untouched",
         Breach.Escalation.LEAD_DESK: f"Escalation: {name} moved to the lead desk",
         Breach.Escalation.NEXT_REP: f"Escalation: {name} reassigned to the next rep",
     }[result]
-    escalation_body = f"The first sales touch was due {due} and has still not happened."
+    body = f"The first sales touch was due {due} and has still not happened."
     recipients = [manager] if manager is not None else []
     if owner is None or (result == Breach.Escalation.LEAD_DESK and manager is None):
         recipients = context.desk_managers()
     for user_id in recipients:
-        suffix = "manager" if user_id == manager else f"desk:{user_id}"
-        messages.append(
-            Message(
-                user_id=user_id,
-                kind=Kind.SLA_ESCALATION,
-                event_key=f"{key}:{suffix}",
-                title=escalation_title,
-                body=escalation_body,
-                **common,
+        if user_id == manager:
+            notes.append(note(user_id, "escalation", "manager", Kind.SLA_ESCALATION, title, body))
+        else:
+            notes.append(
+                note(
+                    user_id, "escalation-desk", f"desk:{user_id}", Kind.SLA_ESCALATION, title, body
+                )
             )
-        )
-    clock = context.rules.get(breach.rule_id)
+    clock = context.rules.get(row["rule_id"])
     also = clock.rule.escalate_to_id if clock is not None else None
     if also is not None and also not in recipients:
-        messages.append(
-            Message(
-                user_id=also,
-                kind=Kind.SLA_ESCALATION,
-                event_key=f"{key}:also",
-                title=escalation_title,
-                body=escalation_body,
-                **common,
-            )
-        )
-    return messages
+        notes.append(note(also, "escalation", "also", Kind.SLA_ESCALATION, title, body))
+    return notes
 
 
 # --- Warnings -------------------------------------------------------------------
 
 
 def warning_messages(rows: list[dict[str, Any]], context: CheckContext) -> list[Message]:
-    """Warn each owner (or, for unowned leads, the lead desk) that a clock is due soon."""
-    messages = []
+    """Warn each owner (or, for unowned leads, the lead desk) that clocks are due soon; many
+    at once reach each person as one digest.
+
+    Each row is one warned clock: pk (the lead), first_name, last_name, email,
+    sla_due_at, sla_rule_id and owner_id.
+    """
+    notes = []
     for row in rows:
         lead_id, lead = row["pk"], lead_name(row)
         key = f"sla-warning:{clock_key(lead_id, row['sla_due_at'])}"
         due = when(row["sla_due_at"], context, row["sla_rule_id"])
         common = {"kind": Kind.SLA_WARNING, "lead_id": lead_id, "url": lead_url(lead_id)}
+        item = lead_item(lead_id, lead, f"due {due}")
+        order = (row["sla_due_at"], lead_id)
         if row["owner_id"] is not None:
-            messages.append(
-                Message(
-                    user_id=row["owner_id"],
-                    event_key=f"{key}:owner",
-                    title=f"Follow up soon: {lead}",
-                    body=f"The first sales touch is due {due}.",
-                    **common,
-                )
+            message = Message(
+                user_id=row["owner_id"],
+                event_key=f"{key}:owner",
+                title=f"Follow up soon: {lead}",
+                body=f"The first sales touch is due {due}.",
+                **common,
             )
+            notes.append(Note(message, "warning-owner", item, order))
             continue
         for manager in context.desk_managers():
-            messages.append(
-                Message(
-                    user_id=manager,
-                    event_key=f"{key}:desk:{manager}",
-                    title=f"Unassigned lead due soon: {lead}",
-                    body=f"The first sales touch is due {due} and nobody owns the lead yet.",
-                    **common,
-                )
+            message = Message(
+                user_id=manager,
+                event_key=f"{key}:desk:{manager}",
+                title=f"Unassigned lead due soon: {lead}",
+                body=f"The first sales touch is due {due} and nobody owns the lead yet.",
+                **common,
             )
-    return messages
+            notes.append(Note(message, "warning-desk", item, order))
+    return digested(notes)

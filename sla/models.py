@@ -20,12 +20,25 @@ class SLAWarning(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    notified_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its notification was written; empty: the next check writes it, in one "
+        "digest per person with every warning of the run.",
+    )
 
     class Meta:
         verbose_name = "SLA warning"
         ordering = ["-warned_at"]
         constraints = [
             models.UniqueConstraint(fields=["lead", "due_at"], name="unique_warning_per_clock")
+        ]
+        indexes = [
+            models.Index(
+                fields=["warned_at"],
+                name="warning_to_notify",
+                condition=models.Q(notified_at__isnull=True),
+            )
         ]
 
     def __str__(self) -> str:
@@ -108,6 +121,22 @@ class Breach(models.Model):
         help_text="The next rep, when the escalation reassigned the lead.",
         db_index=False,  # breach_escalated_to: only the rows that have one
     )
+    escalated_from = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who owned the lead when it escalated; empty: the lead desk.",
+        db_index=False,
+        db_constraint=False,
+    )
+    escalation_notified_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the escalation's notifications were written; empty after an escalation: "
+        "the next check writes them, in one digest per person with every escalation of the run.",
+    )
 
     class Meta:
         verbose_name_plural = "breaches"
@@ -130,6 +159,12 @@ class Breach(models.Model):
                 fields=["escalated_to"],
                 name="breach_escalated_to",
                 condition=models.Q(escalated_to__isnull=False),
+            ),
+            # Escalated, not yet told: a handful of rows at any time.
+            models.Index(
+                fields=["escalated_at"],
+                name="breach_escalation_to_notify",
+                condition=models.Q(escalated_at__isnull=False, escalation_notified_at__isnull=True),
             ),
         ]
 

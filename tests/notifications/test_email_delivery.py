@@ -174,7 +174,7 @@ def test_migrating_keeps_sent_emails_sent_and_sends_the_unsent_ones(rep):
     old.objects.create(event_key="unsent", **common)
 
     executor.loader.build_graph()
-    executor.migrate([("notifications", "0003_email_retries")])
+    executor.migrate(executor.loader.graph.leaf_nodes("notifications"))
 
     rows = {n.event_key: n for n in Notification.objects.all()}
     assert rows["sent"].email_next_try_at is None

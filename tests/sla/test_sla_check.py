@@ -230,7 +230,9 @@ def test_breach_query_reads_only_due_clocks(rule, rep, django_assert_max_num_que
     for minute in range(0, 600, 60):
         clock_lead(rule, rep, started=T0 + minutes(minute))
 
-    with django_assert_max_num_queries(20):
+    # Each step reads only the rows it needs; the two steps that tell warnings and
+    # escalations cost a query or three each even when there is nothing to tell.
+    with django_assert_max_num_queries(26):
         run_check(T0 + minutes(61))
 
     assert Breach.objects.count() == 1
@@ -261,8 +263,11 @@ def test_several_breaches_at_once_reach_the_manager_as_one_digest(rule, rep, man
     to_manager = Notification.objects.get(user=manager)
     assert to_manager.kind == Notification.Kind.SLA_BREACH
     assert to_manager.title == "3 leads in your team missed their follow-up"
-    for name in ("Ann One", "Bob Two", "Cy Three", "Tess Mate: 1"):
-        assert name in to_manager.body
+    assert "Tess Mate: 1" in to_manager.body
+    assert [(item["name"], item["url"]) for item in to_manager.items] == [
+        (lead.full_name, lead.get_absolute_url()) for lead in leads
+    ]
+    assert to_manager.items[2]["detail"].startswith("Tess Mate, due ")
     assert to_manager.lead_id is None
     owners = Notification.objects.exclude(user=manager)
     assert sorted(owners.values_list("lead_id", flat=True)) == sorted(lead.pk for lead in leads)
@@ -292,8 +297,7 @@ def test_many_breaches_of_one_rep_at_once_reach_the_rep_as_one_digest(rule, rep,
 
     to_rep = Notification.objects.get(user=rep)
     assert to_rep.title == "4 of your leads missed their follow-up"
-    for first, last in names:
-        assert f"{first} {last}" in to_rep.body
+    assert [item["name"] for item in to_rep.items] == [f"{f} {last}" for f, last in names]
     assert to_rep.lead_id is None
     assert to_rep.url == "/queue/"
     assert Breach.objects.filter(owner_at_due=rep).count() == 4
