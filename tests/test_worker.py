@@ -84,10 +84,11 @@ class CeleryProcess:
 class Worker(CeleryProcess):
     """A `celery -A config worker` subprocess on its own queue, with its log in a file."""
 
-    def __init__(self, var_dir: Path) -> None:
-        self.queue = f"accord-test-{uuid.uuid4().hex[:10]}"
+    def __init__(self, var_dir: Path, queue: str | None = None, name: str = "worker") -> None:
+        """A new queue, or `queue` for a worker restarted where another one was killed."""
+        self.queue = queue or f"accord-test-{uuid.uuid4().hex[:10]}"
         self.var_dir = var_dir
-        self.log_path = var_dir / "worker.log"
+        self.log_path = var_dir / f"{name}.log"
         self.transport_options = _filesystem_broker(var_dir)
         env = {**os.environ, **_database_env()}
         env.update(
