@@ -35,6 +35,7 @@ UNTOUCHED_FLAGS = "Untouched lead flags (daily)"
 MARKETING_PACING = "Marketing commitment pacing (daily)"
 REPORT_SNAPSHOTS = "Report snapshots (daily)"
 WAKE_NURTURED = "Wake nurtured leads (daily)"
+RESUME_IMPORTS = "Resume stalled imports (every minute)"
 
 SCHEDULES: list[Schedule] = [
     Schedule(
@@ -43,6 +44,14 @@ SCHEDULES: list[Schedule] = [
         "every 1 minutes",
         "Warns owners before a first-touch clock runs out, records breaches, "
         "notifies owner and manager, escalates as the rule says, then sends the emails.",
+        expire_seconds=60,
+    ),
+    Schedule(
+        RESUME_IMPORTS,
+        "leads.tasks.resume_stalled_imports",
+        "every 1 minutes",
+        "Queues again every list import whose worker stopped (no sign of life for "
+        "IMPORT_STALLED_AFTER seconds), so it resumes where it stopped, without duplicates.",
         expire_seconds=60,
     ),
     Schedule(

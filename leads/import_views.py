@@ -8,10 +8,9 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from agreements import roles
 from agreements.models import Channel
@@ -24,17 +23,20 @@ from .importing.batches import (
     create_batch,
     preview_batch,
     progress_of,
-    revert_batch,
+    requeue_batch,
 )
 from .importing.columns import COLUMNS
 from .importing.files import ImportFileError
 from .importing.presets import PRESETS_BY_ID, auto_mapping
+from .importing.revert import check_revertible, plan_revert, revert_batch
 from .models import Campaign, ImportBatch, ImportRowError, LeadError, SavedMapping
 from .spreadsheet import csv_response
-from .tasks import run_import
+from .tasks import queue_import
 
 IMPORTERS = (roles.MARKETING, roles.OPS)
 PREVIEW_ERRORS = 100
+# Kept leads (and kept values) listed on the revert page; the rest are counted.
+REVERT_LIST = 200
 
 
 class UploadForm(forms.Form):
@@ -242,8 +244,7 @@ def import_confirm(request: HttpRequest, batch_id: int) -> HttpResponse:
     except LeadError as exc:
         messages.error(request, str(exc))
     else:
-        batch_id = batch.pk
-        transaction.on_commit(lambda: run_import.delay(batch_id))
+        queue_import(batch.pk)
     return redirect(batch)
 
 
@@ -297,16 +298,50 @@ def import_errors_csv(request: HttpRequest, batch_id: int) -> HttpResponse:
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @role_required(*IMPORTERS)
 def import_revert(request: HttpRequest, batch_id: int) -> HttpResponse:
-    """Undo an import: its new leads go (unless worked), filled fields are emptied again."""
+    """Revert an import: GET shows what it would remove, restore and keep (and why);
+    POST does it. Only what nothing else touched since the import goes."""
     batch = _batch(batch_id)
     try:
-        kept = revert_batch(batch, by=request.user)
+        check_revertible(batch)
     except LeadError as exc:
         messages.error(request, str(exc))
+        return redirect(batch)
+    if request.method == "POST":
+        try:
+            plan = revert_batch(batch, by=request.user)
+        except LeadError as exc:
+            messages.error(request, str(exc))
+        else:
+            kept = len(plan.kept) + len(plan.kept_values)
+            note = f" Kept, with why: {kept} (listed below)." if kept else ""
+            messages.success(request, f"Import reverted.{note}")
+        return redirect(batch)
+    plan = plan_revert(batch)
+    return render(
+        request,
+        "leads/import_revert.html",
+        {
+            "batch": batch,
+            "plan": plan,
+            "kept": plan.kept[:REVERT_LIST],
+            "more_kept": max(0, len(plan.kept) - REVERT_LIST),
+            "kept_values": plan.kept_values[:REVERT_LIST],
+            "more_kept_values": max(0, len(plan.kept_values) - REVERT_LIST),
+        },
+    )
+
+
+@require_POST
+@role_required(*IMPORTERS)
+def import_retry(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Queue a stalled or failed import again; it resumes where it stopped."""
+    batch = _batch(batch_id)
+    if requeue_batch(batch, failed_too=True):
+        queue_import(batch.pk)
+        messages.success(request, "The import was queued again; it resumes where it stopped.")
     else:
-        note = f" {len(kept)} worked lead(s) were kept; see the list below." if kept else ""
-        messages.success(request, f"Import reverted.{note}")
+        messages.info(request, "This import is not stalled; nothing to retry.")
     return redirect(batch)

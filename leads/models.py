@@ -681,6 +681,16 @@ class LeadEvent(models.Model):
     routing_delay = models.PositiveIntegerField(null=True, blank=True)
     rep_response = models.PositiveIntegerField(null=True, blank=True)
     reason = models.CharField(max_length=200, blank=True)
+    # A tenure's story on its assignment row, settled by later events (leads.ledger).
+    held_until = models.DateTimeField(
+        null=True, blank=True, help_text="An assignment's end: the lead's next assignment."
+    )
+    untouched_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When an assignment stopped being untouched: the first of its end, the "
+        "lead's close and the holder's first sales touch.",
+    )
 
     class Meta:
         ordering = ["at", "id"]
@@ -828,7 +838,6 @@ class ImportBatch(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
-    file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
     file_name = models.CharField(max_length=255)
     file_size = models.PositiveBigIntegerField(default=0)
     checksum = models.CharField(max_length=64, db_index=True, help_text="SHA-256 of the file.")
@@ -847,6 +856,17 @@ class ImportBatch(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, help_text="Why the whole file failed, if it did.")
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The last sign of life of the worker running it (or when it was queued).",
+    )
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="How many times a worker started (or resumed) it."
+    )
+    requeued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was last queued again after it stalled."
+    )
     reverted_at = models.DateTimeField(null=True, blank=True)
     reverted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -877,6 +897,38 @@ class ImportBatch(models.Model):
         """The list as people call it: the campaign if there is one, else the file name."""
         return self.campaign.name if self.campaign_id else self.file_name
 
+    @property
+    def is_stalled(self) -> bool:
+        """Queued or running, but no sign of a worker for IMPORT_STALLED_AFTER seconds."""
+        if self.status not in (self.Status.QUEUED, self.Status.RUNNING):
+            return False
+        last_sign = self.heartbeat_at or self.started_at or self.created_at
+        return last_sign < timezone.now() - dt.timedelta(seconds=settings.IMPORT_STALLED_AFTER)
+
+    @property
+    def is_resuming(self) -> bool:
+        """Queued again after the worker running it stopped (the sweeper or a retry)."""
+        return self.status == self.Status.QUEUED and self.attempts > 0
+
+
+class ImportUpload(models.Model):
+    """The bytes of a batch's uploaded file, where every web process and worker reads them:
+    in the database (`data`), or in the "imports" storage when one is configured (`name`)."""
+
+    batch = models.OneToOneField(
+        ImportBatch, on_delete=models.CASCADE, primary_key=True, related_name="upload"
+    )
+    data = models.BinaryField(blank=True, default=b"")
+    name = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text='Its name in the "imports" storage; empty: the bytes are in the database.',
+    )
+    size = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"upload of batch {self.batch_id}"
+
 
 class ImportRowError(models.Model):
     """A row the import rejected: where it is in the file and why."""
@@ -895,7 +947,7 @@ class ImportRowError(models.Model):
 
 
 class ImportChange(models.Model):
-    """What a batch did to a lead it did not create: fields it filled, the activity it wrote.
+    """What a batch did to each existing lead it met: fields it filled, the activity it wrote.
 
     Revert reads these to restore the lead; re-runs read them to stay idempotent.
     """

@@ -18,7 +18,7 @@ from notifications.models import Notification
 from notifications.services import Message, notify
 
 from . import clock, queries
-from .importing.batches import run_batch
+from .importing.batches import claim_batch, requeue_batch, run_batch, stalled_batch_ids
 from .importing.files import ImportFileError
 from .models import Activity, ImportBatch, Lead
 
@@ -113,11 +113,12 @@ def _remind_owner(lead: Lead) -> None:
 def run_import(batch_id: int) -> dict[str, Any]:
     """Run a confirmed list import. Safe twice, or after a worker died half-way.
 
-    Leads are matched by email and the batch's bookkeeping says what it already
-    did, so a re-run completes the import without duplicates.
+    Only one worker runs a batch at a time (claim_batch); leads are matched by email
+    and the batch's bookkeeping says what it already did, so a re-run completes the
+    import without duplicates.
     """
-    batch = ImportBatch.objects.select_related("channel", "campaign").filter(pk=batch_id).first()
-    if batch is None or batch.status in (ImportBatch.Status.DONE, ImportBatch.Status.REVERTED):
+    batch = claim_batch(batch_id)
+    if batch is None:
         return {}
     try:
         summary = run_batch(batch)
@@ -131,6 +132,23 @@ def run_import(batch_id: int) -> dict[str, Any]:
         )
         raise
     return {k: v for k, v in summary.as_dict().items() if k != "errors"}
+
+
+def queue_import(batch_id: int) -> None:
+    """Send a batch to a worker once the caller's transaction commits."""
+    transaction.on_commit(lambda: run_import.delay(batch_id))
+
+
+@shared_task(name="leads.tasks.resume_stalled_imports", acks_late=True)
+def resume_stalled_imports() -> int:
+    """Queue again every import whose worker stopped (no heartbeat for IMPORT_STALLED_AFTER
+    seconds): a killed worker's import resumes where it stopped. Returns how many."""
+    resumed = 0
+    for batch in ImportBatch.objects.filter(pk__in=stalled_batch_ids()):
+        if requeue_batch(batch):
+            queue_import(batch.pk)
+            resumed += 1
+    return resumed
 
 
 @shared_task(name="leads.tasks.recompute_clocks", acks_late=True)

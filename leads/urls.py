@@ -24,6 +24,7 @@ urlpatterns = [
         "imports/<int:batch_id>/rejected.csv", import_views.import_errors_csv, name="import_errors"
     ),
     path("imports/<int:batch_id>/revert/", import_views.import_revert, name="import_revert"),
+    path("imports/<int:batch_id>/retry/", import_views.import_retry, name="import_retry"),
     path("intake/<slug:channel_slug>/", intake_views.intake, name="intake"),
     path("ops/", views.ops, name="ops"),
     path("leads/<int:lead_id>/", views.lead_detail, name="detail"),

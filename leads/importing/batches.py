@@ -1,11 +1,13 @@
 """List import batches: create (store the file and map its headers), preview (the dry run),
-run (clean, then take the rows in through the writer), confirm, progress and revert.
+run (clean, then take the rows in through the writer), confirm, progress, and resume.
 
 A batch runs in phases, as pretix's importer does: read the file, map its headers,
 clean every row before anything is written (each error naming row and column), then
 write in short transactions, idempotent by email and batch bookkeeping so a re-run
-after a crash and a re-import of the same file create nothing new. A revert removes
-what a batch created (unless worked) and restores the fields it filled.
+after a crash and a re-import of the same file create nothing new. The worker running
+a batch beats its heartbeat; a batch with none for IMPORT_STALLED_AFTER seconds is
+stalled, and the sweeper (leads.tasks.resume_stalled_imports) or a person queues it
+again, to resume where it stopped. Reverting is in revert.py.
 """
 
 from __future__ import annotations
@@ -14,36 +16,29 @@ import contextlib
 import datetime as dt
 import gc
 import hashlib
-import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.files.base import ContentFile
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from leads.models import (
-    Account,
-    Activity,
     ImportBatch,
-    ImportChange,
     ImportRowError,
-    Lead,
     LeadError,
 )
 
 from .cleaning import clean_rows
-from .columns import FILL_FIELDS
 from .files import ImportFileError, Table, read_table
 from .presets import auto_mapping, detect_preset
+from .uploads import read_upload, store_upload
 from .writer import (
-    IN_CHUNK,
     Summary,
-    activity_key,
     get_campaign,
-    in_chunks,
     plan_import,
     write_import,
 )
@@ -102,10 +97,8 @@ def create_batch(
             },
             total_rows=len(table.rows),
         )
-        batch.file.save(
-            re.sub(r"[^\w.-]", "_", batch.file_name)[-100:], ContentFile(data), save=False
-        )
         batch.save()
+        store_upload(batch, data)
     batch._table = table  # the same bytes as the stored file: run_batch need not read it again
     return batch, table
 
@@ -114,8 +107,7 @@ def batch_table(batch: ImportBatch) -> Table:
     """The batch's file, read (once per batch object: create_batch keeps what it read)."""
     table = getattr(batch, "_table", None)
     if table is None:
-        with batch.file.open("rb") as handle:
-            table = read_table(handle.read(), batch.file_name)
+        table = read_table(read_upload(batch), batch.file_name)
         batch._table = table
     return table
 
@@ -173,7 +165,10 @@ def run_batch(
     """Run (or finish) a confirmed batch: read, clean and write; record the outcome."""
     now = timezone.now()
     ImportBatch.objects.filter(pk=batch.pk).update(
-        status=ImportBatch.Status.RUNNING, started_at=batch.started_at or now, error=""
+        status=ImportBatch.Status.RUNNING,
+        started_at=batch.started_at or now,
+        heartbeat_at=now,
+        error="",
     )
     batch.status = ImportBatch.Status.RUNNING
     batch.started_at = batch.started_at or now
@@ -185,7 +180,9 @@ def run_batch(
             status=ImportBatch.Status.FAILED, error=str(exc), finished_at=timezone.now()
         )
         raise
-    ImportBatch.objects.filter(pk=batch.pk).update(total_rows=cleaned.total)
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        total_rows=cleaned.total, heartbeat_at=timezone.now()
+    )
     batch.total_rows = cleaned.total
     with transaction.atomic():
         _replace_row_errors(batch, cleaned.issues)
@@ -201,12 +198,65 @@ def confirm_batch(batch: ImportBatch) -> None:
     """Mark a previewed batch as queued (once); the caller then queues leads.tasks.run_import."""
     if batch.status != ImportBatch.Status.UPLOADED:
         raise LeadError("This import was already confirmed.")
+    now = timezone.now()
     updated = ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.UPLOADED).update(
-        status=ImportBatch.Status.QUEUED
+        status=ImportBatch.Status.QUEUED, heartbeat_at=now
     )
     if not updated:
         raise LeadError("This import was already confirmed.")
     batch.status = ImportBatch.Status.QUEUED
+    batch.heartbeat_at = now
+
+
+# --- Resuming after a worker died ---------------------------------------------------
+
+
+def _silent_since() -> dt.datetime:
+    """A batch whose last sign of life is older than this is stalled."""
+    return timezone.now() - dt.timedelta(seconds=settings.IMPORT_STALLED_AFTER)
+
+
+def _stalled() -> Q:
+    """Queued or running with no sign of a worker for IMPORT_STALLED_AFTER seconds."""
+    silent = Q(heartbeat_at__lt=_silent_since()) | Q(heartbeat_at__isnull=True)
+    return Q(status__in=[ImportBatch.Status.QUEUED, ImportBatch.Status.RUNNING]) & silent
+
+
+def claim_batch(batch_id: int) -> ImportBatch | None:
+    """Take a queued (or stalled) batch for this worker, once: None when it is finished,
+    or another worker runs it and is alive (a repeated or redelivered message)."""
+    now = timezone.now()
+    claimable = Q(status=ImportBatch.Status.QUEUED) | _stalled()
+    claimed = ImportBatch.objects.filter(claimable, pk=batch_id).update(
+        status=ImportBatch.Status.RUNNING,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        started_at=Coalesce("started_at", now),
+        error="",
+    )
+    if not claimed:
+        return None
+    return ImportBatch.objects.select_related("channel", "campaign").get(pk=batch_id)
+
+
+def stalled_batch_ids() -> list[int]:
+    """The batches the sweeper queues again (see requeue_batch)."""
+    return list(ImportBatch.objects.filter(_stalled()).order_by("pk").values_list("pk", flat=True))
+
+
+def requeue_batch(batch: ImportBatch, *, failed_too: bool = False) -> bool:
+    """Mark a stalled batch (or, with `failed_too`, a failed one) as queued again; the
+    caller then queues leads.tasks.run_import. False when it is not stalled (any more)."""
+    requeueable = _stalled()
+    if failed_too:
+        requeueable |= Q(status=ImportBatch.Status.FAILED)
+    now = timezone.now()
+    updated = ImportBatch.objects.filter(requeueable, pk=batch.pk).update(
+        status=ImportBatch.Status.QUEUED, heartbeat_at=now, requeued_at=now, error=""
+    )
+    if updated:
+        batch.status, batch.heartbeat_at, batch.requeued_at = ImportBatch.Status.QUEUED, now, now
+    return bool(updated)
 
 
 @dataclass
@@ -232,84 +282,3 @@ def progress_of(batch: ImportBatch, now: dt.datetime | None = None) -> Progress:
     rate = batch.rows_done / elapsed if elapsed > 0 else 0.0
     eta = int((total - batch.rows_done) / rate) if rate and not batch.is_finished else None
     return Progress(batch.rows_done, total, percent, rate, eta)
-
-
-# --- Revert --------------------------------------------------------------------
-
-
-def worked_lead_ids(lead_ids: Sequence[int]) -> dict[int, str]:
-    """Of these leads, the ones someone worked since the import, with why (kept by a revert)."""
-    worked: dict[int, str] = {}
-    for part in in_chunks(list(lead_ids), IN_CHUNK):
-        for pk, version, touched in Lead.objects.filter(pk__in=part).values_list(
-            "pk", "version", "first_touch_at"
-        ):
-            if touched is not None:
-                worked[pk] = "a rep touched it"
-            elif version > 1:
-                worked[pk] = "it was changed after the import"
-        for pk in (
-            Activity.objects.filter(lead_id__in=part)
-            .exclude(kind=Activity.Kind.LIST_IMPORT)
-            .values_list("lead_id", flat=True)
-        ):
-            worked.setdefault(pk, "it has activities")
-        for pk in (
-            Lead.objects.filter(pk__in=part)
-            .filter(
-                Q(stage_changes__isnull=False) | Q(deals__isnull=False) | Q(feedback__isnull=False)
-            )
-            .values_list("pk", flat=True)
-        ):
-            worked.setdefault(pk, "it moved through the lifecycle")
-    return worked
-
-
-def revert_batch(batch: ImportBatch, *, by: Any) -> list[dict[str, Any]]:
-    """Undo a batch: delete the leads it created (except worked ones) and restore what it filled.
-
-    Returns the leads kept because they were worked ({id, email, reason}).
-    """
-    if batch.status in (ImportBatch.Status.QUEUED, ImportBatch.Status.RUNNING):
-        raise LeadError("This import is still running; wait for it to finish before reverting.")
-    if batch.status == ImportBatch.Status.REVERTED:
-        raise LeadError("This import was already reverted.")
-    key = activity_key(batch)
-    with transaction.atomic():
-        created = list(Lead.objects.filter(source_batch=batch).values_list("pk", "email"))
-        worked = worked_lead_ids([pk for pk, _ in created])
-        kept = [
-            {"id": pk, "email": email, "reason": worked[pk]}
-            for pk, email in created
-            if pk in worked
-        ]
-        remove = [pk for pk, _ in created if pk not in worked]
-        for part in in_chunks(remove, IN_CHUNK):
-            Lead.objects.filter(pk__in=part).delete()
-        for change in ImportChange.objects.filter(batch=batch).iterator(chunk_size=1000):
-            restore = {}
-            lead = (
-                Lead.objects.filter(pk=change.lead_id)
-                .only(*FILL_FIELDS, "account_id", "persona_id")
-                .first()
-            )
-            if lead is None:
-                continue
-            for name, value in change.filled.items():
-                if getattr(lead, name) == value:  # untouched since the import wrote it
-                    restore[name] = None if name.endswith("_id") else ""
-            if restore:
-                Lead.objects.filter(pk=lead.pk).update(
-                    **restore, version=F("version") + 1, updated_at=timezone.now()
-                )
-            if change.wrote_activity:
-                Activity.objects.filter(lead_id=lead.pk, once_key=key).delete()
-        ImportChange.objects.filter(batch=batch).delete()
-        for part in in_chunks(list(batch.accounts_created), IN_CHUNK):
-            Account.objects.filter(pk__in=part, lead__isnull=True, deal__isnull=True).delete()
-        batch.status = ImportBatch.Status.REVERTED
-        batch.reverted_at = timezone.now()
-        batch.reverted_by = by if getattr(by, "is_authenticated", False) else None
-        batch.revert_kept = kept
-        batch.save(update_fields=["status", "reverted_at", "reverted_by", "revert_kept"])
-    return kept

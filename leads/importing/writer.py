@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -41,7 +42,7 @@ from .columns import FILL_FIELDS, company_domain, single_line
 
 # Rows per transaction: progress moves and a crash loses at most this many (re-run to
 # finish); larger chunks mean fewer commits, each rewriting the tables' hot pages.
-CHUNK = 5000
+CHUNK = settings.IMPORT_CHUNK_ROWS
 # SQLite's historic limit on query parameters; IN lists are split below it.
 IN_CHUNK = 900
 
@@ -276,6 +277,7 @@ def write_import(
         summary.unchanged += taken.unchanged
         done += len(part)
         ImportBatch.objects.filter(pk=batch.pk).update(
+            heartbeat_at=timezone.now(),
             rows_done=done,
             created=summary.created,
             updated=summary.updated,
@@ -356,7 +358,9 @@ def take_in_leads(entry: Entry, rows: Sequence[CleanRow]) -> TakenIn:
                 taken.updated += 1
             else:
                 taken.unchanged += 1
-            if batch is not None and (filled or write_activity):
+            # Every existing lead a batch meets is recorded: a revert of the batch that
+            # created it then knows another list contained it, even one that changed nothing.
+            if batch is not None:
                 new_changes.append((batch.pk, lead.pk, json.dumps(filled), write_activity))
             if write_activity:
                 activities.append(_activity_row(entry, lead.pk, row.row))

@@ -1,0 +1,297 @@
+"""Reverting a list import, exactly: first the plan (shown for confirmation), then the revert.
+
+A revert removes only what its batch created that nothing else has touched since:
+another import, web-to-lead, the API, a rep's touch, stage move or reassignment,
+the SLA engine beyond the clock the batch started. It empties the fields the batch
+filled on existing leads while they still hold the batch's value, and takes the
+batch's touch point (activity and ledger row) off them. Everything it keeps is
+listed with why, before (the plan) and after (the batch's `revert_kept`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from leads.models import (
+    Account,
+    Activity,
+    Assignment,
+    Deal,
+    Feedback,
+    ImportBatch,
+    ImportChange,
+    IntakeSubmission,
+    Lead,
+    LeadError,
+    LeadEvent,
+    StageChange,
+)
+from notifications.models import Notification
+
+from .columns import COLUMNS, FILL_FIELDS
+from .writer import IN_CHUNK, activity_key, in_chunks
+
+Kind = LeadEvent.Kind
+# The ledger rows a take-in writes for a lead it creates, all at the lead's creation time.
+OWN_EVENT_KINDS = (Kind.STAGE_ENTERED, Kind.CLOCK_STARTED, Kind.ASSIGNED, Kind.TOUCH_POINT)
+EVENT_REASONS = {
+    Kind.STAGE_ENTERED: "its stage moved",
+    Kind.ASSIGNED: "it was reassigned",
+    Kind.SALES_TOUCH: "a rep touched it",
+    Kind.FIRST_TOUCH: "a rep touched it",
+    Kind.CLOCK_MET: "a rep touched it",
+    Kind.TOUCH_POINT: "another list, form or campaign touched it",
+    Kind.CLOCK_STARTED: "it raised its hand again (a new clock started)",
+    Kind.CLOCK_BREACHED: "the SLA check breached its clock",
+    Kind.CLOCK_STOPPED: "its stage moved",
+    Kind.DEAL_OPENED: "it has a deal",
+    Kind.DEAL_WON: "it has a deal",
+    Kind.DEAL_LOST: "it has a deal",
+    Kind.FEEDBACK: "sales gave feedback on it",
+}
+ACTIVITY_REASONS = {
+    Activity.Kind.FORM: "a web-to-lead form came in for it",
+    Activity.Kind.LIST_IMPORT: "it appeared in another list",
+    Activity.Kind.ASSIGNMENT: "it was reassigned",
+    Activity.Kind.NURTURE_RETURN: "it came back from nurture",
+}
+FIELD_LABELS = {
+    **{name: COLUMNS[name].label.lower() for name in FILL_FIELDS},
+    "account_id": "company account",
+    "persona_id": "persona",
+}
+
+
+@dataclass
+class Kept:
+    """A lead, or a value on one, the revert leaves in place, and why."""
+
+    id: int
+    email: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "email": self.email, "reason": self.reason}
+
+
+@dataclass
+class RevertPlan:
+    """What reverting a batch does: the leads it removes, the leads whose fields it
+    restores, the touch points it takes off, the companies it removes, and what it keeps."""
+
+    batch: ImportBatch
+    remove: list[int] = field(default_factory=list)
+    restore: dict[int, dict[str, Any]] = field(default_factory=dict)  # lead → field → empty
+    touch_points: list[int] = field(default_factory=list)  # existing leads losing the list's
+    accounts: list[int] = field(default_factory=list)
+    kept: list[Kept] = field(default_factory=list)  # leads it created, kept
+    kept_values: list[Kept] = field(default_factory=list)  # values it filled, kept
+
+    def kept_dicts(self) -> list[dict[str, Any]]:
+        """Everything kept, as the batch records it (revert_kept)."""
+        return [k.as_dict() for k in [*self.kept, *self.kept_values]]
+
+
+def check_revertible(batch: ImportBatch) -> None:
+    """Raise LeadError (fit to show) when the batch cannot be reverted now."""
+    if batch.status == ImportBatch.Status.UPLOADED:
+        raise LeadError("This import was never run; there is nothing to revert.")
+    if batch.status in (ImportBatch.Status.QUEUED, ImportBatch.Status.RUNNING):
+        raise LeadError(
+            "This import is still running (or resuming after it stalled); "
+            "wait for it to finish before reverting."
+        )
+    if batch.status == ImportBatch.Status.REVERTED:
+        raise LeadError("This import was already reverted.")
+
+
+def plan_revert(batch: ImportBatch, *, lock: bool = False) -> RevertPlan:
+    """Work out what reverting the batch would do, touching nothing.
+
+    With `lock`, the leads involved are locked (Postgres) until the caller's
+    transaction ends, so nobody works them between the plan and the revert.
+    """
+    plan = RevertPlan(batch)
+    created = Lead.objects.filter(source_batch=batch).order_by("pk")
+    if lock:
+        created = created.select_for_update()
+    emails = dict(created.values_list("pk", "email"))
+    touched = touched_since(batch, list(emails))
+    plan.kept += [Kept(pk, emails[pk], touched[pk]) for pk in emails if pk in touched]
+    plan.remove = [pk for pk in emails if pk not in touched]
+    _plan_restores(plan, lock=lock)
+    plan.accounts = _unused_accounts(batch, plan)
+    return plan
+
+
+def _plan_restores(plan: RevertPlan, *, lock: bool) -> None:
+    """The fields the batch filled on existing leads that still hold its value."""
+    changes = ImportChange.objects.filter(batch=plan.batch).order_by("lead_id")
+    for part in in_chunks(list(changes.values_list("lead_id", "filled", "wrote_activity")), 500):
+        leads = Lead.objects.filter(pk__in=[lead_id for lead_id, _, _ in part]).only(
+            "email", *FIELD_LABELS
+        )
+        if lock:
+            leads = leads.select_for_update()
+        by_id = {lead.pk: lead for lead in leads}
+        for lead_id, filled, wrote_activity in part:
+            lead = by_id.get(lead_id)
+            if lead is None:
+                continue
+            if wrote_activity:
+                plan.touch_points.append(lead_id)
+            for name, value in filled.items():
+                if getattr(lead, name) == value:  # untouched since the import wrote it
+                    empty = None if name.endswith("_id") else ""
+                    plan.restore.setdefault(lead_id, {})[name] = empty
+                else:
+                    label = FIELD_LABELS.get(name, name)
+                    plan.kept_values.append(
+                        Kept(lead_id, lead.email, f"its {label} changed after the import")
+                    )
+
+
+def _unused_accounts(batch: ImportBatch, plan: RevertPlan) -> list[int]:
+    """The companies the batch created that no lead or deal will use after the revert
+    (the leads it deletes, and those it takes the company off, do not count)."""
+    removed = set(plan.remove)
+    removed.update(pk for pk, fields in plan.restore.items() if "account_id" in fields)
+    unused = []
+    for part in in_chunks(list(batch.accounts_created), IN_CHUNK):
+        used = {
+            account_id
+            for pk, account_id in Lead.objects.filter(account_id__in=part).values_list(
+                "pk", "account_id"
+            )
+            if pk not in removed
+        }
+        used.update(Deal.objects.filter(account_id__in=part).values_list("account_id", flat=True))
+        unused += [pk for pk in part if pk not in used]
+    return unused
+
+
+def touched_since(batch: ImportBatch, lead_ids: Sequence[int]) -> dict[int, str]:
+    """Of the leads this batch created, those something else touched since, with why."""
+    touched: dict[int, str] = {}
+    key = activity_key(batch)
+    for part in in_chunks(list(lead_ids), IN_CHUNK):
+        for reason_of in _TOUCH_CHECKS:
+            for lead_id, reason in reason_of(batch, part, key):
+                touched.setdefault(lead_id, reason)
+    return touched
+
+
+def _other_imports(batch: ImportBatch, part: Sequence[int], key: str) -> Iterable[tuple[int, str]]:
+    rows = (
+        ImportChange.objects.filter(lead_id__in=part)
+        .exclude(batch=batch)
+        .values_list("lead_id", "batch_id", "batch__file_name")
+    )
+    return ((pk, f"import #{other} ({name}) also contained it") for pk, other, name in rows)
+
+
+def _other_activities(
+    batch: ImportBatch, part: Sequence[int], key: str
+) -> Iterable[tuple[int, str]]:
+    rows = (
+        Activity.objects.filter(lead_id__in=part)
+        .exclude(kind=Activity.Kind.LIST_IMPORT, once_key=key)
+        .values_list("lead_id", "kind", "side")
+    )
+    for pk, kind, side in rows:
+        label = Activity.Kind(kind).label.lower()
+        if kind in ACTIVITY_REASONS:
+            yield pk, ACTIVITY_REASONS[kind]
+        elif side == Activity.Side.SALES:
+            yield pk, f"a rep logged a {label} on it"
+        else:
+            yield pk, f"it has a later activity ({label})"
+
+
+def _other_events(batch: ImportBatch, part: Sequence[int], key: str) -> Iterable[tuple[int, str]]:
+    rows = (
+        LeadEvent.objects.filter(lead_id__in=part)
+        .exclude(kind__in=OWN_EVENT_KINDS, at=F("lead__created_at"))
+        .values_list("lead_id", "kind")
+    )
+    return ((pk, EVENT_REASONS.get(kind, "its history moved on")) for pk, kind in rows)
+
+
+def _other_records(batch: ImportBatch, part: Sequence[int], key: str) -> Iterable[tuple[int, str]]:
+    checks = (
+        (
+            Assignment.objects.filter(lead_id__in=part).exclude(at=F("lead__created_at")),
+            "it was reassigned",
+        ),
+        (StageChange.objects.filter(lead_id__in=part), "it moved through the lifecycle"),
+        (Deal.objects.filter(lead_id__in=part), "it has a deal"),
+        (Feedback.objects.filter(lead_id__in=part), "sales gave feedback on it"),
+        (IntakeSubmission.objects.filter(lead_id__in=part), "a web-to-lead form came in for it"),
+        (Notification.objects.filter(lead_id__in=part), "someone was notified about it"),
+    )
+    for queryset, reason in checks:
+        for pk in queryset.values_list("lead_id", flat=True).distinct():
+            yield pk, reason
+
+
+def _edited(batch: ImportBatch, part: Sequence[int], key: str) -> Iterable[tuple[int, str]]:
+    rows = Lead.objects.filter(pk__in=part, version__gt=1).values_list("pk", flat=True)
+    return ((pk, "it was changed after the import") for pk in rows)
+
+
+# Most telling reason first: the first one found for a lead is the one shown.
+_TOUCH_CHECKS = (_other_imports, _other_activities, _other_events, _other_records, _edited)
+
+
+def revert_batch(batch: ImportBatch, *, by: Any) -> RevertPlan:
+    """Revert a batch as plan_revert says (worked out again, under lock, in one transaction).
+
+    Raises LeadError when the batch cannot be reverted (still running, or already).
+    """
+    check_revertible(batch)
+    key = activity_key(batch)
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        check_revertible(batch)
+        plan = plan_revert(batch, lock=connection.vendor == "postgresql")
+        for part in in_chunks(plan.remove, IN_CHUNK):
+            Lead.objects.filter(pk__in=part).delete()
+        now = timezone.now()
+        for lead_id, restore in plan.restore.items():
+            Lead.objects.filter(pk=lead_id).update(
+                **restore, version=F("version") + 1, updated_at=now
+            )
+        for part in in_chunks(plan.touch_points, IN_CHUNK):
+            _remove_touch_points(part, key)
+        ImportChange.objects.filter(batch=batch).delete()
+        for part in in_chunks(plan.accounts, IN_CHUNK):
+            Account.objects.filter(pk__in=part, lead__isnull=True, deal__isnull=True).delete()
+        batch.status = ImportBatch.Status.REVERTED
+        batch.reverted_at = now
+        batch.reverted_by = by if getattr(by, "is_authenticated", False) else None
+        batch.revert_kept = plan.kept_dicts()
+        batch.save(update_fields=["status", "reverted_at", "reverted_by", "revert_kept"])
+    return plan
+
+
+def _remove_touch_points(lead_ids: Sequence[int], key: str) -> None:
+    """Take the list's activity off these leads, and its touch point off their ledger."""
+    activities = Activity.objects.filter(
+        lead_id__in=lead_ids, kind=Activity.Kind.LIST_IMPORT, once_key=key
+    )
+    # One run of the import wrote its activities and touch points at one time.
+    runs: dict[tuple[Any, int], list[int]] = {}
+    for lead_id, at, campaign_id in activities.values_list("lead_id", "occurred_at", "campaign_id"):
+        if campaign_id is not None:
+            runs.setdefault((at, campaign_id), []).append(lead_id)
+    for (at, campaign_id), leads in runs.items():
+        LeadEvent.objects.filter(
+            lead_id__in=leads, kind=Kind.TOUCH_POINT, at=at, campaign_id=campaign_id
+        ).delete()
+    activities.delete()

@@ -1,0 +1,236 @@
+"""Reverting an import removes only what nothing else touched, restores what it filled, keeps
+the ledger consistent with what remains, and asks first (GET shows the plan, POST does it)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from agreements.models import Channel
+from leads import intake
+from leads.importing.batches import create_batch, preview_batch, run_batch
+from leads.importing.revert import plan_revert, revert_batch
+from leads.models import Activity, ImportBatch, Lead, LeadEvent
+from leads.services import assign, log_touch, run_transition
+from tests.factories import LeadFactory
+from tests.leads import import_files as files
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def channel(db):
+    return Channel.objects.get(slug="purchased-list")
+
+
+def hubspot(people: range) -> bytes:
+    rows = [files.row_for("hubspot", files.person(i)) for i in people]
+    return b"\xef\xbb\xbf" + files.to_csv(files.records("hubspot", rows))
+
+
+def zoom_attendees(people: range) -> bytes:
+    rows = [files.row_for("zoom_attendees", files.person(i)) for i in people]
+    grid = files.records("zoom_attendees", rows)
+    return files.to_csv(grid, preamble=files.ZOOM_ATTENDEE_PREAMBLE, trailer="\r\n\r\n")
+
+
+def imported(data: bytes, name: str, channel, campaign: str) -> ImportBatch:
+    batch, _ = create_batch(data, name, channel=channel, campaign_name=campaign)
+    run_batch(batch)
+    batch.refresh_from_db()
+    return batch
+
+
+def emails(people: range) -> set[str]:
+    return {files.person(i)["email"] for i in people}
+
+
+def assert_ledger_matches_what_remains() -> None:
+    """Each remaining campaign touch (activity) has its ledger touch point and no other is left;
+    every remaining imported lead has its entry in the ledger, and no removed lead has any."""
+    activities = sorted(
+        Activity.objects.filter(campaign__isnull=False).values_list(
+            "lead_id", "campaign_id", "occurred_at"
+        )
+    )
+    touch_points = sorted(
+        LeadEvent.objects.filter(kind=LeadEvent.Kind.TOUCH_POINT).values_list(
+            "lead_id", "campaign_id", "at"
+        )
+    )
+    assert activities == touch_points
+    entered = set(
+        LeadEvent.objects.filter(kind=LeadEvent.Kind.STAGE_ENTERED).values_list(
+            "lead_id", flat=True
+        )
+    )
+    imported_leads = Lead.objects.filter(source_batch__isnull=False)
+    assert entered >= set(imported_leads.values_list("pk", flat=True))
+    assert entered <= set(Lead.objects.values_list("pk", flat=True))
+
+
+def test_reverting_a_list_keeps_the_people_another_list_also_contained(channel):
+    """The issue's scenario: a HubSpot list (38 new), then a Zoom webinar list with 5 of the
+    same people (30 new, 5 existing unchanged); reverting the HubSpot list keeps the 5 with
+    their webinar activity."""
+    list_a = imported(hubspot(range(38)), "hubspot.csv", channel, "HubSpot Q1")
+    assert list_a.created == 38
+
+    batch_b, _ = create_batch(
+        zoom_attendees(range(33, 68)), "zoom.csv", channel=channel, campaign_name="Q1 webinar"
+    )
+    preview = preview_batch(batch_b)
+    assert (preview.created, preview.updated, preview.unchanged) == (30, 0, 5)
+    run_batch(batch_b)
+    shared = Lead.objects.filter(email__in=emails(range(33, 38)))
+    webinar = batch_b.campaign
+
+    plan = plan_revert(list_a)
+    assert len(plan.remove) == 33
+    assert {k.email for k in plan.kept} == emails(range(33, 38))
+    assert {k.reason for k in plan.kept} == {f"import #{batch_b.pk} (zoom.csv) also contained it"}
+    assert Lead.objects.count() == 68  # the plan changed nothing
+
+    revert_batch(list_a, by=None)
+
+    assert set(Lead.objects.values_list("email", flat=True)) == emails(range(33, 68))
+    assert shared.count() == 5
+    for lead in shared:
+        assert lead.activities.filter(kind=Activity.Kind.LIST_IMPORT, campaign=webinar).exists()
+        assert lead.events.filter(kind=LeadEvent.Kind.TOUCH_POINT, campaign=webinar).exists()
+    list_a.refresh_from_db()
+    assert list_a.status == ImportBatch.Status.REVERTED
+    assert {k["email"] for k in list_a.revert_kept} == emails(range(33, 38))
+    assert_ledger_matches_what_remains()
+
+
+def test_a_list_that_changed_nothing_on_a_lead_still_keeps_it(channel):
+    """The same file imported twice: the second batch touched nothing, but it contained them."""
+    data = hubspot(range(4))
+    first = imported(data, "first.csv", channel, "")
+    second = imported(data, "second.csv", channel, "")
+    assert (second.created, second.unchanged) == (0, 4)
+
+    plan = revert_batch(first, by=None)
+
+    assert plan.remove == []
+    assert Lead.objects.count() == 4
+
+
+def test_revert_takes_its_touch_point_off_existing_leads_and_off_the_ledger(channel):
+    lead = LeadFactory(email=files.person(0)["email"], title="", phone="")
+    batch = imported(hubspot(range(1)), "list.csv", channel, "Spring list")
+    assert lead.events.filter(kind=LeadEvent.Kind.TOUCH_POINT).count() == 1
+
+    plan = revert_batch(batch, by=None)
+
+    lead.refresh_from_db()
+    assert (lead.title, lead.phone) == ("", "")
+    assert list(plan.restore) == [lead.pk]
+    assert not lead.activities.filter(kind=Activity.Kind.LIST_IMPORT).exists()
+    assert not lead.events.filter(kind=LeadEvent.Kind.TOUCH_POINT).exists()
+    assert_ledger_matches_what_remains()
+
+
+def test_a_value_changed_since_is_kept_and_listed(channel):
+    lead = LeadFactory(email=files.person(0)["email"], title="", phone="")
+    batch = imported(hubspot(range(1)), "list.csv", channel, "")
+    Lead.objects.filter(pk=lead.pk).update(title="CTO")
+
+    plan = plan_revert(batch)
+
+    assert [(k.email, k.reason) for k in plan.kept_values] == [
+        (lead.email, "its job title changed after the import")
+    ]
+    revert_batch(batch, by=None)
+    lead.refresh_from_db()
+    assert (lead.title, lead.phone) == ("CTO", "")
+
+
+def _touch(lead, rep):
+    lead.owner = rep
+    lead.save(update_fields=["owner"])
+    log_touch(lead, by=rep, kind=Activity.Kind.CALL, subject="Intro")
+
+
+def _move(lead, rep):
+    run_transition(lead, "qualify_information", by=None)
+
+
+def _reassign(lead, rep):
+    assign(lead, rep, by=None, reason="by hand")
+
+
+def _web_to_lead(lead, rep):
+    token, _ = intake.issue_token(lead.channel, "Site form")
+    intake.receive(token, {"email": lead.email, "form": "Contact us"})
+
+
+@pytest.mark.parametrize(
+    ("toucher", "reason"),
+    [
+        (_touch, "a rep logged a call on it"),
+        (_move, "its stage moved"),
+        (_reassign, "it was reassigned"),
+        (_web_to_lead, "a web-to-lead form came in for it"),
+    ],
+)
+def test_a_lead_something_else_touched_is_kept_with_why(channel, rep, toucher, reason):
+    batch = imported(hubspot(range(3)), "list.csv", channel, "")
+    lead = Lead.objects.get(email=files.person(1)["email"])
+    toucher(lead, rep)
+
+    plan = revert_batch(batch, by=None)
+
+    assert [(k.email, k.reason) for k in plan.kept] == [(lead.email, reason)]
+    assert list(Lead.objects.values_list("email", flat=True)) == [lead.email]
+    assert_ledger_matches_what_remains()
+
+
+# --- The pages --------------------------------------------------------------------------
+
+
+def test_revert_page_shows_the_plan_and_changes_nothing(client, marketer, channel):
+    batch = imported(hubspot(range(38)), "hubspot.csv", channel, "HubSpot Q1")
+    imported(zoom_attendees(range(33, 68)), "zoom.csv", channel, "Q1 webinar")
+    client.force_login(marketer)
+
+    response = client.get(reverse("leads:import_revert", args=[batch.pk]))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="revert-remove">33<' in page
+    assert files.person(35)["email"] in page and "also contained it" in page
+    assert Lead.objects.count() == 68
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.DONE
+
+
+def test_revert_needs_a_csrf_token(marketer, channel):
+    batch = imported(hubspot(range(2)), "list.csv", channel, "")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(marketer)
+
+    response = client.post(reverse("leads:import_revert", args=[batch.pk]))
+
+    assert response.status_code == 403
+    assert Lead.objects.count() == 2
+
+
+def test_sales_reps_cannot_see_or_run_a_revert(client, rep, channel):
+    batch = imported(hubspot(range(2)), "list.csv", channel, "")
+    client.force_login(rep)
+    for method in (client.get, client.post):
+        assert method(reverse("leads:import_revert", args=[batch.pk])).status_code in (302, 403)
+    assert Lead.objects.count() == 2
+
+
+def test_a_running_import_cannot_be_reverted(client, marketer, channel):
+    batch, _ = create_batch(hubspot(range(2)), "list.csv", channel=channel)
+    ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.RUNNING)
+    client.force_login(marketer)
+
+    response = client.get(reverse("leads:import_revert", args=[batch.pk]), follow=True)
+
+    assert "still running" in response.content.decode()
