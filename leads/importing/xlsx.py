@@ -374,6 +374,7 @@ KINDS = {"row": ROW, "c": CELL, "v": VALUE, "is": INLINE, "t": TEXT, "rPh": PHON
 REFERENCE_RE = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
 NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 INTEGER_RE = re.compile(r"[+-]?[0-9]+")
+DIGITS = "0123456789"
 BOOLEANS = {"1": "TRUE", "true": "TRUE", "0": "FALSE", "false": "FALSE"}
 
 
@@ -401,6 +402,7 @@ class _SheetReader:
         self.limits = limits
         self.records: Records = []
         self.kinds: dict[str, int] = {}
+        self.columns: dict[str, int] = {}  # column letters → number, as met
         self.rows = 0
         self.cells = 0
         self.slots = 0  # cells kept, counting the blanks that pad a row
@@ -417,13 +419,14 @@ class _SheetReader:
         self.phonetic = False
 
     def _kind(self, name: str) -> int:
-        kind = self.kinds.get(name)
-        if kind is None:
-            kind = self.kinds[name] = KINDS.get(_local(name), 0)
+        kind = self.kinds[name] = KINDS.get(_local(name), 0)
         return kind
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
-        kind = self._kind(name)
+        try:
+            kind = self.kinds[name]
+        except KeyError:
+            kind = self._kind(name)
         if kind == CELL:
             self._start_cell(attrs)
         elif kind == VALUE:
@@ -440,7 +443,10 @@ class _SheetReader:
             self.phonetic = True
 
     def end(self, name: str) -> None:
-        kind = self._kind(name)
+        try:
+            kind = self.kinds[name]
+        except KeyError:
+            kind = self._kind(name)
         if kind in (VALUE, TEXT):
             self.capturing = False
         elif kind == CELL:
@@ -490,13 +496,11 @@ class _SheetReader:
         if reference is None:
             self.column += 1
         else:
-            match = REFERENCE_RE.fullmatch(reference)
-            column = 0
-            if match is not None:
-                for letter in match[1]:
-                    column = column * 26 + ord(letter) - 64
-            if not 0 < column <= MAX_COLUMN_NUMBER:
-                raise self._bad(f"a cell has the reference “{reference[:20]}”", cell=False)
+            letters = reference.rstrip(DIGITS)
+            column = self.columns.get(letters)
+            number = reference[len(letters) :]
+            if column is None or not number or number[0] == "0":
+                column = self._column(reference)
             self.column = column
         self.type = attrs.get("t", "n")
         self.style = attrs.get("s", "")
@@ -526,6 +530,18 @@ class _SheetReader:
         for column, value in self.values.items():
             cells[column - 1] = value
         self.records.append((self.row, cells))
+
+    def _column(self, reference: str) -> int:
+        """The column number of a cell reference ("AB12" → 28), checked."""
+        match = REFERENCE_RE.fullmatch(reference)
+        column = 0
+        if match is not None:
+            for letter in match[1]:
+                column = column * 26 + ord(letter) - 64
+        if match is None or not 0 < column <= MAX_COLUMN_NUMBER:
+            raise self._bad(f"a cell has the reference “{reference[:20]}”", cell=False)
+        self.columns[match[1]] = column
+        return column
 
     def _reference(self) -> str:
         return f"{column_letters(self.column)}{self.row}"
