@@ -12,10 +12,35 @@ from typing import Any
 
 from agreements.stages import Stage
 
+# Mermaid entity codes (#name; becomes &name;): a label shows these characters as text, so
+# a name with HTML in it never becomes an element of the diagram. "#" goes first.
+LABEL_ENTITIES = (
+    ("#", "#35;"),
+    ("&", "#amp;"),
+    ("<", "#lt;"),
+    (">", "#gt;"),
+    ('"', "#quot;"),
+    ("`", "#96;"),
+    ("\n", " "),
+)
+
+
+def label_text(text: Any) -> str:
+    """Text shown as itself in a Mermaid label (no markup, quotes or entities of its own)."""
+    value = str(text)
+    for char, code in LABEL_ENTITIES:
+        value = value.replace(char, code)
+    return value
+
 
 def quote(text: Any) -> str:
     """Text safe inside a quoted Mermaid label."""
-    return '"' + str(text).replace('"', "#quot;").replace("\n", " ") + '"'
+    return quote_markup(label_text(text))
+
+
+def quote_markup(markup: str) -> str:
+    """A quoted Mermaid label of markup we wrote, its texts already through label_text."""
+    return '"' + markup + '"'
 
 
 def _node_id(prefix: str, value: Any) -> str:

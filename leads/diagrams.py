@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from agreements.diagrams import quote
+from agreements.diagrams import label_text, quote, quote_markup
 from agreements.stages import CLOSED_STAGES, MARKETING_STAGES, SALES_STAGES, Stage
 
 from .models import Lead
@@ -42,11 +42,11 @@ def lifecycle_diagram(
         definition = by_stage.get(stage)
         name = definition.name if definition else Stage(stage).label
         level = f"{definition.level} · " if definition and definition.level else ""
-        text = f"{level}{name}"
+        markup = label_text(f"{level}{name}")
         if stage in clock_text:
-            text += f"<br/><i>{clock_text[stage]}</i>"
+            markup += f"<br/><i>{label_text(clock_text[stage])}</i>"
         shape = ("([", "])") if stage in CLOSED_STAGES or stage == Stage.NURTURE else ("[", "]")
-        return f"    {stage}{shape[0]}{quote(text)}{shape[1]}"
+        return f"    {stage}{shape[0]}{quote_markup(markup)}{shape[1]}"
 
     lines = ["flowchart TB"]
     groups = (
