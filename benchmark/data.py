@@ -66,7 +66,8 @@ from leads.models import (
 from sla.models import Breach
 
 SEED = 20260101
-GENERATOR_VERSION = 3  # 2: the ledger (leads.LeadEvent); 3: no stored first-touch time
+GENERATOR_VERSION = 4  # 2: the ledger (leads.LeadEvent); 3: no stored first-touch time;
+# 4: tenures settled on their assignment rows
 META_TABLE = "accord_bench_meta"
 STALE_AFTER_DAYS = 30
 DAY = 86_400
@@ -441,6 +442,7 @@ def ts(seconds: float) -> str:
 EVENT_FIELDS = (
     "at", "kind", "stage", "from_stage", "owner", "actor", "campaign", "deal", "amount",
     "started_at", "due_at", "customer_wait", "routing_delay", "rep_response", "reason",
+    "held_until", "untouched_until",
 )  # fmt: skip
 EVENT_INDEX = {name: n for n, name in enumerate(EVENT_FIELDS)}
 EVENT_EMPTY = tuple("" if name in ("stage", "from_stage", "reason") else None
@@ -1055,6 +1057,7 @@ class Generator:
             )
         )  # fmt: skip
         events.sort(key=_event_time)
+        _settle_tenure(events, owner)
         for event in events:
             ids["e"] += 1
             E.add((ids["e"], lead_id, ts(event[0]), *event[1:]))
@@ -1065,6 +1068,26 @@ class Generator:
 
 def _event_time(event: list[Any]) -> float:
     return event[0]
+
+
+CLOSING = ("converted", "disqualified")
+
+
+def _settle_tenure(events: list[list[Any]], owner: int | None) -> None:
+    """What leads.ledger.settle_tenures writes on the lead's one assignment row: when it
+    stopped being untouched (its close, or its holder's first sales touch). A bench lead
+    is assigned once, so it is held until now."""
+    kind, stage, actor = EVENT_INDEX["kind"], EVENT_INDEX["stage"], EVENT_INDEX["actor"]
+    assigned = next((e for e in events if e[kind] == "assigned"), None)
+    if assigned is None:
+        return
+    start = assigned[0]
+    for e in events:
+        ends = e[kind] == "stage_entered" and e[stage] in CLOSING and e[0] > start
+        touched = e[kind] == "sales_touch" and e[actor] == owner and e[0] >= start
+        if ends or touched:
+            assigned[EVENT_INDEX["untouched_until"]] = ts(e[0])
+            return
 
 
 def _quarter(at: float, anchor: float) -> int:

@@ -12,6 +12,10 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Value
+from django.db.models.functions import Coalesce
+
+from agreements.stages import CLOSED_STAGES
 from config.db import insert_rows
 
 from .models import Lead, LeadEvent
@@ -36,6 +40,8 @@ COLUMNS = (
     "routing_delay",
     "rep_response",
     "reason",
+    "held_until",
+    "untouched_until",
 )
 
 
@@ -53,8 +59,32 @@ def event(lead: Lead | int, kind: str, at: dt.datetime, **fields: Any) -> LeadEv
 
 
 def append(events: Iterable[LeadEvent]) -> None:
-    """Write events, in the caller's transaction."""
-    LeadEvent.objects.bulk_create([e for e in events if e is not None])
+    """Write events, in the caller's transaction, and settle the tenures they end or
+    touch (see `settle_tenures`)."""
+    written = LeadEvent.objects.bulk_create([e for e in events if e is not None])
+    for e in written:
+        settle_tenures(e)
+
+
+def settle_tenures(e: LeadEvent) -> None:
+    """What an event tells the lead's tenures (its ASSIGNED rows) that came before it.
+
+    A tenure — one assignment, until reassignment or close — carries when it was held
+    until (`held_until`: the next assignment) and when it stopped being untouched
+    (`untouched_until`: the first of its end, its close and its holder's first sales
+    touch), so the reports read a tenure's story from its own row. Only the first fact
+    of each kind is kept."""
+    earlier = LeadEvent.objects.filter(lead_id=e.lead_id, kind=Kind.ASSIGNED)
+    if e.kind == Kind.ASSIGNED:
+        earlier.filter(at__lt=e.at, held_until__isnull=True).update(
+            held_until=e.at, untouched_until=Coalesce("untouched_until", Value(e.at))
+        )
+    elif e.kind == Kind.STAGE_ENTERED and e.stage in CLOSED_STAGES:
+        earlier.filter(at__lt=e.at, untouched_until__isnull=True).update(untouched_until=e.at)
+    elif e.kind == Kind.SALES_TOUCH and e.actor_id is not None:
+        earlier.filter(at__lte=e.at, owner_id=e.actor_id, untouched_until__isnull=True).update(
+            untouched_until=e.at
+        )
 
 
 def row(
@@ -87,6 +117,8 @@ def row(
         None,
         None,
         "",
+        None,
+        None,
     )
 
 

@@ -8,7 +8,6 @@ from dataclasses import replace
 
 from django.db.models import (
     DateTimeField,
-    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -27,19 +26,7 @@ from reports.filters import ReportFilters
 
 from .base import Figure, Kind, Rate, in_range, scoped
 
-# A tenure ends at the lead's next assignment or when the lead closes.
-CLOSING = (Stage.DISQUALIFIED, Stage.CONVERTED)
 TTFT_FIELDS = ("customer_wait", "routing_delay", "rep_response")
-
-
-def _ends_tenure(before: ExpressionWrapper | None = None) -> QuerySet[LeadEvent]:
-    """The events after the outer tenure's start that end it (optionally: before a time)."""
-    ends = LeadEvent.objects.filter(
-        Q(kind=Kind.ASSIGNED) | Q(kind=Kind.STAGE_ENTERED, stage__in=CLOSING),
-        lead=OuterRef("lead"),
-        at__gt=OuterRef("at"),
-    )
-    return ends.filter(at__lt=before) if before is not None else ends
 
 
 def tenures(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
@@ -56,32 +43,13 @@ ASSIGNED = Figure.part_of(
 )
 
 
-def _after(days: int) -> ExpressionWrapper:
-    return ExpressionWrapper(OuterRef("at") + dt.timedelta(days=days), output_field=DateTimeField())
-
-
-def _interrupted() -> QuerySet[LeadEvent]:
-    """When the outer tenure stopped being untouched: the first event that ended it or
-    the holder's first sales touch in it."""
-    return (
-        LeadEvent.objects.filter(
-            Q(kind=Kind.ASSIGNED, at__gt=OuterRef("at"))
-            | Q(kind=Kind.STAGE_ENTERED, stage__in=CLOSING, at__gt=OuterRef("at"))
-            | Q(kind=Kind.SALES_TOUCH, actor=OuterRef("owner"), at__gte=OuterRef("at")),
-            lead=OuterRef("lead"),
-        )
-        .order_by("at")
-        .values("at")[:1]
-    )
-
-
 def untouched(days: int) -> Figure:
     """Tenures that started in the range, held `days` days with no sales touch by the
     holder; counted once the days have passed."""
 
     def where(f: ReportFilters, now: dt.datetime) -> Q:
-        # Until its first end or touch (or now): no date arithmetic per ledger row.
-        untouched_until = Coalesce(Subquery(_interrupted()), Value(now))
+        # The tenure's row says when it stopped being untouched (leads.ledger).
+        untouched_until = Coalesce(F("untouched_until"), Value(now))
         held = ExpressionWrapper(F("at") + dt.timedelta(days=days), output_field=DateTimeField())
         return Q(at__lte=now - dt.timedelta(days=days)) & Q(
             GreaterThanOrEqual(untouched_until, held)
@@ -182,17 +150,12 @@ TOUCHES = Figure(
 )
 
 
-def _still_held() -> Q:
-    """The outer tenure still goes on: no later assignment of its lead."""
-    return ~Q(Exists(_ends_tenure().filter(kind=Kind.ASSIGNED)))
-
-
 def held_now_in(stage: str) -> Figure:
     """Leads assigned in the range that the same rep still holds, now in `stage`."""
 
     def where(f: ReportFilters, now: dt.datetime) -> Q:
-        # The stage first: the database looks for a later assignment only on its leads.
-        return Q(lead__stage=stage) & _still_held()
+        # Still held: no later assignment ended the tenure (leads.ledger).
+        return Q(held_until__isnull=True, lead__stage=stage)
 
     return Figure.part_of(
         tenures,

@@ -176,3 +176,31 @@ def test_a_take_in_records_entry_clock_assignment_and_campaign_touch_point(agree
     assert events[Kind.CLOCK_STARTED].due_at == T0 + hours(4)
     assert events[Kind.ASSIGNED].owner is None  # no routing rule: the lead desk
     assert events[Kind.TOUCH_POINT].campaign == campaign
+
+
+def test_a_tenure_row_says_how_long_it_was_held_and_untouched(marketer, manager, rep, other_rep):
+    # rep gets the lead at T0; the manager's touch at +1 h is not the holder's; rep's own
+    # touch at +2 h ends "untouched"; the reassignment at +3 h ends rep's tenure; the close
+    # at +5 h ends other_rep's untouched stretch, and other_rep still holds the lead.
+    lead = LeadFactory(stage="working")
+    services.reassign([lead], rep, by=None, at=T0)
+    services.log_touch(lead, by=manager, kind="call", at=T0 + hours(1))
+    services.log_touch(lead, by=rep, kind="call", at=T0 + hours(2))
+    services.reassign([lead], other_rep, by=None, at=T0 + hours(3))
+    lead.refresh_from_db()
+    services.run_transition(lead, "disqualify", by=other_rep, at=T0 + hours(5), reason="no_budget")
+
+    tenures = LeadEvent.objects.filter(lead=lead, kind=Kind.ASSIGNED).order_by("at")
+    assert [(t.owner, t.held_until, t.untouched_until) for t in tenures] == [
+        (rep, T0 + hours(3), T0 + hours(2)),
+        (other_rep, None, T0 + hours(5)),
+    ]
+
+
+def test_a_reassignment_ends_an_untouched_tenure(manager, rep, other_rep):
+    lead = LeadFactory(stage="working")
+    services.reassign([lead], rep, by=None, at=T0)
+    services.reassign([lead], other_rep, by=None, at=T0 + hours(4))
+
+    first = LeadEvent.objects.filter(lead=lead, kind=Kind.ASSIGNED).earliest("at")
+    assert (first.held_until, first.untouched_until) == (T0 + hours(4), T0 + hours(4))
