@@ -4,8 +4,8 @@ hang, seen the same by every process (the test, a Celery worker).
 It keeps each email it accepts as one JSON line in EMAIL_FILE_PATH/accepted.jsonl. While
 the file `down` exists there, it raises SMTPServerDisconnected, as Django's SMTP backend
 does when the server goes away; an address listed in `refuse` gets SMTPRecipientsRefused;
-while `stall` exists, it writes `stalled` and waits before each email (a test kills the
-worker holding it).
+while `stall` exists and it has accepted as many emails as the number in it (none: 0),
+it writes `stalled` and waits before the next one (a test kills the worker holding it).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class OutageBackend(BaseEmailBackend):
         folder = mail_folder()
         accepted = 0
         for message in email_messages:
-            while (folder / "stall").exists():
+            while _stalls(folder):
                 (folder / "stalled").touch()
                 time.sleep(0.05)
             self._check_up()
@@ -71,3 +71,11 @@ class OutageBackend(BaseEmailBackend):
     def _check_up(self) -> None:
         if (mail_folder() / "down").exists():
             raise SMTPServerDisconnected("Connection unexpectedly closed")
+
+
+def _stalls(folder: Path) -> bool:
+    try:
+        after = int((folder / "stall").read_text().strip() or 0)
+    except FileNotFoundError:
+        return False
+    return len(accepted_emails()) >= after

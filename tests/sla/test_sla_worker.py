@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -21,6 +22,9 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from config.schedules import CHECK_SLA
 from leads.models import Lead
 from notifications.models import Notification
+from sla.models import Breach
+from tests.factories import RepFactory
+from tests.notifications.mail_backend import accepted_emails, mail_folder
 from tests.test_worker import TIMEOUT, CeleryProcess, Worker, _database_env
 
 from .conftest import clock_lead, make_rule, minutes
@@ -59,16 +63,21 @@ class Beat(CeleryProcess):
         )
 
 
-@pytest.fixture
-def worker_and_beat(transactional_db, tmp_path):
-    """A worker on its own queue, and beat sending the SLA check there every second."""
-    worker = Worker(tmp_path)
+def check_every_second(worker: Worker) -> Beat:
+    """Beat sending the SLA check to `worker`'s queue every second (and nothing else)."""
     every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period="seconds")
     PeriodicTask.objects.exclude(name=CHECK_SLA).update(enabled=False)
     PeriodicTask.objects.filter(name=CHECK_SLA).update(
         interval=every_second, queue=worker.queue, expire_seconds=None
     )
-    beat = Beat(worker)
+    return Beat(worker)
+
+
+@pytest.fixture
+def worker_and_beat(transactional_db, tmp_path):
+    """A worker on its own queue, and beat sending the SLA check there every second."""
+    worker = Worker(tmp_path)
+    beat = check_every_second(worker)
     yield worker, beat
     beat.stop()
     worker.stop()
@@ -107,3 +116,78 @@ def test_clock_running_out_under_worker_and_beat_breaches_and_notifies_the_owner
     ]
     assert owner_notes.get().emailed_at is not None
     assert lead.breaches.count() == 1
+
+
+def wait_until(condition, *processes: CeleryProcess, what: str) -> None:
+    """Poll `condition` until it holds; fail with the processes' logs if it does not in time."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        for process in processes:
+            if process.process.poll() is not None:
+                pytest.fail(f"a celery process exited while waiting for {what}:\n{process.log()}")
+        time.sleep(0.2)
+    logs = "\n---\n".join(process.log() for process in processes)
+    pytest.fail(f"no {what} within {TIMEOUT}s:\n{logs}")
+
+
+def test_a_worker_killed_mid_delivery_is_replaced_and_every_email_goes_exactly_once(
+    transactional_db, tmp_path, settings, monkeypatch, rep, manager
+):
+    """SIGKILL a real worker while it sends the SLA check's emails; a restarted worker on
+    the same queue completes the check's work and the delivery with no human step: each
+    breach recorded once, each notification written once and emailed exactly once."""
+    settings.EMAIL_FILE_PATH = str(tmp_path / "mail")
+    folder = mail_folder()
+    (folder / "stall").write_text("2")  # the mail server hangs after two emails
+    for name, value in {
+        "EMAIL_BACKEND": "tests.notifications.mail_backend.OutageBackend",
+        "EMAIL_FILE_PATH": str(folder),
+        "NOTIFICATION_EMAIL_LEASE_SECONDS": "3",
+    }.items():
+        monkeypatch.setenv(name, value)
+    teammate = RepFactory(team=rep.rep_profile.team)
+    rule = make_rule(warn_at_percent=100, escalate_after_amount=None)
+    ran_out = timezone.now() - minutes(61)
+    leads = [clock_lead(rule, rep, started=ran_out) for _ in range(5)]
+    leads += [clock_lead(rule, teammate, started=ran_out) for _ in range(2)]
+
+    first = Worker(tmp_path)
+    beat = check_every_second(first)
+    try:
+        wait_until((folder / "stalled").exists, first, beat, what="stalled delivery")
+        os.kill(first.process.pid, signal.SIGKILL)
+        first.process.wait(timeout=10)
+        first.stop()
+        written = Notification.objects.count()
+        assert len(accepted_emails()) == 2
+        assert Notification.objects.filter(emailed_at__isnull=False).count() == 2
+
+        (folder / "stall").unlink()
+        second = Worker(tmp_path, queue=first.queue, name="restarted-worker")
+        try:
+            wait_until(
+                lambda: not Notification.objects.filter(emailed_at__isnull=True).exists(),
+                second,
+                beat,
+                what="every email sent after the restart",
+            )
+            checks = checks_done(second)
+            wait_until(lambda: checks_done(second) >= checks + 3, second, beat, what="more checks")
+        finally:
+            second.stop()
+    finally:
+        beat.stop()
+        first.stop()
+
+    notes = list(Notification.objects.all())
+    assert len(notes) == written == 4  # the rep's digest, the teammate's two, the manager's
+    sent = accepted_emails()
+    assert sorted(email["message_id"] for email in sent) == sorted(
+        f"<notification.{note.pk}@localhost>" for note in notes
+    )
+    assert Breach.objects.count() == len(leads)
+    assert {
+        lead.sla_status for lead in Lead.objects.filter(pk__in=[lead.pk for lead in leads])
+    } == {Lead.SLAStatus.BREACHED}
