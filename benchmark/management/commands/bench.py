@@ -117,11 +117,12 @@ class Command(BaseCommand):
 
     def _load_size(self, options: dict[str, Any], default: LoadSize) -> LoadSize:
         """The load section's users, seconds and import rows: the options over the defaults."""
+        given = {"users": options["users"], "seconds": options["seconds"],
+                 "rows": options["load_rows"]}  # fmt: skip
         size = LoadSize(
-            users=options["users"] or default.users,
-            seconds=options["seconds"] or default.seconds,
-            rows=options["load_rows"] or default.rows,
-        )
+            **{name: getattr(default, name) if value is None else value
+               for name, value in given.items()}
+        )  # fmt: skip
         if size.users < 1 or size.seconds < 1 or size.rows < 1:
             raise CommandError("--users, --seconds and --load-rows must be at least 1.")
         return size
