@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import (
@@ -18,8 +19,9 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 from django_fsm import Transition
 from django_fsm.admin import FSMAdminMixin, FSMTransitionContext
 
@@ -110,6 +112,26 @@ class OpenOpportunityForm(TransitionForm):
     amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2)
 
 
+class OwnerForm(forms.Form):
+    """A new owner for a lead, chosen among the sales reps; blank puts it on the lead desk."""
+
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        empty_label="Nobody: the lead desk",
+        help_text="Sales reps only.",
+    )
+    reason = forms.CharField(
+        required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["owner"]
+        field.queryset = User.objects.filter(rep_profile__isnull=False).order_by("username")
+        field.label_from_instance = roles.display_name
+
+
 class OwnerFilter(admin.SimpleListFilter):
     """Owner choices from the sales roles (a short list), not a scan of every lead's owner."""
 
@@ -186,13 +208,15 @@ class LeadAdmin(LeadImportExportMixin, FSMAdminMixin, admin.ModelAdmin):
         "created_at",
     )
     form = LeadAdminForm
+    # The owner changes only through the owner page (the assignment service).
+    exclude = ("owner",)
     list_filter = ("stage", "sla_status", "channel", OwnerFilter)
     search_fields = ("email", "first_name", "last_name", "company")
     list_select_related = ("owner", "channel")
     raw_id_fields = ("owner", "account", "campaign")
     readonly_fields = (
         "stage",
-        "owner",
+        "owner_and_change",
         "channel",
         "sla_started_at",
         "created_at",
@@ -213,10 +237,63 @@ class LeadAdmin(LeadImportExportMixin, FSMAdminMixin, admin.ModelAdmin):
     date_hierarchy = None
 
     def get_readonly_fields(self, request: HttpRequest, obj: Lead | None = None) -> Any:
-        """A new lead needs its channel; owners change only by assignment (team page, desk)."""
+        """A new lead needs its channel and gets its owner by routing; an owner changes only
+        by assignment (the team page, the desk, or this admin's owner page)."""
         if obj is None:
             return tuple(f for f in self.readonly_fields if f != "channel")
         return self.readonly_fields
+
+    @admin.display(description="owner")
+    def owner_and_change(self, obj: Lead) -> str:
+        """The owner, with the link to the owner page (reassignment through the service)."""
+        if obj.pk is None:
+            return "Decided by the routing rules when the lead is saved."
+        name = roles.display_name(obj.owner) if obj.owner_id else "Nobody (lead desk)"
+        url = reverse("admin:leads_lead_owner", args=[obj.pk])
+        return format_html('{} · <a href="{}">Change owner</a>', name, url)
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<path:object_id>/owner/",
+                self.admin_site.admin_view(self.owner_view),
+                name="leads_lead_owner",
+            ),
+            *super().get_urls(),
+        ]
+
+    def owner_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Give the lead another owner through the assignment service, which checks who may
+        assign to whom and records the assignment, its activity and its ledger event."""
+        lead = self.get_object(request, object_id)
+        if lead is None:
+            raise Http404("No such lead.")
+        if not self.has_change_permission(request, lead):
+            raise PermissionDenied
+        form = OwnerForm(data=request.POST or None, initial={"owner": lead.owner_id})
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.assign(
+                    lead,
+                    form.cleaned_data["owner"],
+                    by=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except LeadError as exc:
+                form.add_error("owner", str(exc))
+            else:
+                self.message_user(request, "The owner was changed.", messages.SUCCESS)
+                return redirect(_change_url(lead))
+        context = self.admin_site.each_context(request) | {
+            "opts": self.opts,
+            "original": lead,
+            "current_owner": (
+                roles.display_name(lead.owner) if lead.owner_id else "nobody (the lead desk)"
+            ),
+            "owner_form": form,
+            "title": "Change owner",
+        }
+        return render(request, "admin/leads/lead/owner_form.html", context)
 
     def get_form(self, request: HttpRequest, obj: Lead | None = None, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, **kwargs)
