@@ -211,6 +211,11 @@ def import_preview(request: HttpRequest, batch_id: int) -> HttpResponse:
     if batch.status != ImportBatch.Status.UPLOADED:
         return redirect(batch)
     try:
+        table = batch_table(batch)
+    except ImportFileError as exc:  # the file is gone or unreadable: no mapping can help
+        messages.error(request, str(exc))
+        return redirect("leads:imports")
+    try:
         summary = preview_batch(batch)
     except ImportFileError as exc:
         messages.error(request, str(exc))
@@ -231,6 +236,7 @@ def import_preview(request: HttpRequest, batch_id: int) -> HttpResponse:
             "mapped": mapped,
             "unmapped": unmapped,
             "preset": preset,
+            "warnings": table.warnings,
         },
     )
 

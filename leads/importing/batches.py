@@ -35,7 +35,7 @@ from leads.models import (
 from .cleaning import clean_rows
 from .files import ImportFileError, Table, read_table
 from .presets import auto_mapping, detect_preset
-from .uploads import read_upload, store_upload
+from .uploads import open_upload, store_upload
 from .writer import (
     Summary,
     get_campaign,
@@ -107,7 +107,8 @@ def batch_table(batch: ImportBatch) -> Table:
     """The batch's file, read (once per batch object: create_batch keeps what it read)."""
     table = getattr(batch, "_table", None)
     if table is None:
-        table = read_table(read_upload(batch), batch.file_name)
+        with open_upload(batch) as handle:  # an XLSX is read from it as a stream
+            table = read_table(handle, batch.file_name)
         batch._table = table
     return table
 
@@ -180,17 +181,22 @@ def run_batch(
             status=ImportBatch.Status.FAILED, error=str(exc), finished_at=timezone.now()
         )
         raise
+    rejected = len(cleaned.issues)
     ImportBatch.objects.filter(pk=batch.pk).update(
-        total_rows=cleaned.total, heartbeat_at=timezone.now()
+        total_rows=cleaned.total, rejected=rejected, heartbeat_at=timezone.now()
     )
-    batch.total_rows = cleaned.total
+    batch.total_rows, batch.rejected = cleaned.total, rejected
     with transaction.atomic():
         _replace_row_errors(batch, cleaned.issues)
     summary = write_import(batch, cleaned, progress=progress)
+    # A file whose rows were all rejected writes no chunk, so the counts are set here too.
     ImportBatch.objects.filter(pk=batch.pk).update(
-        status=ImportBatch.Status.DONE, finished_at=timezone.now()
+        status=ImportBatch.Status.DONE,
+        finished_at=timezone.now(),
+        rows_done=cleaned.total,
+        rejected=rejected,
     )
-    batch.status = ImportBatch.Status.DONE
+    batch.status, batch.rows_done = ImportBatch.Status.DONE, cleaned.total
     return summary
 
 

@@ -12,17 +12,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from agreements.models import Channel
-from leads.importing.batches import create_batch, run_batch
+from leads.importing.batches import confirm_batch, create_batch, run_batch
 from leads.importing.cleaning import clean_rows
 from leads.importing.files import ImportFileError, read_table
 from leads.importing.presets import auto_mapping
+from leads.importing.uploads import MISSING
 from leads.importing.xlsx import XlsxLimits, read_xlsx
-from leads.models import ImportRowError, Lead
+from leads.models import ImportBatch, ImportRowError, ImportUpload, Lead
 from tests.leads import xlsx_files as x
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -321,3 +323,58 @@ def test_clean_rows_counts_the_rejected_lines():
     cleaned = clean_rows(table, auto_mapping(table.headers))
     assert cleaned.total == 4
     assert [issue.row for issue in cleaned.issues] == [3]
+
+
+# --- The pages -------------------------------------------------------------------------
+
+
+def upload(client, channel, data: bytes, name: str):
+    return client.post(
+        reverse("leads:imports"),
+        {"file": SimpleUploadedFile(name, data), "channel": channel.pk},
+    )
+
+
+def test_preview_names_the_rows_of_another_encoding(client, marketer, channel):
+    client.force_login(marketer)
+    upload(client, channel, MIXED, "list.csv")
+    batch = ImportBatch.objects.get()
+    page = client.get(reverse("leads:import_preview", args=[batch.pk])).content.decode()
+    assert 'data-testid="file-warnings"' in page
+    assert "row 3 is in Windows-1252, the rest in UTF-8" in page
+
+
+def test_preview_lists_the_row_with_an_unclosed_quote(client, marketer, channel):
+    client.force_login(marketer)
+    upload(client, channel, UNCLOSED, "list.csv")
+    batch = ImportBatch.objects.get()
+    response = client.get(reverse("leads:import_preview", args=[batch.pk]))
+    assert response.context["summary"].created == 3
+    [issue] = response.context["issues"]
+    assert issue.row == 3 and "never closed" in issue.reason
+
+
+@pytest.mark.parametrize("page", ["leads:import_preview", "leads:import_mapping"])
+def test_a_missing_upload_is_a_clear_message_not_an_error_page(page, client, marketer, channel):
+    client.force_login(marketer)
+    upload(client, channel, UNCLOSED, "list.csv")
+    batch = ImportBatch.objects.get()
+    ImportUpload.objects.filter(batch=batch).delete()
+    response = client.get(reverse(page, args=[batch.pk]), follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("leads:imports")
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert said == [MISSING]
+
+
+def test_a_batch_with_every_row_rejected_says_so_beside_its_download(client, marketer, channel):
+    client.force_login(marketer)
+    data = b"Email,First Name\nnot-an-email,Ann\nalso@,Bob\n@nope.example,Cid\n"
+    batch, _ = create_batch(data, "list.csv", channel=channel)
+    confirm_batch(batch)
+    run_batch(batch)
+    batch.refresh_from_db()
+    assert (batch.rejected, batch.rows_done, batch.total_rows) == (3, 3, 3)
+    page = client.get(batch.get_absolute_url()).content.decode()
+    assert '<span class="num">3</span>rejected' in page
+    assert "Download 3 rejected rows" in page
