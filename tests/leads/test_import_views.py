@@ -13,6 +13,7 @@ from agreements.models import Channel
 from config.celery import app as celery_app
 from leads.importing.batches import create_batch
 from leads.models import ImportBatch, Lead, SavedMapping
+from leads.spreadsheet import PHONE
 from tests.leads import import_files as files
 
 
@@ -147,7 +148,9 @@ def test_rejected_rows_download_escapes_formulas(client, marketer, channel):
     assert rows[1][0] == "2" and rows[1][1] == "Email"
     email_cell = rows[1][3 + files.APOLLO_HEADERS.index("Email")]
     assert email_cell == "'=cmd|' /C calc'!A0"
-    assert all(not cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r)
+    # Phone numbers (+ then digits) cannot call anything and stay as they are.
+    assert all(not cell.startswith(("=", "-", "@")) for r in rows for cell in r)
+    assert all(PHONE.fullmatch(cell) for r in rows for cell in r if cell.startswith("+"))
 
 
 def test_user_text_is_escaped_on_the_pages(client, marketer, channel):
