@@ -43,6 +43,7 @@ EMAIL_BATCH = 200
 EMAIL_FIRST_RETRY = dt.timedelta(minutes=1)
 EMAIL_LAST_RETRY = dt.timedelta(hours=1)
 EMAIL_MAX_ATTEMPTS = 80
+EMAIL_TIMEOUT_SECONDS = 30
 NO_ADDRESS = "The user has no email address or is inactive."
 
 
@@ -146,7 +147,9 @@ def _send(claimed: list[Notification], at: dt.datetime) -> tuple[int, bool]:
     server failed (then this email and the rest of the batch wait for their retry)."""
     if not claimed:
         return 0, False
-    connection = get_connection()
+    # A mail server that accepts the connection and then hangs must not hold the SLA check:
+    # Django's SMTP backend waits forever unless EMAIL_TIMEOUT says otherwise.
+    connection = get_connection(timeout=settings.EMAIL_TIMEOUT or EMAIL_TIMEOUT_SECONDS)
     sent = done = 0
     try:
         connection.open()

@@ -4,6 +4,7 @@ backoff while it is down, held by one worker at a time, never lost."""
 from __future__ import annotations
 
 import datetime as dt
+import socket
 
 import pytest
 from django.db import connection
@@ -179,3 +180,20 @@ def test_migrating_keeps_sent_emails_sent_and_sends_the_unsent_ones(rep):
     rows = {n.event_key: n for n in Notification.objects.all()}
     assert rows["sent"].email_next_try_at is None
     assert rows["unsent"].email_next_try_at == at
+
+
+def test_an_unreachable_smtp_server_leaves_the_emails_waiting_for_their_retry(settings, rep):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        settings.EMAIL_PORT = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    tell([rep], 2)
+    now = later(0)
+
+    assert deliver_pending_emails(now=now) == 0
+
+    for row in Notification.objects.all():
+        assert (row.emailed_at, row.email_attempts) == (None, 1)
+        assert row.email_next_try_at == now + dt.timedelta(minutes=1)
+        assert "refused" in row.email_error.lower()
