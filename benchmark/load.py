@@ -383,7 +383,8 @@ def _run(
         processes.start(
             "gunicorn",
             ["-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(workers), "--timeout", "120", "--graceful-timeout", "10"],
+             "--workers", str(workers), "--preload", "--timeout", "120",
+             "--graceful-timeout", "10"],
         )  # fmt: skip
         processes.start(
             "worker",
