@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from import_export.admin import ImportExportMixin
 
 from . import intake
+from .importing.files import over_upload_cap
 from .models import ImportBatch, IntakeToken, RoutingRule, SavedMapping
 from .resources import LeadResource
 
@@ -27,8 +28,17 @@ class LeadImportExportMixin(ImportExportMixin):
     resource_classes = [LeadResource]
 
     def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
-        """Send Ops to the import wizard, where the file becomes an ImportBatch."""
-        messages.info(request, "Lists are imported here: upload, check the preview, then confirm.")
+        """Send Ops to the import wizard, where the file becomes an ImportBatch that a
+        worker imports. A file posted here is neither kept nor read; one over the
+        upload cap is refused with the page's own words."""
+        upload = request.FILES.get("import_file")
+        too_large = over_upload_cap(upload.size) if upload is not None else ""
+        if too_large:
+            messages.error(request, too_large)
+        else:
+            messages.info(
+                request, "Lists are imported here: upload, check the preview, then confirm."
+            )
         return redirect("leads:imports")
 
     def process_import(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -26,7 +25,7 @@ from .importing.batches import (
     requeue_batch,
 )
 from .importing.columns import COLUMNS
-from .importing.files import ImportFileError
+from .importing.files import ImportFileError, over_upload_cap
 from .importing.presets import PRESETS_BY_ID, auto_mapping
 from .importing.revert import check_revertible, plan_revert, revert_batch
 from .models import Campaign, ImportBatch, ImportRowError, LeadError, SavedMapping
@@ -65,12 +64,9 @@ class UploadForm(forms.Form):
 
     def clean_file(self):  # type: ignore[no-untyped-def]
         upload = self.cleaned_data["file"]
-        limit = settings.IMPORT_MAX_UPLOAD_BYTES
-        if upload.size > limit:
-            raise forms.ValidationError(
-                f"The file is {upload.size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB. "
-                "Split it into smaller files."
-            )
+        too_large = over_upload_cap(upload.size)
+        if too_large:
+            raise forms.ValidationError(too_large)
         return upload
 
 

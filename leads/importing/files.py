@@ -19,7 +19,7 @@ from .errors import ImportFileError
 from .presets import ALIASES, norm_header
 from .xlsx import read_xlsx
 
-__all__ = ["ImportFileError", "Table", "read_table"]
+__all__ = ["ImportFileError", "Table", "over_upload_cap", "read_table"]
 
 HEADER_SCAN_ROWS = 60
 UNCLOSED_QUOTE = (
@@ -62,14 +62,10 @@ def read_table(source: bytes | BinaryIO, file_name: str = "") -> Table:
     newlines. Raises ImportFileError when the file as a whole cannot be read.
     """
     handle = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
-    size = handle.seek(0, io.SEEK_END)
+    too_large = over_upload_cap(handle.seek(0, io.SEEK_END))
     handle.seek(0)
-    limit = settings.IMPORT_MAX_UPLOAD_BYTES
-    if size > limit:
-        raise ImportFileError(
-            f"The file is {size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB. "
-            "Split it into smaller files."
-        )
+    if too_large:
+        raise ImportFileError(too_large)
     head = handle.read(8)
     handle.seek(0)
     if head[:4] == b"PK\x03\x04":
@@ -83,6 +79,18 @@ def read_table(source: bytes | BinaryIO, file_name: str = "") -> Table:
         raise ImportFileError("The file is empty.")
     text, encoding, odd_lines = _decode(data)
     return _read_csv(text, encoding, odd_lines)
+
+
+def over_upload_cap(size: int) -> str:
+    """Why a file of this size cannot be imported ("" when it can): the one upload cap of
+    the imports page, the admin and the command."""
+    limit = settings.IMPORT_MAX_UPLOAD_BYTES
+    if size <= limit:
+        return ""
+    return (
+        f"The file is {size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB. "
+        "Split it into smaller files."
+    )
 
 
 def _decode(data: bytes) -> tuple[str, str, tuple[str, list[int]] | None]:

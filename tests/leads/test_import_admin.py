@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from agreements.models import Channel
 from leads.intake import authenticate
-from leads.models import IntakeToken, Lead
+from leads.models import ImportBatch, IntakeToken, Lead
 from leads.resources import LeadResource
 from tests.factories import LeadFactory
 from tests.leads import import_files as files
@@ -78,3 +78,21 @@ def test_ops_revokes_tokens_with_an_admin_action(client, ops):
     )
     token.refresh_from_db()
     assert token.is_revoked
+
+
+def test_admin_import_refuses_a_file_over_the_upload_cap_and_reads_none(
+    client, ops, channel, settings
+):
+    settings.IMPORT_MAX_UPLOAD_BYTES = 100
+    client.force_login(ops)
+    data = files.to_csv(files.records("apollo", [files.row_for("apollo", files.person(0))]))
+    upload = SimpleUploadedFile("apollo.csv", data, content_type="text/csv")
+    response = client.post(
+        reverse("admin:leads_lead_import"), {"import_file": upload, "format": "0"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("leads:imports")
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert said == [
+        f"The file is {len(data) / 1e6:.1f} MB; the limit is 0 MB. Split it into smaller files."
+    ]
+    assert not ImportBatch.objects.exists() and not Lead.objects.exists()
