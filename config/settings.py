@@ -7,6 +7,7 @@ select Postgres and Redis.
 """
 
 import datetime as dt
+import importlib.util
 import os
 from pathlib import Path
 
@@ -282,6 +283,11 @@ IMPORT_STALLED_AFTER = int(env("IMPORT_STALLED_AFTER", "300"))
 # Uploaded lists are kept in the database, which every web process and worker reads; with
 # IMPORT_S3_BUCKET set, in that S3-compatible bucket instead (pip install django-storages[s3]).
 if env("IMPORT_S3_BUCKET"):
+    if importlib.util.find_spec("storages") is None:
+        raise ImproperlyConfigured(
+            "IMPORT_S3_BUCKET is set but django-storages is not installed: "
+            "pip install 'django-storages[s3]' (or: pip install -e '.[s3]')"
+        )
     STORAGES["imports"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
