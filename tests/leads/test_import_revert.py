@@ -3,9 +3,12 @@ the ledger consistent with what remains, and asks first (GET shows the plan, POS
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from agreements.models import Channel
 from leads import intake
@@ -13,8 +16,10 @@ from leads.importing.batches import create_batch, preview_batch, run_batch
 from leads.importing.revert import plan_revert, revert_batch
 from leads.models import Activity, ImportBatch, Lead, LeadEvent
 from leads.services import assign, log_touch, run_transition
+from sla.check import run_check
 from tests.factories import LeadFactory
 from tests.leads import import_files as files
+from tests.sla.conftest import make_rule
 
 pytestmark = pytest.mark.django_db
 
@@ -186,6 +191,29 @@ def test_a_lead_something_else_touched_is_kept_with_why(channel, rep, toucher, r
     assert [(k.email, k.reason) for k in plan.kept] == [(lead.email, reason)]
     assert list(Lead.objects.values_list("email", flat=True)) == [lead.email]
     assert_ledger_matches_what_remains()
+
+
+def test_a_lead_whose_clock_the_sla_check_breached_is_kept(channel, rep):
+    batch = imported(hubspot(range(2)), "list.csv", channel, "")
+    lead = Lead.objects.get(email=files.person(0)["email"])
+    rule = make_rule()
+    started = timezone.now() - dt.timedelta(hours=2)
+    Lead.objects.filter(pk=lead.pk).update(
+        owner=rep,
+        sla_status=Lead.SLAStatus.PENDING,
+        sla_started_at=started,
+        sla_due_at=started + rule.due_after(None),
+        sla_rule=rule,
+        sla_agreement=rule.agreement,
+    )
+    run_check(timezone.now())
+
+    plan = revert_batch(batch, by=None)
+
+    assert [(k.email, k.reason) for k in plan.kept] == [
+        (lead.email, "the SLA check breached its clock")
+    ]
+    assert list(Lead.objects.values_list("email", flat=True)) == [lead.email]
 
 
 # --- The pages --------------------------------------------------------------------------
