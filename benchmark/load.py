@@ -413,6 +413,7 @@ def _run(
             broker.close()
         with use_database(server, copy):
             run.import_batch = _wait_for_import(batch_id, size.rows)
+        _wait_for_checks(processes, run.sla_sent)
         _read_worker_log(processes.log("worker"), run)
         locust_log = processes.log("locust")
         if "CPU usage above 90%" in locust_log:
@@ -510,7 +511,7 @@ def _drive(
     sent = 0
     while locust.poll() is None and time.time() < window_start + size.seconds:
         if time.time() >= window_start + sent * SLA_EVERY_SECONDS:
-            broker.send_task("sla.tasks.check_sla")
+            broker.send_task(CHECK_TASK)
             sent += 1
         time.sleep(0.2)
     try:
@@ -551,6 +552,17 @@ def _wait_for_import(batch_id: int, rows: int) -> dict[str, Any]:
     }
 
 
+def _wait_for_checks(processes: Processes, sent: int, timeout: float = 120) -> None:
+    """Until the worker has run every SLA check the run queued (or the timeout)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = [m for m in TASK_LINE.finditer(processes.log("worker")) if m[1] == CHECK_TASK]
+        if len(done) >= sent:
+            return
+        time.sleep(0.5)
+
+
+CHECK_TASK = "sla.tasks.check_sla"
 TASK_LINE = re.compile(r"Task ([\w.]+)\[[\w-]+\] (succeeded in ([\d.]+)s|raised .*)")
 
 
@@ -560,7 +572,7 @@ def _read_worker_log(log: str, run: Run) -> None:
         name, outcome, seconds = match.groups()
         if seconds is None:
             run.task_failures.append(f"{name}: {outcome}"[:300])
-        elif name == "sla.tasks.check_sla":
+        elif name == CHECK_TASK:
             run.sla_checks.append(float(seconds))
 
 
@@ -680,6 +692,12 @@ def _figures(size: LoadSize, setup: Setup, run: Run, vendor: str) -> list[BenchR
     if not imported:
         error_lines.append(f"the import did not complete: {batch}")
         errors += 1
+    checks = run.sla_checks
+    failed_checks = sum(CHECK_TASK in line for line in run.task_failures)
+    lost_checks = max(0, run.sla_sent - len(checks) - failed_checks)
+    if lost_checks:
+        error_lines.append(f"{lost_checks} of {run.sla_sent} queued SLA checks never ran")
+        errors += lost_checks
     logins = [r[2] for r in run.logins if r[1] == "login"]
     who = f"{size.users - size.managers} reps and {size.managers} managers"
     setup_note = (
@@ -690,11 +708,10 @@ def _figures(size: LoadSize, setup: Setup, run: Run, vendor: str) -> list[BenchR
     )
     target = f"< {P95_TARGET_MS} ms" + ("" if vendor == "postgresql" else " (Postgres)")
     import_note, import_rate = _import_note(batch, run, size)
-    checks = run.sla_checks
     sla_note = (
-        f"{len(checks)} of {run.sla_sent} queued SLA checks ran (every {SLA_EVERY_SECONDS} s; "
-        f"{setup.armed:,} clocks armed to fall due before and during the window); longest "
-        f"{max(checks, default=0):.2f} s"
+        f"{len(checks)} of {run.sla_sent} queued checks ran (one every {SLA_EVERY_SECONDS} s "
+        f"from the window's start; {setup.armed:,} clocks armed to fall due before and during "
+        f"it); median {_percentile(checks, 0.5):.2f} s"
     )
     return [
         BenchResult(
@@ -711,8 +728,9 @@ def _figures(size: LoadSize, setup: Setup, run: Run, vendor: str) -> list[BenchR
             "load", "errors", errors, "errors", "; ".join(error_lines[:8]), "0", errors == 0,
             "\n".join(error_lines) or "",
         ),
+        BenchResult("load", "import under load", import_rate, "rows/s", import_note),
         BenchResult(
-            "load", "import under load", import_rate, "rows/s", import_note + "\n" + sla_note
+            "load", "longest SLA check under load", max(checks, default=0), "s", sla_note
         ),
     ]  # fmt: skip
 
