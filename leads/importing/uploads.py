@@ -55,9 +55,3 @@ def open_upload(batch: ImportBatch) -> BinaryIO:
     if storage is None or not storage.exists(upload.name):
         raise ImportFileError(MISSING)
     return storage.open(upload.name, "rb")
-
-
-def read_upload(batch: ImportBatch) -> bytes:
-    """The batch's file, whole (see open_upload)."""
-    with open_upload(batch) as handle:
-        return handle.read()
