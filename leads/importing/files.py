@@ -6,8 +6,9 @@ from __future__ import annotations
 import bisect
 import csv
 import io
+import itertools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -114,7 +115,7 @@ def _decode(data: bytes) -> tuple[str, str, tuple[str, list[int]] | None]:
     for index, line in enumerate(lines):
         if not line.isascii():
             (utf8 if _is_utf8(line) else other).append(index)
-    encoding = _single_byte_encoding(b"".join(lines[i] for i in other[:5000]))
+    encoding = _single_byte_encoding(b"".join(lines[i] for i in other))
     if not utf8:
         return data.decode(encoding), encoding, None
     text = "".join(
@@ -125,27 +126,28 @@ def _decode(data: bytes) -> tuple[str, str, tuple[str, list[int]] | None]:
 
 
 def _is_utf8(line: bytes) -> bool:
+    return _decodes(line, "utf-8")
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
     try:
-        line.decode("utf-8")
-    except UnicodeDecodeError:
+        data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
         return False
     return True
 
 
-def _single_byte_encoding(sample: bytes) -> str:
-    """Excel on Windows writes cp1252; charset-normalizer confirms or finds better."""
-    sample = sample[:200_000]
-    guess = from_bytes(sample, cp_isolation=["cp1252", "latin_1", "cp1250", "mac_roman"])
-    best = guess.best()
-    texts = {}
-    for encoding in ["cp1252"] + ([best.encoding] if best else []) + ["latin_1"]:
-        try:
-            texts[encoding] = sample.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
-            continue
-    if best and best.encoding in texts and texts.get("cp1252") != texts[best.encoding]:
-        return best.encoding  # another encoding reads these bytes otherwise, and better
-    return next(iter(texts))
+def _single_byte_encoding(foreign: bytes) -> str:
+    """The encoding of the lines that are not UTF-8, one that decodes all of them: Excel
+    on Windows writes cp1252, unless charset-normalizer finds an encoding that reads
+    these bytes otherwise (latin-1, the last resort, decodes any byte)."""
+    sample = foreign[:200_000]
+    best = from_bytes(sample, cp_isolation=["cp1252", "latin_1", "cp1250", "mac_roman"]).best()
+    guess = best.encoding if best else "cp1252"
+    readable = [e for e in dict.fromkeys(["cp1252", guess, "latin_1"]) if _decodes(foreign, e)]
+    if readable[0] == "cp1252" and guess in readable[1:]:
+        return guess if sample.decode(guess) != sample.decode("cp1252") else "cp1252"
+    return readable[0]
 
 
 def _strict(data: bytes, encoding: str) -> str:
@@ -236,10 +238,6 @@ def _read_csv(text: str, encoding: str, odd: tuple[str, list[int]] | None = None
     return table
 
 
-def _lines_from(lines: list[str], start: int) -> Iterator[str]:
-    return (lines[i] for i in range(start, len(lines)))
-
-
 def _csv_records(
     lines: list[str], delimiter: str, width: int
 ) -> tuple[list[tuple[int, list[str]]], list[tuple[int, list[str], str]], list[int]]:
@@ -255,7 +253,7 @@ def _csv_records(
     starts: list[int] = []
     base = 0
     while base < len(lines):
-        reader = csv.reader(_lines_from(lines, base), delimiter=delimiter, strict=False)
+        reader = csv.reader(itertools.islice(lines, base, None), delimiter=delimiter, strict=False)
         first, restart = base, None
         for record in reader:
             end = base + reader.line_num

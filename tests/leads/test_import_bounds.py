@@ -378,3 +378,12 @@ def test_a_batch_with_every_row_rejected_says_so_beside_its_download(client, mar
     page = client.get(batch.get_absolute_url()).content.decode()
     assert '<span class="num">3</span>rejected' in page
     assert "Download 3 rejected rows" in page
+
+
+def test_a_byte_no_windows_encoding_defines_is_read_not_a_crash():
+    data = (
+        "Email,First Name\r\nzoe@societe.example,Zoë\r\n".encode("cp1252")
+        + b"ann@alpha.example,An\x81n\r\n"
+    )
+    table = read_table(data, "list.csv")
+    assert [cells[0] for _, cells in table.rows] == ["zoe@societe.example", "ann@alpha.example"]
