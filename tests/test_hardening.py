@@ -173,3 +173,44 @@ def test_an_unknown_django_env_refuses_to_start(tmp_path, value):
     assert result.returncode != 0
     assert f"DJANGO_ENV={value!r} is not a known environment" in result.stderr
     assert "'development' or 'production'" in result.stderr
+
+
+# --- The cache the throttles count in ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "FileBasedCache {var}/cache"),
+        (
+            {"CELERY_BROKER_URL": "redis://cache.example:6379/2"},
+            "RedisCache redis://cache.example:6379/2",
+        ),
+        (
+            {"CELERY_BROKER_URL": "redis://b.example:6379/0", "CACHE_URL": "redis://c.example/5"},
+            "RedisCache redis://c.example/5",
+        ),
+    ],
+    ids=["embedded-default", "the-brokers-redis", "its-own-redis"],
+)
+def test_throttles_count_in_a_cache_every_process_shares(tmp_path, env, expected):
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DJANGO_SETTINGS_MODULE", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_ENV")
+    }
+    environ.update(ACCORD_VAR_DIR=str(tmp_path / "var"), **env)
+    script = (
+        "from django.conf import settings as s; c = s.CACHES['default'];"
+        "print(c['BACKEND'].rsplit('.', 1)[1], c['LOCATION'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=BASE_DIR,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected.format(var=tmp_path / "var")

@@ -8,6 +8,7 @@ import importlib
 
 import pytest
 from django.apps import apps
+from django_celery_beat.models import CrontabSchedule
 from playwright.sync_api import Page, expect
 
 from agreements.models import Agreement, Channel, StageDefinition
@@ -82,7 +83,13 @@ def test_every_main_page_runs_without_a_policy_violation(
         rep: ["/queue/", lead.get_absolute_url(), "/playbook/"],
         manager: ["/team/", "/reports/", "/reports/sales/", "/reports/delivery/"],
         marketer: ["/marketing/", "/imports/", "/reports/pipeline/"],
-        ops: ["/ops/", "/admin/", f"/admin/leads/lead/{lead.pk}/change/"],
+        ops: [
+            "/ops/",
+            "/admin/",
+            f"/admin/leads/lead/{lead.pk}/change/",
+            "/admin/leads/lead/export/",
+            "/admin/django_celery_beat/periodictask/add/",
+        ],
     }
     found: dict[str, list[str]] = {}
     for user, urls in pages.items():
@@ -94,6 +101,29 @@ def test_every_main_page_runs_without_a_policy_violation(
                 found[url] = violations
             seen.console.clear()
     assert found == {}
+
+
+def test_the_periodic_task_form_shows_the_crontabs_translation_under_the_policy(
+    page, live_server, ops
+):
+    crontab = CrontabSchedule.objects.create(minute="0", hour="7", timezone="UTC")
+    seen = Violations(page)
+    sign_in(page, live_server.url, ops.username)
+    assert seen.visit(f"{live_server.url}/admin/django_celery_beat/periodictask/add/") == []
+    expect(page.locator(".field-crontab_translation")).to_be_hidden()
+    page.locator("#id_crontab").select_option(str(crontab.pk))
+    expect(page.locator(".field-crontab .help")).to_contain_text("Translation: At 07:00")
+
+
+def test_the_admin_exports_select_all_works_under_the_policy(page, live_server, ops):
+    seen = Violations(page)
+    sign_in(page, live_server.url, ops.username)
+    assert seen.visit(f"{live_server.url}/admin/leads/lead/export/") == []
+    fields = page.locator('.selectable-field-export-row input[type="checkbox"]')
+    expect(fields.first).to_be_checked()
+    page.locator("input.select-toggle").uncheck()
+    expect(fields.first).not_to_be_checked()
+    assert page.locator('.selectable-field-export-row input[type="checkbox"]:checked').count() == 0
 
 
 def test_the_playbook_diagrams_render_under_the_policy_with_names_as_text(
