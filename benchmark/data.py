@@ -442,7 +442,7 @@ def ts(seconds: float) -> str:
 EVENT_FIELDS = (
     "at", "kind", "stage", "from_stage", "owner", "actor", "campaign", "deal", "amount",
     "started_at", "due_at", "customer_wait", "routing_delay", "rep_response", "reason",
-    "held_until", "untouched_until",
+    "held_until", "untouched_for",
 )  # fmt: skip
 EVENT_INDEX = {name: n for n, name in enumerate(EVENT_FIELDS)}
 EVENT_EMPTY = tuple("" if name in ("stage", "from_stage", "reason") else None
@@ -1071,11 +1071,12 @@ def _event_time(event: list[Any]) -> float:
 
 
 CLOSING = ("converted", "disqualified")
+UNTOUCHED_FOR = LeadEvent._meta.get_field("untouched_for")
 
 
 def _settle_tenure(events: list[list[Any]], owner: int | None) -> None:
-    """What leads.ledger.settle_tenures writes on the lead's one assignment row: when it
-    stopped being untouched (its close, or its holder's first sales touch). A bench lead
+    """What leads.ledger.settle_tenures writes on the lead's one assignment row: how long
+    it went untouched (until its close, or its holder's first sales touch). A bench lead
     is assigned once, so it is held until now."""
     kind, stage, actor = EVENT_INDEX["kind"], EVENT_INDEX["stage"], EVENT_INDEX["actor"]
     assigned = next((e for e in events if e[kind] == "assigned"), None)
@@ -1086,7 +1087,10 @@ def _settle_tenure(events: list[list[Any]], owner: int | None) -> None:
         ends = e[kind] == "stage_entered" and e[stage] in CLOSING and e[0] > start
         touched = e[kind] == "sales_touch" and e[actor] == owner and e[0] >= start
         if ends or touched:
-            assigned[EVENT_INDEX["untouched_until"]] = ts(e[0])
+            untouched = dt.timedelta(seconds=e[0] - start)
+            assigned[EVENT_INDEX["untouched_for"]] = UNTOUCHED_FOR.get_db_prep_value(
+                untouched, connection
+            )
             return
 
 

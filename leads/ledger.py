@@ -12,8 +12,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Value
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 
 from agreements.stages import CLOSED_STAGES
 from config.db import insert_rows
@@ -41,7 +40,7 @@ COLUMNS = (
     "rep_response",
     "reason",
     "held_until",
-    "untouched_until",
+    "untouched_for",
 )
 
 
@@ -70,21 +69,35 @@ def settle_tenures(e: LeadEvent) -> None:
     """What an event tells the lead's tenures (its ASSIGNED rows) that came before it.
 
     A tenure — one assignment, until reassignment or close — carries when it was held
-    until (`held_until`: the next assignment) and when it stopped being untouched
-    (`untouched_until`: the first of its end, its close and its holder's first sales
+    until (`held_until`: the next assignment) and how long it went untouched
+    (`untouched_for`: until the first of its end, its close and its holder's first sales
     touch), so the reports read a tenure's story from its own row. Only the first fact
     of each kind is kept."""
-    earlier = LeadEvent.objects.filter(lead_id=e.lead_id, kind=Kind.ASSIGNED)
-    if e.kind == Kind.ASSIGNED:
-        earlier.filter(at__lt=e.at, held_until__isnull=True).update(
-            held_until=e.at, untouched_until=Coalesce("untouched_until", Value(e.at))
-        )
-    elif e.kind == Kind.STAGE_ENTERED and e.stage in CLOSED_STAGES:
-        earlier.filter(at__lt=e.at, untouched_until__isnull=True).update(untouched_until=e.at)
-    elif e.kind == Kind.SALES_TOUCH and e.actor_id is not None:
-        earlier.filter(at__lte=e.at, owner_id=e.actor_id, untouched_until__isnull=True).update(
-            untouched_until=e.at
-        )
+    ends = e.kind == Kind.ASSIGNED
+    closes = e.kind == Kind.STAGE_ENTERED and e.stage in CLOSED_STAGES
+    touches = e.kind == Kind.SALES_TOUCH and e.actor_id is not None
+    if not (ends or closes or touches):
+        return
+    open_tenures = LeadEvent.objects.filter(
+        Q(held_until__isnull=True) | Q(untouched_for__isnull=True),
+        lead_id=e.lead_id,
+        kind=Kind.ASSIGNED,
+        at__lte=e.at,
+    )
+    changed = []
+    for tenure in open_tenures:
+        if tenure.at == e.at and not touches:
+            continue  # an end or close at the very instant of the assignment is not after it
+        if touches and tenure.owner_id != e.actor_id:
+            continue
+        before = (tenure.held_until, tenure.untouched_for)
+        if ends and tenure.held_until is None:
+            tenure.held_until = e.at
+        if tenure.untouched_for is None:
+            tenure.untouched_for = e.at - tenure.at
+        if (tenure.held_until, tenure.untouched_for) != before:
+            changed.append(tenure)
+    LeadEvent.objects.bulk_update(changed, ["held_until", "untouched_for"])
 
 
 def row(

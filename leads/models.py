@@ -685,11 +685,11 @@ class LeadEvent(models.Model):
     held_until = models.DateTimeField(
         null=True, blank=True, help_text="An assignment's end: the lead's next assignment."
     )
-    untouched_until = models.DateTimeField(
+    untouched_for = models.DurationField(
         null=True,
         blank=True,
-        help_text="When an assignment stopped being untouched: the first of its end, the "
-        "lead's close and the holder's first sales touch.",
+        help_text="How long an assignment went untouched: until the first of its end, the "
+        "lead's close and the holder's first sales touch. Empty while it goes on untouched.",
     )
 
     class Meta:

@@ -1,8 +1,9 @@
-"""A tenure's story on its assignment row (held_until, untouched_until), filled in from the
-ledger for an existing installation. Frozen SQL: it names today's tables and stage values
-and imports no app module."""
+"""A tenure's story on its assignment row (held_until, untouched_for), filled in from the
+ledger for an existing installation. Frozen: it names today's table and stage values and
+imports no app module."""
 
 from django.db import migrations, models
+from django.db.models import ExpressionWrapper, F, OuterRef, Q, Subquery
 
 # The lead's next assignment ends a tenure.
 HELD_UNTIL = """
@@ -13,21 +14,21 @@ UPDATE leads_leadevent SET held_until = (
 )
 WHERE kind = 'assigned'
 """
-# Untouched until the first of: the next assignment, the lead's close, the holder's first
-# sales touch.
-UNTOUCHED_UNTIL = """
-UPDATE leads_leadevent SET untouched_until = (
-    SELECT MIN(n.at) FROM leads_leadevent n
-    WHERE n.lead_id = leads_leadevent.lead_id AND (
-        (n.kind = 'assigned' AND n.at > leads_leadevent.at)
-        OR (n.kind = 'stage_entered' AND n.stage IN ('disqualified', 'converted')
-            AND n.at > leads_leadevent.at)
-        OR (n.kind = 'sales_touch' AND n.actor_id = leads_leadevent.owner_id
-            AND n.at >= leads_leadevent.at)
+
+
+def untouched_for(apps, schema_editor):
+    """How long each assignment went untouched: until the first of the next assignment,
+    the lead's close and the holder's first sales touch (frozen: today's stage values)."""
+    LeadEvent = apps.get_model("leads", "LeadEvent")
+    later = LeadEvent.objects.filter(lead=OuterRef("lead")).filter(
+        Q(kind="assigned", at__gt=OuterRef("at"))
+        | Q(kind="stage_entered", stage__in=("disqualified", "converted"), at__gt=OuterRef("at"))
+        | Q(kind="sales_touch", actor=OuterRef("owner"), at__gte=OuterRef("at"))
     )
-)
-WHERE kind = 'assigned'
-"""
+    first = Subquery(later.order_by("at").values("at")[:1], output_field=models.DateTimeField())
+    LeadEvent.objects.filter(kind="assigned").update(
+        untouched_for=ExpressionWrapper(first - F("at"), output_field=models.DurationField())
+    )
 
 
 class Migration(migrations.Migration):
@@ -47,14 +48,15 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="leadevent",
-            name="untouched_until",
-            field=models.DateTimeField(
+            name="untouched_for",
+            field=models.DurationField(
                 blank=True,
-                help_text="When an assignment stopped being untouched: the first of its end, "
-                "the lead's close and the holder's first sales touch.",
+                help_text="How long an assignment went untouched: until the first of its end, "
+                "the lead's close and the holder's first sales touch. Empty while it goes on "
+                "untouched.",
                 null=True,
             ),
         ),
         migrations.RunSQL(HELD_UNTIL, migrations.RunSQL.noop),
-        migrations.RunSQL(UNTOUCHED_UNTIL, migrations.RunSQL.noop),
+        migrations.RunPython(untouched_for, migrations.RunPython.noop),
     ]

@@ -14,10 +14,8 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Value,
 )
-from django.db.models.functions import Coalesce
-from django.db.models.lookups import GreaterThanOrEqual, LessThan
+from django.db.models.lookups import LessThan
 
 from agreements.models import TouchGoal
 from agreements.stages import Stage
@@ -48,12 +46,10 @@ def untouched(days: int) -> Figure:
     holder; counted once the days have passed."""
 
     def where(f: ReportFilters, now: dt.datetime) -> Q:
-        # The tenure's row says when it stopped being untouched (leads.ledger).
-        untouched_until = Coalesce(F("untouched_until"), Value(now))
-        held = ExpressionWrapper(F("at") + dt.timedelta(days=days), output_field=DateTimeField())
-        return Q(at__lte=now - dt.timedelta(days=days)) & Q(
-            GreaterThanOrEqual(untouched_until, held)
-        )
+        # The tenure's row says how long it went untouched (leads.ledger): no date
+        # arithmetic per row.
+        held = dt.timedelta(days=days)
+        return Q(at__lte=now - held) & (Q(untouched_for__isnull=True) | Q(untouched_for__gte=held))
 
     return Figure.part_of(
         tenures,

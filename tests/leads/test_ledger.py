@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from agreements.models import Channel
 from leads import services
@@ -191,9 +193,9 @@ def test_a_tenure_row_says_how_long_it_was_held_and_untouched(marketer, manager,
     services.run_transition(lead, "disqualify", by=other_rep, at=T0 + hours(5), reason="no_budget")
 
     tenures = LeadEvent.objects.filter(lead=lead, kind=Kind.ASSIGNED).order_by("at")
-    assert [(t.owner, t.held_until, t.untouched_until) for t in tenures] == [
-        (rep, T0 + hours(3), T0 + hours(2)),
-        (other_rep, None, T0 + hours(5)),
+    assert [(t.owner, t.held_until, t.untouched_for) for t in tenures] == [
+        (rep, T0 + hours(3), hours(2)),
+        (other_rep, None, hours(2)),
     ]
 
 
@@ -203,4 +205,30 @@ def test_a_reassignment_ends_an_untouched_tenure(manager, rep, other_rep):
     services.reassign([lead], other_rep, by=None, at=T0 + hours(4))
 
     first = LeadEvent.objects.filter(lead=lead, kind=Kind.ASSIGNED).earliest("at")
-    assert (first.held_until, first.untouched_until) == (T0 + hours(4), T0 + hours(4))
+    assert (first.held_until, first.untouched_for) == (T0 + hours(4), hours(4))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_tells_existing_tenures_their_story(manager, rep, other_rep):
+    # The same story as above, written straight to the ledger as an older installation
+    # has it (no tenure columns settled), then migrated.
+    lead = LeadFactory(stage="disqualified")
+    LeadEvent.objects.bulk_create(
+        [
+            LeadEvent(lead=lead, kind=Kind.ASSIGNED, at=T0, owner=rep),
+            LeadEvent(lead=lead, kind=Kind.SALES_TOUCH, at=T0 + hours(1), actor=manager),
+            LeadEvent(lead=lead, kind=Kind.SALES_TOUCH, at=T0 + hours(2), actor=rep),
+            LeadEvent(lead=lead, kind=Kind.ASSIGNED, at=T0 + hours(3), owner=other_rep),
+            LeadEvent(lead=lead, kind=Kind.STAGE_ENTERED, at=T0 + hours(5), stage="disqualified"),
+        ]
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate([("leads", "0019_importbatch_file_is_in_the_database")])
+    executor.loader.build_graph()
+    executor.migrate([("leads", "0020_leadevent_tenure")])
+
+    tenures = LeadEvent.objects.filter(lead=lead, kind=Kind.ASSIGNED).order_by("at")
+    assert [(t.owner, t.held_until, t.untouched_for) for t in tenures] == [
+        (rep, T0 + hours(3), hours(2)),
+        (other_rep, None, hours(2)),
+    ]
