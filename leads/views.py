@@ -356,8 +356,11 @@ def _render_lead(
     unsaved = []
     if failed and failed[0] not in {a["name"] for a in actions}:
         unsaved = _typed(failed[1])
+    keep_as_note = None
     if touch_form is not None and touch_form.is_bound and not can_touch:
         unsaved += _typed(touch_form)
+        if is_sales and touch_form.data.get("kind") != "note":
+            keep_as_note = touch_form.data
     context = {
         "lead": lead,
         "timeline": queries.timeline(lead),
@@ -373,6 +376,7 @@ def _render_lead(
         "touch_form": touch_form or TouchForm(auto_id=TOUCH_ID),
         "can_touch": can_touch,
         "unsaved": unsaved,
+        "keep_as_note": keep_as_note,
         "can_reply": is_sales or roles.is_marketing(user),
         "reply_form": ReplyForm(),
         "is_sales": is_sales,

@@ -120,6 +120,21 @@ def test_touch_on_a_lead_closed_meanwhile_comes_back_with_the_typed_text(client,
     assert "closed" in html
     assert "moved it from Marketing Qualified Lead to Disqualified" in html
     assert not Activity.objects.filter(lead=lead).exists()
+    assert "Keep it as a note on this lead" in html
+    assert 'name="body" value="She asked for a quote &lt;b&gt;today&lt;/b&gt;"' in html
+
+
+def test_the_text_of_a_refused_touch_can_be_kept_as_a_note(client, rep, marketer):
+    lead = LeadFactory(stage=Stage.MQL, owner=rep)
+    services.run_transition(lead, "disqualify", by=marketer, reason="Duplicate of another lead")
+    client.force_login(rep)
+
+    response = post_touch(client, lead, kind="note", subject="Called back", body="Quote today")
+
+    assert response.status_code == 302
+    note = Activity.objects.get(lead=lead)
+    assert (note.kind, note.is_touch, note.body) == ("note", False, "Quote today")
+    assert Lead.objects.get(pk=lead.pk).stage == Stage.DISQUALIFIED
 
 
 # --- A note is not a sales touch ----------------------------------------------------
