@@ -1,9 +1,12 @@
 """Celery tasks of the SLA engine. Each is an idempotent scan of the database.
 
 They take no lead ids: a lost message, a repeated one, or two workers running
-the same task at once give the same records and the same notifications. The
-settings acknowledge messages late (CELERY_TASK_ACKS_LATE), so a worker that dies
-mid-run leaves the message to be run again, which is safe.
+the same task at once give the same records and the same notifications. A worker
+killed mid-run needs no one to step in: whatever it committed stays (a breach is
+written with its notifications in one transaction; warnings and escalations it
+recorded but did not tell are told by the next run), and the emails it held go out
+after their lease. The next scheduled run does the rest; with acks_late the broker
+may also deliver the same message again, which is safe.
 """
 
 from __future__ import annotations
