@@ -220,11 +220,13 @@ class _Book:
 
     def _prescan(self, part: str, counted: dict[bytes, str]) -> None:
         """Count tags in a part's raw bytes (fast, before parsing it) against the limits,
-        so a file with millions of rows is refused before they are read one by one."""
+        so a file with millions of rows is refused before they are read one by one; a run
+        of bytes without a tag longer than a cell's text can be is refused too."""
         totals = dict.fromkeys(set(counted.values()), 0)
         limits = {"rows": self.limits.rows, "cells": self.limits.cells}
         keep = max(len(tag) for tag in counted) - 1
-        tail = b""
+        longest_text = 4 * self.limits.cell_chars  # UTF-8 spends at most 4 bytes a character
+        tail, run = b"", 0
         for chunk in self.chunks(part, count=False):
             data = tail + chunk
             tail = data[-keep:]
@@ -233,6 +235,10 @@ class _Book:
             for what, total in totals.items():
                 if total > limits[what]:
                     raise over_limit(what, limits[what])
+            last_tag = chunk.rfind(b"<")
+            run = run + len(chunk) if last_tag < 0 else len(chunk) - last_tag - 1
+            if run > longest_text:
+                raise text_too_long(self.limits.cell_chars)
 
     def read_sheet(self, part: str) -> Records:
         self._prescan(part, {b"<row ": "rows", b"<row>": "rows", b"<c ": "cells", b"<c>": "cells"})
@@ -255,6 +261,13 @@ def over_limit(what: str, limit: int) -> ImportFileError:
     return ImportFileError(
         f"The workbook has more than {limit:,} cells; at most {limit:,} can be imported at "
         "once. Split it into smaller files, or delete the columns you do not need."
+    )
+
+
+def text_too_long(limit: int) -> ImportFileError:
+    return ImportFileError(
+        f"The Excel file holds a text of more than {limit:,} characters, more than Excel "
+        f"allows in a cell; it is damaged or not a list. {SAVE_AGAIN}"
     )
 
 
@@ -321,11 +334,7 @@ class _SharedStrings:
         if self._in_text:
             self._length += len(data)
             if self._length > self.limits.cell_chars:
-                raise ImportFileError(
-                    f"The Excel file holds a text of more than {self.limits.cell_chars:,} "
-                    "characters, more than Excel allows in a cell; it is damaged or not a list. "
-                    + SAVE_AGAIN
-                )
+                raise text_too_long(self.limits.cell_chars)
             self._parts.append(data)
 
 
