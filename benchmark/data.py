@@ -66,8 +66,8 @@ from leads.models import (
 from sla.models import Breach
 
 SEED = 20260101
-GENERATOR_VERSION = 4  # 2: the ledger (leads.LeadEvent); 3: no stored first-touch time;
-# 4: tenures settled on their assignment rows
+GENERATOR_VERSION = 5  # 2: the ledger (leads.LeadEvent); 3: no stored first-touch time;
+# 4, 5: tenures settled on their assignment rows (5: untouched_for)
 META_TABLE = "accord_bench_meta"
 STALE_AFTER_DAYS = 30
 DAY = 86_400
