@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from benchmark.load import _percentile
+from benchmark.load import LoadSize, Run, Setup, _figures, _percentile
 
 ROOT = Path(__file__).resolve().parents[2]
 LEADS = 1000
@@ -101,3 +101,52 @@ def test_percentile_is_nearest_rank():
     assert _percentile(values, 0.50) == 50
     assert _percentile([7.0], 0.99) == 7
     assert _percentile([], 0.95) == 0
+
+
+def _run_with(records, **changes):
+    done = {"status": "done", "rows_done": 100, "total_rows": 100, "started": 10.0,
+            "finished": 20.0, "error": ""}  # fmt: skip
+    values = {"window_start": 0.0, "window_end": 60.0, "records": records, "logins": [],
+              "unfinished": 0, "import_batch": done, "sla_checks": [0.5, 0.7],
+              "sla_sent": 2}  # fmt: skip
+    values.update(changes)
+    return Run(**values)
+
+
+SETUP = Setup("pw", ["bench-rep-00"], ["bench-manager-0"], "bench-ops", ["sales"], 1, 10, 1000)
+SIZE_100 = LoadSize(users=10, seconds=60, rows=100)
+
+
+def by_name(results):
+    return {r.name: r for r in results}
+
+
+def test_figures_count_only_the_window_and_every_kind_of_error():
+    records = [[1.0 + i, "/queue/", 100.0 + i, True, ""] for i in range(50)]
+    records.append([70.0, "/queue/", 9000.0, True, ""])  # after the window: not counted
+    records.append([5.0, "/leads/[id]/touch/", 300.0, False, "HTTPError: 409 Conflict"])
+    clean = by_name(_figures(SIZE_100, SETUP, _run_with(records[:51]), "postgresql"))
+    assert clean["errors"].value == 0 and clean["errors"].passed is True
+    assert clean["p99 latency"].value == 149
+    assert clean["requests per second"].value == pytest.approx(50 / 60)
+
+    broken = _run_with(
+        records, unfinished=1, sla_checks=[0.5], sla_sent=3,
+        task_failures=["sla.tasks.check_sla: raised OperationalError"],
+        import_batch={"status": "failed", "rows_done": 0, "total_rows": 100, "started": 10.0,
+                      "finished": 11.0, "error": "boom"},
+    )  # fmt: skip
+    figures_ = by_name(_figures(SIZE_100, SETUP, broken, "postgresql"))
+    # the 409, the unfinished request, the failed check, the lost check, the import
+    assert figures_["errors"].value == 5
+    assert figures_["errors"].passed is False and "409" in figures_["errors"].profile
+    assert figures_["import under load"].value == 0
+
+
+def test_p95_target_is_marked_and_named_for_postgres():
+    slow = [[1.0 + i / 10, "/reports/sales/", 600.0, True, ""] for i in range(100)]
+    pg = by_name(_figures(SIZE_100, SETUP, _run_with(slow), "postgresql"))["p95 latency"]
+    assert (pg.target, pg.passed) == ("< 500 ms", False)
+    assert "/reports/sales/ 100× p95 600 ms" in pg.profile
+    lite = by_name(_figures(SIZE_100, SETUP, _run_with(slow[:1]), "sqlite"))["p95 latency"]
+    assert lite.target == "< 500 ms (Postgres)"
