@@ -181,7 +181,14 @@ def test_notification_text_is_stored_exactly(rep, text):
     notify(
         [
             Message(user_id=rep.pk, kind=Kind.SLA_BREACH, event_key=f"k:{text}", title=text),
-            Message(user_id=rep.pk, kind=Kind.SLA_BREACH, event_key="plain", title="t", body=text),
+            Message(
+                user_id=rep.pk,
+                kind=Kind.SLA_BREACH,
+                event_key="plain",
+                title="t",
+                body=text,
+                items=({"name": text, "url": "/leads/1/", "detail": text},),
+            ),
         ],
         at=when,
     )
@@ -189,5 +196,7 @@ def test_notification_text_is_stored_exactly(rep, text):
     stored = {n.event_key: n for n in Notification.objects.all()}
     assert stored[f"k:{text}"].title == text
     assert stored["plain"].body == text
+    assert stored["plain"].items == [{"name": text, "url": "/leads/1/", "detail": text}]
+    assert stored[f"k:{text}"].items == []
     assert stored["plain"].lead_id is None
     assert {n.created_at for n in stored.values()} == {when}
