@@ -10,13 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
-
-from agreements.stages import Stage
 
 from . import services
 from .models import (
@@ -34,13 +32,88 @@ from .models import (
 )
 
 
+class SignedPartAdmin(SimpleHistoryAdmin):
+    """A part of agreement versions: editable while every version holding it is a draft,
+    read-only otherwise; an edit that unsigns a draft says so."""
+
+    def _frozen(self, obj: Any) -> bool:
+        if obj is None or obj.pk is None:
+            return False
+        return (
+            Agreement.objects.filter(pk__in=obj.holder_ids())
+            .exclude(status=Agreement.Status.DRAFT)
+            .exists()
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not self._frozen(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not self._frozen(obj) and super().has_delete_permission(request, obj)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> Any:
+        obj = self.get_object(request, object_id)
+        if obj is not None and self._frozen(obj) and request.method == "GET":
+            messages.info(
+                request,
+                "This belongs to an agreement version that is in force or was: it cannot be "
+                "changed. Start a new draft on the playbook and edit the draft's copy.",
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "agreement":
+            kwargs["queryset"] = Agreement.objects.filter(status=Agreement.Status.DRAFT)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _signed(self, obj: Any) -> set[int]:
+        return set(
+            Agreement.objects.filter(pk__in=obj.holder_ids())
+            .filter(Q(marketing_signed_by__isnull=False) | Q(sales_signed_by__isnull=False))
+            .values_list("version", flat=True)
+        )
+
+    def _warn_unsigned(self, request: HttpRequest, before: set[int], obj: Any) -> None:
+        still = self._signed(obj) if obj.pk is not None else set()
+        for version in sorted(before - still):
+            messages.warning(request, unsigned_message(version))
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        before = self._signed(obj)
+        super().save_model(request, obj, form, change)
+        self._warn_unsigned(request, before, obj)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        before = self._signed(obj)
+        holders = obj.holder_ids()
+        super().delete_model(request, obj)
+        still = set(
+            Agreement.objects.filter(pk__in=holders)
+            .filter(Q(marketing_signed_by__isnull=False) | Q(sales_signed_by__isnull=False))
+            .values_list("version", flat=True)
+        )
+        for version in sorted(before - still):
+            messages.warning(request, unsigned_message(version))
+
+
+def unsigned_message(version: int) -> str:
+    return (
+        f"The content of version {version} changed, so its signatures were removed. "
+        "Marketing and sales need to sign it again."
+    )
+
+
 @admin.register(StageDefinition)
-class StageDefinitionAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "stage", "level", "owner", "version", "effective_from")
-    list_filter = ("owner",)
+class StageDefinitionAdmin(SignedPartAdmin):
+    list_display = ("name", "stage", "agreement", "level", "owner", "version", "effective_from")
+    list_filter = ("agreement", "owner")
+    list_select_related = ("agreement",)
     search_fields = ("name", "conditions", "exit_criteria", "rep_actions")
     readonly_fields = ("version", "effective_from")
     fields = (
+        "agreement",
         "stage",
         "name",
         "owner",
@@ -55,22 +128,26 @@ class StageDefinitionAdmin(SimpleHistoryAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         # The stage value is the link to the graph in code; only its words are Ops'.
-        return (*self.readonly_fields, "stage") if obj else self.readonly_fields
+        return (*self.readonly_fields, "stage", "agreement") if obj else self.readonly_fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        missing = set(Stage.values) - set(StageDefinition.objects.values_list("stage", flat=True))
-        return bool(missing) and super().has_add_permission(request)
+        # Every version carries one definition per stage (copied into each new draft).
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
 @admin.register(Term)
-class TermAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "abbreviation", "owner", "version", "effective_from")
-    list_filter = ("owner",)
+class TermAdmin(SignedPartAdmin):
+    list_display = ("name", "abbreviation", "agreement", "owner", "version", "effective_from")
+    list_filter = ("agreement", "owner")
+    list_select_related = ("agreement",)
     search_fields = ("name", "abbreviation", "definition")
     readonly_fields = ("version", "effective_from")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return (*self.readonly_fields, "agreement") if obj else self.readonly_fields
 
 
 @admin.register(Channel)
@@ -91,15 +168,37 @@ class HolidayInline(admin.TabularInline):
     model = Holiday
     extra = 1
 
+    def _frozen(self, obj: Any) -> bool:
+        return SignedPartAdmin._frozen(self, obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not self._frozen(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not self._frozen(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not self._frozen(obj) and super().has_delete_permission(request, obj)
+
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "time_zone", "workday_start", "workday_end", "working_days")
+class BusinessCalendarAdmin(SignedPartAdmin):
+    list_display = ("name", "versions", "time_zone", "workday_start", "workday_end", "working_days")
     inlines = [HolidayInline]
+
+    @admin.display(description="agreement versions")
+    def versions(self, obj: BusinessCalendar) -> str:
+        numbers = Agreement.objects.filter(calendar=obj).order_by("version")
+        return ", ".join(f"v{a.version} ({a.get_status_display().lower()})" for a in numbers) or "—"
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        before = self._signed(form.instance)
+        super().save_related(request, form, formsets, change)
+        self._warn_unsigned(request, before, form.instance)
 
 
 @admin.register(Holiday)
-class HolidayAdmin(SimpleHistoryAdmin):
+class HolidayAdmin(SignedPartAdmin):
     list_display = ("date", "name", "calendar")
     list_filter = ("calendar",)
     date_hierarchy = "date"
@@ -169,7 +268,11 @@ class AgreementAdmin(SimpleHistoryAdmin):
             {
                 "fields": (
                     ("marketing_signed_by", "marketing_signed_at"),
+                    "marketing_signed_digest",
                     ("sales_signed_by", "sales_signed_at"),
+                    "sales_signed_digest",
+                    "content_check",
+                    ("signatures_cleared_at", "signatures_cleared_because"),
                     ("activated_by", "effective_from", "superseded_at"),
                 )
             },
@@ -180,8 +283,13 @@ class AgreementAdmin(SimpleHistoryAdmin):
         "links",
         "marketing_signed_by",
         "marketing_signed_at",
+        "marketing_signed_digest",
         "sales_signed_by",
         "sales_signed_at",
+        "sales_signed_digest",
+        "content_check",
+        "signatures_cleared_at",
+        "signatures_cleared_because",
         "activated_by",
         "effective_from",
         "superseded_at",
@@ -216,6 +324,16 @@ class AgreementAdmin(SimpleHistoryAdmin):
         ]
         return " + ".join(sides) or "—"
 
+    @admin.display(description="content digest")
+    def content_check(self, obj: Agreement) -> str:
+        if obj.pk is None:
+            return "—"
+        digest = obj.content_digest()
+        if not obj.is_signed_by_anyone:
+            return f"{digest} (not signed)"
+        verdict = "matches" if set(obj.signed_digests().values()) == {digest} else "DOES NOT match"
+        return f"{digest} — {verdict} the signed digests"
+
     @admin.display(description="see also")
     def links(self, obj: Agreement) -> str:
         if obj.pk is None:
@@ -223,6 +341,27 @@ class AgreementAdmin(SimpleHistoryAdmin):
         items = [(reverse("leads:playbook") + f"?version={obj.version}", "Playbook view")]
         if obj.is_draft:
             items[0] = (items[0][0], "Preview and sign on the playbook")
+        verb = "Edit" if obj.is_draft else "See"
+        items.append(
+            (
+                reverse("admin:agreements_term_changelist") + f"?agreement__id__exact={obj.pk}",
+                f"{verb} its glossary",
+            )
+        )
+        items.append(
+            (
+                reverse("admin:agreements_stagedefinition_changelist")
+                + f"?agreement__id__exact={obj.pk}",
+                f"{verb} its stage definitions",
+            )
+        )
+        if obj.calendar_id:
+            items.append(
+                (
+                    reverse("admin:agreements_businesscalendar_change", args=[obj.calendar_id]),
+                    f"{verb} its business calendar",
+                )
+            )
         previous = (
             Agreement.objects.filter(version__lt=obj.version)
             .order_by("-version")
@@ -234,15 +373,20 @@ class AgreementAdmin(SimpleHistoryAdmin):
             items.append((url, f"What changed since version {previous}"))
         return format_html_join(" · ", '<a href="{}">{}</a>', items)
 
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        self._was_signed = (
+            change
+            and Agreement.objects.filter(
+                Q(marketing_signed_by__isnull=False) | Q(sales_signed_by__isnull=False), pk=obj.pk
+            ).exists()
+        )
+        super().save_model(request, obj, form, change)
+
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        changed = form.has_changed() or any(f.has_changed() for f in formsets)
-        if change and changed and services.clear_signatures(form.instance):
-            messages.warning(
-                request,
-                f"The terms of version {form.instance.version} changed, so its signatures were "
-                "removed. Marketing and sales need to sign it again.",
-            )
+        form.instance.refresh_from_db()
+        if change and self._was_signed and not form.instance.is_signed_by_anyone:
+            messages.warning(request, unsigned_message(form.instance.version))
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None

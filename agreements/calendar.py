@@ -15,6 +15,7 @@ offset in force before the change.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -70,11 +71,55 @@ class CalendarSpec:
         return opens, closes
 
 
+DAY_NAMES = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("mo", "mon", "monday"),
+            ("tu", "tue", "tues", "tuesday"),
+            ("we", "wed", "weds", "wednesday"),
+            ("th", "thu", "thur", "thurs", "thursday"),
+            ("fr", "fri", "friday"),
+            ("sa", "sat", "saturday"),
+            ("su", "sun", "sunday"),
+        )
+    )
+    for name in names
+}
+DAY_SEPARATORS = re.compile(r"[\s,;/]+")
+DAY_RANGE = re.compile(r"\s*(?:-|–|—|\bto\b)\s*")
+
+
+def _day_number(word: str) -> int:
+    word = word.strip().lower().rstrip(".")
+    if word.isdigit() and int(word) < 7:
+        return int(word)
+    if word in DAY_NAMES:
+        return DAY_NAMES[word]
+    raise CalendarError(
+        f"“{word}” is not a day. Write days as mon, tue … sun (or Monday … Sunday, or 0 for "
+        "Monday … 6 for Sunday), separated by commas; mon-fri is Monday to Friday."
+    )
+
+
 def parse_working_days(value: str | Iterable[int]) -> frozenset[int]:
-    """'0,1,2,3,4' (as stored on BusinessCalendar) → frozenset({0, 1, 2, 3, 4})."""
-    if isinstance(value, str):
-        return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
-    return frozenset(value)
+    """The weekdays worked (0=Monday): '0,1,2,3,4', 'mon,tue', 'Monday, Wednesday' and
+    'mon-fri' are all understood; anything else raises CalendarError with a clear message."""
+    if not isinstance(value, str):
+        return frozenset(value)
+    days: set[int] = set()
+    text = DAY_RANGE.sub("-", value.strip().lower())
+    for part in DAY_SEPARATORS.split(text):
+        if not part:
+            continue
+        if "-" in part.strip("-"):
+            first, _, last = part.partition("-")
+            begin, end = _day_number(first), _day_number(last)
+            span = range(begin, end + 1) if begin <= end else [*range(begin, 7), *range(end + 1)]
+            days.update(span)
+        else:
+            days.add(_day_number(part.strip("-")))
+    return frozenset(days)
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from agreements.stages import STAGE_LEVEL, Stage
 
-from .calendar import CalendarSpec, parse_working_days
+from . import content as signed_content
+from .calendar import CalendarError, CalendarSpec, parse_working_days
 
 
 class AgreementError(Exception):
@@ -30,6 +32,76 @@ class OwnerTeam(models.TextChoices):
     NONE = "none", "n/a"
 
 
+class SignedContent(models.Model):
+    """A row that is part of what an agreement version's signatures cover.
+
+    Saving or deleting it is refused while a version holding it is active or
+    superseded. In a signed draft it clears both signatures, in the same
+    transaction, unless the draft's content still reads as signed (its digest).
+    """
+
+    PART_NAME: ClassVar[str] = "Part"
+
+    class Meta:
+        abstract = True
+
+    def holder_ids(self) -> set[int]:
+        """The agreement versions whose content holds this row, as stored and as edited."""
+        raise NotImplementedError
+
+    def refuse_unless_draft(self) -> None:
+        """Raise AgreementError when a version holding this row is no longer a draft."""
+        Agreement.refuse_changes_unless_draft(self.holder_ids())
+
+    def clean(self) -> None:
+        try:
+            self.refuse_unless_draft()
+        except AgreementError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        verb = "added" if self._state.adding or self.pk is None else "changed"
+        with transaction.atomic():
+            holders = self.holder_ids()
+            Agreement.refuse_changes_unless_draft(holders)
+            super().save(*args, **kwargs)
+            Agreement.content_changed(holders, f"{self.PART_NAME} “{self}” was {verb}.")
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        with transaction.atomic():
+            holders = self.holder_ids()
+            Agreement.refuse_changes_unless_draft(holders)
+            reason = f"{self.PART_NAME} “{self}” was removed."
+            result = super().delete(*args, **kwargs)
+            Agreement.content_changed(holders, reason)
+        return result
+
+
+class VersionPart(SignedContent):
+    """A row that belongs to exactly one agreement version (its `agreement`)."""
+
+    class Meta:
+        abstract = True
+
+    def holder_ids(self) -> set[int]:
+        ids = {self.agreement_id} - {None}
+        if self.pk is not None and not self._state.adding:
+            stored = type(self).objects.filter(pk=self.pk).values_list("agreement_id", flat=True)
+            ids |= set(stored) - {None}
+        return ids
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            moved_from = (
+                type(self).objects.filter(pk=self.pk).values_list("agreement_id", flat=True)
+            )
+            if moved_from and moved_from[0] not in (None, self.agreement_id):
+                raise AgreementError(
+                    f"A {self.PART_NAME.lower()} cannot move to another agreement version."
+                )
+        super().save(*args, **kwargs)
+
+
 class VersionedWords(models.Model):
     """Words Ops edits in place, with a version number and the date it took effect.
 
@@ -43,6 +115,8 @@ class VersionedWords(models.Model):
     """
 
     VERSIONED_FIELDS: ClassVar[tuple[str, ...]] = ()
+    # The field that names the same words in every agreement version's copy.
+    NATURAL_KEY: ClassVar[str] = ""
 
     version = models.PositiveIntegerField(default=1, editable=False)
     effective_from = models.DateTimeField(default=timezone.now, editable=False)
@@ -68,16 +142,26 @@ class VersionedWords(models.Model):
         super().save(*args, **kwargs)
 
     def words_at_version(self, version: int) -> Any:
-        """The historical snapshot of this record as it read at `version` (None if unknown)."""
-        return self.history.filter(version=version).order_by("-history_date", "-history_id").first()
+        """The historical snapshot of these words as they read at `version` (None if unknown),
+        looked up across the copies each agreement version carries."""
+        key = {self.NATURAL_KEY: getattr(self, self.NATURAL_KEY)}
+        return (
+            type(self)
+            .history.filter(version=version, **key)
+            .order_by("-history_date", "-history_id")
+            .first()
+        )
 
 
-class StageDefinition(VersionedWords):
-    """What a lifecycle stage means, as the playbook shows it. Ops edits the words.
+class StageDefinition(VersionPart, VersionedWords):
+    """What a lifecycle stage means, as the playbook shows it. Ops edits the words in a draft.
 
-    One row per value of `agreements.stages.Stage`; the transitions between stages live
-    in code (`leads.models.Lead`), never here.
+    One row per value of `agreements.stages.Stage` in each agreement version; the
+    transitions between stages live in code (`leads.models.Lead`), never here.
     """
+
+    PART_NAME = "Stage definition"
+    NATURAL_KEY = "stage"
 
     VERSIONED_FIELDS = (
         "owner",
@@ -89,7 +173,15 @@ class StageDefinition(VersionedWords):
         "response_time",
     )
 
-    stage = models.CharField(max_length=20, choices=Stage.choices, unique=True)
+    agreement = models.ForeignKey(
+        "Agreement",
+        on_delete=models.CASCADE,
+        related_name="definitions",
+        null=True,
+        blank=True,
+        help_text="The agreement version these words belong to (a draft, to edit them).",
+    )
+    stage = models.CharField(max_length=20, choices=Stage.choices)
     owner = models.CharField(max_length=20, choices=OwnerTeam.choices, default=OwnerTeam.MARKETING)
     level = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Place in the funnel (1 = Suspect); empty outside it."
@@ -111,6 +203,11 @@ class StageDefinition(VersionedWords):
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "stage"], name="one_definition_per_stage_and_version"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -126,16 +223,31 @@ class StageDefinition(VersionedWords):
 
     @classmethod
     def version_in_force(cls, stage: str) -> int | None:
-        """The current version number of a stage's definition (None if not defined)."""
-        return cls.objects.filter(stage=stage).values_list("version", flat=True).first()
+        """The version number of a stage's definition in the agreement in force (None if
+        no version is active or it does not define the stage)."""
+        return (
+            cls.objects.filter(stage=stage, agreement__status=Agreement.Status.ACTIVE)
+            .values_list("version", flat=True)
+            .first()
+        )
 
 
-class Term(VersionedWords):
-    """A glossary entry both teams use the same way (MQL, SQL, …)."""
+class Term(VersionPart, VersionedWords):
+    """A glossary entry both teams use the same way (MQL, SQL, …), in one agreement version."""
 
+    PART_NAME = "Glossary term"
+    NATURAL_KEY = "name"
     VERSIONED_FIELDS = ("name", "abbreviation", "definition", "owner", "measured_by")
 
-    name = models.CharField(max_length=100, unique=True)
+    agreement = models.ForeignKey(
+        "Agreement",
+        on_delete=models.CASCADE,
+        related_name="terms",
+        null=True,
+        blank=True,
+        help_text="The agreement version these words belong to (a draft, to edit them).",
+    )
+    name = models.CharField(max_length=100)
     abbreviation = models.CharField(max_length=20, blank=True)
     definition = models.TextField()
     owner = models.CharField(
@@ -146,6 +258,11 @@ class Term(VersionedWords):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "name"], name="one_term_per_name_and_version"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.abbreviation})" if self.abbreviation else self.name
@@ -197,26 +314,73 @@ class Persona(models.Model):
         return self.name
 
 
-class BusinessCalendar(models.Model):
-    """Working days and hours in a time zone, plus holidays: what 'business time' means."""
+class BusinessCalendar(SignedContent):
+    """Working days and hours in a time zone, plus holidays: what 'business time' means.
 
-    name = models.CharField(max_length=100, unique=True)
-    time_zone = models.CharField(max_length=64, default="UTC")
+    Each agreement version carries its own calendar (a clone copies it): it is edited
+    in a draft and takes effect when the draft is signed and activated.
+    """
+
+    PART_NAME = "Business calendar"
+
+    name = models.CharField(max_length=100)
+    time_zone = models.CharField(
+        max_length=64, default="UTC", help_text="e.g. Europe/Berlin, America/New_York."
+    )
     workday_start = models.TimeField(default="09:00")
     workday_end = models.TimeField(default="17:00")
     working_days = models.CharField(
-        max_length=20, default="0,1,2,3,4", help_text="Weekdays worked, 0=Monday … 6=Sunday."
+        max_length=60,
+        default="0,1,2,3,4",
+        help_text="Weekdays worked: e.g. mon-fri, or mon,tue,thu, or numbers "
+        "(0=Monday … 6=Sunday).",
     )
     history = HistoricalRecords()
 
     def __str__(self) -> str:
         return self.name
 
+    def holder_ids(self) -> set[int]:
+        if self.pk is None:
+            return set()
+        return set(Agreement.objects.filter(calendar_id=self.pk).values_list("pk", flat=True))
+
     def clean(self) -> None:
+        super().clean()
+        errors = self.working_time_problems()
+        if errors:
+            raise ValidationError(errors)
+        self.working_days = ",".join(
+            str(day) for day in sorted(parse_working_days(self.working_days))
+        )
+
+    def working_time_problems(self) -> dict[str, str]:
+        """What stops the clocks from counting in this calendar, by field ({} when none)."""
+        errors: dict[str, str] = {}
         try:
-            self.spec(holidays=())
-        except (ValueError, KeyError) as exc:
-            raise ValidationError(str(exc)) from exc
+            if not parse_working_days(self.working_days or ""):
+                errors["working_days"] = (
+                    "A business calendar needs at least one working day, e.g. mon-fri."
+                )
+        except CalendarError as exc:
+            errors["working_days"] = str(exc)
+        start, end = self.workday_start, self.workday_end
+        if isinstance(start, str):
+            start = dt.time.fromisoformat(start)
+        if isinstance(end, str):
+            end = dt.time.fromisoformat(end)
+        if start is not None and end is not None and not start < end:
+            errors["workday_end"] = (
+                "The working day must end after it starts: otherwise it has no working hours."
+            )
+        try:
+            ZoneInfo(self.time_zone or "")
+        except (ZoneInfoNotFoundError, ValueError):
+            errors["time_zone"] = (
+                f"“{self.time_zone}” is not a time zone we know; write e.g. Europe/Berlin "
+                "or America/New_York."
+            )
+        return errors
 
     def spec(self, holidays: Any = None) -> CalendarSpec:
         """The pure calendar.py view of this calendar (reads the holidays unless given)."""
@@ -237,13 +401,18 @@ class BusinessCalendar(models.Model):
 
     def working_days_display(self) -> str:
         names = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-        days = sorted(parse_working_days(self.working_days))
+        try:
+            days = sorted(parse_working_days(self.working_days))
+        except CalendarError:
+            return f"“{self.working_days}” (not understood)"
         if days and days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
             return f"{names[days[0]]} to {names[days[-1]]}"
         return ", ".join(names[d] for d in days) or "no day"
 
 
-class Holiday(models.Model):
+class Holiday(SignedContent):
+    PART_NAME = "Holiday"
+
     calendar = models.ForeignKey(
         BusinessCalendar, on_delete=models.CASCADE, related_name="holidays"
     )
@@ -259,6 +428,13 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date}: {self.name}"
+
+    def holder_ids(self) -> set[int]:
+        calendars = {self.calendar_id} - {None}
+        if self.pk is not None and not self._state.adding:
+            stored = type(self).objects.filter(pk=self.pk).values_list("calendar_id", flat=True)
+            calendars |= set(stored)
+        return set(Agreement.objects.filter(calendar_id__in=calendars).values_list("pk", flat=True))
 
 
 class Agreement(models.Model):
@@ -277,6 +453,15 @@ class Agreement(models.Model):
     # The only fields services may change on a version that is no longer a draft.
     LIFECYCLE_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"status", "effective_from", "superseded_at", "activated_by"}
+    )
+    # Who signed what, and why signatures were dropped: not part of the signed content.
+    SIGNATURE_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {
+            f"{side}_signed_{part}"
+            for side in ("marketing", "sales")
+            for part in ("by", "at", "digest")
+        }
+        | {"signatures_cleared_at", "signatures_cleared_because"}
     )
 
     version = models.PositiveIntegerField(
@@ -317,6 +502,20 @@ class Agreement(models.Model):
         editable=False,
     )
     sales_signed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    marketing_signed_digest = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="SHA-256 of the content the marketing lead signed (see agreements.content).",
+    )
+    sales_signed_digest = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="SHA-256 of the content the sales lead signed (see agreements.content).",
+    )
+    signatures_cleared_at = models.DateTimeField(null=True, blank=True, editable=False)
+    signatures_cleared_because = models.CharField(max_length=500, blank=True, editable=False)
     activated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -365,6 +564,80 @@ class Agreement(models.Model):
     def is_fully_signed(self) -> bool:
         return bool(self.marketing_signed_by_id and self.sales_signed_by_id)
 
+    @property
+    def is_signed_by_anyone(self) -> bool:
+        return bool(self.marketing_signed_by_id or self.sales_signed_by_id)
+
+    def signed_digests(self) -> dict[str, str]:
+        """The digest each signed side signed, by side ('' for a signature without one)."""
+        return {
+            side: getattr(self, f"{side}_signed_digest")
+            for side in ("marketing", "sales")
+            if getattr(self, f"{side}_signed_by_id")
+        }
+
+    def content_digest(self) -> str:
+        """The SHA-256 of this version's whole content as it is in the database now."""
+        return signed_content.digest(self)
+
+    def signatures_verify(self) -> bool:
+        """True when both sides signed and each signature's digest is the content's now."""
+        digests = self.signed_digests()
+        if len(digests) < 2:
+            return False
+        return set(digests.values()) == {self.content_digest()}
+
+    @classmethod
+    def refuse_changes_unless_draft(cls, ids: set[int]) -> None:
+        """Raise AgreementError when any of these versions is active or superseded."""
+        if not ids:
+            return
+        frozen = (
+            cls.objects.filter(pk__in=ids)
+            .exclude(status=cls.Status.DRAFT)
+            .order_by("version")
+            .first()
+        )
+        if frozen is not None:
+            raise AgreementError(frozen.read_only_message())
+
+    @classmethod
+    def content_changed(cls, ids: set[int], reason: str) -> None:
+        """Part of these versions' content changed: signed drafts whose content no longer
+        reads as signed lose both signatures. Run it inside the change's transaction."""
+        if not ids:
+            return
+        signed = (
+            cls.objects.select_for_update()
+            .filter(pk__in=ids, status=cls.Status.DRAFT)
+            .filter(
+                models.Q(marketing_signed_by__isnull=False)
+                | models.Q(sales_signed_by__isnull=False)
+            )
+            .order_by("pk")
+        )
+        for agreement in signed:
+            agreement.drop_signatures_unless_unchanged(reason)
+
+    def drop_signatures_unless_unchanged(self, reason: str) -> bool:
+        """Clear both signatures of this draft unless every one signed its content as it is
+        now; record why. True when they were cleared."""
+        digests = self.signed_digests()
+        if not digests or set(digests.values()) == {self.content_digest()}:
+            return False
+        self.clear_signatures(reason)
+        return True
+
+    def clear_signatures(self, reason: str) -> None:
+        """Drop both signatures and record when and why (the draft must be signed again)."""
+        for side in ("marketing", "sales"):
+            setattr(self, f"{side}_signed_by", None)
+            setattr(self, f"{side}_signed_at", None)
+            setattr(self, f"{side}_signed_digest", "")
+        self.signatures_cleared_at = timezone.now()
+        self.signatures_cleared_because = reason[:500]
+        self.save(update_fields=sorted(self.SIGNATURE_FIELDS))
+
     def read_only_message(self) -> str:
         return (
             f"Version {self.version} is {self.get_status_display().lower()} and cannot be "
@@ -386,9 +659,19 @@ class Agreement(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.version is None:
             self.version = type(self).next_version()
-        if self.pk is not None and not self._state.adding:
-            self._refuse_edit_unless_draft(kwargs.get("update_fields"))
-        super().save(*args, **kwargs)
+        editing = self.pk is not None and not self._state.adding
+        update_fields = kwargs.get("update_fields")
+        if editing:
+            self._refuse_edit_unless_draft(update_fields)
+        bookkeeping = self.SIGNATURE_FIELDS | self.LIFECYCLE_FIELDS
+        touches_content = update_fields is None or not set(update_fields) <= bookkeeping
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if editing and touches_content and self.is_draft and self.is_signed_by_anyone:
+                self.drop_signatures_unless_unchanged(
+                    f"The terms of version {self.version} itself (title, introduction, "
+                    "scoring, untouched thresholds or calendar) were changed."
+                )
 
     def _refuse_edit_unless_draft(self, update_fields: Any) -> None:
         """An active or superseded version only changes its lifecycle stamps."""
@@ -431,42 +714,11 @@ class Agreement(models.Model):
         return None
 
 
-class AgreementPart(models.Model):
-    """A row that belongs to one agreement version and is frozen with it."""
+class AgreementPart(VersionPart):
+    """A rule, goal or commitment: belongs to one agreement version and is frozen with it."""
 
     class Meta:
         abstract = True
-
-    def _check_agreement_is_draft(self) -> None:
-        agreement_id = self.agreement_id
-        if agreement_id is None:
-            return
-        status = Agreement.objects.filter(pk=agreement_id).values_list("status", "version").first()
-        if status is not None and status[0] != Agreement.Status.DRAFT:
-            raise AgreementError(
-                f"Version {status[1]} is {status[0]} and cannot be changed. "
-                "Clone it into a new draft to propose changes."
-            )
-
-    def clean(self) -> None:
-        try:
-            self._check_agreement_is_draft()
-        except AgreementError as exc:
-            raise ValidationError(str(exc)) from exc
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self._check_agreement_is_draft()
-        if self.pk is not None and not self._state.adding:
-            moved_from = (
-                type(self).objects.filter(pk=self.pk).values_list("agreement_id", flat=True)
-            )
-            if moved_from and moved_from[0] != self.agreement_id:
-                raise AgreementError("A rule cannot move to another agreement version.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        self._check_agreement_is_draft()
-        return super().delete(*args, **kwargs)
 
 
 class Unit(models.TextChoices):
@@ -501,6 +753,8 @@ class ResponseRule(AgreementPart):
     any-channel rule for the same stage. `escalate_after` is counted from the
     same start, in the same kind of time, and must not be shorter than the promise.
     """
+
+    PART_NAME = "Response rule"
 
     Unit = Unit
 
@@ -604,6 +858,8 @@ class ResponseRule(AgreementPart):
 class TouchGoal(AgreementPart):
     """Sales' effort promise: at least K touches within D days of a lead becoming Working."""
 
+    PART_NAME = "Touch goal"
+
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="touch_goals")
     channel = models.ForeignKey(
         Channel, on_delete=models.CASCADE, null=True, blank=True, help_text="Empty: any channel."
@@ -634,6 +890,8 @@ class TouchGoal(AgreementPart):
 
 class MarketingCommitment(AgreementPart):
     """Marketing's promise for each month or quarter: volumes, pipeline and acceptance."""
+
+    PART_NAME = "Marketing commitment"
 
     class Period(models.TextChoices):
         MONTH = "month", "Every month"

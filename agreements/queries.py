@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 
 from agreements.stages import Stage
 
@@ -38,6 +42,9 @@ def agreements_with_parts() -> Any:
         ),
         Prefetch("touch_goals", queryset=TouchGoal.objects.select_related("channel")),
         Prefetch("commitments", queryset=MarketingCommitment.objects.order_by("period")),
+        Prefetch("terms", queryset=Term.objects.order_by("name")),
+        Prefetch("definitions", queryset=StageDefinition.objects.order_by("pk")),
+        Prefetch("calendar__holidays", queryset=Holiday.objects.order_by("date")),
     )
 
 
@@ -52,10 +59,12 @@ def agreement_for_version(version: int | None) -> Agreement | None:
     )
 
 
-def ordered_definitions() -> list[StageDefinition]:
-    """The ten stage definitions in funnel order: levels 1–7, then the outcomes."""
+def ordered_definitions(agreement: Agreement | None) -> list[StageDefinition]:
+    """A version's stage definitions in funnel order: levels 1–7, then the outcomes."""
+    if agreement is None:
+        return []
     order = list(Stage.values)
-    definitions = list(StageDefinition.objects.all())
+    definitions = list(agreement.definitions.all())
     return sorted(definitions, key=lambda d: order.index(d.stage) if d.stage in order else 99)
 
 
@@ -112,7 +121,7 @@ def channel_rows(agreement: Agreement | None, channels: list[Channel]) -> list[d
 def playbook(version: int | None = None) -> dict[str, Any]:
     """Everything the playbook page shows, for the active version or the one asked for."""
     agreement = agreement_for_version(version)
-    definitions = ordered_definitions()
+    definitions = ordered_definitions(agreement)
     channels = list(Channel.objects.filter(is_active=True).order_by("name"))
     rows = channel_rows(agreement, channels)
     clock_text: dict[str, str] = {}
@@ -126,13 +135,11 @@ def playbook(version: int | None = None) -> dict[str, Any]:
     holidays: list[Holiday] = []
     if agreement is not None and agreement.calendar_id:
         today = timezone.localdate()
-        holidays = list(
-            Holiday.objects.filter(
-                calendar_id=agreement.calendar_id,
-                date__gte=today,
-                date__lte=today + dt.timedelta(days=365),
-            )
-        )
+        holidays = [
+            h
+            for h in agreement.calendar.holidays.all()
+            if today <= h.date <= today + dt.timedelta(days=365)
+        ]
     order = list(Stage.values)
     response_rules = sorted(
         agreement.rules.all() if agreement else [],
@@ -149,7 +156,7 @@ def playbook(version: int | None = None) -> dict[str, Any]:
             Agreement.objects.only("version", "status", "effective_from").order_by("-version")
         ),
         "definitions": definitions,
-        "terms": list(Term.objects.all()),
+        "terms": list(agreement.terms.all()) if agreement else [],
         "channel_rows": rows,
         "holidays": holidays,
         "clock_text": clock_text,
@@ -159,13 +166,57 @@ def playbook(version: int | None = None) -> dict[str, Any]:
 
 # --- What changed between two versions ------------------------------------------------
 
+WORD = re.compile(r"\s+|\w+|[^\w\s]")
+
+
+def mark_words(old: str, new: str) -> tuple[str, str]:
+    """Old and new text as HTML, the words that differ in <del> (old) and <ins> (new)."""
+    before, after = WORD.findall(old), WORD.findall(new)
+    old_html: list[str] = []
+    new_html: list[str] = []
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        removed = conditional_escape("".join(before[i1:i2]))
+        added = conditional_escape("".join(after[j1:j2]))
+        if tag == "equal":
+            old_html.append(removed)
+            new_html.append(added)
+            continue
+        if removed:
+            old_html.append(f"<del>{removed}</del>")
+        if added:
+            new_html.append(f"<ins>{added}</ins>")
+    return mark_safe("".join(old_html)), mark_safe("".join(new_html))
+
 
 @dataclass(frozen=True)
 class Difference:
-    """One change between two agreement versions, said in plain words."""
+    """One change between two agreement versions: what, and its old and new wording."""
 
     section: str
-    text: str
+    what: str
+    old: str
+    new: str
+
+    @property
+    def marked(self) -> tuple[str, str]:
+        return mark_words(self.old, self.new)
+
+    @property
+    def old_marked(self) -> str:
+        return self.marked[0]
+
+    @property
+    def new_marked(self) -> str:
+        return self.marked[1]
+
+    @property
+    def text(self) -> str:
+        if not self.old:
+            return f"{self.what}: added — {self.new}"
+        if not self.new:
+            return f"{self.what}: removed (was {self.old})"
+        return f"{self.what}: {self.new} (was {self.old})"
 
 
 def _money(value: Decimal | None) -> str:
@@ -178,150 +229,114 @@ def _rule_scope(rule: ResponseRule) -> str:
     return f"{stage}s {scope}"
 
 
-def _rule_terms(rule: ResponseRule) -> dict[str, str]:
-    return {
-        "follow-up time": rule.within_text,
-        "warning": f"at {rule.warn_at_percent} % of the time",
-        "escalation": f"after {rule.escalate_text}" if rule.escalate_after_amount else "none",
-        "escalation action": rule.get_escalate_action_display(),
-        "also notified": str(rule.escalate_to) if rule.escalate_to_id else "nobody",
-    }
+def _rule_text(rule: ResponseRule) -> str:
+    text = f"First touch within {rule.within_text}; the rep is warned at {rule.warn_at_percent} %"
+    if rule.escalate_after_amount:
+        text += (
+            f"; after {rule.escalate_text} without a touch: "
+            f"{rule.get_escalate_action_display().lower()}"
+        )
+        if rule.escalate_to_id:
+            text += f", and {rule.escalate_to} is told"
+    return text + "."
 
 
-def _calendar_terms(agreement: Agreement) -> dict[str, str]:
+def _calendar_lines(agreement: Agreement) -> dict[str, tuple[str, str]]:
     calendar = agreement.calendar
     if calendar is None:
-        return {"calendar": "none (Monday–Friday 09:00–17:00 UTC)"}
-    return {
-        "calendar": calendar.name,
-        "time zone": calendar.time_zone,
-        "working hours": f"{calendar.workday_start:%H:%M}–{calendar.workday_end:%H:%M}",
-        "working days": calendar.working_days_display(),
+        return {"calendar": ("Calendar", "none (Monday–Friday 09:00–17:00 UTC)")}
+    lines = {
+        "calendar": ("Calendar", calendar.name),
+        "zone": ("Time zone", calendar.time_zone),
+        "hours": ("Working hours", f"{calendar.workday_start:%H:%M}–{calendar.workday_end:%H:%M}"),
+        "days": ("Working days", calendar.working_days_display()),
     }
+    for holiday in calendar.holidays.all():
+        lines[f"holiday {holiday.date}"] = (
+            f"Holiday on {holiday.date:%d %b %Y}",
+            holiday.name,
+        )
+    return lines
 
 
-def _compare_terms(section: str, what: str, old: dict, new: dict) -> list[Difference]:
-    return [
-        Difference(section, f"{what}: {key} is {new[key]} (was {old[key]}).")
-        for key in new
-        if key in old and old[key] != new[key]
-    ]
+def _agreement_lines(agreement: Agreement) -> dict[str, dict[str, tuple[str, str]]]:
+    """Every wording of a version, by section and key: (label, text)."""
+    thresholds = (
+        agreement.untouched_days_1,
+        agreement.untouched_days_2,
+        agreement.untouched_days_3,
+    )
+    scoring = (
+        "Lead scoring is on: a hand-raise or a high enough score makes an MQL."
+        if agreement.lead_scoring_enabled
+        else "Lead scoring is off: only a hand-raise makes an MQL."
+    )
+    sections: dict[str, dict[str, tuple[str, str]]] = {
+        "General": {
+            "title": ("Title", agreement.title),
+            "notes": ("Introduction", agreement.notes.strip()),
+        },
+        "Qualification": {"scoring": ("Lead scoring", scoring)},
+        "Untouched leads": {
+            "days": (
+                "Untouched after",
+                "{} days".format("/".join(str(d) for d in thresholds)),
+            )
+        },
+        "Business calendar": _calendar_lines(agreement),
+        "Response rules": {
+            ("rule", r.stage, r.channel_id): (_rule_scope(r), _rule_text(r))
+            for r in agreement.rules.all()
+        },
+        "Touch goals": {
+            ("goal", g.channel_id): (
+                f"Leads from {g.channel.name}" if g.channel_id else "Every lead",
+                f"{g.touches} touches within {g.within_days} days of becoming Working.",
+            )
+            for g in agreement.touch_goals.all()
+        },
+        "Marketing commitments": {
+            ("commitment", c.period): (
+                c.get_period_display(),
+                f"{c.new_leads} new leads, {c.mqls} MQLs, {c.sales_accepted} sales-accepted "
+                f"leads, pipeline {_money(c.pipeline_amount)}, minimum acceptance rate "
+                f"{c.min_acceptance_rate} %.",
+            )
+            for c in agreement.commitments.all()
+        },
+        "Glossary": {},
+        "Stage definitions": {},
+    }
+    for term in agreement.terms.all():
+        for field in ("abbreviation", "definition", "measured_by", "owner"):
+            value = term.get_owner_display() if field == "owner" else getattr(term, field)
+            label = Term._meta.get_field(field).verbose_name
+            sections["Glossary"][("term", term.name, field)] = (f"{term.name}: {label}", value)
+    for definition in agreement.definitions.all():
+        for field in StageDefinition.VERSIONED_FIELDS:
+            value = getattr(definition, field)
+            if field == "owner":
+                value = definition.get_owner_display()
+            label = StageDefinition._meta.get_field(field).verbose_name
+            key = ("definition", definition.stage, field)
+            sections["Stage definitions"][key] = (
+                f"{Stage(definition.stage).label}: {label}",
+                "" if value is None else str(value),
+            )
+    return sections
 
 
 def compare_agreements(old: Agreement, new: Agreement) -> list[Difference]:
-    """Every difference from `old` to `new`, section by section, in plain sentences."""
+    """Every wording that differs from `old` to `new`, section by section, old beside new."""
     changes: list[Difference] = []
-    general = "General"
-    if old.title != new.title:
-        changes.append(Difference(general, f"The title is now “{new.title}” (was “{old.title}”)."))
-    if old.notes.strip() != new.notes.strip():
-        changes.append(Difference(general, "The introduction was reworded."))
-    if old.lead_scoring_enabled != new.lead_scoring_enabled:
-        changes.append(
-            Difference(
-                "Qualification",
-                "Lead scoring is now on: a high enough score also makes an MQL."
-                if new.lead_scoring_enabled
-                else "Lead scoring is now off: only a hand-raise makes an MQL.",
-            )
-        )
-    thresholds = ("untouched_days_1", "untouched_days_2", "untouched_days_3")
-    before = [getattr(old, name) for name in thresholds]
-    after = [getattr(new, name) for name in thresholds]
-    if before != after:
-        changes.append(
-            Difference(
-                "Untouched leads",
-                "Leads count as untouched after {} days (was {} days).".format(
-                    "/".join(map(str, after)), "/".join(map(str, before))
-                ),
-            )
-        )
-    changes += _compare_terms(
-        "Business calendar", "Business time", _calendar_terms(old), _calendar_terms(new)
-    )
-
-    section = "Response rules"
-    old_rules = {(r.stage, r.channel_id): r for r in old.rules.all()}
-    new_rules = {(r.stage, r.channel_id): r for r in new.rules.all()}
-    for key, rule in new_rules.items():
-        if key not in old_rules:
-            changes.append(
-                Difference(section, f"New rule: {_rule_scope(rule)} get a {_rule_line(rule)}.")
-            )
-        else:
-            changes += _compare_terms(
-                section,
-                _rule_scope(rule).capitalize(),
-                _rule_terms(old_rules[key]),
-                _rule_terms(rule),
-            )
-    for key, rule in old_rules.items():
-        if key not in new_rules:
-            changes.append(
-                Difference(
-                    section,
-                    f"Removed rule: {_rule_scope(rule)} no longer have their own follow-up "
-                    f"time (was {rule.within_text}).",
-                )
-            )
-
-    section = "Touch goals"
-    old_goals = {g.channel_id: g for g in old.touch_goals.all()}
-    new_goals = {g.channel_id: g for g in new.touch_goals.all()}
-    for key, goal in new_goals.items():
-        scope = f"Leads from {goal.channel.name}" if goal.channel_id else "Every lead"
-        text = f"{goal.touches} touches within {goal.within_days} days of becoming Working"
-        if key not in old_goals:
-            changes.append(Difference(section, f"New goal: {scope.lower()} gets {text}."))
-        else:
-            was = old_goals[key]
-            if (was.touches, was.within_days) != (goal.touches, goal.within_days):
-                changes.append(
-                    Difference(
-                        section,
-                        f"{scope} now gets {text} (was {was.touches} touches within "
-                        f"{was.within_days} days).",
-                    )
-                )
-    for key, goal in old_goals.items():
-        if key not in new_goals:
-            scope = f"leads from {goal.channel.name}" if goal.channel_id else "every lead"
-            changes.append(Difference(section, f"Removed the touch goal for {scope}."))
-
-    section = "Marketing commitments"
-    labels = {
-        "new_leads": ("new leads", str),
-        "mqls": ("MQLs", str),
-        "sales_accepted": ("sales-accepted leads", str),
-        "pipeline_amount": ("pipeline", _money),
-        "min_acceptance_rate": ("minimum acceptance rate", lambda v: f"{v} %"),
-    }
-    old_commitments = {c.period: c for c in old.commitments.all()}
-    new_commitments = {c.period: c for c in new.commitments.all()}
-    for period, commitment in new_commitments.items():
-        when = commitment.get_period_display()
-        was = old_commitments.get(period)
-        if was is None:
-            changes.append(
-                Difference(section, f"New commitment: {when.lower()}, {commitment.mqls} MQLs.")
-            )
-            continue
-        for name, (label, fmt) in labels.items():
-            if getattr(was, name) != getattr(commitment, name):
-                changes.append(
-                    Difference(
-                        section,
-                        f"{when}: {label} {fmt(getattr(commitment, name))} "
-                        f"(was {fmt(getattr(was, name))}).",
-                    )
-                )
-    for period, commitment in old_commitments.items():
-        if period not in new_commitments:
-            changes.append(
-                Difference(
-                    section,
-                    f"Removed the commitment for {commitment.get_period_display().lower()}.",
-                )
-            )
+    before, after = _agreement_lines(old), _agreement_lines(new)
+    for section, lines in after.items():
+        was = before.get(section, {})
+        for key, (label, text) in lines.items():
+            old_text = was.get(key, ("", ""))[1]
+            if old_text != text:
+                changes.append(Difference(section, label, old_text, text))
+        for key, (label, text) in was.items():
+            if key not in lines and text:
+                changes.append(Difference(section, label, text, ""))
     return changes

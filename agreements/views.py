@@ -6,13 +6,16 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from agreements import roles
 
+from . import content as signed_content
 from . import queries, services
 from .models import Agreement, AgreementError
 
@@ -27,15 +30,28 @@ def version_param(request: HttpRequest, name: str) -> int | None:
     return int(value)
 
 
-def _sign_sides(user: object) -> list[tuple[str, str]]:
-    """The sides this user may sign: (side, label)."""
+def _sign_sides(user: Any, agreement: Agreement) -> list[tuple[str, str]]:
+    """The sides this user may still sign on a draft: (side, label). A signed side, or a
+    user who already signed the other side, gets no button."""
+    if not agreement.is_draft or user.pk in {
+        agreement.marketing_signed_by_id,
+        agreement.sales_signed_by_id,
+    }:
+        return []
     mine = roles.user_roles(user)
     sides = []
-    if roles.MARKETING in mine:
+    if roles.MARKETING in mine and agreement.marketing_signed_by_id is None:
         sides.append((services.MARKETING_SIDE, "Sign for marketing"))
-    if roles.SALES_MANAGER in mine:
+    if roles.SALES_MANAGER in mine and agreement.sales_signed_by_id is None:
         sides.append((services.SALES_SIDE, "Sign for sales"))
     return sides
+
+
+def _sections(differences: list[queries.Difference]) -> dict[str, list[queries.Difference]]:
+    sections: dict[str, list[queries.Difference]] = {}
+    for difference in differences:
+        sections.setdefault(difference.section, []).append(difference)
+    return sections
 
 
 def playbook_context(request: HttpRequest) -> dict[str, Any]:
@@ -50,12 +66,21 @@ def playbook_context(request: HttpRequest) -> dict[str, Any]:
     if version is not None and agreement is None:
         raise Http404("No such version.")
     previous = None
+    changes: dict[str, list[queries.Difference]] = {}
+    digest = ""
     if agreement is not None:
         previous = next((v for v in context["versions"] if v.version < agreement.version), None)
+        digest = agreement.content_digest()
+        if agreement.is_draft and previous is not None:
+            old = queries.agreement_for_version(previous.version)
+            changes = _sections(queries.compare_agreements(old, agreement))
     context.update(
         previous=previous,
-        sign_sides=_sign_sides(request.user) if agreement and agreement.is_draft else [],
+        sign_sides=_sign_sides(request.user, agreement) if agreement else [],
         is_ops=roles.has_role(request.user, roles.OPS),
+        changes=changes,
+        digest=digest,
+        signed_digests=agreement.signed_digests() if agreement else {},
     )
     return context
 
@@ -73,6 +98,64 @@ def sign(request: HttpRequest, version: int) -> HttpResponse:
     else:
         messages.success(request, f"You signed version {version} for {side}.")
     return redirect(reverse("leads:playbook") + f"?version={version}")
+
+
+@login_required
+@require_POST
+def new_draft(request: HttpRequest, version: int) -> HttpResponse:
+    """Ops start a draft from a version in one click, then edit it in the admin."""
+    if not roles.has_role(request.user, roles.OPS):
+        raise PermissionDenied
+    source = get_object_or_404(Agreement, version=version)
+    with transaction.atomic():
+        draft = services.clone(source, by=request.user)
+    messages.success(
+        request,
+        f"Draft version {draft.version} holds a copy of version {version}: edit its rules, "
+        "calendar, glossary and stage definitions here, then ask for signatures on the playbook.",
+    )
+    return redirect("admin:agreements_agreement_change", draft.pk)
+
+
+@login_required
+@require_POST
+def request_signatures(request: HttpRequest, version: int) -> HttpResponse:
+    """Ops ask the marketing and sales leads to sign a draft (each is told once)."""
+    if not roles.has_role(request.user, roles.OPS):
+        raise PermissionDenied
+    agreement = get_object_or_404(Agreement, version=version)
+    try:
+        told = services.request_signatures(agreement, request.user)
+    except AgreementError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"The marketing and sales leads were asked to sign version {version} "
+            f"({told} {'person' if told == 1 else 'people'} not yet asked for this wording).",
+        )
+    return redirect(reverse("leads:playbook") + f"?version={version}")
+
+
+@login_required
+def content_export(request: HttpRequest, version: int) -> JsonResponse:
+    """A version's whole content as JSON with its digest and signatures, to verify later."""
+    agreement = get_object_or_404(Agreement, version=version)
+    body = {
+        "content": signed_content.content(agreement),
+        "sha256": agreement.content_digest(),
+        "signatures": {
+            side: {
+                "signed_by": getattr(agreement, f"{side}_signed_by_id"),
+                "signed_at": getattr(agreement, f"{side}_signed_at"),
+                "sha256": digest,
+            }
+            for side, digest in agreement.signed_digests().items()
+        },
+    }
+    response = JsonResponse(body, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="agreement-v{version}.json"'
+    return response
 
 
 @login_required
@@ -97,9 +180,7 @@ def changes(request: HttpRequest) -> HttpResponse:
         if old is None or new is None:
             raise Http404("No such version.")
         differences = queries.compare_agreements(old, new)
-    sections: dict[str, list[str]] = {}
-    for difference in differences:
-        sections.setdefault(difference.section, []).append(difference.text)
+    sections = _sections(differences)
     return render(
         request,
         "agreements/changes.html",

@@ -47,6 +47,16 @@ class AgreementFactory(factory.django.DjangoModelFactory):
     version = factory.LazyFunction(Agreement.next_version)
     calendar = factory.SubFactory(BusinessCalendarFactory)
 
+    @factory.post_generation
+    def words(self, create: bool, extracted: object, **kwargs: object) -> None:
+        """The glossary and stage definitions of the version in force (or the newest)."""
+        if create and not self.terms.exists():
+            source = (
+                Agreement.objects.exclude(pk=self.pk).filter(status="active").first()
+                or Agreement.objects.exclude(pk=self.pk).order_by("-version").first()
+            )
+            services.copy_words(source, self)
+
 
 class ResponseRuleFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 import pytest
 from django.urls import reverse
 
@@ -103,10 +106,16 @@ def test_lifecycle_diagram_follows_the_graph_in_code(client, rep, v1):
     assert "opportunity --&gt; converted" in html
 
 
-def test_edited_stage_definition_shows_on_the_playbook(client, rep, v1):
-    definition = StageDefinition.objects.get(stage="sql")
+def test_edited_stage_definition_shows_on_the_playbook_once_in_force(
+    client, rep, v1, marketer, manager, ops
+):
+    draft = services.clone(v1)
+    definition = draft.definitions.get(stage="sql")
     definition.conditions = "Accepted by sales after a discovery call."
     definition.save()
+    assert "Accepted by sales after a discovery call." not in page(client, rep)
+    assert "Accepted by sales after a discovery call." in page(client, rep, f"{PLAYBOOK}?version=2")
+    signed_and_active(draft, marketer, manager, by=ops)
     html = page(client, rep)
     assert "Accepted by sales after a discovery call." in html
     assert "Definition v2" in html
@@ -217,34 +226,82 @@ def changes_page(client, user, query):
     return page(client, user, f"/playbook/changes/?{query}")
 
 
+CHANGE_ROW = re.compile(
+    r'<tr class="diff-row" data-testid="change">\s*<th scope="row">(.*?)</th>\s*'
+    r'<td class="old"[^>]*>(.*?)</td>\s*<td class="new"[^>]*>(.*?)</td>',
+    re.S,
+)
+
+
+def change_rows(html: str) -> dict[str, tuple[str, str]]:
+    """What changed, as text: {what: (old wording, new wording)}."""
+
+    def text(fragment: str) -> str:
+        return unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
+
+    return {text(w): (text(o), text(n)) for w, o, n in CHANGE_ROW.findall(html)}
+
+
 def test_what_changed_lists_rule_differences(client, rep, v2):
+    rows = change_rows(changes_page(client, rep, "from=1&to=2"))
+    old, new = rows["Marketing Qualified Leads from Demo request"]
+    assert "within 1 business hour" in old and "within 30 business minutes" in new
+    assert rows["Marketing Qualified Leads from Referral"][1] == "(removed)"
+    assert rows["Marketing Qualified Leads from Webinar"][0] == "(not there)"
+
+
+def test_what_changed_marks_the_changed_words(client, rep, v2):
     html = changes_page(client, rep, "from=1&to=2")
-    assert "follow-up time is 30 business minutes (was 1 business hour)" in html
-    assert "Removed rule: Marketing Qualified Leads from Referral" in html
-    assert "New rule: Marketing Qualified Leads from Webinar" in html
+    assert "<del>1</del>" in html and "<ins>30</ins>" in html
 
 
 def test_what_changed_lists_commitments_thresholds_scoring_and_goals(client, rep, v2):
-    html = changes_page(client, rep, "from=1&to=2")
-    assert "Every month: MQLs 150 (was 120)." in html
-    assert "untouched after 21/60/90 days (was 30/60/90 days)" in html
-    assert "Lead scoring is now on" in html
-    assert "8 touches within 14 days" in html
+    rows = change_rows(changes_page(client, rep, "from=1&to=2"))
+    assert "120 MQLs" in rows["Every month"][0] and "150 MQLs" in rows["Every month"][1]
+    assert rows["Untouched after"] == ("30/60/90 days", "21/60/90 days")
+    assert "Lead scoring is on" in rows["Lead scoring"][1]
+    assert rows["Every lead"][1].startswith("8 touches within 14 days")
 
 
 def test_what_changed_lists_calendar_differences(client, rep, v1):
-    from tests.agreements.factories import BusinessCalendarFactory
-
     draft = services.clone(v1)
-    draft.calendar = BusinessCalendarFactory(name="New York office", time_zone="America/New_York")
-    draft.save()
+    calendar = draft.calendar
+    calendar.time_zone = "America/New_York"
+    calendar.save()
+    rows = change_rows(changes_page(client, rep, "from=1&to=2"))
+    assert rows["Time zone"] == ("Europe/Berlin", "America/New_York")
+
+
+def test_what_changed_lists_terms_and_stage_definitions(client, rep, v1):
+    draft = services.clone(v1)
+    term = draft.terms.get(name="Marketing Qualified Lead")
+    term.definition = "A lead that asked for sales <b>twice</b>."
+    term.save()
+    definition = draft.definitions.get(stage="sql")
+    definition.exit_criteria = "A deal is opened."
+    definition.save()
     html = changes_page(client, rep, "from=1&to=2")
-    assert "time zone is America/New_York (was Europe/Berlin)" in html
+    rows = change_rows(html)
+    assert rows["Marketing Qualified Lead: definition"][1] == (
+        "A lead that asked for sales <b>twice</b>."
+    )
+    assert "&lt;b&gt;" in html and "<b>twice" not in html
+    assert rows["Sales Qualified: exit criteria"][1] == "A deal is opened."
 
 
 def test_what_changed_defaults_to_the_previous_version(client, rep, v2):
     html = changes_page(client, rep, "to=2")
     assert "from version 1 to version 2" in html
+
+
+def test_signed_side_has_no_button_and_the_draft_shows_what_changed(client, marketer, manager, v2):
+    services.sign(v2, marketer, "marketing")
+    client.force_login(marketer)
+    html = client.get(f"{PLAYBOOK}?version=2").content.decode()
+    assert "Sign for marketing" not in html
+    assert 'id="what-changed"' in html and "<ins>30</ins>" in html
+    client.force_login(manager)
+    assert "Sign for sales" in client.get(f"{PLAYBOOK}?version=2").content.decode()
 
 
 def test_identical_versions_say_so(client, rep, v1):

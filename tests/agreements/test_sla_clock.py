@@ -196,13 +196,15 @@ def test_start_working_without_a_touch_keeps_the_clock_running(agreement, rep):
     assert lead.sla_due_at == berlin(2026, 3, 10, 14)
 
 
-def test_stage_change_records_agreement_and_definition_version(agreement):
-    definition = StageDefinition.objects.get(stage="mql")
+def test_stage_change_records_agreement_and_definition_version(agreement, marketer, manager, ops):
+    draft = services.clone(agreement)
+    definition = StageDefinition.objects.get(agreement=draft, stage="mql")
     definition.exit_criteria = "Reworded exit criteria."
     definition.save()
+    signed_and_active(draft, marketer, manager, by=ops)
     lead = hand_raise_at(berlin(2026, 3, 10, 10))
     change = StageChange.objects.get(lead=lead, to_stage="mql")
-    assert change.agreement == agreement
+    assert change.agreement == draft
     assert change.stage_definition_version == 2
     old_words = definition.words_at_version(1)
     assert old_words.exit_criteria != "Reworded exit criteria."
