@@ -185,6 +185,11 @@ class UntouchedFlag(models.Model):
         "agreements.Agreement", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     flagged_at = models.DateTimeField(default=timezone.now)
+    notified_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the owner and manager were told; empty: the next run tells them.",
+    )
 
     class Meta:
         ordering = ["-flagged_at"]
@@ -194,7 +199,14 @@ class UntouchedFlag(models.Model):
                 name="unique_untouched_flag",
             )
         ]
-        indexes = [models.Index(fields=["owner", "threshold_days"], name="untouched_owner")]
+        indexes = [
+            models.Index(fields=["owner", "threshold_days"], name="untouched_owner"),
+            models.Index(
+                fields=["threshold_days"],
+                name="untouched_to_notify",
+                condition=models.Q(notified_at__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.lead_id} untouched {self.threshold_days} days"

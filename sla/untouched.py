@@ -1,13 +1,15 @@
 """Daily: flag owned open leads with no sales touch 30/60/90 days (the agreement's
-thresholds) after assignment, and tell each owner and their manager once a day."""
+thresholds) after assignment, and tell each owner and their manager in one digest per
+threshold and run, listing every lead."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,7 +20,7 @@ from notifications.models import Notification
 from notifications.services import Message, notify
 
 from .context import managers_of
-from .messages import user_names
+from .messages import lead_item, lead_name, user_names
 from .models import UntouchedFlag
 
 BATCH = 2000
@@ -28,12 +30,11 @@ def flag_untouched_leads(now: dt.datetime | None = None) -> int:
     """Flag each owned open lead with no sales touch N days after its assignment, once.
 
     One UntouchedFlag per lead, assignment and threshold; each owner and their
-    manager get one digest notification per threshold and day. Returns the number
-    of new flags.
+    manager get one digest notification per threshold for the flags not yet told.
+    Returns the number of new flags.
     """
     now = now or timezone.now()
     agreement = Agreement.current()
-    day_start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     flagged = 0
     for days in untouched_thresholds(agreement):
         already = UntouchedFlag.objects.filter(
@@ -67,50 +68,80 @@ def flag_untouched_leads(now: dt.datetime | None = None) -> int:
                     ignore_conflicts=True,
                 )
             flagged += len(created)
-        _notify_untouched(days, day_start, now)
+        _notify_untouched(days, now)
     return flagged
 
 
-def _notify_untouched(days: int, day_start: dt.datetime, now: dt.datetime) -> None:
-    """One digest per owner and per manager for today's flags at this threshold."""
-    counts = dict(
-        UntouchedFlag.objects.filter(
-            threshold_days=days, flagged_at__gte=day_start, owner__isnull=False
+def _notify_untouched(days: int, now: dt.datetime) -> None:
+    """One digest per owner and per manager for the flags at this threshold not told yet.
+
+    Flags are recorded batch by batch, then told here in one transaction; a run that died
+    in between leaves its flags to the next run, which tells them once.
+    """
+    with transaction.atomic():
+        flags = list(
+            UntouchedFlag.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(threshold_days=days, notified_at__isnull=True)
+            .order_by("pk")
+            .values(
+                "pk", "lead_id", "owner_id", "lead__first_name", "lead__last_name", "lead__email"
+            )
         )
-        .values_list("owner_id")
-        .annotate(n=Count("id"))
-        .values_list("owner_id", "n")
-    )
-    if not counts:
-        return
-    day = f"{day_start:%Y-%m-%d}"
-    managers = managers_of(counts)
-    names = user_names(counts)
+        if not flags:
+            return
+        notify(_untouched_messages(days, flags), at=now)
+        UntouchedFlag.objects.filter(pk__in=[flag["pk"] for flag in flags]).update(notified_at=now)
+
+
+def _untouched_messages(days: int, flags: list[dict[str, Any]]) -> list[Message]:
+    """Each owner's and each manager's digest of these flags, every lead a link; the key
+    names the digest by its first flag, which no other digest holds."""
+    per_owner: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for flag in flags:
+        if flag["owner_id"] is not None:
+            per_owner[flag["owner_id"]].append(flag)
+    if not per_owner:
+        return []
+    first = flags[0]["pk"]
+    managers = managers_of(per_owner)
+    names = user_names(per_owner)
     messages = [
         Message(
             user_id=owner,
             kind=Notification.Kind.UNTOUCHED,
-            event_key=f"untouched:{days}:{day}:owner:{owner}",
-            title=f"{n} of your leads had no sales touch for {days} days",
+            event_key=f"untouched:{days}:{first}:owner:{owner}",
+            title=f"{len(owned)} of your leads had no sales touch for {days} days",
             body=f"Assigned to you {days} or more days ago and not touched since.",
             url=reverse("leads:queue"),
+            items=tuple(_item(flag, "") for flag in owned),
         )
-        for owner, n in counts.items()
+        for owner, owned in per_owner.items()
     ]
-    per_manager: dict[int, list[tuple[str, int]]] = defaultdict(list)
-    for owner, n in counts.items():
+    per_manager: dict[int, list[int]] = defaultdict(list)
+    for owner in per_owner:
         if managers.get(owner) is not None:
-            per_manager[managers[owner]].append((names.get(owner, "?"), n))
+            per_manager[managers[owner]].append(owner)
     for manager, reps in per_manager.items():
-        total = sum(n for _, n in reps)
+        total = sum(len(per_owner[owner]) for owner in reps)
+        counts = sorted((names.get(owner, "?"), len(per_owner[owner])) for owner in reps)
         messages.append(
             Message(
                 user_id=manager,
                 kind=Notification.Kind.UNTOUCHED,
-                event_key=f"untouched:{days}:{day}:manager:{manager}",
+                event_key=f"untouched:{days}:{first}:manager:{manager}",
                 title=f"{total} leads in your teams had no sales touch for {days} days",
-                body=", ".join(f"{name}: {n}" for name, n in sorted(reps)),
+                body=", ".join(f"{name}: {n}" for name, n in counts),
                 url=reverse("leads:team"),
+                items=tuple(
+                    _item(flag, names.get(owner, "?"))
+                    for owner in reps
+                    for flag in per_owner[owner]
+                ),
             )
         )
-    notify(messages, at=now)
+    return messages
+
+
+def _item(flag: dict[str, Any], owner_name: str) -> dict[str, str]:
+    row = {key.removeprefix("lead__"): value for key, value in flag.items()}
+    return lead_item(flag["lead_id"], lead_name(row), owner_name)

@@ -97,6 +97,33 @@ def test_owner_and_manager_get_one_digest_per_threshold_and_day(rep, manager):
     assert mine.title == "3 of your leads had no sales touch for 30 days"
     (theirs,) = Notification.objects.filter(user=manager, kind=Notification.Kind.UNTOUCHED)
     assert "rep: 3" in theirs.body
+    assert len(mine.items) == len(theirs.items) == 3
+
+
+def test_untouched_digest_lists_every_lead_as_a_link(rep, manager):
+    leads = sorted((assigned(rep, 35) for _ in range(4)), key=lambda lead: lead.pk)
+
+    flag_untouched_leads(NOW)
+
+    (mine,) = Notification.objects.filter(user=rep, kind=Notification.Kind.UNTOUCHED)
+    assert [(item["name"], item["url"]) for item in mine.items] == [
+        (str(lead), lead.get_absolute_url()) for lead in leads
+    ]
+
+
+def test_flags_recorded_by_a_run_that_died_before_telling_are_told_once(rep, manager):
+    lead = assigned(rep, 35)
+    # A run that recorded the flag and died before its telling step.
+    UntouchedFlag.objects.create(
+        lead=lead, threshold_days=30, assigned_at=lead.assigned_at, owner=rep, flagged_at=NOW
+    )
+
+    flag_untouched_leads(NOW + dt.timedelta(days=1))
+    flag_untouched_leads(NOW + dt.timedelta(days=1, hours=1))
+
+    (mine,) = Notification.objects.filter(user=rep, kind=Notification.Kind.UNTOUCHED)
+    assert mine.title == "1 of your leads had no sales touch for 30 days"
+    assert not UntouchedFlag.objects.filter(notified_at__isnull=True).exists()
 
 
 # --- Nurture reminder --------------------------------------------------------------
