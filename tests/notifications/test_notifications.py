@@ -200,3 +200,30 @@ def test_notification_text_is_stored_exactly(rep, text):
     assert stored[f"k:{text}"].items == []
     assert stored["plain"].lead_id is None
     assert {n.created_at for n in stored.values()} == {when}
+
+
+def test_a_digest_lists_each_lead_as_a_link_on_the_page(client, rep):
+    client.force_login(rep)
+    leads = [LeadFactory(owner=rep, first_name=f"<b>Lead{n}</b>", last_name="") for n in range(5)]
+    notify(
+        [
+            Message(
+                user_id=rep.pk,
+                kind=Kind.SLA_WARNING,
+                event_key="digest",
+                title="Follow up soon: 5 of your leads",
+                items=tuple(
+                    {"name": lead.first_name, "url": lead.get_absolute_url(), "detail": "due soon"}
+                    for lead in leads
+                ),
+            )
+        ]
+    )
+
+    page = client.get(reverse("notifications:list")).content.decode()
+
+    assert 'data-testid="digest-leads"' in page
+    for lead in leads:
+        name = lead.first_name.replace("<", "&lt;").replace(">", "&gt;")
+        assert f'<a href="{lead.get_absolute_url()}">{name}</a>' in page
+    assert "<b>Lead0</b>" not in page
