@@ -398,3 +398,17 @@ def test_a_byte_no_windows_encoding_defines_is_read_not_a_crash():
     )
     table = read_table(data, "list.csv")
     assert [cells[0] for _, cells in table.rows] == ["zoe@societe.example", "ann@alpha.example"]
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_the_command_reports_mixed_encodings_and_unclosed_quotes(dry_run, tmp_path, channel):
+    path = tmp_path / "list.csv"
+    path.write_bytes(MIXED + b'Bea,"bea@beta.example,Beta\r\nbob@bolt.example,Bob,Bolt\r\n')
+    out = io.StringIO()
+    extra = ["--dry-run"] if dry_run else []
+    call_command("import_leads", str(path), "--channel", channel.slug, "--format", "json",
+                 *extra, stdout=out)  # fmt: skip
+    result = json.loads(out.getvalue())
+    assert ["row 3 is in Windows-1252" in w for w in result["warnings"]] == [True]
+    assert [(e["row"], "never closed" in e["reason"]) for e in result["errors"]] == [(6, True)]
+    assert result["created"] == 5

@@ -52,7 +52,7 @@ class Command(BaseCommand):
                 summary = plan_import(cleaned)
                 batch_id = None
             else:
-                batch, _ = create_batch(
+                batch, table = create_batch(
                     data, path.name, channel=channel, campaign_name=options["campaign"]
                 )
                 progress = None if as_json else self._progress
@@ -60,7 +60,12 @@ class Command(BaseCommand):
                 batch_id = batch.pk
         except ImportFileError as exc:
             self._fail(str(exc), as_json, exc)
-        result = {**summary.as_dict(), "dry_run": options["dry_run"], "batch": batch_id}
+        result = {
+            **summary.as_dict(),
+            "dry_run": options["dry_run"],
+            "batch": batch_id,
+            "warnings": table.warnings,
+        }
         if as_json:
             self.stdout.write(json.dumps(result, ensure_ascii=False))
             return
@@ -79,6 +84,8 @@ class Command(BaseCommand):
             f"{result['updated']} updated, {result['unchanged']} unchanged, "
             f"{result['skipped']} rejected."
         )
+        for warning in result["warnings"]:
+            self.stdout.write(f"Warning: {warning}")
         for error in result["errors"]:
             column = f" [{error['column']}]" if error.get("column") else ""
             self.stdout.write(f"  row {error['row']}{column}: {error['reason']}")
