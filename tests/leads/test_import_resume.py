@@ -194,3 +194,21 @@ def test_sales_reps_cannot_retry_an_import(client, rep, channel, settings):
     assert response.status_code in (302, 403)
     batch.refresh_from_db()
     assert batch.requeued_at is None
+
+
+def test_a_failed_import_offers_retry_and_revert(client, marketer, channel, eager):
+    batch, _ = create_batch(apollo(3), "list.csv", channel=channel)
+    confirm_batch(batch)
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportBatch.Status.FAILED, error="The import stopped on an unexpected error."
+    )
+    client.force_login(marketer)
+
+    page = client.get(batch.get_absolute_url()).content.decode()
+    assert 'data-testid="retry-form"' in page and 'data-testid="revert-link"' in page
+
+    with eager():
+        client.post(reverse("leads:import_retry", args=[batch.pk]))
+
+    batch.refresh_from_db()
+    assert (batch.status, batch.created, batch.error) == (ImportBatch.Status.DONE, 3, "")
