@@ -31,7 +31,7 @@ class NotificationAdmin(admin.ModelAdmin):
     def email_status(self, notification: Notification) -> str:
         return notification.email_status
 
-    @admin.action(description="Send the email again (unsent ones only)")
+    @admin.action(description="Send the email again (unsent ones only)", permissions=["change"])
     def retry_emails(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
         count = services.retry_emails(queryset)
         self.message_user(

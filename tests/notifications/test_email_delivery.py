@@ -9,6 +9,7 @@ import socket
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Notification
@@ -20,7 +21,7 @@ from notifications.services import (
     retry_delay,
     retry_emails,
 )
-from tests.factories import RepFactory
+from tests.factories import RepFactory, UserFactory
 
 from .mail_backend import accepted_emails, mail_folder
 
@@ -197,3 +198,18 @@ def test_an_unreachable_smtp_server_leaves_the_emails_waiting_for_their_retry(se
         assert (row.emailed_at, row.email_attempts) == (None, 1)
         assert row.email_next_try_at == now + dt.timedelta(minutes=1)
         assert "refused" in row.email_error.lower()
+
+
+def test_the_admin_shows_where_each_email_stands_and_can_send_it_again(client, rep, mail_server):
+    tell([rep])
+    Notification.objects.update(email_next_try_at=None, email_error="Gave up after 80 attempts")
+    note = Notification.objects.get()
+    client.force_login(UserFactory(username="admin", is_staff=True, is_superuser=True))
+    changelist = reverse("admin:notifications_notification_changelist")
+
+    assert "Not sent: Gave up after 80 attempts" in client.get(changelist).content.decode()
+    client.post(changelist, {"action": "retry_emails", "_selected_action": [note.pk]})
+
+    assert deliver_pending_emails() == 1
+    note.refresh_from_db()
+    assert note.emailed_at is not None
