@@ -98,7 +98,9 @@ def _decode(data: bytes) -> tuple[str, str, tuple[str, list[int]] | None]:
     """The text, its encoding, and for a file mixing two encodings the smaller group's
     encoding with its lines (0-based); each line is then read in its own encoding."""
     if data[:3] == b"\xef\xbb\xbf":
-        return _strict(data[3:], "utf-8"), "utf-8-sig", None
+        if _decodes(data[3:], "utf-8"):
+            return data[3:].decode("utf-8"), "utf-8-sig", None
+        data = data[3:]  # rows of another encoding added to a UTF-8 file: read line by line
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return _strict(data, "utf-16"), "utf-16", None
     if b"\x00" in data[:65536]:

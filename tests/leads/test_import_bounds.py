@@ -412,3 +412,10 @@ def test_the_command_reports_mixed_encodings_and_unclosed_quotes(dry_run, tmp_pa
     assert ["row 3 is in Windows-1252" in w for w in result["warnings"]] == [True]
     assert [(e["row"], "never closed" in e["reason"]) for e in result["errors"]] == [(6, True)]
     assert result["created"] == 5
+
+
+def test_rows_of_another_encoding_after_a_utf8_byte_order_mark_are_read_and_named():
+    table = read_table(b"\xef\xbb\xbf" + MIXED, "list.csv")
+    assert table.headers[0] == "Email"
+    assert {cells[1] for _, cells in table.rows} == {"René", "Zoë", "Ann", "José"}
+    assert "row 3 is in Windows-1252" in table.warnings[0]
