@@ -429,7 +429,7 @@ class AgreementAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ResponseRule)
-class ResponseRuleAdmin(SimpleHistoryAdmin):
+class ResponseRuleAdmin(SignedPartAdmin):
     """Rules are edited inside their agreement; this list is for searching and history."""
 
     list_display = (
