@@ -85,5 +85,5 @@ class ImportWorker(CeleryProcess):
                 return
             if self.process.poll() is not None:
                 pytest.fail(f"the worker exited ({self.process.returncode}):\n{self.log()}")
-            time.sleep(0.05)
+            time.sleep(0.02)
         pytest.fail(f"{what}: not within {TIMEOUT}s:\n{self.log()}")
