@@ -116,6 +116,7 @@ class _Book:
         self._parse(workbook, self._workbook_element)
         self.parts = self._relationships(workbook)
         self.strings: list[str] | None = None
+        self.read = {"rows": 0, "cells": 0}  # across the sheets read so far
         self.date_styles: dict[int, bool] | None = None
 
     # --- package structure ---------------------------------------------------------
@@ -218,11 +219,13 @@ class _Book:
 
     # --- sheets ----------------------------------------------------------------------
 
-    def _prescan(self, part: str, counted: dict[bytes, str]) -> None:
+    def _prescan(
+        self, part: str, counted: dict[bytes, str], already: dict[str, int] | None = None
+    ) -> None:
         """Count tags in a part's raw bytes (fast, before parsing it) against the limits,
         so a file with millions of rows is refused before they are read one by one; a run
         of bytes without a tag longer than a cell's text can be is refused too."""
-        totals = dict.fromkeys(set(counted.values()), 0)
+        totals = {what: (already or {}).get(what, 0) for what in counted.values()}
         limits = {"rows": self.limits.rows, "cells": self.limits.cells}
         keep = max(len(tag) for tag in counted) - 1
         longest_text = 4 * self.limits.cell_chars  # UTF-8 spends at most 4 bytes a character
@@ -241,9 +244,13 @@ class _Book:
                 raise text_too_long(self.limits.cell_chars)
 
     def read_sheet(self, part: str) -> Records:
-        self._prescan(part, {b"<row ": "rows", b"<row>": "rows", b"<c ": "cells", b"<c>": "cells"})
+        """A sheet's rows; the limits on rows and cells hold for all sheets read together."""
+        tags = {b"<row ": "rows", b"<row>": "rows", b"<c ": "cells", b"<c>": "cells"}
+        self._prescan(part, tags, self.read)
         reader = _SheetReader(self.shared_strings(), self.date_formats(), self.epoch, self.limits)
+        reader.rows, reader.cells = self.read["rows"], self.read["cells"]
         self._parse(part, reader.start, reader.end, reader.text)
+        self.read = {"rows": reader.rows, "cells": reader.cells}
         return reader.records
 
 

@@ -419,3 +419,15 @@ def test_rows_of_another_encoding_after_a_utf8_byte_order_mark_are_read_and_name
     assert table.headers[0] == "Email"
     assert {cells[1] for _, cells in table.rows} == {"René", "Zoë", "Ann", "José"}
     assert "row 3 is in Windows-1252" in table.warnings[0]
+
+
+def test_the_first_sheet_with_a_value_is_read_and_the_limits_count_every_sheet_read():
+    blank = (
+        '<row r="1"><c r="A1" s="1"/></row>'
+        '<row r="2"><c r="A2" t="inlineStr"><is><t> </t></is></c></row>'
+    )
+    data = x.workbook(x.sheet(x.people_rows()), PEOPLE, notes=x.sheet(blank))
+    assert [n for n, _ in read_table(data, "list.xlsx").rows] == [2, 4]
+    with pytest.raises(ImportFileError, match="more than 4 rows"):
+        read_xlsx(_file(data), XlsxLimits(rows=4))
+    assert len(read_xlsx(_file(data), XlsxLimits(rows=5))) == 3

@@ -38,14 +38,16 @@ ROOT_RELS = f"""<?xml version="1.0" encoding="UTF-8"?>
 
 WORKBOOK = f"""<?xml version="1.0" encoding="UTF-8"?>
 <workbook xmlns="{MAIN}" xmlns:r="{DOC_RELS}">
-<sheets><sheet name="People" sheetId="1" r:id="rId1"/></sheets>
-</workbook>""".encode()
+<sheets><sheet name="Notes" sheetId="9" r:id="rId9"/><sheet name="People" sheetId="1" r:id="rId1"/>
+</sheets></workbook>""".encode()
 
+# A "Notes" sheet comes first when the workbook has one (an empty one is skipped).
 WORKBOOK_RELS = f"""<?xml version="1.0" encoding="UTF-8"?>
 <Relationships xmlns="{RELS}">
 <Relationship Id="rId1" Type="{DOC_RELS}/worksheet" Target="worksheets/sheet1.xml"/>
 <Relationship Id="rId2" Type="{DOC_RELS}/sharedStrings" Target="sharedStrings.xml"/>
 <Relationship Id="rId3" Type="{DOC_RELS}/styles" Target="styles.xml"/>
+<Relationship Id="rId9" Type="{DOC_RELS}/worksheet" Target="/xl/worksheets/notes.xml"/>
 </Relationships>""".encode()
 
 # Cell format 1 shows dates (built-in number format 14, "mm-dd-yy").
@@ -83,8 +85,14 @@ def people_rows(corrupt_row: str = "") -> str:
 PEOPLE_STRINGS = ["Email", "First Name", "ada@engines.example", "bob@builders.example"]
 
 
-def workbook(sheet_xml: bytes | Pieces, strings: bytes | Pieces | None = None) -> bytes:
-    """An XLSX file with one sheet, its shared strings (if any) and STYLES."""
+def workbook(
+    sheet_xml: bytes | Pieces,
+    strings: bytes | Pieces | None = None,
+    *,
+    notes: bytes = b"",
+) -> bytes:
+    """An XLSX file with the sheet, its shared strings (if any), STYLES and a "Notes"
+    sheet before it (empty unless given)."""
     parts: list[tuple[str, bytes | Pieces]] = [
         ("[Content_Types].xml", CONTENT_TYPES),
         ("_rels/.rels", ROOT_RELS),
@@ -92,6 +100,7 @@ def workbook(sheet_xml: bytes | Pieces, strings: bytes | Pieces | None = None) -
         ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS),
         ("xl/styles.xml", STYLES),
         ("xl/worksheets/sheet1.xml", sheet_xml),
+        ("xl/worksheets/notes.xml", notes or sheet("")),
     ]
     if strings is not None:
         parts.append(("xl/sharedStrings.xml", strings))
