@@ -15,12 +15,13 @@ class LeadsConfig(AppConfig):
             ensure_schedules, sender=self, weak=False, dispatch_uid="accord_schedules"
         )
 
-        from agreements.models import BusinessCalendar, Holiday, ResponseRule
+        from agreements.models import Agreement, BusinessCalendar, Holiday, ResponseRule
 
         from .tasks import recompute_clocks_after_commit
 
-        # Running clocks follow the calendar and rules in force, whichever path edits them.
-        for model in (BusinessCalendar, Holiday, ResponseRule):
+        # Running clocks follow the calendar and rules in force, whichever path edits them
+        # (in force: once a version is activated).
+        for model in (Agreement, BusinessCalendar, Holiday, ResponseRule):
             for signal in (post_save, post_delete):
                 signal.connect(
                     recompute_clocks_after_commit,

@@ -286,41 +286,59 @@ def running_clocks(agreement: Agreement) -> Q:
 
 
 def recompute_running_clocks(now: dt.datetime | None = None) -> int:
-    """Move the due time of every running clock of the agreement in force to what its rule
-    and today's calendar say (after a holiday, working hours or a rule changed).
+    """Move the due time of every running clock to what the agreement in force says (after
+    a version with another holiday, working hours or rule was signed and activated).
 
-    A clock whose new due time is already past stays pending: the next SLA check
-    breaches it as it does any due clock. Returns how many due times moved.
+    A clock started under an older version moves to the in-force version's rule for the
+    same stage and the lead's channel (it keeps its old terms when no rule covers it). A
+    clock whose new due time is already past stays pending: the next SLA check breaches
+    it as it does any due clock. Returns how many clocks moved.
     """
     rules = Rules.in_force()
     if rules.agreement is None:
         return 0
-    by_rule = {rule.pk: rule for rule in rules.agreement.rules.all()}
+    agreement = rules.agreement
+    by_rule = {rule.pk: rule for rule in agreement.rules.all()}
     moved = 0
     last_pk = 0
     while True:
         with transaction.atomic():
             batch = list(
                 Lead.objects.select_for_update(of=("self",))
-                .filter(running_clocks(rules.agreement), pk__gt=last_pk)
+                .filter(sla_status=PENDING, sla_started_at__isnull=False, pk__gt=last_pk)
                 .order_by("pk")
-                .only("pk", "sla_started_at", "sla_due_at", "sla_rule_id", "version")[
-                    :RECOMPUTE_BATCH
-                ]
+                .only(
+                    "pk",
+                    "channel_id",
+                    "sla_started_at",
+                    "sla_due_at",
+                    "sla_rule_id",
+                    "sla_agreement_id",
+                    "version",
+                )[:RECOMPUTE_BATCH]
             )
             if not batch:
                 return moved
             last_pk = batch[-1].pk
+            stages = dict(
+                ResponseRule.objects.filter(
+                    pk__in={lead.sla_rule_id for lead in batch} - set(by_rule)
+                ).values_list("pk", "stage")
+            )
             changed = []
             for lead in batch:
                 rule = by_rule.get(lead.sla_rule_id)
+                if rule is None and lead.sla_rule_id in stages:
+                    rule = agreement.rule_for(stages[lead.sla_rule_id], lead.channel_id)
                 if rule is None:
                     continue
                 due = rules.due_at(rule, lead.sla_started_at)
-                if due != lead.sla_due_at:
+                if due != lead.sla_due_at or rule.pk != lead.sla_rule_id:
                     lead.sla_due_at = due
+                    lead.sla_rule_id = rule.pk
+                    lead.sla_agreement_id = agreement.pk
                     changed.append(lead)
-            Lead.objects.bulk_update(changed, ["sla_due_at"])
+            Lead.objects.bulk_update(changed, ["sla_due_at", "sla_rule", "sla_agreement"])
             moved += len(changed)
 
 
@@ -428,12 +446,22 @@ def owner_at_due(owner_id: int | None, moved_from: int | None) -> int | None:
 # --- The rules' warning and escalation times, for the SLA check ----------------------
 
 
+# What a rule or calendar the clocks cannot count with raises (CalendarError is a ValueError,
+# an unknown time zone a KeyError, an absurd allowance an OverflowError).
+RULE_ERRORS = (ValueError, KeyError, OverflowError)
+
+
 @dataclass(frozen=True)
 class RuleClock:
-    """One response rule with its calendar, ready for arithmetic without the database."""
+    """One response rule with its calendar, ready for arithmetic without the database.
+
+    A rule the check cannot count with carries its `problem` and neither warns nor
+    escalates, so every other rule's clocks go on.
+    """
 
     rule: ResponseRule
     spec: CalendarSpec | None
+    problem: str = ""
 
     @property
     def business(self) -> bool:
@@ -452,7 +480,7 @@ class RuleClock:
         None: the rule warns at 100 %, which is the breach itself.
         """
         percent = self.rule.warn_at_percent or 0
-        if percent >= 100:
+        if percent >= 100 or self.problem:
             return None
         left = self.window * (100 - percent) / 100
         return add_duration(now, left, self.spec, business=self.business)
@@ -463,6 +491,8 @@ class RuleClock:
         Adding (escalation delay − window) to the due time lands on the same instant
         as adding the whole delay to the start, in business time as in wall-clock time.
         """
+        if self.problem:
+            return None
         extra = self._escalation_extra
         if extra is None:
             return None
@@ -478,28 +508,53 @@ class RuleClock:
 
 
 class RuleBook:
-    """Every response rule (of every agreement version) with its calendar, loaded in 3 queries."""
+    """Every response rule (of every agreement version) with its calendar, loaded in 3 queries.
+
+    A rule or calendar that cannot be counted with is set aside with its problem
+    (`problems`, for Ops) instead of stopping the check for every other lead.
+    """
 
     def __init__(self, clocks: dict[int, RuleClock]) -> None:
         self.clocks = clocks
+        self.problems: list[str] = []
 
     @classmethod
-    def load(cls) -> RuleBook:
+    def load(cls, now: dt.datetime | None = None) -> RuleBook:
+        now = now or timezone.now()
         rules = ResponseRule.objects.select_related(
-            "agreement__calendar", "escalate_to"
+            "agreement__calendar", "escalate_to", "channel"
         ).prefetch_related("agreement__calendar__holidays")
         specs: dict[int, CalendarSpec] = {}
-        clocks = {}
+        book = cls({})
         for rule in rules:
             calendar = rule.agreement.calendar
-            spec = None
-            if calendar is not None:
-                if calendar.pk not in specs:
-                    holidays = [h.date for h in calendar.holidays.all()]
-                    specs[calendar.pk] = calendar.spec(holidays=holidays)
-                spec = specs[calendar.pk]
-            clocks[rule.pk] = RuleClock(rule=rule, spec=spec)
-        return cls(clocks)
+            try:
+                spec = None
+                if calendar is not None:
+                    if calendar.pk not in specs:
+                        holidays = [h.date for h in calendar.holidays.all()]
+                        specs[calendar.pk] = calendar.spec(holidays=holidays)
+                    spec = specs[calendar.pk]
+                rule_clock = RuleClock(rule=rule, spec=spec)
+                rule_clock.warning_horizon(now)
+                rule_clock.escalation_time(now)
+            except RULE_ERRORS as exc:
+                rule_clock = book.set_aside(RuleClock(rule=rule, spec=None), exc)
+            book.clocks[rule.pk] = rule_clock
+        return book
+
+    def set_aside(self, rule_clock: RuleClock, error: Exception) -> RuleClock:
+        """Record why a rule cannot be counted with; it stays known but inert."""
+        rule = rule_clock.rule
+        problem = (
+            f"Response rule “{rule}” of agreement version {rule.agreement.version} cannot be "
+            f"counted with ({error}); its leads get no warning or escalation until it is fixed."
+        )
+        if problem not in self.problems:
+            self.problems.append(problem)
+        inert = RuleClock(rule=rule, spec=rule_clock.spec, problem=problem)
+        self.clocks[rule.pk] = inert
+        return inert
 
     def get(self, rule_id: int | None) -> RuleClock | None:
         return self.clocks.get(rule_id) if rule_id is not None else None
@@ -507,12 +562,22 @@ class RuleBook:
     def warning_horizons(self, now: dt.datetime) -> dict[int, dt.datetime]:
         """Per rule id: leads due at or before this instant are in their warning share."""
         horizons = {}
-        for rule_id, clock in self.clocks.items():
-            horizon = clock.warning_horizon(now)
+        for rule_id, clock in list(self.clocks.items()):
+            try:
+                horizon = clock.warning_horizon(now)
+            except RULE_ERRORS as exc:
+                self.set_aside(clock, exc)
+                continue
             if horizon is not None and horizon > now:
                 horizons[rule_id] = horizon
         return horizons
 
     def escalation_time(self, rule_id: int | None, due_at: dt.datetime) -> dt.datetime | None:
         clock = self.get(rule_id)
-        return clock.escalation_time(due_at) if clock is not None else None
+        if clock is None:
+            return None
+        try:
+            return clock.escalation_time(due_at)
+        except RULE_ERRORS as exc:
+            self.set_aside(clock, exc)
+            return None

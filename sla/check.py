@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Value, When
 from django.utils import timezone
 
+from agreements.services import report_problems
 from agreements.stages import CLOCK_STOPPING_STAGES
 from config.db import insert_ignoring_conflicts, insert_rows
 from leads import clock
@@ -60,7 +61,7 @@ def run_check(now: dt.datetime | None = None) -> CheckResult:
     breaches and notifications. Does not send email (see deliver_pending_emails).
     """
     now = now or timezone.now()
-    rules = RuleBook.load()
+    rules = RuleBook.load(now)
     context = CheckContext(now=now, rules=rules)
     result = CheckResult()
     result.breached, result.stopped = _breach_due_clocks(context)
@@ -68,6 +69,7 @@ def run_check(now: dt.datetime | None = None) -> CheckResult:
     notify_escalations(context)
     result.warned = _warn_clocks_due_soon(context)
     _notify_warnings(context)
+    report_problems(rules.problems, at=now)  # rules set aside this run: Ops hear once
     return result
 
 
@@ -112,7 +114,7 @@ def _record_breaches(
                 now,
                 owner,
                 managers.get(owner) if owner is not None else None,
-                rule_clock.escalation_time(due_at) if rule_clock is not None else None,
+                context.rules.escalation_time(row["sla_rule_id"], due_at),
             )
         )
     # The breaches this transaction recorded: a clock whose breach was already there (a

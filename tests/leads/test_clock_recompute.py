@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from agreements import services
 from config.celery import app as celery_app
 from leads.models import Lead
 from leads.services import run_transition
@@ -47,7 +48,7 @@ def agreement(marketer, manager, ops):
 
 
 def test_a_holiday_on_the_due_day_moves_the_due_time_and_the_warning(
-    agreement, rep, marketer, eager, django_capture_on_commit_callbacks
+    agreement, rep, marketer, manager, ops, eager, django_capture_on_commit_callbacks
 ):
     lead = LeadFactory(stage="fan", owner=rep)
     # Tuesday 16:00: one working hour left today, three tomorrow → due Wednesday 12:00;
@@ -56,10 +57,12 @@ def test_a_holiday_on_the_due_day_moves_the_due_time_and_the_warning(
         lead = run_transition(lead, "hand_raise", by=marketer)
     assert lead.sla_due_at == berlin(2026, 3, 11, 12)
 
-    # Wednesday becomes a holiday: the three hours move to Thursday → due Thursday 12:00,
-    # warned Thursday 11:00.
+    # Wednesday becomes a holiday in a new signed version: the three hours move to
+    # Thursday → due Thursday 12:00, warned Thursday 11:00.
+    draft = services.clone(agreement)
+    HolidayFactory(calendar=draft.calendar, date=dt.date(2026, 3, 11))
     with django_capture_on_commit_callbacks(execute=True):
-        HolidayFactory(calendar=agreement.calendar, date=dt.date(2026, 3, 11))
+        signed_and_active(draft, marketer, manager, by=ops)
 
     lead.refresh_from_db()
     assert lead.sla_status == Lead.SLAStatus.PENDING
@@ -76,7 +79,7 @@ def test_a_holiday_on_the_due_day_moves_the_due_time_and_the_warning(
 
 
 def test_shorter_working_hours_move_the_due_time_earlier_never_a_settled_clock(
-    agreement, rep, marketer, eager, django_capture_on_commit_callbacks
+    agreement, rep, marketer, manager, ops, eager, django_capture_on_commit_callbacks
 ):
     running = LeadFactory(stage="fan", owner=rep)
     settled = LeadFactory(stage="fan", owner=rep, email="settled@example.com")
@@ -86,11 +89,13 @@ def test_shorter_working_hours_move_the_due_time_earlier_never_a_settled_clock(
     Lead.objects.filter(pk=settled.pk).update(sla_status=Lead.SLAStatus.MET)
     assert running.sla_due_at == berlin(2026, 3, 10, 14)
 
-    # Work now starts at 11:00: Tuesday 11:00 + 4 h = 15:00.
-    calendar = agreement.calendar
+    # Work now starts at 11:00 (a new signed version): Tuesday 11:00 + 4 h = 15:00.
+    draft = services.clone(agreement)
+    calendar = draft.calendar
     calendar.workday_start = dt.time(11)
+    calendar.save()
     with django_capture_on_commit_callbacks(execute=True):
-        calendar.save()
+        signed_and_active(draft, marketer, manager, by=ops)
 
     running.refresh_from_db()
     settled.refresh_from_db()
