@@ -30,18 +30,19 @@ CHANNEL_HTML = '<b id="injected-channel">Demo</b> & "request" #1;'
 
 
 @pytest.fixture
-def active_playbook(marketer, manager, ops):
-    """The seeded definitions and v1 (transactional tests start from a flushed database)."""
+def hostile_names(marketer, manager, ops):
+    """The seeded definitions and v1, signed with HTML in a stage's and a channel's name
+    (transactional tests start from a flushed database)."""
     if not StageDefinition.objects.exists():
         for name in ("0002_seed_channels", "0004_seed_playbook"):
             importlib.import_module(f"agreements.migrations.{name}").seed(apps, None)
-    return signed_and_active(Agreement.objects.get(version=1), marketer, manager, by=ops)
-
-
-@pytest.fixture
-def hostile_names(active_playbook):
+        # The words belong to a version (as migrate leaves them).
+        importlib.import_module("agreements.migrations.0006_attach_words_and_calendars").attach(
+            apps, None
+        )
     StageDefinition.objects.filter(stage="mql").update(name=STAGE_HTML)
     Channel.objects.filter(slug="demo-request").update(name=CHANNEL_HTML)
+    return signed_and_active(Agreement.objects.get(version=1), marketer, manager, by=ops)
 
 
 class Violations:
