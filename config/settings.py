@@ -278,6 +278,27 @@ CELERY_RESULT_EXPIRES = None
 # Links in notification emails start with this.
 SITE_URL = env("SITE_URL", "http://localhost:8000")
 IMPORT_MAX_UPLOAD_BYTES = int(env("IMPORT_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
+# Rows an import writes per transaction; a running import with no sign of life for this
+# many seconds is stalled, and the sweeper (config/schedules.py) queues it again.
+IMPORT_CHUNK_ROWS = int(env("IMPORT_CHUNK_ROWS", "5000"))
+IMPORT_STALLED_AFTER = int(env("IMPORT_STALLED_AFTER", "300"))
+# Uploaded lists are kept in the database, which every web process and worker reads; with
+# IMPORT_S3_BUCKET set, in that S3-compatible bucket instead (pip install django-storages[s3]).
+if env("IMPORT_S3_BUCKET"):
+    if importlib.util.find_spec("storages") is None:
+        raise ImproperlyConfigured(
+            "IMPORT_S3_BUCKET is set but django-storages is not installed: "
+            "pip install 'django-storages[s3]' (or: pip install -e '.[s3]')"
+        )
+    STORAGES["imports"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("IMPORT_S3_BUCKET"),
+            "endpoint_url": env("IMPORT_S3_ENDPOINT_URL") or None,
+            "location": env("IMPORT_S3_PREFIX", "imports"),
+            "file_overwrite": False,
+        },
+    }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Off: import-export's own escaping only strips a leading "="; leads.resources escapes
