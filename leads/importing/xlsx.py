@@ -10,9 +10,11 @@ read with a message naming its row and cell.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import posixpath
 import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -44,6 +46,8 @@ CHUNK = 1 << 20
 MAX_STYLES = 65_536  # Excel itself allows 64,000 cell formats
 MAX_ROW_NUMBER = 1_048_576
 MAX_COLUMN_NUMBER = 16_384
+MAX_DIRECTORY_BYTES = 1 << 20  # a ZIP directory of some 10,000 parts
+END_SEARCH = 22 + 65_535 + 20  # the end record, its longest comment, the ZIP64 locator
 
 NOT_A_WORKBOOK = "This file is a ZIP archive but not an Excel workbook. Upload a CSV or XLSX file."
 SAVE_AGAIN = "Open it in Excel and save it again, or export the list as CSV."
@@ -57,6 +61,7 @@ def read_xlsx(source: BinaryIO, limits: XlsxLimits = LIMITS) -> Records:
 
     Raises ImportFileError when the workbook is damaged or over a limit.
     """
+    _check_directory(source)
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
@@ -68,6 +73,27 @@ def read_xlsx(source: BinaryIO, limits: XlsxLimits = LIMITS) -> Records:
             if any(any(cell.strip() for cell in cells) for _, cells in records):
                 return records
     raise ImportFileError("The workbook has no rows.")
+
+
+def _check_directory(source: BinaryIO) -> None:
+    """Refuse a ZIP whose directory is larger than a workbook's can be, before zipfile
+    reads every entry of it into memory (a directory of a million empty entries)."""
+    size = source.seek(0, io.SEEK_END)
+    source.seek(max(0, size - END_SEARCH))
+    tail = source.read()
+    source.seek(0)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        return  # not a ZIP: zipfile says so
+    (directory,) = struct.unpack_from("<L", tail, at + 12)
+    locator = at - 20
+    if directory == 0xFFFFFFFF and locator >= 0 and tail[locator : locator + 4] == b"PK\x06\x07":
+        (record,) = struct.unpack_from("<Q", tail, locator + 8)  # the ZIP64 end record
+        source.seek(record + 40)
+        (directory,) = struct.unpack("<Q", source.read(8).ljust(8, b"\xff"))
+        source.seek(0)
+    if directory > MAX_DIRECTORY_BYTES:
+        raise damaged("its ZIP directory lists far more parts than a workbook has")
 
 
 def damaged(detail: str) -> ImportFileError:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -431,3 +432,14 @@ def test_the_first_sheet_with_a_value_is_read_and_the_limits_count_every_sheet_r
     with pytest.raises(ImportFileError, match="more than 4 rows"):
         read_xlsx(_file(data), XlsxLimits(rows=4))
     assert len(read_xlsx(_file(data), XlsxLimits(rows=5))) == 3
+
+
+def test_a_zip_directory_of_800_000_entries_is_refused_before_it_is_read(tmp_path):
+    name = b"x/%07d"
+    entry = struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 0, 0, 33, 0, 0, 0, 9, 0, 0, 0,
+                        0, 0, 0)  # fmt: skip
+    directory = b"".join(entry + name % i for i in range(800_000))  # 44 MB, under the cap
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(directory), 0, 0)
+    result = measure_read(tmp_path, b"PK\x03\x04" + directory + end)
+    assert "ZIP directory lists far more parts than a workbook has" in result["outcome"]
+    assert result["seconds"] < SECONDS and result["peak_mb"] < PEAK_MB
