@@ -156,7 +156,7 @@ def test_escalations_recorded_by_a_run_that_died_before_telling_are_told_once(ru
     run_check(T0 + minutes(61))
     # A run that escalated and died before its telling step.
     now = T0 + minutes(125)
-    escalation.escalate_breaches(CheckContext(now=now, rules=RuleBook.load()))
+    escalation.escalate_breaches(CheckContext(now=now, rules=RuleBook.load(now)))
     assert not Notification.objects.filter(kind=Kind.SLA_ESCALATION).exists()
 
     run_check(now + minutes(1))
