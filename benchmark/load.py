@@ -46,6 +46,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.db import connections, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from agreements import roles
@@ -54,6 +55,7 @@ from leads import queries
 from leads.forms import TOUCH_CHOICES
 from leads.models import ImportBatch, Lead
 from reports.tables import reports_for
+from sla.models import Breach
 
 from .data import Server, _pg_admin, use_database
 from .lead_import import apollo_file
@@ -211,6 +213,7 @@ def _prepare(size: LoadSize) -> Setup:
     channel, _ = Channel.objects.get_or_create(
         slug="purchased-list", defaults={"name": "Purchased list"}
     )
+    _escalations_told()
     leads = Lead.objects.count()
     armed = _arm_clocks(max(10, int(leads * ARMED_SHARE)), size)
     return Setup(
@@ -222,6 +225,15 @@ def _prepare(size: LoadSize) -> Setup:
         channel_id=channel.pk,
         armed=armed,
         leads=leads,
+    )
+
+
+def _escalations_told() -> None:
+    """The data set's past escalations as told, as sla's migration 0004 marks an
+    installation's: the generator writes breaches without the column, and the run's first
+    check would otherwise tell a year of escalations at once instead of the run's own."""
+    Breach.objects.filter(escalated_at__isnull=False, escalation_notified_at__isnull=True).update(
+        escalation_notified_at=F("escalated_at")
     )
 
 
@@ -698,7 +710,7 @@ def _figures(size: LoadSize, setup: Setup, run: Run, vendor: str) -> list[BenchR
     failed_checks = sum(CHECK_TASK in line for line in run.task_failures)
     lost_checks = max(0, run.sla_sent - len(checks) - failed_checks)
     if lost_checks:
-        error_lines.append(f"{lost_checks} of {run.sla_sent} queued SLA checks never ran")
+        error_lines.append(f"{lost_checks} of {run.sla_sent} queued SLA checks did not finish")
         errors += lost_checks
     logins = [r[2] for r in run.logins if r[1] == "login"]
     who = f"{size.users - size.managers} reps and {size.managers} managers"
