@@ -31,6 +31,13 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
+def login_client_ip(request: HttpRequest) -> str | None:
+    """The client's address for django-axes' records; None when there is none (a login
+    made in code, e.g. the test client's force_login): Postgres stores it as inet."""
+    address = client_ip(request)
+    return None if address == "unknown" else address
+
+
 def take_slot(key: str, limit: int, period: int) -> int:
     """Count one use of `key` in the current window of `period` seconds.
 

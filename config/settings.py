@@ -184,7 +184,7 @@ AXES_RESET_ON_SUCCESS = True
 # is refused unchecked, and does not start it over.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
+AXES_CLIENT_IP_CALLABLE = "config.security.login_client_ip"
 # How many proxies of ours add to X-Forwarded-For in front of the web processes (0: none,
 # the peer's address is the client's); never more, or a client could pick its address.
 TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0"))
