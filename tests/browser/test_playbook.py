@@ -22,7 +22,7 @@ RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 def active_playbook(marketer, manager, ops):
     """The seeded definitions, glossary and v1 (transactional tests start from a flushed DB)."""
     if not StageDefinition.objects.exists():
-        for name in ("0002_seed_channels", "0004_seed_playbook"):
+        for name in ("0002_seed_channels", "0004_seed_playbook", "0006_attach_words_and_calendars"):
             importlib.import_module(f"agreements.migrations.{name}").seed(apps, None)
     return signed_and_active(Agreement.objects.get(version=1), marketer, manager, by=ops)
 
