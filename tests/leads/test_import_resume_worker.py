@@ -92,6 +92,7 @@ def test_an_import_whose_worker_is_killed_completes_after_a_restart_without_dupl
     )
 
     done = batch_now(batch)
+    assert done.attempts == 2, second.log()
     assert (done.created, done.updated, done.unchanged, done.rejected) == (ROWS, 0, 0, 0)
     assert (done.rows_done, done.total_rows, done.attempts) == (ROWS, ROWS, 2)
     leads = Lead.objects.filter(source_batch=batch)
@@ -129,6 +130,6 @@ def test_a_worker_on_another_machine_runs_an_import_the_web_process_stored(
         lambda: batch_now(batch).is_finished, "the worker on the other machine finished"
     )
     done = batch_now(batch)
-    assert done.status == ImportBatch.Status.DONE, done.error
+    assert done.status == ImportBatch.Status.DONE, f"{done.error}\n{worker.log()}"
     assert (done.created, done.rejected) == (expected["created"], expected["rejected"])
     assert not list((machine / "media").glob("**/*.csv"))
