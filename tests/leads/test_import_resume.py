@@ -148,6 +148,7 @@ def test_the_page_shows_a_stalled_import_and_retry_resumes_it(
     page = client.get(batch.get_absolute_url()).content.decode()
     assert "Stalled, resuming" in page
     assert 'data-testid="retry-form"' in page
+    assert "Stalled, resuming" in client.get(reverse("leads:imports")).content.decode()
 
     with eager():
         client.post(reverse("leads:import_retry", args=[batch.pk]))
