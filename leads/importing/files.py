@@ -257,15 +257,21 @@ def _csv_records(
     while base < len(lines):
         reader = csv.reader(itertools.islice(lines, base, None), delimiter=delimiter, strict=False)
         first, restart = base, None
-        for record in reader:
-            end = base + reader.line_num
-            starts.append(first)
-            if end - first > 1 and _swallows_rows(record, delimiter, width):
-                rejected.append((len(starts), _split_line(lines[first], delimiter), UNCLOSED_QUOTE))
-                restart = first + 1
-                break
-            records.append((len(starts), record))
-            first = end
+        try:
+            for record in reader:
+                end = base + reader.line_num
+                starts.append(first)
+                if end - first > 1 and _swallows_rows(record, delimiter, width):
+                    cells = _split_line(lines[first], delimiter)
+                    rejected.append((len(starts), cells, UNCLOSED_QUOTE))
+                    restart = first + 1
+                    break
+                records.append((len(starts), record))
+                first = end
+        except csv.Error as exc:  # a NUL byte, a cell over the size limit
+            raise ImportFileError(
+                f"The file is not valid CSV at row {len(starts) + 1}: {exc}."
+            ) from exc
         if restart is None:
             break
         base = restart

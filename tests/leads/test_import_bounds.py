@@ -443,3 +443,10 @@ def test_a_zip_directory_of_800_000_entries_is_refused_before_it_is_read(tmp_pat
     result = measure_read(tmp_path, b"PK\x03\x04" + directory + end)
     assert "ZIP directory lists far more parts than a workbook has" in result["outcome"]
     assert result["seconds"] < SECONDS and result["peak_mb"] < PEAK_MB
+
+
+def test_a_cell_over_the_csv_size_limit_is_named_by_its_row():
+    rows = b"".join(b"p%d@list.example,Ann\r\n" % i for i in range(5000))
+    data = b"Email,Notes\r\n" + rows + b'big@list.example,"' + b"x" * 11_000_000 + b'"\r\n'
+    with pytest.raises(ImportFileError, match="not valid CSV at row 5002: field larger than"):
+        read_table(data, "list.csv")
