@@ -236,7 +236,7 @@ def _other_records(batch: ImportBatch, part: Sequence[int], key: str) -> Iterabl
         (Notification.objects.filter(lead_id__in=part), "someone was notified about it"),
     )
     for queryset, reason in checks:
-        for pk in queryset.values_list("lead_id", flat=True).distinct():
+        for pk in queryset.order_by().values_list("lead_id", flat=True).distinct():
             yield pk, reason
 
 
