@@ -128,6 +128,11 @@ def _is_sales_for(lead: Lead, user: Any) -> bool:
     return False
 
 
+# The reason of a junk disqualification (bot sign-ups, test entries): no feedback is asked,
+# and marketing's feedback and acceptance figures leave it out (reports.figures.marketing).
+JUNK_REASON = "Junk / spam"
+
+
 def marketing_may(lead: Lead, user: Any) -> bool:
     """Marketing-owned moves: Marketing and Ops."""
     return roles.is_marketing(user)

@@ -17,6 +17,7 @@ from agreements.stages import Stage
 
 from . import clock, ledger
 from .models import (
+    JUNK_REASON,
     Activity,
     Assignment,
     Deal,
@@ -342,6 +343,16 @@ def disqualify_with_feedback(
     return locked
 
 
+def mark_junk(
+    lead: Lead, *, by: Any, expected_version: int | None = None, at: dt.datetime | None = None
+) -> Lead:
+    """Disqualify a bot sign-up or test entry as junk / spam: no feedback is asked, and
+    marketing's feedback coverage and acceptance leave it out."""
+    return run_transition(
+        lead, "disqualify", by=by, reason=JUNK_REASON, expected_version=expected_version, at=at
+    )
+
+
 # --- Workspaces: who owns a lead, and the feedback thread --------------------
 
 
@@ -449,8 +460,11 @@ def assign(
     return done[0] if done else None
 
 
-def reply_to_feedback(feedback: Feedback, *, by: Any, text: str) -> Feedback:
-    """Answer a piece of feedback in its thread (marketing to sales, or back)."""
+def reply_to_feedback(
+    feedback: Feedback, *, by: Any, text: str, at: dt.datetime | None = None
+) -> Feedback:
+    """Answer a piece of feedback in its thread (marketing to sales, or back); `at` is
+    when (now unless a replay says so)."""
     text = (text or "").strip()
     if not text:
         raise LeadError("Write something to reply.")
@@ -459,7 +473,9 @@ def reply_to_feedback(feedback: Feedback, *, by: Any, text: str) -> Feedback:
         raise LeadError("You are not allowed to reply on this lead.")
     root = feedback.reply_to or feedback
     with transaction.atomic():
-        return Feedback.objects.create(lead=lead, author=by, reply_to=root, text=text)
+        return Feedback.objects.create(
+            lead=lead, author=by, reply_to=root, text=text, created_at=at or timezone.now()
+        )
 
 
 def _sales_may_reply(lead: Lead, user: Any) -> bool:

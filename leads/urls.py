@@ -30,4 +30,5 @@ urlpatterns = [
     path("leads/<int:lead_id>/", views.lead_detail, name="detail"),
     path("leads/<int:lead_id>/touch/", views.lead_touch, name="touch"),
     path("leads/<int:lead_id>/transition/", views.lead_transition, name="transition"),
+    path("leads/<int:lead_id>/junk/", views.lead_junk, name="junk"),
 ]

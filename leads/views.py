@@ -373,6 +373,7 @@ def _render_lead(
         "actions": actions,
         "simple_actions": [a for a in actions if not a["needs_input"]],
         "input_actions": [a for a in actions if a["needs_input"]],
+        "can_junk": any(a["name"] == "disqualify" for a in actions),
         "touch_form": touch_form or TouchForm(auto_id=TOUCH_ID),
         "can_touch": can_touch,
         "unsaved": unsaved,
@@ -544,4 +545,27 @@ def lead_transition(request: HttpRequest, lead_id: int) -> HttpResponse:
         form.add_error(None, str(exc))
         return _render_lead(request, lead, failed=(name, form), status=INVALID)
     messages.success(request, f"Done: {label}.")
+    return redirect(lead.get_absolute_url())
+
+
+@require_POST
+@login_required
+def lead_junk(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """Disqualify a bot sign-up or test entry as junk / spam, with no feedback to give."""
+    lead = _lead_or_404(request, lead_id)
+    if can_proceed(lead.disqualify, check_conditions=False) and not has_transition_perm(
+        lead.disqualify, request.user
+    ):
+        raise PermissionDenied("Your role may not disqualify this lead.")
+    seen_stage = request.POST.get("stage", "")
+    moved = f"This lead moved on since you opened it (it is now {lead.get_stage_display()}): "
+    if seen_stage != lead.stage:
+        return _render_lead(request, lead, notice=moved + "look again.", status=INVALID)
+    try:
+        services.mark_junk(lead, by=request.user, expected_version=lead.version)
+    except StaleLead:
+        return _render_lead(request, lead, notice=moved + "look again.", status=INVALID)
+    except LeadError as exc:
+        return _render_lead(request, lead, notice=str(exc), status=INVALID)
+    messages.success(request, "Done: disqualified as junk / spam (no feedback to marketing).")
     return redirect(lead.get_absolute_url())

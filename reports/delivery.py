@@ -29,6 +29,7 @@ ROW_FIGURES: tuple[Figure, ...] = (
     m.MQLS_DELIVERED,
     m.MQLS_ACCEPTED,
     m.DISQUALIFIED,
+    m.JUNK_SPAM,
     m.CLOSED,
     m.TRACEABLE,
 )
@@ -105,13 +106,19 @@ def _group_rows(group: str, counts: dict[str, dict[tuple[Any, ...], int]]) -> li
     return sorted(rows, key=lambda r: (-r["mqls"], -r["new_leads"], r["label"]))
 
 
-def reason_rows(counts: dict[str, int]) -> list[dict[str, Any]]:
-    """Rows of disqualified leads per structured reason."""
+def reason_rows(counts: dict[str, int], junk: int = 0) -> list[dict[str, Any]]:
+    """Rows of disqualified leads per structured reason, then the junk / spam line (leads
+    disqualified as junk: no feedback, so no reason) when there is any."""
     rows = [
         {"section": "reason", "key": reason, "label": m.reason_label(reason), "leads": n}
         for reason, n in counts.items()
     ]
-    return sorted(rows, key=lambda r: (-r["leads"], r["label"]))
+    rows.sort(key=lambda r: (-r["leads"], r["label"]))
+    if junk:
+        rows.append(
+            {"section": "reason", "key": m.JUNK, "label": m.reason_label(m.JUNK), "leads": junk}
+        )
+    return rows
 
 
 def marketing_delivery(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
@@ -125,7 +132,7 @@ def marketing_delivery(f: ReportFilters, now: dt.datetime | None = None) -> list
     rows.append(total)
     for group in GROUP_NAMES:
         rows += _group_rows(group, counts)
-    rows += reason_rows(m.reason_counts(m.DISQUALIFIED.events(f, now)))
+    rows += reason_rows(m.reason_counts(m.DISQUALIFIED.events(f, now)), total[m.JUNK])
     return rows
 
 

@@ -31,13 +31,15 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Round
 
 from agreements.stages import CLOSED_STAGES, Stage
-from leads.models import Feedback, LeadEvent, RepProfile
+from leads.models import JUNK_REASON, Feedback, LeadEvent, RepProfile
 from reports.filters import DESK, ReportFilters
 
 from .base import Figure, Kind, Rate, in_range, scoped
 
 # The key of a disqualification without structured feedback.
 NO_REASON = "none"
+# The key of the junk / spam line of the reasons (leads.models.JUNK_REASON).
+JUNK = "junk"
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
@@ -88,10 +90,15 @@ def received(events: QuerySet[LeadEvent]) -> QuerySet[LeadEvent]:
 RECEIVED = {"rep": "received_by", "team": "received_team"}
 
 
+def _junked_since() -> QuerySet[LeadEvent]:
+    """The lead's junk disqualifications at or after the outer event (for Exists)."""
+    return _later(Kind.STAGE_ENTERED, stage=Stage.DISQUALIFIED, reason=JUNK_REASON)
+
+
 def _mqls_delivered(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
     events = LeadEvent.objects.filter(
         kind=Kind.STAGE_ENTERED, stage="mql", at__gte=f.start, at__lt=f.end
-    )
+    ).filter(~Exists(_junked_since().filter(at__lte=now)))
     events = received(scoped(events, f.with_(rep=None, team=None)))
     if f.rep == DESK:
         events = events.filter(received_by__isnull=True)
@@ -105,7 +112,8 @@ def _mqls_delivered(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
 MQLS_DELIVERED = Figure(
     "mqls",
     "MQLs delivered",
-    "Leads that entered MQL in the range, each lead once.",
+    "Leads that entered MQL in the range, each lead once; leads disqualified as junk / "
+    "spam since are not MQLs delivered.",
     _mqls_delivered,
     paths=RECEIVED,
 )
@@ -126,23 +134,40 @@ MQLS_ACCEPTED = Figure(
 ACCEPTANCE_RATE = Rate("acceptance_rate", "Acceptance rate", MQLS_ACCEPTED, MQLS_DELIVERED)
 
 
+def _junk(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+    return _entered((Stage.DISQUALIFIED,), f).filter(reason=JUNK_REASON)
+
+
+JUNK_SPAM = Figure(
+    JUNK,
+    "Junk / spam",
+    "Leads disqualified in the range as junk or spam (bot sign-ups, test entries): no "
+    "feedback is asked for them, and they count in neither feedback coverage nor acceptance.",
+    _junk,
+)
+
+
 def _disqualified(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-    return _entered((Stage.DISQUALIFIED,), f)
+    return _entered((Stage.DISQUALIFIED,), f).exclude(reason=JUNK_REASON)
 
 
 DISQUALIFIED = Figure(
-    "disqualified", "Disqualified", "Leads disqualified in the range.", _disqualified
+    "disqualified",
+    "Disqualified",
+    "Leads disqualified in the range, junk / spam not included.",
+    _disqualified,
 )
 
 
 def _closed(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-    return _entered(tuple(CLOSED_STAGES), f)
+    junk = Q(stage=Stage.DISQUALIFIED, reason=JUNK_REASON)
+    return _entered(tuple(CLOSED_STAGES), f).exclude(junk)
 
 
 CLOSED = Figure(
     "closed",
     "Closed",
-    "Leads disqualified or converted in the range.",
+    "Leads disqualified or converted in the range, junk / spam not included.",
     _closed,
 )
 
@@ -198,6 +223,8 @@ def reason_counts(events: QuerySet[LeadEvent]) -> dict[str, int]:
 
 def reason_label(reason: str) -> str:
     """How a reason row is named."""
+    if reason == JUNK:
+        return "Junk / spam (no feedback asked)"
     return dict(Feedback.Reason.choices).get(reason, "No structured feedback")
 
 
@@ -214,7 +241,15 @@ REASONS = (*Feedback.Reason.values, NO_REASON)
 
 DELIVERY_FIGURES: dict[str, Figure] = {
     figure.key: figure
-    for figure in (NEW_LEADS, MQLS_DELIVERED, MQLS_ACCEPTED, DISQUALIFIED, CLOSED, TRACEABLE)
+    for figure in (
+        NEW_LEADS,
+        MQLS_DELIVERED,
+        MQLS_ACCEPTED,
+        DISQUALIFIED,
+        JUNK_SPAM,
+        CLOSED,
+        TRACEABLE,
+    )
 }
 # A rate's cell opens its numerator's leads.
 DELIVERY_FIGURES["acceptance_rate"] = MQLS_ACCEPTED
@@ -222,6 +257,8 @@ DELIVERY_FIGURES["feedback_coverage"] = TRACEABLE
 DELIVERY_FIGURES.update(
     {f"reason:{r}": reason_figure(f"reason:{r}", r, DISQUALIFIED) for r in REASONS}
 )
+# The reasons' junk / spam line: the junk figure itself.
+DELIVERY_FIGURES[f"reason:{JUNK}"] = JUNK_SPAM
 
 # --- Pipeline and contribution ---------------------------------------------------------
 
