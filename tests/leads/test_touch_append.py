@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from agreements.stages import Stage
 from leads import clock, services
 from leads.models import Activity, Lead, LeadEvent
+from sla.check import run_check
 from tests.factories import ChannelFactory, LeadFactory
 from tests.sla.conftest import clock_lead, make_rule
 
@@ -30,10 +30,12 @@ def post_transition(client, lead, name, **data):
 
 
 def breach_now(lead: Lead) -> None:
-    """The SLA check, as it runs: every clock due by now is breached (the version moves)."""
-    with transaction.atomic():
-        clock.breach_due_clocks(timezone.now(), limit=100)
-    assert Lead.objects.get(pk=lead.pk).sla_status == Lead.SLAStatus.BREACHED
+    """The SLA check, as the scheduler runs it: the lead's clock ran out, so it is breached
+    and the lead's version moves on."""
+    version = lead.version
+    assert run_check(timezone.now()).breached == 1
+    saved = Lead.objects.get(pk=lead.pk)
+    assert (saved.sla_status, saved.version) == (Lead.SLAStatus.BREACHED, version + 1)
 
 
 def overdue_mql(rep) -> Lead:
