@@ -63,6 +63,9 @@ def environment() -> str:
 PRODUCTION = environment() == "production"
 VAR = Path(env("ACCORD_VAR_DIR", str(BASE_DIR / "var")))
 VAR.mkdir(parents=True, exist_ok=True)
+# The currency every amount is in (deal amounts, campaign costs): reports show and export
+# it beside each amount.
+ACCORD_CURRENCY = env("ACCORD_CURRENCY", "EUR") or "EUR"
 
 if PRODUCTION:
     DEBUG = env_bool("DEBUG", False)
