@@ -229,6 +229,8 @@ def import_preview(request: HttpRequest, batch_id: int) -> HttpResponse:
             "summary": summary,
             "issues": summary.issues[:PREVIEW_ERRORS],
             "more_issues": max(0, summary.rejected - PREVIEW_ERRORS),
+            "row_warnings": summary.warnings[:PREVIEW_ERRORS],
+            "more_warnings": max(0, len(summary.warnings) - PREVIEW_ERRORS),
             "mapped": mapped,
             "unmapped": unmapped,
             "preset": preset,

@@ -43,6 +43,9 @@ from .writer import (
     write_import,
 )
 
+# Row warnings kept on a batch for its pages (the rest are counted).
+WARNINGS_KEPT = 100
+
 
 @contextlib.contextmanager
 def bulk_phase() -> Iterator[None]:
@@ -153,6 +156,8 @@ def preview_batch(batch: ImportBatch) -> Summary:
             "updated": summary.updated,
             "unchanged": summary.unchanged,
             "rejected": summary.rejected,
+            "warned": len(summary.warnings),
+            "warnings": [w.as_dict() for w in summary.warnings[:WARNINGS_KEPT]],
         }
         batch.total_rows = summary.total
         batch.save(update_fields=["preview", "total_rows"])

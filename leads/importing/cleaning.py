@@ -35,6 +35,8 @@ class Cleaned:
     rows: list[CleanRow]
     issues: list[RowIssue]
     total: int
+    # Rows kept with a note (a cell cut to fit its field); a row may have several.
+    warnings: list[RowIssue] = field(default_factory=list)
 
 
 def clean_rows(table: Table, mapping: Sequence[str]) -> Cleaned:
@@ -55,7 +57,7 @@ def clean_rows(table: Table, mapping: Sequence[str]) -> Cleaned:
     # Per column: its cleaner and assigner, and the cells (with headers) it reads in order.
     plan = [
         (
-            COLUMNS[identifier].clean,
+            COLUMNS[identifier].fit,
             COLUMNS[identifier].assign,
             indexes[0],
             [(i, table.headers[i]) for i in indexes] if len(indexes) > 1 else None,
@@ -65,11 +67,13 @@ def clean_rows(table: Table, mapping: Sequence[str]) -> Cleaned:
     ]
     rows: list[CleanRow] = []
     issues: list[RowIssue] = []
+    warnings: list[RowIssue] = []
     seen: dict[str, int] = {}
     for number, cells in table.rows:
         values: dict[str, str] = {}
         problem = None
-        for clean, assign, first, alternatives, header in plan:
+        row_warnings: list[RowIssue] = []
+        for fit, assign, first, alternatives, header in plan:
             # The first non-blank cell of the column's sources (a blank one cleans to "").
             raw = cells[first]
             if alternatives is not None:
@@ -79,10 +83,13 @@ def clean_rows(table: Table, mapping: Sequence[str]) -> Cleaned:
                         raw, header = cells[i], source
                         break
             try:
-                assign(clean(raw), values)
+                value, warning = fit(raw)
+                assign(value, values)
             except RowError as exc:
                 problem = RowIssue(number, header, str(exc), cells)
                 break
+            if warning:
+                row_warnings.append(RowIssue(number, header, warning))
         if problem is None:
             email = values.get("email", "")
             if not email:
@@ -95,6 +102,7 @@ def clean_rows(table: Table, mapping: Sequence[str]) -> Cleaned:
             else:
                 seen[email] = number
                 rows.append(CleanRow(number, email, values))
+                warnings.extend(row_warnings)
         if problem is not None:
             issues.append(problem)
     if table.rejected:
@@ -103,4 +111,4 @@ def clean_rows(table: Table, mapping: Sequence[str]) -> Cleaned:
             RowIssue(number, "", reason, cells) for number, cells, reason in table.rejected
         )
         issues.sort(key=lambda issue: issue.row)
-    return Cleaned(rows, issues, len(table.rows) + len(table.rejected))
+    return Cleaned(rows, issues, len(table.rows) + len(table.rejected), warnings)

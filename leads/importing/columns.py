@@ -42,6 +42,22 @@ class Column:
     lead_field: str | None = None
     max_length: int | None = None
     aliases: tuple[str, ...] = ()
+    # An identity field (the email) rejects a cell too long for it; any other is cut to fit.
+    cut_to_fit = True
+
+    def fit(self, value: str) -> tuple[str, str]:
+        """The cleaned value and a warning ("" when none): a cell too long for its field
+        is cut to fit, so the lead is kept with what fits. Raises RowError as clean does."""
+        warning = ""
+        if self.cut_to_fit and self.max_length and len(value) > self.max_length:
+            value = single_line(value)
+            if len(value) > self.max_length:
+                warning = (
+                    f"{self.label} was cut to its first {self.max_length} characters "
+                    f"(it had {len(value)})."
+                )
+                value = value[: self.max_length].rstrip()
+        return self.clean(value), warning
 
     def clean(self, value: str) -> str:
         """The cleaned value ("" when empty); raise RowError when it cannot be used."""
@@ -75,6 +91,7 @@ class EmailColumn(Column):
     label = "Email"
     lead_field = "email"
     max_length = 254
+    cut_to_fit = False
     aliases = ("email", "e-mail", "email address", "e-mail address", "work email", "business email")
 
     def clean(self, value: str) -> str:

@@ -58,6 +58,8 @@ class Summary:
     updated: int = 0
     unchanged: int = 0
     issues: list[RowIssue] = field(default_factory=list)
+    # Rows kept with a note (a cell cut to fit its field).
+    warnings: list[RowIssue] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
@@ -72,6 +74,7 @@ class Summary:
             "unchanged": self.unchanged,
             "skipped": self.rejected,
             "errors": [issue.as_dict() for issue in self.issues],
+            "warnings": [issue.as_dict() for issue in self.warnings],
         }
 
 
@@ -114,7 +117,9 @@ def fill_values(lead: Lead, values: dict[str, str]) -> dict[str, Any]:
 
 def plan_import(cleaned: Cleaned) -> Summary:
     """The dry run: how many rows would create, update, leave unchanged, or be rejected."""
-    summary = Summary(total=cleaned.total, issues=list(cleaned.issues))
+    summary = Summary(
+        total=cleaned.total, issues=list(cleaned.issues), warnings=list(cleaned.warnings)
+    )
     for part in in_chunks(cleaned.rows, CHUNK):
         existing = _existing([r.email for r in part])
         for row in part:
@@ -260,7 +265,9 @@ def write_import(
         touch=TouchPoint.list_import(batch),
         batch=batch,
     )
-    summary = Summary(total=cleaned.total, issues=list(cleaned.issues))
+    summary = Summary(
+        total=cleaned.total, issues=list(cleaned.issues), warnings=list(cleaned.warnings)
+    )
     done = len(cleaned.issues)
     batch.rejected = len(cleaned.issues)
     for part in in_chunks(cleaned.rows, CHUNK):

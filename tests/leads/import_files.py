@@ -320,7 +320,7 @@ SALESFORCE_REPORT_FOOTER = (
 
 def messy_file(preset: str) -> tuple[bytes, dict[str, int]]:
     """A file in the preset's format with 5 good rows, one missing email, one invalid email,
-    one duplicate of an earlier row, one value too long, and the tool's own quirks.
+    one duplicate of an earlier row, one email too long, and the tool's own quirks.
 
     Returns the bytes and the expected counts (against an empty database).
     """
@@ -331,9 +331,8 @@ def messy_file(preset: str) -> tuple[bytes, dict[str, int]]:
         missing["Person - Email - Home"] = ""
     invalid = {**row_for(preset, person(6)), email: "not-an-email@"}
     duplicate = {**row_for(preset, person(1)), email: person(1)["email"].upper() + "  "}
-    too_long = row_for(preset, person(7))
-    title_header = next(h for h in HEADERS[preset] if h in ("Title", "Job Title") or "title" in h)
-    too_long[title_header] = "Senior " * 60
+    # An identity field too long rejects the row (any other field is cut to fit).
+    too_long = {**row_for(preset, person(7)), email: "senior" * 50 + "@long.example"}
     rows = [*good, missing, invalid, duplicate, too_long]
     grid = records(preset, rows)
     expected = {"created": 5, "updated": 0, "unchanged": 0, "rejected": 4}

@@ -64,7 +64,7 @@ def test_rejections_name_row_column_and_reason(preset, channel):
     assert reasons[5] == "Email is missing."
     assert "not a valid address" in reasons[6]
     assert reasons[7].startswith(f"Duplicate of row {first + 1}")
-    assert "too long" in reasons[8] and "at most 200" in reasons[8]
+    assert "too long" in reasons[8] and "at most 254" in reasons[8]
 
 
 def test_cp1252_semicolon_file_keeps_accents(channel):
