@@ -33,7 +33,7 @@ from agreements.models import Agreement
 from agreements.stages import Stage
 from agreements.views import playbook_context
 
-from . import diagrams, queries, services
+from . import diagrams, queries, services, timeline
 from .decorators import role_required
 from .forms import (
     TOUCH_CHOICES,
@@ -361,10 +361,13 @@ def _render_lead(
         unsaved += _typed(touch_form)
         if is_sales and touch_form.data.get("kind") != "note":
             keep_as_note = touch_form.data
+    side = timeline.chosen_side(request.GET.get("side", ""))
     context = {
         "lead": lead,
-        "timeline": queries.timeline(lead),
-        "timeline_limit": queries.TIMELINE_LIMIT,
+        "timeline": timeline.timeline(lead, side=side),
+        "timeline_limit": timeline.LIMIT,
+        "timeline_side": side,
+        "timeline_sides": Activity.Side.choices,
         "history": queries.stage_history(lead),
         "deals": deals,
         "open_deal": next((d for d in deals if d.status == Deal.Status.OPEN), None),

@@ -1,0 +1,231 @@
+"""The lead page's timeline: everything that happened to one lead, in one list.
+
+Touches and touch points (with their text and campaign) come from the activities; stage
+changes (with their note, the agreement and the stage definition version the lead moved
+under) from StageChange; owners from Assignment; clocks and deals from the ledger;
+feedback and its replies from Feedback. Five queries, however long the story.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from agreements import roles
+
+from .models import Activity, Assignment, Feedback, Lead, LeadEvent, StageChange
+
+Side = Activity.Side
+SIDES = tuple(Side.values)
+LIMIT = 200
+
+# The ledger rows the timeline shows; its other rows repeat what the sources above say.
+LEDGER_KINDS = {
+    LeadEvent.Kind.CLOCK_MET: "SLA clock met",
+    LeadEvent.Kind.CLOCK_BREACHED: "SLA clock breached",
+    LeadEvent.Kind.DEAL_OPENED: "Deal opened",
+    LeadEvent.Kind.DEAL_WON: "Deal won",
+    LeadEvent.Kind.DEAL_LOST: "Deal lost",
+}
+CLOCK_KINDS = (LeadEvent.Kind.CLOCK_MET, LeadEvent.Kind.CLOCK_BREACHED)
+DEAL_KINDS = (LeadEvent.Kind.DEAL_OPENED, LeadEvent.Kind.DEAL_WON, LeadEvent.Kind.DEAL_LOST)
+
+# Events at the same instant read in this order (an assignment, then the touch, the clock
+# it met, the stage it started, the deal that stage opened, the feedback it asked for).
+ASSIGNMENT, ACTIVITY, CLOCK, STAGE, DEAL, FEEDBACK = range(6)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the timeline."""
+
+    at: dt.datetime
+    side: str
+    kind: str
+    title: str
+    actor: Any = None
+    detail: str = ""
+    body: str = ""
+    due_at: dt.datetime | None = None
+    order: tuple[int, int] = (0, 0)
+
+    @property
+    def side_label(self) -> str:
+        return Side(self.side).label
+
+
+def chosen_side(value: str) -> str:
+    """The side a page asked for, or "" (every side) for anything else."""
+    return value if value in SIDES else ""
+
+
+def timeline(lead: Lead, *, side: str = "", limit: int = LIMIT) -> list[Entry]:
+    """The lead's events of every source (or of one side), newest first, at most `limit`."""
+    side = chosen_side(side)
+    entries = [
+        *_activities(lead, side, limit),
+        *_stage_changes(lead, side, limit),
+        *_assignments(lead, side, limit),
+        *_ledger(lead, side, limit),
+        *_feedback(lead, side, limit),
+    ]
+    entries.sort(key=lambda e: (e.at, e.order), reverse=True)
+    return entries[:limit]
+
+
+def _activities(lead: Lead, side: str, limit: int) -> list[Entry]:
+    rows = (
+        lead.activities.exclude(kind=Activity.Kind.ASSIGNMENT)
+        .select_related("actor", "campaign")
+        .order_by("-occurred_at", "-id")
+    )
+    if side:
+        rows = rows.filter(side=side)
+    return [
+        Entry(
+            at=a.occurred_at,
+            side=a.side,
+            kind=a.kind,
+            title=a.get_kind_display() + (f" · {a.subject}" if a.subject else ""),
+            actor=a.actor,
+            detail=f"Campaign: {a.campaign.name}" if a.campaign else "",
+            body=a.body,
+            order=(ACTIVITY, a.pk),
+        )
+        for a in rows[:limit]
+    ]
+
+
+def _by_side(rows: Any, side: str) -> Any:
+    """Rows whose `by` is a person (sales) or nobody (the system), as the side asks;
+    None when the side has none of them."""
+    if side == Side.SALES:
+        return rows.filter(by__isnull=False)
+    if side == Side.SYSTEM:
+        return rows.filter(by__isnull=True)
+    return rows if not side else None
+
+
+def _stage_changes(lead: Lead, side: str, limit: int) -> list[Entry]:
+    rows = _by_side(
+        lead.stage_changes.select_related("by", "agreement").order_by("-at", "-id"), side
+    )
+    if rows is None:
+        return []
+    return [
+        Entry(
+            at=c.at,
+            side=Side.SALES if c.by_id else Side.SYSTEM,
+            kind="stage_change",
+            title=f"{c.get_from_stage_display()} → {c.get_to_stage_display()}",
+            actor=c.by,
+            detail=_under(c),
+            body=c.note,
+            order=(STAGE, c.pk),
+        )
+        for c in rows[:limit]
+    ]
+
+
+def _under(change: StageChange) -> str:
+    """Which rules the lead moved under: the stage's definition and the agreement."""
+    parts = []
+    if change.stage_definition_version is not None:
+        parts.append(
+            f"{change.get_to_stage_display()} definition v{change.stage_definition_version}"
+        )
+    if change.agreement is not None:
+        parts.append(f"agreement v{change.agreement.version}")
+    return f"Under {' · '.join(parts)}" if parts else ""
+
+
+def _assignments(lead: Lead, side: str, limit: int) -> list[Entry]:
+    rows = _by_side(
+        lead.assignments.select_related("from_owner", "to_owner", "by").order_by("-at", "-id"),
+        side,
+    )
+    if rows is None:
+        return []
+    return [_assignment(a) for a in rows[:limit]]
+
+
+def _assignment(a: Assignment) -> Entry:
+    to = roles.display_name(a.to_owner) if a.to_owner else "the lead desk"
+    if a.from_owner is not None:
+        title = f"Reassigned from {roles.display_name(a.from_owner)} to {to}"
+    else:
+        title = f"Assigned to {to}"
+    detail = f"Routing rule: {a.rule}" if a.rule else ""
+    return Entry(
+        at=a.at,
+        side=Side.SALES if a.by_id else Side.SYSTEM,
+        kind="assignment",
+        title=title,
+        actor=a.by,
+        detail=detail,
+        body=a.reason,
+        order=(ASSIGNMENT, a.pk),
+    )
+
+
+def _ledger(lead: Lead, side: str, limit: int) -> list[Entry]:
+    kinds = {"": (*CLOCK_KINDS, *DEAL_KINDS), Side.SYSTEM: CLOCK_KINDS, Side.SALES: DEAL_KINDS}
+    if side not in kinds:
+        return []
+    rows = (
+        lead.events.filter(kind__in=kinds[side])
+        .select_related("actor", "owner")
+        .order_by("-at", "-id")[:limit]
+    )
+    return [_ledger_entry(e) for e in rows]
+
+
+def _ledger_entry(e: LeadEvent) -> Entry:
+    is_clock = e.kind in CLOCK_KINDS
+    if is_clock:
+        holder = roles.display_name(e.owner) if e.owner else "the lead desk"
+        detail = f"Held by {holder}"
+    else:
+        detail = f"Amount {e.amount}" if e.amount is not None else ""
+    return Entry(
+        at=e.at,
+        side=Side.SYSTEM if is_clock else Side.SALES,
+        kind=e.kind,
+        title=LEDGER_KINDS[e.kind],
+        actor=e.actor,
+        detail=detail,
+        due_at=e.due_at if is_clock else None,
+        order=(CLOCK if is_clock else DEAL, e.pk),
+    )
+
+
+def _feedback(lead: Lead, side: str, limit: int) -> list[Entry]:
+    if side not in ("", Side.SALES, Side.MARKETING):
+        return []
+    rows = list(
+        lead.feedback.select_related("author", "reply_to").order_by("-created_at", "-id")[:limit]
+    )
+    entries = [_feedback_entry(f) for f in rows]
+    return [e for e in entries if not side or e.side == side]
+
+
+def _feedback_entry(f: Feedback) -> Entry:
+    """Feedback is sales telling marketing; a reply by someone else is marketing answering."""
+    root = f.reply_to
+    if root is None:
+        side, title = Side.SALES, "Feedback to marketing"
+        reason = " · ".join(str(x) for x in (f.get_fit_display(), f.get_reason_display()) if x)
+    else:
+        side = Side.SALES if f.author_id == root.author_id else Side.MARKETING
+        title, reason = "Reply on feedback", ""
+    return Entry(
+        at=f.created_at,
+        side=side,
+        kind="feedback",
+        title=title,
+        actor=f.author,
+        detail=reason,
+        body=f.text,
+        order=(FEEDBACK, f.pk),
+    )
