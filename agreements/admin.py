@@ -66,6 +66,8 @@ class SignedPartAdmin(SimpleHistoryAdmin):
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "agreement":
             kwargs["queryset"] = Agreement.objects.filter(status=Agreement.Status.DRAFT)
+            kwargs["required"] = True
+            kwargs["help_text"] = "The draft version these words belong to."
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def _signed(self, obj: Any) -> set[int]:

@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -47,6 +46,13 @@ def _sign_sides(user: Any, agreement: Agreement) -> list[tuple[str, str]]:
     return sides
 
 
+def _verified(agreement: Agreement | None, digest: str) -> bool:
+    """Both sides signed exactly the content the version holds now."""
+    if agreement is None or not agreement.is_fully_signed:
+        return False
+    return set(agreement.signed_digests().values()) == {digest}
+
+
 def _sections(differences: list[queries.Difference]) -> dict[str, list[queries.Difference]]:
     sections: dict[str, list[queries.Difference]] = {}
     for difference in differences:
@@ -80,7 +86,7 @@ def playbook_context(request: HttpRequest) -> dict[str, Any]:
         is_ops=roles.has_role(request.user, roles.OPS),
         changes=changes,
         digest=digest,
-        signed_digests=agreement.signed_digests() if agreement else {},
+        signatures_verified=_verified(agreement, digest),
     )
     return context
 
@@ -107,8 +113,7 @@ def new_draft(request: HttpRequest, version: int) -> HttpResponse:
     if not roles.has_role(request.user, roles.OPS):
         raise PermissionDenied
     source = get_object_or_404(Agreement, version=version)
-    with transaction.atomic():
-        draft = services.clone(source, by=request.user)
+    draft = services.clone(source, by=request.user)
     messages.success(
         request,
         f"Draft version {draft.version} holds a copy of version {version}: edit its rules, "

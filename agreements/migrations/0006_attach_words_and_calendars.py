@@ -64,6 +64,16 @@ def detach(apps, schema_editor):
         model = apps.get_model("agreements", name)
         model.objects.exclude(agreement_id=holder.pk).exclude(agreement__isnull=True).delete()
         model.objects.filter(agreement_id=holder.pk).update(agreement_id=None)
+    # Calendar names were unique before: a copy is named after its (first) version.
+    BusinessCalendar = apps.get_model("agreements", "BusinessCalendar")
+    seen = set()
+    for calendar in BusinessCalendar.objects.order_by("pk"):
+        if calendar.name in seen:
+            user = Agreement.objects.filter(calendar_id=calendar.pk).order_by("version").first()
+            suffix = f" (v{user.version})" if user else f" ({calendar.pk})"
+            calendar.name = calendar.name[: 100 - len(suffix)] + suffix
+            calendar.save(update_fields=["name"])
+        seen.add(calendar.name)
 
 
 class Migration(migrations.Migration):
