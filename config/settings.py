@@ -278,8 +278,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = None
 
 # --- Accord ---------------------------------------------------------------
-# Links in notification emails start with this.
-SITE_URL = env("SITE_URL", "http://localhost:8000")
+# Links in notification emails start with this: by default the address `make run` serves
+# and prints (its HOST and PORT reach every process it starts).
+SITE_URL = env("SITE_URL") or f"http://{env('HOST', '127.0.0.1')}:{env('PORT', '8000')}"
 IMPORT_MAX_UPLOAD_BYTES = int(env("IMPORT_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
 # Rows an import writes per transaction; a running import with no sign of life for this
 # many seconds is stalled, and the sweeper (config/schedules.py) queues it again.

@@ -15,7 +15,7 @@ from agreements import roles
 from agreements.models import StageDefinition
 from agreements.stages import Stage
 
-from . import clock, ledger
+from . import clock, ledger, notices
 from .models import (
     JUNK_REASON,
     Activity,
@@ -441,6 +441,7 @@ def reassign(
             )
             if load is not None:
                 load += 1
+        notices.tell_reassigned(done, by=by)
     return done
 
 
@@ -473,9 +474,11 @@ def reply_to_feedback(
         raise LeadError("You are not allowed to reply on this lead.")
     root = feedback.reply_to or feedback
     with transaction.atomic():
-        return Feedback.objects.create(
+        reply = Feedback.objects.create(
             lead=lead, author=by, reply_to=root, text=text, created_at=at or timezone.now()
         )
+        notices.tell_feedback_reply(reply)
+        return reply
 
 
 def _sales_may_reply(lead: Lead, user: Any) -> bool:

@@ -17,6 +17,7 @@ class Notification(models.Model):
         REASSIGNED = "reassigned", "Lead reassigned"
         UNTOUCHED = "untouched", "Untouched leads"
         NURTURE_WAKEUP = "nurture_wakeup", "Back from nurture"
+        FEEDBACK_REPLY = "feedback_reply", "Reply to feedback"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

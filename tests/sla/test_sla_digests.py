@@ -4,6 +4,7 @@ listing every lead with its name as a link, however many transactions the run ta
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
@@ -104,7 +105,7 @@ def test_a_warning_digest_is_emailed_once_with_every_lead_as_a_link(rule, rep, s
     ((html, mimetype),) = email.alternatives
     assert mimetype == "text/html"
     for lead in leads:
-        url = f"http://localhost:8000{lead.get_absolute_url()}"
+        url = f"{settings.SITE_URL}{lead.get_absolute_url()}"
         assert f'<a href="{url}">{lead.full_name}</a>' in html
         assert f"{lead.full_name} (due " in email.body
         assert url in email.body

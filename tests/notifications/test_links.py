@@ -1,0 +1,143 @@
+"""Notifications lead somewhere: every lead named is a link, emails link to the site's real
+address, and reps hear of leads a manager gives them or takes away and of feedback replies."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core import mail
+
+from agreements.stages import Stage
+from leads import notices, services
+from notifications.models import Notification
+from notifications.services import deliver_pending_emails
+from tests.factories import FeedbackFactory, LeadFactory, RepFactory
+
+pytestmark = pytest.mark.django_db
+
+Kind = Notification.Kind
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def site_url_with(**environ: str) -> str:
+    """SITE_URL as the settings read it in a process started with this environment."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SITE_URL", "HOST", "PORT")}
+    env.update(environ)
+    return subprocess.run(
+        [sys.executable, "-c", "import config.settings as s; print(s.SITE_URL)"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+@pytest.fixture
+def site_on_port_8123(settings):
+    """The site as `make run PORT=8123` starts it."""
+    settings.SITE_URL = site_url_with(PORT="8123")
+    assert settings.SITE_URL == "http://127.0.0.1:8123"
+    return settings.SITE_URL
+
+
+def test_site_url_defaults_to_the_address_make_run_prints():
+    assert site_url_with() == "http://127.0.0.1:8000"
+    assert site_url_with(HOST="accord.lan", PORT="8080") == "http://accord.lan:8080"
+    assert site_url_with(PORT="8080", SITE_URL="https://accord.example.com") == (
+        "https://accord.example.com"
+    )
+
+
+def test_notification_emails_link_to_the_configured_site_address(
+    site_on_port_8123, rep, manager, team
+):
+    lead = LeadFactory(owner=rep, stage=Stage.WORKING, first_name="Ada", last_name="Lovelace")
+    newcomer = RepFactory(username="newcomer", team=team)
+    services.reassign([lead], newcomer, by=manager, reason="Rep is out")
+
+    deliver_pending_emails()
+
+    link = f"http://127.0.0.1:8123{lead.get_absolute_url()}"
+    by_recipient = {email.to[0]: email for email in mail.outbox}
+    assert set(by_recipient) == {rep.email, newcomer.email}
+    for email in mail.outbox:
+        assert "Ada Lovelace" in email.subject
+        assert f"Open it: {link}" in email.body
+        assert "http://127.0.0.1:8123/notifications/" in email.body
+        assert "localhost:8000" not in email.body
+
+
+def test_a_digest_email_links_every_lead_to_the_configured_site_address(
+    site_on_port_8123, rep, manager, team
+):
+    leads = [LeadFactory(owner=rep, stage=Stage.WORKING) for _ in range(notices.DIGEST_AFTER + 2)]
+    newcomer = RepFactory(username="newcomer", team=team)
+    services.reassign(leads, newcomer, by=manager)
+
+    deliver_pending_emails()
+
+    (email,) = [e for e in mail.outbox if e.to == [newcomer.email]]
+    assert f"assigned {len(leads)} leads to you" in email.subject
+    ((html, _),) = email.alternatives
+    for lead in leads:
+        link = f"http://127.0.0.1:8123{lead.get_absolute_url()}"
+        assert f'<a href="{link}">{lead}</a>' in html
+        assert link in email.body
+
+
+def test_manager_taking_a_lead_tells_the_rep_who_had_it_and_the_rep_who_gets_it(rep, manager, team):
+    lead = LeadFactory(owner=rep, stage=Stage.WORKING)
+    newcomer = RepFactory(username="newcomer", first_name="Nia", last_name="New", team=team)
+
+    services.reassign([lead], newcomer, by=manager, reason="Rep is out")
+
+    lost = Notification.objects.get(user=rep)
+    gained = Notification.objects.get(user=newcomer)
+    assert (lost.kind, lost.lead, lost.url) == (Kind.REASSIGNED, lead, lead.get_absolute_url())
+    assert lost.title.endswith(f"moved {lead} to Nia New")
+    assert "Rep is out" in lost.body
+    assert gained.title.endswith(f"assigned {lead} to you")
+    assert not Notification.objects.filter(user=manager).exists()
+
+
+def test_many_leads_moved_at_once_come_as_one_digest_listing_each(rep, manager):
+    leads = [LeadFactory(owner=rep, stage=Stage.WORKING) for _ in range(notices.DIGEST_AFTER + 1)]
+
+    services.reassign(leads, None, by=manager)
+
+    (digest,) = Notification.objects.filter(user=rep)
+    assert digest.title.endswith(f"moved {len(leads)} leads to the lead desk")
+    assert [item["url"] for item in digest.items] == [lead.get_absolute_url() for lead in leads]
+
+
+def test_routing_and_escalation_moves_are_not_told_here(rep):
+    services.reassign([LeadFactory(stage=Stage.MQL)], rep, by=None)
+
+    assert not Notification.objects.exists()
+
+
+def test_rep_is_told_when_marketing_replies_to_her_feedback(rep, marketer):
+    lead = LeadFactory(owner=rep, stage=Stage.WORKING)
+    feedback = FeedbackFactory(lead=lead, author=rep)
+
+    services.reply_to_feedback(feedback, by=marketer, text="Thanks, we fixed the form.")
+
+    (told,) = Notification.objects.all()
+    assert (told.user, told.kind, told.lead) == (rep, Kind.FEEDBACK_REPLY, lead)
+    assert told.url == lead.get_absolute_url()
+    assert "Thanks, we fixed the form." in told.body
+
+
+def test_notification_list_links_the_lead(client, rep, manager, team):
+    lead = LeadFactory(owner=rep, stage=Stage.WORKING)
+    services.reassign([lead], RepFactory(username="newcomer", team=team), by=manager)
+    client.force_login(rep)
+
+    html = client.get("/notifications/").content.decode()
+
+    assert f'<a href="{lead.get_absolute_url()}" data-testid="notification-lead">' in html
