@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -18,14 +19,22 @@ from .decorators import role_required
 from .importing.batches import (
     batch_mapping,
     batch_table,
+    change_encoding,
     confirm_batch,
     create_batch,
+    needs_mapping,
     preview_batch,
     progress_of,
     requeue_batch,
 )
 from .importing.columns import COLUMNS
-from .importing.files import ImportFileError, over_upload_cap
+from .importing.files import (
+    ENCODING_CHOICES,
+    ImportFileError,
+    Table,
+    encoding_label,
+    over_upload_cap,
+)
 from .importing.presets import PRESETS_BY_ID, auto_mapping
 from .importing.revert import check_revertible, plan_revert, revert_batch
 from .models import Campaign, ImportBatch, ImportRowError, LeadError, SavedMapping
@@ -116,6 +125,25 @@ def _batch(batch_id: int) -> ImportBatch:
     return batch
 
 
+def _next_step(request: HttpRequest, batch: ImportBatch) -> HttpResponse:
+    """The mapping step when a column needs a person's eye, else the preview."""
+    if not needs_mapping(batch):
+        return redirect("leads:import_preview", batch.pk)
+    mapping = batch.mapping
+    if "email" not in mapping["columns"]:
+        messages.info(request, "Which column holds the email address? Map it below.")
+    else:
+        names = [mapping["headers"][i] or f"column {i + 1}" for i in mapping["unrecognised"]]
+        shown = ", ".join(f"“{name}”" for name in names[:5])
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        messages.info(
+            request,
+            f"Some columns were not recognised ({shown}{more}). Choose what each holds, "
+            "or leave it not imported, then see the preview.",
+        )
+    return redirect("leads:import_mapping", batch.pk)
+
+
 @role_required(*IMPORTERS)
 def imports(request: HttpRequest) -> HttpResponse:
     """Upload a list, and the history of past imports."""
@@ -135,10 +163,7 @@ def imports(request: HttpRequest) -> HttpResponse:
         except ImportFileError as exc:
             form.add_error("file", str(exc))
         else:
-            if "email" not in batch.mapping["columns"]:
-                messages.info(request, "Which column holds the email address? Map it below.")
-                return redirect("leads:import_mapping", batch.pk)
-            return redirect("leads:import_preview", batch.pk)
+            return _next_step(request, batch)
     batches = ImportBatch.objects.select_related("channel", "campaign", "created_by").order_by(
         "-created_at", "-id"
     )
@@ -173,7 +198,12 @@ def import_mapping(request: HttpRequest, batch_id: int) -> HttpResponse:
     form = MappingForm(request.POST or None, headers=table.headers, initial_columns=initial)
     if request.method == "POST" and form.is_valid():
         columns = form.columns()
-        batch.mapping = {"headers": table.headers, "columns": columns}
+        batch.mapping = {
+            **batch.mapping,
+            "headers": table.headers,
+            "columns": columns,
+            "unrecognised": [],  # a person has seen every column now
+        }
         batch.save(update_fields=["mapping"])
         name = form.cleaned_data["save_as"].strip()
         if name:
@@ -187,25 +217,34 @@ def import_mapping(request: HttpRequest, batch_id: int) -> HttpResponse:
             messages.success(request, f"Mapping saved as “{name}”.")
         return redirect("leads:import_preview", batch.pk)
     samples = [[cells[i] for _, cells in table.rows[:3]] for i in range(len(table.headers))]
+    unknown = set(batch.mapping.get("unrecognised", []))
     return render(
         request,
         "leads/import_mapping.html",
         {
             "batch": batch,
             "form": form,
-            "rows": [(field, header, samples[i]) for i, (field, header) in enumerate(form.rows())],
+            "rows": [
+                (field, header, samples[i], i in unknown)
+                for i, (field, header) in enumerate(form.rows())
+            ],
             "saved_mappings": SavedMapping.objects.all(),
+            **_encoding_context(batch, table),
         },
         status=400 if request.method == "POST" else 200,
     )
 
 
+@require_http_methods(["GET", "POST"])
 @role_required(*IMPORTERS)
 def import_preview(request: HttpRequest, batch_id: int) -> HttpResponse:
-    """The dry run: what the import would create, update, leave alone or reject, and why."""
+    """The dry run: what the import would create, update, leave alone or reject, and why.
+    POST reads the file again in the encoding chosen (`encoding`)."""
     batch = _batch(batch_id)
     if batch.status != ImportBatch.Status.UPLOADED:
         return redirect(batch)
+    if request.method == "POST":
+        return _change_encoding(request, batch)
     try:
         table = batch_table(batch)
     except ImportFileError as exc:  # the file is gone or unreadable: no mapping can help
@@ -235,8 +274,30 @@ def import_preview(request: HttpRequest, batch_id: int) -> HttpResponse:
             "unmapped": unmapped,
             "preset": preset,
             "warnings": table.warnings,
+            **_encoding_context(batch, table),
         },
     )
+
+
+def _encoding_context(batch: ImportBatch, table: Table) -> dict[str, Any]:
+    """What the encoding form shows: the encoding read, the one chosen, the choices."""
+    return {
+        "encoding": encoding_label(table.encoding),
+        "chosen_encoding": batch.mapping.get("encoding", ""),
+        "encodings": ENCODING_CHOICES if table.file_format == "csv" else (),
+    }
+
+
+def _change_encoding(request: HttpRequest, batch: ImportBatch) -> HttpResponse:
+    encoding = request.POST.get("encoding", "")
+    try:
+        change_encoding(batch, encoding)
+    except ImportFileError as exc:
+        messages.error(request, str(exc))
+        return redirect("leads:import_preview", batch.pk)
+    label = encoding_label(encoding) if encoding else "its guessed encoding"
+    messages.success(request, f"The file was read again as {label}.")
+    return _next_step(request, batch)
 
 
 @require_POST

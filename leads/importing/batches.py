@@ -34,7 +34,7 @@ from leads.models import (
 
 from .cleaning import clean_rows
 from .files import ImportFileError, Table, read_table
-from .presets import auto_mapping, detect_preset
+from .presets import auto_mapping, detect_preset, unrecognised_columns
 from .uploads import open_upload, store_upload
 from .writer import (
     Summary,
@@ -97,6 +97,11 @@ def create_batch(
             mapping={
                 "headers": table.headers,
                 "columns": auto_mapping(table.headers, saved_mapping),
+                # Columns to show on the mapping step before the preview (a vendor's
+                # export names its other columns on the preview as not imported).
+                "unrecognised": []
+                if preset
+                else unrecognised_columns(table.headers, table.rows, saved_mapping),
             },
             total_rows=len(table.rows),
         )
@@ -110,10 +115,44 @@ def batch_table(batch: ImportBatch) -> Table:
     """The batch's file, read (once per batch object: create_batch keeps what it read)."""
     table = getattr(batch, "_table", None)
     if table is None:
+        chosen = (batch.mapping or {}).get("encoding", "")
         with open_upload(batch) as handle:  # an XLSX is read from it as a stream
-            table = read_table(handle, batch.file_name)
+            table = read_table(handle, batch.file_name, chosen)
         batch._table = table
     return table
+
+
+def change_encoding(batch: ImportBatch, encoding: str) -> Table:
+    """Read an uploaded batch's file again in the encoding a person chose ("" for the
+    guess); headers that read differently now are mapped afresh.
+
+    Raises ImportFileError (and changes nothing) when the file cannot be read so.
+    """
+    old = batch.mapping or {}
+    batch._table = None
+    chosen = {**old, "encoding": encoding}
+    with open_upload(batch) as handle:
+        table = read_table(handle, batch.file_name, encoding)
+    if table.headers != old.get("headers"):
+        chosen["headers"] = table.headers
+        chosen["columns"] = auto_mapping(table.headers)
+        preset = detect_preset(table.headers)
+        batch.preset = preset.identifier if preset else ""
+        chosen["unrecognised"] = (
+            [] if preset else unrecognised_columns(table.headers, table.rows, None)
+        )
+    batch.mapping = chosen
+    batch.total_rows = len(table.rows)
+    batch.save(update_fields=["mapping", "total_rows", "preset"])
+    batch._table = table
+    return table
+
+
+def needs_mapping(batch: ImportBatch) -> bool:
+    """Whether the mapping step comes before the preview: no email column, or a column
+    the automatic mapping does not know (nothing is dropped without a person seeing it)."""
+    mapping = batch.mapping or {}
+    return "email" not in mapping.get("columns", []) or bool(mapping.get("unrecognised"))
 
 
 def batch_mapping(batch: ImportBatch, table: Table) -> list[str]:

@@ -5,9 +5,11 @@ Shared by the list import and web-to-lead, so a cell and a form field are cleane
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pycountry
+from django.utils import timezone
 
 from leads.models import Lead, normalize_email
 
@@ -92,7 +94,13 @@ class EmailColumn(Column):
     lead_field = "email"
     max_length = 254
     cut_to_fit = False
-    aliases = ("email", "e-mail", "email address", "e-mail address", "work email", "business email")
+    aliases = (
+        "email", "e-mail", "email address", "e-mail address", "work email", "business email",
+        # German, French, Spanish
+        "e-mail-adresse", "email-adresse", "mail", "courriel", "adresse e-mail",
+        "adresse email", "adresse électronique", "correo", "correo electrónico",
+        "correo electronico", "email de trabajo",
+    )  # fmt: skip
 
     def clean(self, value: str) -> str:
         value = single_line(value)
@@ -114,7 +122,10 @@ class FullNameColumn(Column):
     identifier = "full_name"
     label = "Full name (split into first and last)"
     max_length = 201
-    aliases = ("name", "full name", "contact name", "contact full name", "lead name")
+    aliases = (
+        "name", "full name", "contact name", "contact full name", "lead name",
+        "vollständiger name", "nom complet", "nombre completo",
+    )  # fmt: skip
 
     def assign(self, value: str, values: dict[str, str]) -> None:
         if not value or values.get("first_name") or values.get("last_name"):
@@ -133,7 +144,7 @@ class CountryColumn(Column):
     label = "Country"
     lead_field = "country"
     max_length = 100
-    aliases = ("country", "country code", "country/region")
+    aliases = ("country", "country code", "country/region", "land", "pays", "país", "pais")
 
     def clean(self, value: str) -> str:
         value = super().clean(value)
@@ -145,7 +156,11 @@ class PhoneColumn(Column):
     label = "Phone"
     lead_field = "phone"
     max_length = 50
-    aliases = ("phone", "phone number", "telephone", "mobile", "mobile phone", "direct phone")
+    aliases = (
+        "phone", "phone number", "telephone", "mobile", "mobile phone", "direct phone",
+        "telefon", "telefonnummer", "handy", "mobil", "mobiltelefon", "téléphone",
+        "numéro de téléphone", "portable", "teléfono", "telefono", "móvil", "movil", "celular",
+    )  # fmt: skip
 
     def clean(self, value: str) -> str:
         value = super().clean(value)
@@ -159,22 +174,170 @@ class WebsiteColumn(Column):
     label = "Website"
     lead_field = "website"
     max_length = 200
-    aliases = ("website", "company website", "web site", "url", "domain", "company domain")
+    aliases = (
+        "website", "company website", "web site", "url", "domain", "company domain",
+        "webseite", "internetseite", "site web", "site internet", "sitio web", "página web",
+    )  # fmt: skip
+
+
+# Date formats the tools write, tried in this order after ISO 8601 (US month-first
+# before day-first for slashed dates, as Zoom, HubSpot and Salesforce write them).
+DATE_FORMATS = (
+    "%b %d, %Y %H:%M:%S", "%b %d, %Y %I:%M:%S %p", "%b %d, %Y %H:%M", "%b %d, %Y %I:%M %p",
+    "%b %d, %Y", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M", "%m/%d/%Y", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",
+    "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M",
+    "%d-%m-%Y", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
+)  # fmt: skip
+
+
+def parse_when(value: str) -> dt.datetime | None:
+    """A cell's date and time (aware; a time without zone is in the site's time zone),
+    or None when it is not one we can read."""
+    text = value.strip().removesuffix(" UTC").replace(" GMT", "")
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        when = None
+        for pattern in DATE_FORMATS:
+            try:
+                when = dt.datetime.strptime(text, pattern)
+                break
+            except ValueError:
+                continue
+    if when is None:
+        return None
+    if timezone.is_naive(when):
+        when = timezone.make_aware(when, timezone.get_current_timezone())
+    return when
+
+
+class ActivityTimeColumn(Column):
+    """When the touch happened (registration, attendance, form date): the time of the
+    lead's "appeared in list" activity and touch point; the import's time without it."""
+
+    identifier = "activity_time"
+    label = "Time of the touch (registration, attendance, form date)"
+    max_length = 100
+    aliases = (
+        "registration time", "registration date", "registered at", "registered on",
+        "join time", "attended at", "attendance date", "attendance time", "form date",
+        "form submitted at", "submitted at", "submission date", "submitted on", "touch date",
+        "activity date", "anmeldezeit", "anmeldedatum", "registrierungsdatum",
+        "date d'inscription", "date d'enregistrement", "fecha de registro",
+        "fecha de inscripción",
+    )  # fmt: skip
+
+    def fit(self, value: str) -> tuple[str, str]:
+        """The time as ISO 8601 ("" without one), and a warning when it cannot be used:
+        the row is kept, dated at the import's time."""
+        try:
+            return self.clean(value), ""
+        except RowError as exc:
+            return "", f"{exc} The import's time is used."
+
+    def clean(self, value: str) -> str:
+        text = single_line(value)[:100]
+        if not text:
+            return ""
+        when = parse_when(text)
+        if when is None:
+            raise RowError(f"“{text[:40]}” is not a date we can read.")
+        if when > timezone.now():
+            raise RowError(f"{text[:40]} is in the future.")
+        return when.isoformat()
+
+    def assign(self, value: str, values: dict[str, str]) -> None:
+        if value:
+            values["activity_time"] = value
 
 
 COLUMNS: dict[str, Column] = {
     c.identifier: c
     for c in (
         EmailColumn(),
-        TextColumn("first_name", "First name", "first name", "firstname", "given name"),
-        TextColumn("last_name", "Last name", "last name", "lastname", "surname", "family name"),
+        TextColumn(
+            "first_name",
+            "First name",
+            "first name",
+            "firstname",
+            "given name",
+            "vorname",
+            "prénom",
+            "prenom",
+            "nombre",
+        ),
+        TextColumn(
+            "last_name",
+            "Last name",
+            "last name",
+            "lastname",
+            "surname",
+            "family name",
+            "nachname",
+            "familienname",
+            "nom",
+            "nom de famille",
+            "apellido",
+            "apellidos",
+        ),
         FullNameColumn(),
-        TextColumn("title", "Job title", "title", "job title", "position", "role"),
-        TextColumn("company", "Company", "company", "company name", "organization", "organisation"),
+        TextColumn(
+            "title",
+            "Job title",
+            "title",
+            "job title",
+            "position",
+            "role",
+            "titel",
+            "jobtitel",
+            "berufsbezeichnung",
+            "funktion",
+            "poste",
+            "fonction",
+            "titre",
+            "intitulé du poste",
+            "cargo",
+            "puesto",
+            "título",
+            "titulo",
+        ),
+        TextColumn(
+            "company",
+            "Company",
+            "company",
+            "company name",
+            "organization",
+            "organisation",
+            "firma",
+            "firmenname",
+            "unternehmen",
+            "société",
+            "societe",
+            "entreprise",
+            "nom de l'entreprise",
+            "empresa",
+            "compañía",
+            "compania",
+            "organización",
+        ),
         PhoneColumn(),
         CountryColumn(),
-        TextColumn("industry", "Industry", "industry", "sector"),
+        TextColumn(
+            "industry",
+            "Industry",
+            "industry",
+            "sector",
+            "branche",
+            "industrie",
+            "secteur",
+            "secteur d'activité",
+            "industria",
+        ),
         WebsiteColumn(),
+        ActivityTimeColumn(),
     )
 }
 

@@ -20,7 +20,14 @@ from .errors import ImportFileError
 from .presets import ALIASES, norm_header
 from .xlsx import read_xlsx
 
-__all__ = ["ImportFileError", "Table", "over_upload_cap", "read_table"]
+__all__ = [
+    "ENCODING_CHOICES",
+    "ImportFileError",
+    "Table",
+    "encoding_label",
+    "over_upload_cap",
+    "read_table",
+]
 
 HEADER_SCAN_ROWS = 60
 UNCLOSED_QUOTE = (
@@ -33,7 +40,18 @@ ENCODING_NAMES = {
     "cp1250": "Windows-1250",
     "latin_1": "Latin-1",
     "mac_roman": "Mac Roman",
+    "utf-8-sig": "UTF-8",
+    "utf-16": "UTF-16",
 }
+# The encodings a person may choose instead of the guessed one (preview page).
+ENCODING_CHOICES = (
+    ("utf-8", "UTF-8"),
+    ("cp1252", "Windows-1252 (Western Europe, Excel)"),
+    ("cp1250", "Windows-1250 (Central Europe)"),
+    ("latin_1", "Latin-1 (ISO 8859-1)"),
+    ("mac_roman", "Mac Roman"),
+    ("utf-16", "UTF-16"),
+)
 LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
 
 
@@ -55,9 +73,11 @@ class Table:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_table(source: bytes | BinaryIO, file_name: str = "") -> Table:
+def read_table(source: bytes | BinaryIO, file_name: str = "", encoding: str = "") -> Table:
     """Read a CSV (any of , ; tab; UTF-8/UTF-16/cp1252/latin-1) or XLSX file, given as
     bytes or as a binary file object (an XLSX is then read from it as a stream).
+    A CSV is read in `encoding` when given (one of ENCODING_CHOICES), else in the
+    encoding guessed from its bytes.
 
     Finds the header row after preamble lines, skips blank rows, keeps quoted
     newlines. Raises ImportFileError when the file as a whole cannot be read.
@@ -78,8 +98,30 @@ def read_table(source: bytes | BinaryIO, file_name: str = "") -> Table:
     data = handle.read()
     if not data.strip():
         raise ImportFileError("The file is empty.")
-    text, encoding, odd_lines = _decode(data)
-    return _read_csv(text, encoding, odd_lines)
+    if encoding:
+        return _read_csv(_decode_as(data, encoding), encoding)
+    text, guessed, odd_lines = _decode(data)
+    return _read_csv(text, guessed, odd_lines)
+
+
+def encoding_label(encoding: str) -> str:
+    """An encoding as people know it ("Windows-1252"; both of a mixed file's)."""
+    return " and ".join(_encoding_name(e) for e in encoding.split("+") if e)
+
+
+def _decode_as(data: bytes, encoding: str) -> str:
+    """The file read in the encoding a person chose."""
+    if encoding not in dict(ENCODING_CHOICES):
+        raise ImportFileError("Choose one of the encodings offered.")
+    if encoding == "utf-8":
+        encoding = "utf-8-sig"  # a BOM is not part of the first header
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"The file cannot be read as {_encoding_name(encoding)} (byte {exc.start + 1} "
+            "is not valid in it). Choose another encoding."
+        ) from exc
 
 
 def over_upload_cap(size: int) -> str:
@@ -141,15 +183,27 @@ def _decodes(data: bytes, encoding: str) -> bool:
 
 def _single_byte_encoding(foreign: bytes) -> str:
     """The encoding of the lines that are not UTF-8, one that decodes all of them: Excel
-    on Windows writes cp1252, unless charset-normalizer finds an encoding that reads
-    these bytes otherwise (latin-1, the last resort, decodes any byte)."""
+    on Windows in Western Europe writes cp1252, which wins unless charset-normalizer's
+    guess reads more of the bytes as letters (Polish "ł" is "³" in cp1252; "è" and "ñ"
+    are letters in both cp1252 and cp1250, so a German "Lefèvre" stays cp1252).
+    Latin-1, the last resort, decodes any byte."""
     sample = foreign[:200_000]
     best = from_bytes(sample, cp_isolation=["cp1252", "latin_1", "cp1250", "mac_roman"]).best()
     guess = best.encoding if best else "cp1252"
-    readable = [e for e in dict.fromkeys(["cp1252", guess, "latin_1"]) if _decodes(foreign, e)]
-    if readable[0] == "cp1252" and guess in readable[1:]:
+    candidates = dict.fromkeys(["cp1252", guess, "cp1250", "latin_1"])
+    readable = [e for e in candidates if _decodes(foreign, e)]
+    if readable[0] != "cp1252":
+        return readable[0]
+    if guess in readable and guess not in ("cp1252", "cp1250", "latin_1"):
         return guess if sample.decode(guess) != sample.decode("cp1252") else "cp1252"
-    return readable[0]
+    if "cp1250" in readable and _letters(sample, "cp1250") > _letters(sample, "cp1252"):
+        return "cp1250"
+    return "cp1252"
+
+
+def _letters(data: bytes, encoding: str) -> int:
+    """How many of the non-ASCII bytes this encoding reads as letters."""
+    return sum(1 for char in data.decode(encoding) if not char.isascii() and char.isalpha())
 
 
 def _strict(data: bytes, encoding: str) -> str:

@@ -227,6 +227,7 @@ PRESETS: tuple[Preset, ...] = (
             ("Organization", "company"),
             ("Job Title", "title"),
             ("Industry", "industry"),
+            ("Registration Time", "activity_time"),
         ),
     ),
     Preset(
@@ -243,6 +244,8 @@ PRESETS: tuple[Preset, ...] = (
             ("Country/Region Name", "country"),
             ("Phone", "phone"),
             ("Industry", "industry"),
+            ("Join Time", "activity_time"),  # when they attended, else registered
+            ("Registration Time", "activity_time"),
         ),
     ),
 )
@@ -288,3 +291,20 @@ def auto_mapping(headers: Sequence[str], saved: dict[str, str] | None = None) ->
         else:
             mapping.append(ALIASES.get(key, ""))
     return mapping
+
+
+def unrecognised_columns(
+    headers: Sequence[str], rows: Sequence[tuple[int, Sequence[str]]], saved: dict[str, str] | None
+) -> list[int]:
+    """The columns neither we nor the saved mapping know: a header no column or vendor
+    uses, or no header over cells that hold something (in the first rows)."""
+    known = {norm_header(k) for k in saved or {}}
+    unknown = []
+    for index, header in enumerate(headers):
+        key = norm_header(header)
+        if key:
+            if key not in ALIASES and key not in known:
+                unknown.append(index)
+        elif any(index < len(cells) and cells[index].strip() for _, cells in rows[:50]):
+            unknown.append(index)
+    return unknown

@@ -370,7 +370,7 @@ def take_in_leads(entry: Entry, rows: Sequence[CleanRow]) -> TakenIn:
             if batch is not None:
                 new_changes.append((batch.pk, lead.pk, json.dumps(filled), write_activity))
             if write_activity:
-                activities.append(_activity_row(entry, lead.pk, row.row))
+                activities.append(_activity_row(entry, lead.pk, row))
         # An MQL (or any lead with a running clock) gets an owner decision even when no
         # routing rule matches: the lead desk, with that reason.
         decide = entry.clock != NO_CLOCK or entry.stage == Stage.MQL
@@ -384,7 +384,7 @@ def take_in_leads(entry: Entry, rows: Sequence[CleanRow]) -> TakenIn:
                 increment=("version",),
             )
         activities += [
-            _activity_row(entry, created_ids[new.row.email], new.row.row) for new in new_leads
+            _activity_row(entry, created_ids[new.row.email], new.row) for new in new_leads
         ]
         insert_rows(Activity, ACTIVITY_COLUMNS, activities)
         if new_changes:
@@ -436,7 +436,8 @@ def _ledger_rows(
     ]
     if entry.campaign is not None:
         rows += [
-            ledger.row(point[0], Kind.TOUCH_POINT, now, campaign_id=entry.campaign.pk)
+            # The touch point's time is its activity's (ACTIVITY_COLUMNS: lead, …, occurred_at).
+            ledger.row(point[0], Kind.TOUCH_POINT, point[3], campaign_id=entry.campaign.pk)
             for point in touch_points
         ]
     return rows
@@ -531,15 +532,17 @@ def _insert_leads(entry: Entry, new_leads: Sequence[_NewLead]) -> dict[str, int]
     return dict(insert_rows(Lead, LEAD_COLUMNS, rows, returning=("email", "id")))
 
 
-def _activity_row(entry: Entry, lead_id: int, row: int) -> tuple[Any, ...]:
-    """One touch point on a lead, in ACTIVITY_COLUMNS order."""
+def _activity_row(entry: Entry, lead_id: int, row: CleanRow) -> tuple[Any, ...]:
+    """One touch point on a lead, in ACTIVITY_COLUMNS order: at the row's own time of the
+    touch (a webinar's registration) when the file gives one, else the take-in's."""
     touch = entry.touch
-    body = f"{touch.body}, row {row}." if touch.with_row else touch.body
+    body = f"{touch.body}, row {row.row}." if touch.with_row else touch.body
+    when = row.values.get("activity_time")
     return (
         lead_id,
         touch.side,
         touch.kind,
-        entry.at,
+        dt.datetime.fromisoformat(when) if when else entry.at,
         touch.subject,
         body,
         touch.once_key,
