@@ -120,7 +120,9 @@ def test_rep_works_the_queue_in_place_and_marketing_reads_the_feedback(
     expect(page.get_by_test_id("stage")).to_have_text("Working")
     expect(page.locator(".lead-badges [data-testid=sla-status]")).to_have_text("Met")
     expect(page.locator("#lead-panel .messages")).to_contain_text("Call logged.")
-    expect(page.locator("ol.timeline li[data-side=sales]").first).to_contain_text("Intro call")
+    expect(page.locator("ol.timeline li[data-side=sales][data-kind=call]").first).to_contain_text(
+        "Intro call"
+    )
     assert_no_reload(page)
     screenshot(page, "workspaces-lead.png")
 
