@@ -18,6 +18,8 @@ class Preset:
     identifier: str
     label: str
     headers: tuple[tuple[str, str], ...]  # (header as exported, column identifier)
+    # Headers only this vendor writes: a file is called its export only with one of them.
+    distinctive: tuple[str, ...] = ()
 
 
 PRESETS: tuple[Preset, ...] = (
@@ -41,6 +43,13 @@ PRESETS: tuple[Preset, ...] = (
             ("Country", "country"),
             ("Company Country", "country"),
         ),
+        distinctive=(
+            "Apollo Contact Id",
+            "Apollo Account Id",
+            "Company Name for Emails",
+            "Email Status",
+            "Person Linkedin Url",
+        ),
     ),
     Preset(
         "zoominfo",
@@ -58,6 +67,13 @@ PRESETS: tuple[Preset, ...] = (
             ("Primary Industry", "industry"),
             ("Country", "country"),
             ("Company Country", "country"),
+        ),
+        distinctive=(
+            "ZoomInfo Contact ID",
+            "ZoomInfo Company ID",
+            "ZoomInfo Contact Profile URL",
+            "Company HQ Phone",
+            "Direct Phone Number",
         ),
     ),
     Preset(
@@ -81,6 +97,13 @@ PRESETS: tuple[Preset, ...] = (
             ("Company Domain", "website"),
             ("Contact Country", "country"),
             ("Company Country", "country"),
+        ),
+        distinctive=(
+            "Company Name - Cleaned",
+            "Contact Full Name",
+            "Contact LI Profile URL",
+            "Email 1 Total AI",
+            "Research Date",
         ),
     ),
     Preset(
@@ -107,6 +130,7 @@ PRESETS: tuple[Preset, ...] = (
             ("Contact Country", "country"),
             ("Company Country", "country"),
         ),
+        distinctive=("Email 1 Type", "Phone 1 Type", "Company Main Industry"),
     ),
     Preset(
         "hubspot",
@@ -123,6 +147,7 @@ PRESETS: tuple[Preset, ...] = (
             ("Industry", "industry"),
             ("Website URL", "website"),
         ),
+        distinctive=("Record ID", "Lifecycle Stage", "Contact owner", "Website URL"),
     ),
     Preset(
         "salesforce_report",
@@ -141,6 +166,7 @@ PRESETS: tuple[Preset, ...] = (
             ("Industry", "industry"),
             ("Website", "website"),
         ),
+        distinctive=("Company / Account", "Lead Owner", "Lead ID"),
     ),
     Preset(
         "salesforce_export",
@@ -157,6 +183,14 @@ PRESETS: tuple[Preset, ...] = (
             ("Country", "country"),
             ("Industry", "industry"),
             ("Website", "website"),
+        ),
+        distinctive=(
+            "IsDeleted",
+            "MasterRecordId",
+            "OwnerId",
+            "IsConverted",
+            "LeadSource",
+            "MobilePhone",
         ),
     ),
     Preset(
@@ -182,6 +216,13 @@ PRESETS: tuple[Preset, ...] = (
             ("country", "country"),
             ("industry", "industry"),
             ("website", "website"),
+        ),
+        distinctive=(
+            "Marketo Unique Id",
+            "Lead Score",
+            "Unsubscribed",
+            "Acquisition Program",
+            "Acquisition Program Name",
         ),
     ),
     Preset(
@@ -214,6 +255,14 @@ PRESETS: tuple[Preset, ...] = (
             ("Organization", "company"),
             ("Job title", "title"),
         ),
+        distinctive=(
+            "Person - ID",
+            "Person - Name",
+            "Person - Owner",
+            "Person - Label",
+            "Person - Email - Work",
+            "Person - Organization",
+        ),
     ),
     Preset(
         "zoom_registrants",
@@ -229,6 +278,7 @@ PRESETS: tuple[Preset, ...] = (
             ("Industry", "industry"),
             ("Registration Time", "activity_time"),
         ),
+        distinctive=("Registration Time", "Approval Status"),
     ),
     Preset(
         "zoom_attendees",
@@ -246,6 +296,13 @@ PRESETS: tuple[Preset, ...] = (
             ("Industry", "industry"),
             ("Join Time", "activity_time"),  # when they attended, else registered
             ("Registration Time", "activity_time"),
+        ),
+        distinctive=(
+            "Join Time",
+            "Leave Time",
+            "Time in Session (minutes)",
+            "Attended",
+            "User Name (Original Name)",
         ),
     ),
 )
@@ -270,10 +327,13 @@ for _preset in PRESETS:
 
 
 def detect_preset(headers: Sequence[str]) -> Preset | None:
-    """The preset whose headers the file shares most (at least three), or None."""
+    """The preset whose headers the file shares most (at least three), among those whose
+    distinctive headers it has one of (a generic CSV is no vendor's export), or None."""
     present = {norm_header(h) for h in headers}
     best, best_score = None, 2
     for preset in PRESETS:
+        if not any(norm_header(h) in present for h in preset.distinctive):
+            continue
         score = sum(1 for header, _ in preset.headers if norm_header(header) in present)
         if score > best_score:
             best, best_score = preset, score

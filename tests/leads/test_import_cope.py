@@ -15,7 +15,7 @@ from django.utils import timezone
 from agreements.models import Channel
 from leads.importing.batches import batch_table, create_batch, preview_batch, run_batch
 from leads.importing.files import read_table
-from leads.importing.presets import auto_mapping
+from leads.importing.presets import auto_mapping, detect_preset
 from leads.models import Activity, ImportBatch, Lead, LeadEvent
 
 
@@ -216,3 +216,22 @@ def test_zoom_attendees_are_dated_by_their_join_time(channel):
     times = dict(Activity.objects.values_list("lead__email", "occurred_at"))
     assert times["ada@analytical.example"].date() == dt.date(2025, 3, 1)
     assert times["grace@cobol.example"].date() == dt.date(2025, 2, 21)
+
+
+def test_a_generic_csv_is_no_vendors_export(client, marketer, channel):
+    client.force_login(marketer)
+    generic = [
+        ["First Name", "Last Name", "Email Address", "Job Title", "Company Name", "Country"],
+        ["Ada", "Lovelace", "ada@analytical.example", "CTO", "Analytical", "UK"],
+    ]
+    response = upload(client, channel, csv_bytes(generic))
+    batch = ImportBatch.objects.get()
+    assert batch.preset == ""
+    page = client.get(response.url).content.decode()
+    assert "Recognised as" not in page
+
+
+def test_a_marketo_export_is_recognised_by_its_own_headers(channel):
+    headers = ["Id", "First Name", "Last Name", "Email Address", "Lead Score", "Unsubscribed"]
+    assert detect_preset(headers).identifier == "marketo"
+    assert detect_preset(headers[:4]) is None
