@@ -300,6 +300,10 @@ def _process_env(server: Server, copy: str, folder: Path) -> dict[str, str]:
         env["SQLITE_PATH"] = copy
     else:
         env["DATABASE_URL"] = _database_url(server, copy)
+    # A queue of the run's own: the worker takes no task queued before it (the data set's
+    # generation queues some) or by anything else on a shared Redis, and no other worker
+    # takes the run's.
+    env["CELERY_TASK_DEFAULT_QUEUE"] = f"accord-bench-load-{uuid.uuid4().hex[:12]}"
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         env.pop("CELERY_BROKER_URL", None)  # the embedded broker, in the run's own folder
     else:
@@ -418,10 +422,13 @@ def _run(
         batch_id = importer.upload(
             apollo_file(size.rows, f"load{int(time.time())}"), setup.channel_id
         )
-        broker = _broker_client(env.get("CELERY_BROKER_URL", "filesystem://"), folder)
+        queue = env["CELERY_TASK_DEFAULT_QUEUE"]
+        broker = _broker_client(env.get("CELERY_BROKER_URL", "filesystem://"), folder, queue)
         try:
             run = _drive(size, setup, base, folder, processes, importer, batch_id, broker, out)
         finally:
+            with contextlib.suppress(Exception), broker.connection_for_write() as connection:
+                connection.default_channel.queue_delete(queue)  # what is left of it
             broker.close()
         with use_database(server, copy):
             run.import_batch = _wait_for_import(batch_id, size.rows)
@@ -460,11 +467,12 @@ def _answers(base: str) -> bool:
         return False
 
 
-def _broker_client(url: str, folder: Path) -> Celery:
-    """A Celery client on the run's broker (not the app's own), to queue the SLA check."""
+def _broker_client(url: str, folder: Path, queue: str) -> Celery:
+    """A Celery client on the run's broker and queue (not the app's), to queue the SLA check."""
     if url == "filesystem://":
         url = "filesystem://localhost/"  # the same folders; kombu only wants a host name
     client = Celery("accord-bench-load", broker=url, set_as_current=False)
+    client.conf.task_default_queue = queue
     if url.startswith("filesystem://"):
         broker = folder / "broker"
         client.conf.broker_transport_options = {
