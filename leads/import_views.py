@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -37,7 +38,15 @@ from .importing.files import (
 )
 from .importing.presets import PRESETS_BY_ID, auto_mapping
 from .importing.revert import check_revertible, plan_revert, revert_batch
-from .models import Campaign, ImportBatch, ImportRowError, LeadError, SavedMapping
+from .models import (
+    Campaign,
+    ImportBatch,
+    ImportChange,
+    ImportRowError,
+    Lead,
+    LeadError,
+    SavedMapping,
+)
 from .spreadsheet import csv_response
 from .tasks import queue_import
 
@@ -45,6 +54,8 @@ IMPORTERS = (roles.MARKETING, roles.OPS)
 PREVIEW_ERRORS = 100
 # Kept leads (and kept values) listed on the revert page; the rest are counted.
 REVERT_LIST = 200
+# The import's leads listed per page of its result.
+BATCH_LEADS = 50
 
 
 class UploadForm(forms.Form):
@@ -319,11 +330,13 @@ def import_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch(batch_id)
     if batch.status == ImportBatch.Status.UPLOADED:
         return redirect("leads:import_preview", batch.pk)
+    leads = Paginator(_batch_leads(batch), BATCH_LEADS).get_page(request.GET.get("page"))
     return render(
         request,
         "leads/import_detail.html",
         {
             "batch": batch,
+            "leads": leads if batch.is_finished else None,
             "progress": progress_of(batch),
             "error_count": batch.row_errors.count(),
             "mapping_pairs": list(
@@ -332,6 +345,16 @@ def import_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
                 )
             ),
         },
+    )
+
+
+def _batch_leads(batch: ImportBatch) -> QuerySet[Lead]:
+    """The leads an import created or met (filled or left unchanged), newest first."""
+    met = ImportChange.objects.filter(batch=batch).values("lead_id")
+    return (
+        Lead.objects.filter(Q(source_batch=batch) | Q(pk__in=met))
+        .only("id", "email", "first_name", "last_name", "company", "stage", "source_batch_id")
+        .order_by("-id")
     )
 
 

@@ -13,10 +13,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agreements.models import Channel
-from leads.importing.batches import batch_table, create_batch, preview_batch, run_batch
+from leads.importing.batches import (
+    batch_table,
+    confirm_batch,
+    create_batch,
+    preview_batch,
+    run_batch,
+)
 from leads.importing.files import read_table
 from leads.importing.presets import auto_mapping, detect_preset
 from leads.models import Activity, ImportBatch, Lead, LeadEvent
+from tests.factories import LeadFactory
 
 
 @pytest.fixture
@@ -235,3 +242,23 @@ def test_a_marketo_export_is_recognised_by_its_own_headers(channel):
     headers = ["Id", "First Name", "Last Name", "Email Address", "Lead Score", "Unsubscribed"]
     assert detect_preset(headers).identifier == "marketo"
     assert detect_preset(headers[:4]) is None
+
+
+def test_the_result_page_links_to_the_imports_leads(client, marketer, channel):
+    client.force_login(marketer)
+    LeadFactory(email="grace@cobol.example", channel=channel)
+    data = csv_bytes(
+        [
+            ["Email", "First Name"],
+            ["ada@analytical.example", "Ada"],
+            ["grace@cobol.example", "Grace"],
+        ]
+    )
+    batch, _ = create_batch(data, "list.csv", channel=channel)
+    confirm_batch(batch)
+    run_batch(batch)
+    page = client.get(reverse("leads:import_detail", args=[batch.pk])).content.decode()
+    assert 'data-testid="batch-leads"' in page
+    for lead in Lead.objects.all():
+        assert reverse("leads:detail", args=[lead.pk]) in page
+    assert "created" in page and "already there" in page
