@@ -21,7 +21,9 @@ from .filters import ReportFilters
 from .tables import Column, Report, Section, export_value, rows_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-UNITS = {"money": CURRENCY, "hours": "hours", "pct": "%", "rate": "%"}
+# Every time figure is in business hours; a "figure" column's unit is its row's (each row's
+# label names it: "Pipeline amount (EUR)", "Acceptance rate (%)").
+UNITS = {"money": CURRENCY, "hours": "business hours", "pct": "%", "rate": "%"}
 
 
 def header(column: Column) -> str:

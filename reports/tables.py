@@ -23,7 +23,7 @@ from leads.models import Lead
 from . import sales, scoreboard, trends
 from .delivery import FIGURES as DELIVERY_FIGURES
 from .delivery import marketing_delivery
-from .figures.base import Figure
+from .figures.base import CURRENCY, Figure, Shown
 from .figures.marketing import ONE_ON_ONE_FIGURES
 from .filters import ReportFilters
 from .one_on_one import one_on_one
@@ -33,15 +33,55 @@ from .pipeline import pipeline_contribution
 MANAGERS = (roles.SALES_MANAGER, roles.OPS)
 
 
+# The unit of each row of a figure column (the commitment and the scoreboard list figures
+# of different units, one a row); a row not named here is a count of leads.
+ROW_UNITS = {
+    "pipeline_amount": "money",
+    "acceptance_rate": "pct",
+    "feedback_coverage": "pct",
+    "sla_met_share": "pct",
+    "goal_share": "pct",
+}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A value of a figure column with the unit of its row: "count", "money" or "pct"."""
+
+    value: Any
+    unit: str
+
+    @property
+    def kind(self) -> str:
+        """How the value is shown: a rate ("n of m") is shown as one whatever its row."""
+        return "rate" if isinstance(self.value, Shown) else self.unit
+
+
 @dataclass(frozen=True)
 class Column:
     key: str
     label: str
-    kind: str = "int"  # text, int, pct, rate (n of m), money, ratio, hours, date, bool
+    # text, int, number (a count with decimals), pct, rate (n of m), money, ratio, hours,
+    # date, bool; "figure": each row's own unit (ROW_UNITS), its value a Measure.
+    kind: str = "int"
     drill: str | None = None  # the drill-down metric; "=key" drills the row's own key
+    # On the page: the heading over a run of columns of the same group, the column's
+    # heading under it (the label stays whole in files and drill-down titles), and
+    # whether it is a detail, shown when the reader asks for every column.
+    group: str = ""
+    short: str = ""
+    detail: bool = False
 
     def value(self, row: dict[str, Any]) -> Any:
-        return row.get(self.key)
+        value = row.get(self.key)
+        if self.kind == "figure" and value is not None:
+            return Measure(value, ROW_UNITS.get(str(row.get("key")), "count"))
+        return value
+
+    @property
+    def heading(self) -> str:
+        """The column's heading on the page."""
+        return self.short or self.label
 
 
 @dataclass(frozen=True)
@@ -99,8 +139,27 @@ def hours(seconds: Any) -> Decimal | None:
     return (Decimal(str(seconds)) / 3600).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
+def number(value: Any) -> str:
+    """A number as people read it: thousands separated, at most two decimals, none when
+    it is whole ("25,000", "12.5")."""
+    amount = Decimal(str(value))
+    if amount == amount.to_integral_value():
+        return f"{amount:,.0f}"
+    return f"{amount.quantize(Decimal('0.01'), ROUND_HALF_UP):,.2f}".rstrip("0")
+
+
+def money(value: Any) -> str:
+    """An amount in the site's currency: "25,000 EUR", "12.35 EUR"."""
+    amount = Decimal(str(value))
+    if amount == amount.to_integral_value():
+        return f"{amount:,.0f} {CURRENCY}"
+    return f"{amount.quantize(Decimal('0.01'), ROUND_HALF_UP):,.2f} {CURRENCY}"
+
+
 def display(value: Any, kind: str) -> str:
     """The text a page shows for a value."""
+    if isinstance(value, Measure):
+        return display(value.value, value.kind)
     if value is None:
         return "—"
     if kind == "pct":
@@ -108,7 +167,9 @@ def display(value: Any, kind: str) -> str:
     if kind == "rate":
         return str(value)  # a figures.base.Shown: "12 of 40 (30.0 %)"
     if kind == "money":
-        return f"{Decimal(value):,.2f}"
+        return money(value)
+    if kind in ("number", "count"):
+        return number(value)
     if kind == "hours":
         return f"{hours(value)} h"
     if kind == "bool":
@@ -120,6 +181,8 @@ def display(value: Any, kind: str) -> str:
 
 def export_value(value: Any, kind: str) -> Any:
     """The value a spreadsheet cell gets: numbers stay numbers, empty stays empty."""
+    if isinstance(value, Measure):
+        return export_value(value.value, value.kind)
     if value is None:
         return ""
     if kind == "hours":
@@ -160,25 +223,58 @@ TTFT_LABELS = {
 
 def _sales_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
     thresholds = _thresholds(rows)
-    untouched: tuple[Column, ...] = ()
-    for i, d in enumerate(thresholds, start=1):
-        untouched += (
-            Column(f"untouched_{i}", f"Untouched after {d} days", drill=f"untouched_{i}"),
-            Column(f"not_yet_{i}", f"Not yet {d} days", drill=f"not_yet_{i}"),
+    untouched = tuple(
+        Column(
+            f"untouched_{i}",
+            f"Untouched after {d} days",
+            drill=f"untouched_{i}",
+            group="Untouched after",
+            short=f"{d} days",
         )
-    times = tuple(
-        Column(f"{name}_{p}", f"{label}, {which}", "hours")
-        for name, label in TTFT_LABELS.items()
-        for p, which in (("p50", "median"), ("p90", "90th percentile"))
+        for i, d in enumerate(thresholds, start=1)
     )
+    not_yet = tuple(
+        Column(
+            f"not_yet_{i}",
+            f"Not yet {d} days",
+            drill=f"not_yet_{i}",
+            group="Not yet at",
+            short=f"{d} days",
+            detail=True,
+        )
+        for i, d in enumerate(thresholds, start=1)
+    )
+    times = tuple(
+        Column(
+            f"{name}_{p}",
+            f"{label}, {which}",
+            "hours",
+            group=f"Time to first touch, {which} (business hours)",
+            short=label,
+            detail=p == "p90",
+        )
+        for p, which in (("p50", "median"), ("p90", "90th percentile"))
+        for name, label in TTFT_LABELS.items()
+    )
+    sla = "SLA clocks"
     inputs = (
         Column("label", "", "text"),
         Column("assigned", "Leads assigned", drill="assigned"),
         *untouched,
-        Column("sla_met", "SLA met", drill="sla_met"),
-        Column("sla_breached", "SLA breached", drill="sla_breached"),
-        Column("sla_met_share", "SLA met share", "rate", drill="sla_met"),
-        Column("first_touched", "Clocks answered by a touch", drill="first_touched"),
+        *not_yet,
+        Column("sla_met", "SLA met", drill="sla_met", group=sla, short="Met"),
+        Column("sla_breached", "SLA breached", drill="sla_breached", group=sla, short="Breached"),
+        Column(
+            "sla_met_share", "SLA met share", "rate", drill="sla_met", group=sla, short="Met share"
+        ),
+        Column(
+            "first_touched",
+            "Clocks answered by a touch",
+            drill="first_touched",
+            group=sla,
+            short="Answered by a touch",
+            detail=True,
+        ),
         *times,
         Column("touches", "Touches", drill="touches"),
     )
@@ -200,12 +296,12 @@ def _sales_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
         "owner at the due time (or at the touch, if met earlier); the lead desk when nobody "
         "owned it. Times to first touch: over the clocks due in the range answered by a "
         "touch, median and 90th percentile by nearest rank, in business hours. Touches: "
-        "sales touches in the range by the rep holding the lead."
+        "sales touches in the range by the rep holding the lead. Times in business hours."
     )
     chart = Chart(
         "Leads assigned and left untouched",
         "bar",
-        ("assigned", *(c.key for c in untouched if c.key.startswith("untouched_"))),
+        ("assigned", *(c.key for c in untouched)),
     )
     return (
         Section(
@@ -215,7 +311,7 @@ def _sales_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
             chart=Chart(
                 "Untouched leads by team",
                 "bar",
-                tuple(c.key for c in untouched if c.key.startswith("untouched_")),
+                tuple(c.key for c in untouched),
             ),
             row_filter="team",
             note=note,
@@ -241,16 +337,37 @@ def _sales_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
 
 # --- Marketing delivery ----------------------------------------------------------------
 
+_IN = "Came in"
+_CLOSED = "Closed in the range"
 DELIVERY_COLUMNS = (
     Column("label", "", "text"),
-    Column("new_leads", "New leads", drill="new_leads"),
-    Column("mqls", "MQLs", drill="mqls"),
-    Column("sales_accepted", "Sales-accepted (SQL)", drill="sales_accepted"),
-    Column("acceptance_rate", "Acceptance rate (MQL → SQL)", "rate", drill="acceptance_rate"),
-    Column("disqualified", "Disqualified", drill="disqualified"),
-    Column("closed", "Closed", drill="closed"),
-    Column("traceable", "Deal or feedback", drill="traceable"),
-    Column("feedback_coverage", "Feedback coverage", "rate", drill="feedback_coverage"),
+    Column("new_leads", "New leads", drill="new_leads", group=_IN, short="New leads"),
+    Column("mqls", "MQLs", drill="mqls", group=_IN),
+    Column(
+        "sales_accepted",
+        "Sales-accepted (SQL)",
+        drill="sales_accepted",
+        group=_IN,
+        short="Accepted (SQL)",
+    ),
+    Column(
+        "acceptance_rate",
+        "Acceptance rate (MQL → SQL)",
+        "rate",
+        drill="acceptance_rate",
+        group=_IN,
+        short="Acceptance rate",
+    ),
+    Column("disqualified", "Disqualified", drill="disqualified", group=_CLOSED),
+    Column("closed", "Closed", drill="closed", group=_CLOSED, short="All closed"),
+    Column("traceable", "Deal or feedback", drill="traceable", group=_CLOSED),
+    Column(
+        "feedback_coverage",
+        "Feedback coverage",
+        "rate",
+        drill="feedback_coverage",
+        group=_CLOSED,
+    ),
 )
 
 DELIVERY_NOTE = (
@@ -267,16 +384,17 @@ DELIVERY_SECTIONS = (
         "Against the commitment",
         (
             Column("label", "Figure", "text"),
-            # Counts, an amount and a rate: each row's label says its unit.
-            Column("target", "Committed for the range", "ratio"),
-            Column("expected_by_now", "Expected by now", "ratio"),
-            Column("delivered", "Delivered", "ratio", drill="=key"),
+            # Counts, an amount and a rate: each row's label and cells say its unit.
+            Column("target", "Committed for the range", "figure"),
+            Column("expected_by_now", "Expected by now", "figure"),
+            Column("delivered", "Delivered", "figure", drill="=key"),
             Column("pace", "Pace", "pct"),
             Column("on_pace", "On pace", "bool"),
         ),
         chart=Chart("Delivered against expected by now", "bar", ("expected_by_now", "delivered")),
         note="The active agreement's commitment, prorated to the chosen days; pace is "
-        "delivered ÷ what the days so far should have brought.",
+        "delivered ÷ what the days so far should have brought. The chart draws counts, the "
+        "amount and the rate apart, each on its own scale.",
     ),
     Section(
         "total",
@@ -362,10 +480,16 @@ PIPELINE_SECTIONS = (
             Column("mqls", "MQLs", drill="mqls"),
             Column("sqls", "SQLs (accepted MQLs)", drill="sqls"),
             Column("pipeline_amount", "Pipeline sourced", "money", drill="pipeline_amount"),
-            Column("cost_per_lead", "Cost per lead", "money"),
-            Column("cost_per_mql", "Cost per MQL", "money"),
-            Column("cost_per_sql", "Cost per SQL", "money"),
-            Column("cost_per_pipeline", "Cost per unit of pipeline", "ratio"),
+            Column("cost_per_lead", "Cost per lead", "money", group="Cost per", short="Lead"),
+            Column("cost_per_mql", "Cost per MQL", "money", group="Cost per", short="MQL"),
+            Column("cost_per_sql", "Cost per SQL", "money", group="Cost per", short="SQL"),
+            Column(
+                "cost_per_pipeline",
+                f"Cost per {CURRENCY} of pipeline",
+                "ratio",
+                group="Cost per",
+                short=f"{CURRENCY} of pipeline",
+            ),
         ),
         chart=Chart("Cost per MQL and per SQL", "bar", ("cost_per_mql", "cost_per_sql")),
         row_filter="campaign",
@@ -384,12 +508,34 @@ def _scoreboard_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
     columns = [Column("label", "Commitment", "text"), Column("promise", "Promise", "text")]
     for i in periods:
         name = first.get(f"p{i}_label", "")
+        # The two latest periods first; the older ones are details.
+        detail = i >= 2
         columns += [
-            Column(f"p{i}_target", f"{name} target", "money"),
             # A count, an amount or a rate ("n of m"), as the row's figure is.
-            Column(f"p{i}_actual", f"{name} actual", "int", drill=f"p{i}"),
-            Column(f"p{i}_kept", f"{name} kept", "bool"),
+            Column(
+                f"p{i}_target",
+                f"{name} target",
+                "figure",
+                group=name,
+                short="Target",
+                detail=detail,
+            ),
+            Column(
+                f"p{i}_actual",
+                f"{name} actual",
+                "figure",
+                drill=f"p{i}",
+                group=name,
+                short="Actual",
+                detail=detail,
+            ),
+            Column(f"p{i}_kept", f"{name} kept", "bool", group=name, short="Kept", detail=detail),
         ]
+    note = (
+        "Each commitment of the agreement in force: its target for the period (prorated to "
+        "its days), what happened and whether it was kept; the figures are those of the "
+        "delivery and sales activity reports for the same days."
+    )
     return (
         Section(
             "marketing",
@@ -398,17 +544,22 @@ def _scoreboard_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
             chart=Chart(
                 "Marketing: actual by period", "bar", tuple(f"p{i}_actual" for i in periods)
             ),
+            note=note,
         ),
         Section(
             "sales",
             "Sales' commitments",
             tuple(columns),
             chart=Chart("Sales: actual by period", "bar", tuple(f"p{i}_actual" for i in periods)),
+            note=note,
         ),
     )
 
 
 # --- 1:1 -----------------------------------------------------------------------------------
+
+_DID = "What sales did"
+_BECAME = "What became of them"
 
 ONE_ON_ONE_SECTIONS = (
     Section(
@@ -417,17 +568,35 @@ ONE_ON_ONE_SECTIONS = (
         (
             Column("label", "", "text"),
             Column("handed_over", "Handed over (MQLs)", drill="handed_over"),
-            Column("touched", "Touched", drill="touched"),
-            Column("untouched_open", "Open, never touched", drill="untouched_open"),
-            Column("ttft_median", "Median customer wait (business)", "hours"),
-            Column("sla_met_share", "SLA met", "rate", drill="sla_met_share"),
-            Column("accepted", "Accepted (SQL)", drill="accepted"),
-            Column("acceptance_rate", "Acceptance rate", "rate", drill="acceptance_rate"),
-            Column("disqualified", "Disqualified", drill="disqualified"),
-            Column("nurture", "Nurture", drill="nurture"),
-            Column("won", "Won", drill="won"),
-            Column("deals", "Deals opened", drill="deals"),
-            Column("pipeline_amount", "Pipeline created", "money", drill="pipeline_amount"),
+            Column("touched", "Touched", drill="touched", group=_DID),
+            Column("untouched_open", "Open, never touched", drill="untouched_open", group=_DID),
+            Column(
+                "ttft_median",
+                "Median customer wait",
+                "hours",
+                group=_DID,
+                short="Median customer wait (business hours)",
+            ),
+            Column("sla_met_share", "SLA met", "rate", drill="sla_met_share", group=_DID),
+            Column("accepted", "Accepted (SQL)", drill="accepted", group=_BECAME),
+            Column(
+                "acceptance_rate",
+                "Acceptance rate",
+                "rate",
+                drill="acceptance_rate",
+                group=_BECAME,
+            ),
+            Column("disqualified", "Disqualified", drill="disqualified", group=_BECAME),
+            Column("nurture", "Nurture", drill="nurture", group=_BECAME),
+            Column("won", "Won", drill="won", group=_BECAME),
+            Column("deals", "Deals opened", drill="deals", group=_BECAME),
+            Column(
+                "pipeline_amount",
+                "Pipeline created",
+                "money",
+                drill="pipeline_amount",
+                group=_BECAME,
+            ),
         ),
         note="Handed over: leads that entered MQL in the range, each once. The other figures "
         "are what became of them since: a sales touch, still open and never touched, reached "
@@ -439,6 +608,7 @@ ONE_ON_ONE_SECTIONS = (
         "Where they are now",
         (Column("label", "Stage", "text"), Column("leads", "Leads", drill="stage")),
         chart=Chart("Handed-over leads by stage", "bar", ("leads",)),
+        note="The leads handed over in the range, by their stage now.",
     ),
     Section(
         "persona",
@@ -452,6 +622,8 @@ ONE_ON_ONE_SECTIONS = (
         ),
         chart=Chart("By persona", "bar", ("leads", "accepted", "disqualified")),
         row_filter="persona",
+        note="The leads handed over in the range by persona: how many, how many reached SQL "
+        "and how many were disqualified since, and the amount of their deals opened.",
     ),
     Section(
         "title",
@@ -498,6 +670,7 @@ def _trend_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
             "Funnel",
             (day, *(Column(k, stage_labels[k[6:]]) for k in _FUNNEL)),
             chart=Chart("Leads per stage", "line", _FUNNEL),
+            note="Each day: the leads in each stage at the day's snapshot.",
         ),
         Section(
             "sla",
@@ -535,12 +708,14 @@ def _trend_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
             "Commitment pace (MQLs)",
             (
                 day,
-                Column("target", "Target", "money"),
-                Column("expected_by_now", "Expected by then", "money"),
-                Column("delivered", "Delivered", "money"),
+                Column("target", "Target", "number"),
+                Column("expected_by_now", "Expected by then", "number"),
+                Column("delivered", "Delivered", "number"),
                 Column("pace", "Pace", "pct"),
             ),
             chart=Chart("MQLs delivered vs expected", "line", ("expected_by_now", "delivered")),
+            note="Each day: the MQLs committed for the period, those the days so far should "
+            "have brought, those delivered, and pace = delivered ÷ expected.",
         ),
     )
 

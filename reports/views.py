@@ -21,9 +21,19 @@ from leads.decorators import role_required
 from leads.models import Campaign, Lead, Team
 
 from . import exports, queries
-from .figures.base import Shown
+from .figures.base import CURRENCY, Shown
 from .filters import ReportFilters, filters_from, is_rep_only
-from .tables import REPORTS, Column, Report, Section, display, reports_for, rows_of
+from .tables import (
+    REPORTS,
+    ROW_UNITS,
+    Column,
+    Measure,
+    Report,
+    Section,
+    display,
+    reports_for,
+    rows_of,
+)
 
 ANY_ROLE = (roles.SALES_MANAGER, roles.OPS, roles.MARKETING, roles.SALES_REP)
 
@@ -150,6 +160,19 @@ def _drill_url(
     return f"{url}?{narrowed.querystring(metric=metric)}"
 
 
+def _group_heads(columns: tuple[Column, ...] | list[Column]) -> list[dict[str, Any]]:
+    """The row of group headings over the columns: one cell per run of columns of the
+    same group (an empty one over columns of none); the first column's own, as it stays
+    in place when the table scrolls."""
+    heads: list[dict[str, Any]] = []
+    for i, column in enumerate(columns):
+        if i > 1 and heads[-1]["label"] == column.group:
+            heads[-1]["span"] += 1
+        else:
+            heads.append({"label": column.group, "span": 1})
+    return heads
+
+
 def _layout(
     report: Report, section: Section, rows: list[dict[str, Any]], f: ReportFilters
 ) -> dict[str, Any]:
@@ -159,24 +182,33 @@ def _layout(
         cells = []
         for column in section.columns:
             value = column.value(row)
+            plain = value.value if isinstance(value, Measure) else value
             cells.append(
                 {
                     "key": column.key,
                     "text": display(value, column.kind),
                     "url": _drill_url(report, section, column, row, f)
-                    if value not in (None, 0)
+                    if plain not in (None, 0)
                     else None,
                     "numeric": column.kind != "text",
+                    "detail": column.detail,
                 }
             )
         table.append({"id": f"{row.get('section')}:{row.get('key')}", "cells": cells})
+    grouped = any(c.group for c in section.columns)
+    details = sum(1 for c in section.columns if c.detail)
     return {
         "key": section.key,
         "title": section.title,
         "note": section.note,
         "columns": section.columns,
+        "groups": _group_heads(section.columns) if grouped else None,
+        "summary_groups": _group_heads([c for c in section.columns if not c.detail])
+        if grouped and details
+        else None,
+        "details": details,
         "rows": table,
-        "chart": _chart(section, shown) if section.chart and shown else None,
+        "charts": _charts(section, shown) if section.chart and shown else [],
     }
 
 
@@ -184,6 +216,8 @@ PALETTE = ["#3b6fd8", "#e3a008", "#dc2626", "#0e9f6e", "#7e3af2", "#6b7280", "#f
 
 
 def _number(value: Any) -> float | None:
+    if isinstance(value, Measure):
+        value = value.value
     if isinstance(value, Shown):
         value = value.percent  # a rate is charted as its share
     if value is None or isinstance(value, bool | str):
@@ -191,13 +225,49 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def _chart(section: Section, rows: list[dict[str, Any]]) -> dict[str, Any]:
+# The unit of a chart's value axis, by the kind of its values: one unit per axis.
+UNIT_OF_KIND = {"money": "money", "pct": "pct", "rate": "pct", "hours": "hours"}
+UNIT_NAMES = {
+    "count": "Counts",
+    "money": f"Amounts ({CURRENCY})",
+    "pct": "Rates (%)",
+    "hours": "Business hours",
+}
+AXIS_TITLES = {"count": "leads", "money": CURRENCY, "pct": "%", "hours": "business hours"}
+
+
+def _charts(section: Section, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A section's chart, as one small chart per unit when its values have several
+    (counts, money and rates never share an axis): a figure column's rows are split by
+    their unit, other columns by their kind."""
+    chart = section.chart
+    assert chart is not None
+    kinds = {c.key: c.kind for c in section.columns}
+    parts: dict[str, tuple[list[dict[str, Any]], list[str]]] = {}
+    if any(kinds.get(key) == "figure" for key in chart.columns):
+        for row in rows:
+            unit = ROW_UNITS.get(str(row.get("key")), "count")
+            parts.setdefault(unit, ([], list(chart.columns)))[0].append(row)
+    else:
+        for key in chart.columns:
+            unit = UNIT_OF_KIND.get(kinds.get(key, ""), "count")
+            parts.setdefault(unit, (rows, []))[1].append(key)
+    split = len(parts) > 1
+    return [
+        _chart(section, unit_rows, tuple(keys), unit, split)
+        for unit, (unit_rows, keys) in parts.items()
+    ]
+
+
+def _chart(
+    section: Section, rows: list[dict[str, Any]], keys: tuple[str, ...], unit: str, split: bool
+) -> dict[str, Any]:
     chart = section.chart
     assert chart is not None
     labels_by_key = {c.key: c.label for c in section.columns}
     label_column = section.columns[0]
     datasets = []
-    for i, key in enumerate(chart.columns):
+    for i, key in enumerate(keys):
         colour = PALETTE[i % len(PALETTE)]
         values = [row.get(key) for row in rows]
         if key in ("ttft_median", "ttft_p90"):
@@ -211,9 +281,12 @@ def _chart(section: Section, rows: list[dict[str, Any]]) -> dict[str, Any]:
                 "spanGaps": True,
             }
         )
+    title = f"{chart.title}: {UNIT_NAMES[unit].lower()}" if split else chart.title
+    value_axis, index_axis = ("x", "y") if chart.horizontal else ("y", "x")
     return {
-        "id": f"chart-{section.key}",
-        "title": chart.title,
+        "id": f"chart-{section.key}-{unit}",
+        "title": title,
+        "heading": UNIT_NAMES[unit] if split else "",
         "config": {
             "type": chart.type,
             "data": {
@@ -226,6 +299,14 @@ def _chart(section: Section, rows: list[dict[str, Any]]) -> dict[str, Any]:
                 "maintainAspectRatio": False,
                 "indexAxis": "y" if chart.horizontal else "x",
                 "plugins": {"title": {"display": False}, "legend": {"position": "bottom"}},
+                "scales": {
+                    value_axis: {
+                        "beginAtZero": True,
+                        "stacked": chart.stacked,
+                        "title": {"display": True, "text": AXIS_TITLES[unit]},
+                    },
+                    index_axis: {"stacked": chart.stacked},
+                },
             },
         },
     }

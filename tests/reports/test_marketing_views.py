@@ -60,7 +60,7 @@ def test_exports_name_the_unit_of_every_amount_time_and_rate(client, manager, wo
     # The rate is a number in the file (2 of 6 = 33.3 %), its "n of m" on the page.
     assert total[1][total[0].index("Acceptance rate (MQL → SQL) (%)")] == "33.3"
     one = csv_blocks(client.get(f"/reports/one_on_one/export.csv?{RANGE}").content)
-    assert "Median customer wait (business) (hours)" in one["Handed over and what sales did"][0]
+    assert "Median customer wait (business hours)" in one["Handed over and what sales did"][0]
     response = client.get(f"/reports/pipeline/export.xlsx?{RANGE}")
     book = load_workbook(io.BytesIO(response.content))
     heads = [c.value for c in book["Campaign cost"][2]]
