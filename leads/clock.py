@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +48,9 @@ RECOMPUTE_BATCH = 2000
 # due: the SLA engine, a layer above, records or resolves the breach.
 touched_after_due = Signal()
 
+# The rules `Rules.held` keeps for its block (None: read them on each call).
+_HELD: ContextVar[Rules | None] = ContextVar("rules_held", default=None)
+
 
 @dataclass(frozen=True)
 class ClockStart:
@@ -65,9 +71,25 @@ class Rules:
 
     @classmethod
     def in_force(cls) -> Rules:
-        """The active agreement with its calendar (no agreement: no clocks start)."""
+        """The active agreement with its calendar (no agreement: no clocks start); inside
+        `held`, the rules read when it began."""
+        held = _HELD.get()
+        if held is not None:
+            return held
         agreement = Agreement.current()
         return cls(agreement, agreement.calendar_spec() if agreement is not None else None)
+
+    @classmethod
+    @contextmanager
+    def held(cls) -> Iterator[Rules]:
+        """Read the rules once for a run of many operations that changes no agreement (the
+        demo's replay of a year): every `in_force` inside the block answers with them."""
+        rules = cls.in_force()
+        token = _HELD.set(rules)
+        try:
+            yield rules
+        finally:
+            _HELD.reset(token)
 
     @property
     def calendar(self) -> CalendarSpec:

@@ -102,9 +102,16 @@ class ReportFilters:
         return f"{self.start_day:%d %b %Y} – {self.end_day:%d %b %Y}"
 
 
-def default_range(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
-    """This month so far."""
+# Reports whose figures need a long window: leads untouched after 90 days are counted
+# 90 days after their assignment, and trends are drawn over time.
+YEAR_BY_DEFAULT = frozenset({"sales", "trends"})
+
+
+def default_range(today: dt.date | None = None, report: str = "") -> tuple[dt.date, dt.date]:
+    """This month so far; the last 12 months for the sales activity and trends reports."""
     today = today or timezone.localdate()
+    if report in YEAR_BY_DEFAULT:
+        return today - dt.timedelta(days=364), today
     return today.replace(day=1), today
 
 
@@ -123,10 +130,12 @@ def _date(value: Any) -> dt.date | None:
         return None
 
 
-def filters_from(params: Any, user: Any = None, today: dt.date | None = None) -> ReportFilters:
-    """Read filters from request.GET; bad values fall back to defaults; a rep sees only
-    their own numbers."""
-    start_default, end_default = default_range(today)
+def filters_from(
+    params: Any, user: Any = None, today: dt.date | None = None, report: str = ""
+) -> ReportFilters:
+    """Read filters from request.GET; bad values fall back to the report's defaults; a rep
+    sees only their own numbers."""
+    start_default, end_default = default_range(today, report)
     start = _date(params.get("start")) or start_default
     end = _date(params.get("end")) or end_default
     if end < start:

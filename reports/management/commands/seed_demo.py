@@ -1,9 +1,13 @@
-"""Demo data: one user per role, two sales teams, a few hundred leads with histories.
+"""Demo data: one user per role, two sales teams, a year of a few hundred leads' histories.
 
 Each lead comes in by the one way in at its past time, and its history is replayed
 through the services with explicit past times (transitions, touches, assignments,
-disqualifications with feedback), so the ledger holds what the reports count.
-Idempotent: users are updated in place, leads are created only once.
+campaign touch points, disqualifications with feedback and marketing's replies, junk),
+so the ledger holds what the reports count. The whole year is replayed in the order it
+happened, and at the end of each past day the SLA check breaches the clocks that ran
+out and the daily snapshots are taken as the scheduled tasks take them, so Trends has
+a year. The command lives in the reports app because it runs the reports' snapshots.
+Idempotent: users are updated in place, leads and snapshots are created only once.
 """
 
 from __future__ import annotations
@@ -29,9 +33,16 @@ from leads.clock import Rules, breach_due_clocks
 from leads.importing.cleaning import CleanRow
 from leads.importing.writer import Entry, TouchPoint, take_in_leads
 from leads.models import Account, Activity, Campaign, Feedback, Lead, RepProfile, Team
+from reports import pacing
+from reports import services as report_services
 
 DEMO_DOMAIN_SUFFIX = ".demo.example"
 LEAD_COUNT = 300
+# How far back the demo's story and its snapshots go: the snapshots of the last quarter are
+# daily, the ones before weekly (a snapshot costs a tenth of a second: a year of daily ones
+# would double the demo's time), so Trends draws a year.
+YEAR = dt.timedelta(days=365)
+DAILY_SNAPSHOT_DAYS = 92
 
 # username, first, last, role, team (for reps/managers), staff
 USERS = [
@@ -91,6 +102,7 @@ STAGE_MIX = [
     (Stage.CONVERTED, 15),
     (Stage.DISQUALIFIED, 25),
     (Stage.NURTURE, 15),
+    (JUNK := "junk", 6),
 ]
 
 # The marketing stages in funnel order, and the transition that moves a lead one step on.
@@ -98,13 +110,27 @@ FUNNEL = [Stage.SUSPECT, Stage.FAN, Stage.IQL, Stage.MQL]
 STEP_UP = {Stage.FAN: "mark_fan", Stage.IQL: "qualify_information", Stage.MQL: "hand_raise"}
 # How many days before now a lead of each final stage raised its hand (room for its story).
 HAND_RAISED_DAYS = {
-    Stage.WORKING: (20, 120),
-    Stage.SQL: (30, 150),
-    Stage.OPPORTUNITY: (45, 170),
-    Stage.CONVERTED: (70, 190),
-    Stage.DISQUALIFIED: (20, 180),
-    Stage.NURTURE: (20, 180),
+    Stage.WORKING: (5, 200),
+    Stage.SQL: (10, 300),
+    Stage.OPPORTUNITY: (15, 320),
+    Stage.CONVERTED: (40, 330),
+    Stage.DISQUALIFIED: (5, 330),
+    Stage.NURTURE: (20, 300),
 }
+# A share of the worked leads raised their hands in the last weeks: this month's reports
+# have leads accepted, disqualified and deals opened, not only new MQLs.
+RECENT_SHARE, RECENT_DAYS = 0.3, 45
+# Campaigns that touch leads already in Accord (so a deal has touch points from several).
+NURTURE_CAMPAIGNS = [
+    ("Webinar series", Decimal(9000)),
+    ("Customer newsletter", Decimal(2400)),
+    ("Trade fair", Decimal(18000)),
+]
+REPLIES = [
+    "Thanks: we are tightening the targeting of this campaign.",
+    "Understood. We will drop this segment from next month's lists.",
+    "Good to know, we will check the form's data quality.",
+]
 # How a worked lead's first clock went: met, met by a second rep, missed, missed and moved.
 OUTCOMES = ["met"] * 11 + ["met_moved"] * 3 + ["late"] * 3 + ["late_moved"] * 3
 DISQUALIFY = [
@@ -158,6 +184,7 @@ class Story:
     ) -> None:
         self.rng = rng
         self.now = now
+        self.campaign_count = len(NURTURE_CAMPAIGNS)
         self.users = users
         self.channels = channels
         self.rules = rules
@@ -277,7 +304,7 @@ class Story:
         """An untouched MQL: most recent (some due, some overdue), some old, some on the desk."""
         channel = self.channel_for(Stage.MQL)
         if self.rng.random() < 0.35:
-            raised = self.at_work(self.now - dt.timedelta(days=self.rng.randrange(35, 150)))
+            raised = self.at_work(self.now - dt.timedelta(days=self.rng.randrange(35, 330)))
         else:
             raised = self.at_work(
                 self.now - dt.timedelta(hours=self.rng.randrange(1, 72)), back=True
@@ -294,14 +321,44 @@ class Story:
         """A lead sales worked: assigned, touched in time or late, then taken to `target`."""
         channel = self.channel_for(target)
         low, high = HAND_RAISED_DAYS[target]
+        if self.rng.random() < RECENT_SHARE:
+            high = max(low + 1, min(high, RECENT_DAYS))
         for extra in range(0, 400, 15):
             days = self.rng.randrange(low, high) + extra
             raised = self.at_work(self.now - dt.timedelta(days=days))
             created, steps = self.raised_hand(channel, raised)
             steps += self.sales(channel, raised, target)
             if steps[-1].at < self.now:
-                return channel, created, steps
+                return channel, created, steps + self.campaign_touches(created, steps)
         raise RuntimeError("no room for a worked lead's story")
+
+    def campaign_touches(self, created: dt.datetime, steps: list[Step]) -> list[Step]:
+        """Other campaigns reach the lead before sales accepts it (or its story ends): one
+        or two touch points, so first, last and linear attribution tell apart."""
+        until = next((s.at for s in steps if s.args.get("name") == "accept"), steps[-1].at)
+        if until - created < dt.timedelta(hours=2) or self.rng.random() < 0.15:
+            return []
+        picked = self.rng.sample(range(self.campaign_count), self.rng.choice([1, 2, 2]))
+        span = (until - created).total_seconds()
+        return [
+            Step(
+                created + dt.timedelta(seconds=span * self.rng.uniform(0.1, 0.9)),
+                "campaign",
+                None,
+                {"campaign": n},
+            )
+            for n in picked
+        ]
+
+    def junk(self) -> tuple[Channel, dt.datetime, list[Step]]:
+        """A bot's sign-up through a form: marketing marks it junk / spam within hours."""
+        channel = next((c for c in self.channels if c.entry_stage == Stage.MQL), None)
+        channel = channel or self.channel_for(Stage.MQL)
+        days = self.rng.choice([self.rng.randrange(2, 20), self.rng.randrange(20, 330)])
+        raised = self.at_work(self.now - dt.timedelta(days=days))
+        created, steps = self.raised_hand(channel, raised)
+        junked = self.at_work(raised + dt.timedelta(hours=self.rng.randrange(1, 5)))
+        return channel, created, [*steps, Step(junked, "junk", self.users["marketing"])]
 
     def sales(self, channel: Channel, raised: dt.datetime, target: str) -> list[Step]:
         """Sales' part of a worked lead's story, from its hand-raise at `raised`."""
@@ -329,14 +386,14 @@ class Story:
         for _ in range(self.rng.choice(FOLLOW_UPS)):
             at = self.later(at, 2, 6)
             steps.append(self.touch(at, rep))
-        steps += self.outcome(rep, at, target)
+        steps += self.outcome(channel, rep, at, target)
         return steps
 
     def touch(self, at: dt.datetime, rep: User) -> Step:
         """The rep logs a call, an email or a meeting."""
         return Step(at, "touch", rep, {"kind": self.rng.choice(TOUCH_KINDS)})
 
-    def outcome(self, rep: User, at: dt.datetime, target: str) -> list[Step]:
+    def outcome(self, channel: Channel, rep: User, at: dt.datetime, target: str) -> list[Step]:
         """The rep takes a worked lead on to where its story ends."""
         steps = []
         accepted = target in (Stage.SQL, Stage.OPPORTUNITY, Stage.CONVERTED) or (
@@ -345,7 +402,9 @@ class Story:
         if accepted:
             at = self.later(at, 1, 6)
             steps.append(Step(at, "transition", rep, {"name": "accept"}))
-        if target in (Stage.OPPORTUNITY, Stage.CONVERTED):
+        # Some accepted leads that end disqualified had a deal first: the deal is lost.
+        lost = target == Stage.DISQUALIFIED and accepted and self.rng.random() < 0.5
+        if target in (Stage.OPPORTUNITY, Stage.CONVERTED) or lost:
             at = self.later(at, 3, 15)
             amount = Decimal(self.rng.randrange(5, 120)) * 1000
             steps.append(
@@ -358,6 +417,9 @@ class Story:
             at = self.later(at, 1, 8)
             return_on = (self.now + dt.timedelta(days=self.rng.randrange(7, 90))).date()
             steps.append(Step(at, "transition", rep, {"name": "nurture", "return_on": return_on}))
+            back = self.later(at, 20, 60)
+            if self.rng.random() < 0.4 and back < self.now - dt.timedelta(days=10):
+                steps += self.back_from_nurture(channel, rep, back)
         if target == Stage.DISQUALIFIED:
             at = self.later(at, 1, 8)
             reason, feedback = self.rng.choice(DISQUALIFY)
@@ -366,7 +428,21 @@ class Story:
             steps.append(
                 Step(at, "disqualify", rep, {**args, "text": "Not a fit for this quarter."})
             )
+            if self.rng.random() < 0.6:
+                reply = self.later(at, 1, 4)
+                steps.append(Step(reply, "reply", self.users["marketing"], {"n": len(steps)}))
         return steps
+
+    def back_from_nurture(self, channel: Channel, rep: User, at: dt.datetime) -> list[Step]:
+        """The nurtured buyer raises a hand again: an MQL once more, worked by the rep."""
+        due = self.due(channel, at)
+        touched = self.between(at, due, 0.1, 0.8)
+        return [
+            Step(at, "transition", self.users["marketing"], {"name": "hand_raise"}),
+            self.assign(self.between(at, touched, 0.0, 0.5), rep),
+            self.touch(touched, rep),
+            Step(self.later(touched, 1, 5), "transition", rep, {"name": "accept"}),
+        ]
 
     def list_days(self) -> list[dt.datetime]:
         """When marketing imported its lists: every four weeks, back past the oldest story."""
@@ -376,6 +452,8 @@ class Story:
 
     def plan(self, stage: str) -> tuple[Channel, dt.datetime, list[Step]]:
         """Where a lead that ends in `stage` came in, when, and what happened to it since."""
+        if stage == JUNK:
+            return self.junk()
         if stage == Stage.MQL:
             return self.new_mql()
         if stage in FUNNEL:
@@ -383,8 +461,22 @@ class Story:
         return self.worked_lead(stage)
 
 
+@dataclass(order=True)
+class Moment:
+    """Something that happens in the demo's year, in the order it happened: a take-in
+    (0), a step of a lead's story (1) or the end of a day (2) at the same time."""
+
+    at: dt.datetime
+    order: int
+    n: int
+    what: Any = field(compare=False)
+
+
 class Command(BaseCommand):
-    help = "Load demo users (printed with passwords) and a few hundred demo leads. Idempotent."
+    help = (
+        "Load demo users (printed with passwords) and a year of demo leads, with daily "
+        "report snapshots. Idempotent."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
@@ -455,76 +547,154 @@ class Command(BaseCommand):
             )[0]
             for name in COMPANIES
         ]
-        story = Story(rng, now, users, channels, Rules.in_force())
-        stages = [stage for stage, weight in STAGE_MIX for _ in range(weight)]
-        plans = []
-        for i in range(LEAD_COUNT):
-            account = rng.choice(accounts)
-            first, last = rng.choice(FIRST), rng.choice(LAST)
-            values = {
-                "first_name": first,
-                "last_name": last,
-                "title": rng.choice(TITLES),
-                "company": account.name,
-                "country": rng.choice(["DE", "US", "GB", "FR", "NL"]),
-            }
-            channel, created_at, steps = story.plan(stages[i % len(stages)])
-            email = f"{first}.{last}.{i}@{account.domain}".lower()
-            plans.append(Plan(email, values, channel, created_at, steps))
-        # Each channel's campaign runs from the oldest demo lead on (its cost spreads over it).
-        starts_on = min(plan.created_at for plan in plans).date() - dt.timedelta(days=28)
-        campaigns = {
+        with Rules.held() as rules:
+            story = Story(rng, now, users, channels, rules)
+            stages = [stage for stage, weight in STAGE_MIX for _ in range(weight)]
+            plans = []
+            for i in range(LEAD_COUNT):
+                account = rng.choice(accounts)
+                first, last = rng.choice(FIRST), rng.choice(LAST)
+                values = {
+                    "first_name": first,
+                    "last_name": last,
+                    "title": rng.choice(TITLES),
+                    "company": account.name,
+                    "country": rng.choice(["DE", "US", "GB", "FR", "NL"]),
+                }
+                channel, created_at, steps = story.plan(stages[i % len(stages)])
+                email = f"{first}.{last}.{i}@{account.domain}".lower()
+                plans.append(Plan(email, values, channel, created_at, steps))
+            starts_on = min(plan.created_at for plan in plans).date() - dt.timedelta(days=28)
+            campaigns = self._campaigns(rng, channels, starts_on, now)
+            Replay(self, plans, campaigns, story).run()
+        return len(plans)
+
+    def _campaigns(
+        self, rng: random.Random, channels: list[Channel], starts_on: dt.date, now: dt.datetime
+    ) -> dict[Any, Campaign]:
+        """Each channel's campaign, from the oldest demo lead on to a quarter from now (its
+        cost spreads over those days), and the campaigns that reach leads already in
+        Accord (by their number)."""
+        ends_on = now.date() + dt.timedelta(days=90)
+        campaigns: dict[Any, Campaign] = {
             channel.pk: Campaign.objects.get_or_create(
                 name=f"{channel.name} {now.year}",
                 defaults={
                     "channel": channel,
                     "cost": Decimal(rng.randrange(500, 20000)),
                     "starts_on": starts_on,
+                    "ends_on": ends_on,
                 },
             )[0]
             for channel in channels
         }
-        lead_ids = self._take_in(plans, campaigns, story)
-        for plan in plans:
-            lead = Lead.objects.get(pk=lead_ids[plan.email])
-            for step in plan.steps:
-                self._happen(lead, step)
-        # The SLA check, had it run all along, would have breached the clocks that ran out.
-        while breach_due_clocks(now, BREACH_BATCH):
-            pass
-        return len(plans)
+        sourced = next((c for c in channels if c.is_marketing_sourced), channels[0])
+        for n, (name, cost) in enumerate(NURTURE_CAMPAIGNS):
+            campaigns[("touch", n)] = Campaign.objects.get_or_create(
+                name=name,
+                defaults={
+                    "channel": sourced,
+                    "cost": cost,
+                    "starts_on": starts_on,
+                    "ends_on": ends_on,
+                },
+            )[0]
+        return campaigns
 
-    def _take_in(
-        self, plans: list[Plan], campaigns: dict[int, Campaign], story: Story
-    ) -> dict[str, int]:
-        """The demo leads come in by the one way in at their past times; ids by email."""
-        # A lead entering at MQL comes alone (a form: its time starts its clock); the
-        # others come in their channel's list of the month, fewer take-ins to run.
-        lists = story.list_days()
+
+class Replay:
+    """The demo's year, replayed in order through the services; the end of a past day runs
+    the SLA check and takes the daily snapshots (reports and marketing pacing), every day
+    of the last quarter and every week before it."""
+
+    def __init__(
+        self, command: Command, plans: list[Plan], campaigns: dict[Any, Campaign], story: Story
+    ) -> None:
+        self.command = command
+        self.plans = plans
+        self.campaigns = campaigns
+        self.story = story
+        self.leads: dict[str, Lead] = {}
+
+    def moments(self) -> list[Moment]:
+        """Every take-in, story step and end of day, in the order they happened."""
+        moments: list[Moment] = []
+        for n, ((channel_pk, at), members) in enumerate(self.take_ins().items()):
+            moments.append(Moment(at, 0, n, (channel_pk, members)))
+        for plan in self.plans:
+            for step in plan.steps:
+                moments.append(Moment(step.at, 1, len(moments), (plan, step)))
+        now = self.story.now
+        day, today = timezone.localdate(now - YEAR), timezone.localdate(now)
+        while (end := _day_end(day)) < now:
+            ago = (today - day).days
+            if ago <= DAILY_SNAPSHOT_DAYS or ago % 7 == 0:
+                moments.append(Moment(end, 2, len(moments), None))
+            day += dt.timedelta(days=1)
+        return sorted(moments)
+
+    def take_ins(self) -> dict[tuple[int, dt.datetime], list[Plan]]:
+        """A lead entering at MQL comes alone (a form: its time starts its clock); the
+        others come in their channel's list of the month, fewer take-ins to run."""
+        lists = self.story.list_days()
         groups: dict[tuple[int, dt.datetime], list[Plan]] = {}
-        for plan in plans:
+        for plan in self.plans:
             at = plan.created_at
             if plan.channel.entry_stage != Stage.MQL:
                 at = max(day for day in lists if day <= at)
             groups.setdefault((plan.channel.pk, at), []).append(plan)
-        lead_ids: dict[str, int] = {}
-        for (channel_pk, at), members in groups.items():
-            campaign = campaigns[channel_pk]
-            touch = TouchPoint(
-                side=Activity.Side.MARKETING.value,
-                kind=Activity.Kind.LIST_IMPORT.value,
-                subject=f"Appeared in {campaign}"[:200],
-                once_key=f"demo-seed:{campaign.pk}",
-            )
-            entry = Entry.prepare(channel=members[0].channel, campaign=campaign, touch=touch, at=at)
-            rows = [
-                CleanRow(n, plan.email, {"email": plan.email, **plan.values})
-                for n, plan in enumerate(members, start=1)
-            ]
-            lead_ids.update(take_in_leads(entry, rows).lead_ids)
-        return lead_ids
+        return groups
 
-    def _happen(self, lead: Lead, step: Step) -> None:
+    def run(self) -> None:
+        for moment in self.moments():
+            if moment.order == 0:
+                self.take_in(moment.at, *moment.what)
+            elif moment.order == 1:
+                plan, step = moment.what
+                self.happen(self.leads[plan.email], step)
+            else:
+                self.end_of_day(moment.at)
+        # The SLA check, had it run all along, would have breached the clocks that ran out.
+        while breach_due_clocks(self.story.now, BREACH_BATCH):
+            pass
+
+    def end_of_day(self, at: dt.datetime) -> None:
+        """What the scheduled tasks did that evening: the SLA check, then the snapshots."""
+        while breach_due_clocks(at, BREACH_BATCH):
+            pass
+        report_services.take_snapshot(at)
+        pacing.snapshot_marketing_pacing(at)
+
+    def take_in(self, at: dt.datetime, channel_pk: int, members: list[Plan]) -> None:
+        """The demo leads of one list or form come in by the one way in."""
+        campaign = self.campaigns[channel_pk]
+        touch = TouchPoint(
+            side=Activity.Side.MARKETING.value,
+            kind=Activity.Kind.LIST_IMPORT.value,
+            subject=f"Appeared in {campaign}"[:200],
+            once_key=f"demo-seed:{campaign.pk}",
+        )
+        entry = Entry.prepare(channel=members[0].channel, campaign=campaign, touch=touch, at=at)
+        rows = [
+            CleanRow(n, plan.email, {"email": plan.email, **plan.values})
+            for n, plan in enumerate(members, start=1)
+        ]
+        ids = take_in_leads(entry, rows).lead_ids
+        found = Lead.objects.in_bulk([ids[plan.email] for plan in members])
+        self.leads.update({plan.email: found[ids[plan.email]] for plan in members})
+
+    def touch_point(self, lead: Lead, at: dt.datetime, campaign: Campaign) -> None:
+        """Another campaign reaches a lead already in Accord (a webinar, a fair, …)."""
+        touch = TouchPoint(
+            side=Activity.Side.MARKETING.value,
+            kind=Activity.Kind.LIST_IMPORT.value,
+            subject=f"Appeared in {campaign}"[:200],
+            once_key=f"demo-seed:{campaign.pk}",
+        )
+        entry = Entry.prepare(channel=campaign.channel, campaign=campaign, touch=touch, at=at)
+        take_in_leads(entry, [CleanRow(1, lead.email, {"email": lead.email})])
+
+    def happen(self, lead: Lead, step: Step) -> None:
         """Replay one step of a lead's story through its service, at the step's time."""
         args = step.args
         if step.action == "transition":
@@ -535,7 +705,21 @@ class Command(BaseCommand):
             services.log_touch(lead, by=step.by, kind=args["kind"], subject="Follow-up", at=step.at)
         elif step.action == "disqualify":
             services.disqualify_with_feedback(lead, by=step.by, at=step.at, **args)
+        elif step.action == "junk":
+            services.mark_junk(lead, by=step.by, at=step.at)
+        elif step.action == "reply":
+            feedback = Feedback.objects.filter(lead=lead, reply_to=None).latest("created_at")
+            text = REPLIES[args["n"] % len(REPLIES)]
+            services.reply_to_feedback(feedback, by=step.by, text=text, at=step.at)
+        elif step.action == "campaign":
+            self.touch_point(lead, step.at, self.campaigns[("touch", args["campaign"])])
+            lead.refresh_from_db()
         elif step.action == "assign":
             services.reassign([lead], args["to"], by=step.by, reason=args["reason"], at=step.at)
             # reassign saves its own locked copy: ours is a version behind.
             lead.refresh_from_db()
+
+
+def _day_end(day: dt.date) -> dt.datetime:
+    """When the daily snapshots of a (site-local) day are taken: 23:55."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(23, 55)))
