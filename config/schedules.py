@@ -36,6 +36,7 @@ MARKETING_PACING = "Marketing commitment pacing (daily)"
 REPORT_SNAPSHOTS = "Report snapshots (daily)"
 WAKE_NURTURED = "Wake nurtured leads (daily)"
 RESUME_IMPORTS = "Resume stalled imports (every minute)"
+EXPIRE_UPLOADS = "Expire abandoned uploads (hourly)"
 
 SCHEDULES: list[Schedule] = [
     Schedule(
@@ -53,6 +54,13 @@ SCHEDULES: list[Schedule] = [
         "Queues again every list import whose worker stopped (no sign of life for "
         "IMPORT_STALLED_AFTER seconds), so it resumes where it stopped, without duplicates.",
         expire_seconds=60,
+    ),
+    Schedule(
+        EXPIRE_UPLOADS,
+        "leads.tasks.expire_abandoned_uploads",
+        "17 * * * *",
+        "Removes list imports uploaded but never confirmed for a day, with their stored file.",
+        expire_seconds=3600,
     ),
     Schedule(
         UNTOUCHED_FLAGS,

@@ -20,6 +20,7 @@ from notifications.services import Message, notify
 from . import clock, queries
 from .importing.batches import claim_batch, requeue_batch, run_batch, stalled_batch_ids
 from .importing.files import ImportFileError
+from .importing.uploads import expire_abandoned_uploads
 from .models import Activity, ImportBatch, Lead
 
 WAKE_SUBJECT = "Back from nurture: follow up"
@@ -131,7 +132,7 @@ def run_import(batch_id: int) -> dict[str, Any]:
             finished_at=timezone.now(),
         )
         raise
-    return {k: v for k, v in summary.as_dict().items() if k != "errors"}
+    return {k: v for k, v in summary.as_dict().items() if k not in ("errors", "warnings")}
 
 
 def queue_import(batch_id: int) -> None:
@@ -149,6 +150,12 @@ def resume_stalled_imports() -> int:
             queue_import(batch.pk)
             resumed += 1
     return resumed
+
+
+@shared_task(name="leads.tasks.expire_abandoned_uploads")
+def expire_abandoned_uploads_task() -> int:
+    """Remove uploads never confirmed for a day, with their stored bytes. Returns how many."""
+    return expire_abandoned_uploads()
 
 
 @shared_task(name="leads.tasks.recompute_clocks", acks_late=True)

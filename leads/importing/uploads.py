@@ -8,6 +8,7 @@ file's name. Nothing an import needs lives on one machine's disk.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from typing import BinaryIO
@@ -15,6 +16,8 @@ from typing import BinaryIO
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
+from django.db import transaction
+from django.utils import timezone
 
 from leads.models import ImportBatch, ImportUpload
 
@@ -22,6 +25,9 @@ from .files import ImportFileError
 
 STORAGE_ALIAS = "imports"
 MISSING = "The uploaded file of this import is missing; upload the list again."
+# An upload never confirmed for this long is abandoned: the sweeper removes it.
+ABANDONED_AFTER = dt.timedelta(days=1)
+EXPIRE_CHUNK = 200
 
 
 def _storage() -> Storage | None:
@@ -55,3 +61,35 @@ def open_upload(batch: ImportBatch) -> BinaryIO:
     if storage is None or not storage.exists(upload.name):
         raise ImportFileError(MISSING)
     return storage.open(upload.name, "rb")
+
+
+def expire_abandoned_uploads(now: dt.datetime | None = None) -> int:
+    """Remove every batch uploaded but never confirmed for ABANDONED_AFTER, with its
+    stored bytes (and its preview's rejected rows). Returns how many went.
+
+    Each chunk is deleted only while still unconfirmed, in one statement, so an upload
+    confirmed meanwhile stays; a stored file is deleted once its row is gone.
+    """
+    cutoff = (now or timezone.now()) - ABANDONED_AFTER
+    abandoned = ImportBatch.objects.filter(
+        status=ImportBatch.Status.UPLOADED, created_at__lt=cutoff
+    ).order_by("pk")
+    removed = 0
+    while ids := list(abandoned.values_list("pk", flat=True)[:EXPIRE_CHUNK]):
+        with transaction.atomic():
+            names = list(
+                ImportUpload.objects.filter(batch_id__in=ids)
+                .exclude(name="")
+                .values_list("name", flat=True)
+            )
+            removed += abandoned.filter(pk__in=ids).delete()[1].get(ImportBatch._meta.label, 0)
+            transaction.on_commit(lambda names=names: _delete_files(names))
+    return removed
+
+
+def _delete_files(names: list[str]) -> None:
+    storage = _storage()
+    if storage is None:
+        return
+    for name in names:
+        storage.delete(name)
