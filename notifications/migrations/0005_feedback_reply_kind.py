@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0004_digest_items'),
+        ("notifications", "0004_digest_items"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('sla_warning', 'Follow-up due soon'), ('sla_breach', 'Follow-up time missed'), ('sla_escalation', 'SLA escalation'), ('reassigned', 'Lead reassigned'), ('untouched', 'Untouched leads'), ('nurture_wakeup', 'Back from nurture'), ('feedback_reply', 'Reply to feedback')], max_length=20),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("sla_warning", "Follow-up due soon"),
+                    ("sla_breach", "Follow-up time missed"),
+                    ("sla_escalation", "SLA escalation"),
+                    ("reassigned", "Lead reassigned"),
+                    ("untouched", "Untouched leads"),
+                    ("nurture_wakeup", "Back from nurture"),
+                    ("feedback_reply", "Reply to feedback"),
+                ],
+                max_length=20,
+            ),
         ),
     ]
