@@ -38,6 +38,11 @@ from .models import (
 
 # Open stages in funnel order, for filters and the queue.
 QUEUE_STAGES = tuple(s for s in Stage if s in OPEN_STAGES)
+# Stages only marketing works (the playbook's stage owners): sales does not contact a
+# Suspect or a Fan, so an unowned one is marketing's, not the lead desk's.
+MARKETING_ONLY_STAGES = (Stage.SUSPECT, Stage.FAN)
+# The open stages sales works: what the lead desk holds when nobody owns the lead.
+DESK_STAGES = tuple(s for s in QUEUE_STAGES if s not in MARKETING_ONLY_STAGES)
 
 TIMELINE_LIMIT = 200
 
@@ -178,9 +183,26 @@ def queue_for(user: Any) -> QuerySet[Lead]:
     return by_urgency(Lead.objects.filter(open_leads(), owner=user))
 
 
-def desk_leads() -> QuerySet[Lead]:
-    """Open leads nobody owns, most urgent first."""
-    return by_urgency(Lead.objects.filter(open_leads(), owner__isnull=True))
+def on_the_desk() -> Q:
+    """Open leads nobody owns that sales should work (the lead desk): every open stage
+    but the ones only marketing works (see MARKETING_ONLY_STAGES)."""
+    return Q(stage__in=DESK_STAGES, owner__isnull=True)
+
+
+def marketings_without_owner() -> Q:
+    """Open leads nobody owns in a stage only marketing works (one click from the desk)."""
+    return Q(stage__in=MARKETING_ONLY_STAGES, owner__isnull=True)
+
+
+def desk_leads(marketings: bool = False) -> QuerySet[Lead]:
+    """The lead desk, most urgent first; with `marketings`, marketing's unowned leads."""
+    rule = marketings_without_owner() if marketings else on_the_desk()
+    return by_urgency(Lead.objects.filter(rule))
+
+
+def marketings_without_owner_count() -> int:
+    """How many leads marketing's side of the desk holds (the link's figure)."""
+    return Lead.objects.filter(marketings_without_owner()).count()
 
 
 def _empty_counts() -> dict[str, int]:
@@ -331,7 +353,8 @@ class Load:
 
 
 def team_load(manager: Any) -> tuple[list[Load], Load]:
-    """Each rep of the manager's teams and the lead desk, with their open leads by bucket.
+    """Each rep of the manager's teams and the lead desk (the unowned open leads sales
+    works, as the desk page lists them), with their open leads by bucket.
 
     Two queries: the reps, then one grouped count over the open leads of those reps and
     of the desk (the lead_owner_stage index finds both), by the queue's own bucket rules.
@@ -339,7 +362,7 @@ def team_load(manager: Any) -> tuple[list[Load], Load]:
     reps = list(managed_reps(manager))
     counts = urgency_counts_by_owner(
         Lead.objects.filter(open_leads(), owner_id__in=[rep.user_id for rep in reps]),
-        Lead.objects.filter(open_leads(), owner__isnull=True),
+        Lead.objects.filter(on_the_desk()),
     )
     rows = [Load(counts.get(rep.user_id, _empty_counts()), rep) for rep in reps]
     return rows, Load(counts.get(None, _empty_counts()))

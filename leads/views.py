@@ -175,8 +175,12 @@ def team_rep(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @role_required(roles.SALES_MANAGER)
 def desk(request: HttpRequest) -> HttpResponse:
-    """Open leads nobody owns yet, with bulk assignment to the manager's reps."""
-    context = _queue_context(request, queries.desk_leads())
+    """Open leads nobody owns that sales works, with bulk assignment to the manager's reps;
+    `?side=marketing` lists marketing's unowned Suspects and Fans instead."""
+    marketings = request.GET.get("side") == "marketing"
+    context = _queue_context(request, queries.desk_leads(marketings))
+    context["side"] = "marketing" if marketings else ""
+    context["marketings_count"] = queries.marketings_without_owner_count()
     context["reassign_form"] = ReassignForm(
         reps=queries.managed_reps(request.user),
         allow_desk=False,
