@@ -36,7 +36,7 @@ from .importing.files import (
     encoding_label,
     over_upload_cap,
 )
-from .importing.presets import PRESETS_BY_ID, auto_mapping
+from .importing.presets import PRESETS_BY_ID, auto_mapping, unrecognised_columns
 from .importing.revert import check_revertible, plan_revert, revert_batch
 from .models import (
     Campaign,
@@ -269,7 +269,13 @@ def import_preview(request: HttpRequest, batch_id: int) -> HttpResponse:
     headers = batch.mapping.get("headers", [])
     columns = batch.mapping.get("columns", [])
     mapped = [(h, COLUMNS[c].label) for h, c in zip(headers, columns, strict=False) if c]
-    unmapped = [h for h, c in zip(headers, columns, strict=False) if not c and h]
+    # Columns not imported, a column without header included when it holds something.
+    filled = set(unrecognised_columns(headers, table.rows, None))
+    unmapped = [
+        h or f"(column {i + 1}, no header)"
+        for i, (h, c) in enumerate(zip(headers, columns, strict=False))
+        if not c and (h or i in filled)
+    ]
     preset = PRESETS_BY_ID.get(batch.preset)
     return render(
         request,

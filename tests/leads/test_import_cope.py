@@ -178,7 +178,7 @@ def test_an_unknown_column_forces_the_mapping_step(client, marketer, channel):
     mapped = client.post(response.url, {"col_0": "first_name", "col_1": "email"})
     assert mapped.url == reverse("leads:import_preview", args=[batch.pk])
     preview = client.get(mapped.url).content.decode()
-    assert "Not imported: Notizen" in preview
+    assert "Not imported: Notizen, (column 4, no header)" in preview
 
 
 def test_a_webinar_files_registration_time_becomes_the_activity_time(channel):
