@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agreements import roles
+from notifications.models import Notification
 from notifications.services import Message, notify
 
 from .models import (
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 # The notification kind of everything about agreement versions and their configuration.
-NOTICE = "agreement"
+NOTICE = Notification.Kind.AGREEMENT
 
 MARKETING_SIDE = "marketing"
 SALES_SIDE = "sales"

@@ -18,6 +18,7 @@ class Notification(models.Model):
         UNTOUCHED = "untouched", "Untouched leads"
         NURTURE_WAKEUP = "nurture_wakeup", "Back from nurture"
         FEEDBACK_REPLY = "feedback_reply", "Reply to feedback"
+        AGREEMENT = "agreement", "Agreement"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
