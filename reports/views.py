@@ -62,7 +62,7 @@ def index(request: HttpRequest) -> HttpResponse:
 def report(request: HttpRequest, key: str) -> HttpResponse:
     """One report for the chosen filters: charts, a table under each, export links."""
     report = _report_for(request, key)
-    f = filters_from(request.GET, request.user)
+    f = filters_from(request.GET, request.user, report=key)
     rows = report.query(f)
     sections = [_layout(report, section, rows, f) for section in report.sections_of(rows)]
     return render(
@@ -85,7 +85,7 @@ def report(request: HttpRequest, key: str) -> HttpResponse:
 def export(request: HttpRequest, key: str, fmt: str) -> HttpResponse:
     """The report as CSV or XLSX, from the same rows as the page."""
     report = _report_for(request, key)
-    f = filters_from(request.GET, request.user)
+    f = filters_from(request.GET, request.user, report=key)
     rows = report.query(f)
     if fmt == "csv":
         return exports.csv_export(report, f, rows)
@@ -98,7 +98,7 @@ def export(request: HttpRequest, key: str, fmt: str) -> HttpResponse:
 def drilldown(request: HttpRequest, key: str) -> HttpResponse:
     """The leads behind one number of a report (the first 200), with the same filters."""
     report = _report_for(request, key)
-    f = filters_from(request.GET, request.user)
+    f = filters_from(request.GET, request.user, report=key)
     metric = request.GET.get("metric", "")
     leads = report.drilldown(metric, f, timezone.now())
     total = leads.count()
@@ -304,6 +304,8 @@ def _chart(
                         "beginAtZero": True,
                         "stacked": chart.stacked,
                         "title": {"display": True, "text": AXIS_TITLES[unit]},
+                        # Leads are counted whole: no 2.5 on a count's axis.
+                        "ticks": {"precision": 0} if unit == "count" else {},
                     },
                     index_axis: {"stacked": chart.stacked},
                 },

@@ -4,11 +4,15 @@ is drawn as one small chart per unit."""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from reports.services import take_snapshot
 from tests.agreements.factories import (
     AgreementFactory,
     MarketingCommitmentFactory,
@@ -56,8 +60,12 @@ def rule_agreement(marketer, manager, ops):
 
 @pytest.fixture
 def world(rule_agreement, rep, other_rep, marketer, ops, clock_world):
-    """The marketing reports' world and the sales ledger's clocks, reps and desk."""
-    return build_marketing_world(rep, other_rep, marketer, ops)
+    """The marketing reports' world, the sales ledger's clocks, reps and desk, and a
+    month of daily snapshots for the trends."""
+    built = build_marketing_world(rep, other_rep, marketer, ops)
+    for day in range(1, 32, 3):
+        take_snapshot(dt.datetime(2026, 3, day, 23, 0, tzinfo=dt.UTC))
+    return built
 
 
 def open_report(page: Page, url: str) -> None:
@@ -80,8 +88,9 @@ def test_no_report_scrolls_the_page_sideways(page, live_server, ops, world, widt
         open_report(page, f"{live_server.url}/reports/{key}/?{query}")
         expect(page.locator("section.report-section table").first).to_be_visible()
         sizes = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-        RESULTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(RESULTS / f"report-layout-{key}-{width}.png"), full_page=True)
+        shots = Path(os.environ.get("ACCORD_SCREENSHOTS", RESULTS))
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / f"report-layout-{key}-{width}.png"), full_page=True)
         assert page.evaluate(PAGE_FITS), (key, width, sizes)
         if width >= 1366:
             # At a laptop's width every table shows whole, without scrolling its box.
