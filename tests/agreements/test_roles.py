@@ -10,6 +10,7 @@ from django.apps import apps
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from agreements import roles
 from agreements.stages import Stage
@@ -92,7 +93,9 @@ def test_seed_demo_twice_duplicates_nothing_and_every_printed_login_works():
     assert {login["role"] for login in logins} == set(roles.ROLES)
     assert logins == [m.groupdict() for m in map(LOGIN_LINE.match, first_output.splitlines()) if m]
     for login in logins:
-        user = authenticate(username=login["username"], password=login["password"])
+        # As the login page does: django-axes needs the request.
+        request = RequestFactory().post("/accounts/login/")
+        user = authenticate(request, username=login["username"], password=login["password"])
         assert user is not None, login["username"]
         assert roles.has_role(user, login["role"])
 
