@@ -73,6 +73,14 @@ def _sign(world: Any) -> dict[str, Any]:
     return {"side": "marketing"}
 
 
+def _junk(world: Any) -> dict[str, Any]:
+    return {"stage": Stage.MQL}
+
+
+def _version(world: Any) -> dict[str, Any]:
+    return {"version": world.draft.version}
+
+
 def _batch(world: Any) -> dict[str, Any]:
     from leads.importing.batches import create_batch
 
@@ -123,8 +131,11 @@ MATRIX: list[Row] = [
     Row("leads:import_errors", "-", "get", expect(403, marketing=200, ops=200), kwargs=_batch),
     Row("leads:import_confirm", "-", "get", ALL_405, kwargs=_batch),
     Row("leads:import_confirm", "-", "post", expect(403, marketing=302, ops=302), kwargs=_batch),
-    Row("leads:import_revert", "-", "get", ALL_405, kwargs=_batch),
+    # The plan page; a batch still being uploaded sends people back to it.
+    Row("leads:import_revert", "-", "get", expect(403, marketing=302, ops=302), kwargs=_batch),
     Row("leads:import_revert", "-", "post", expect(403, marketing=302, ops=302), kwargs=_batch),
+    Row("leads:import_retry", "-", "get", ALL_405, kwargs=_batch),
+    Row("leads:import_retry", "-", "post", expect(403, marketing=302, ops=302), kwargs=_batch),
     Row("leads:intake", "-", "get", ALL_405, kwargs=_channel),
     Row("leads:intake", "-", "post", expect(401, anonymous=401), kwargs=_channel),
     # --- leads: the lead page and its actions
@@ -136,11 +147,19 @@ MATRIX: list[Row] = [
     Row("leads:transition", "own", "get", ALL_405),
     Row("leads:transition", "own", "post", expect(403, rep=302, manager=302), _start_working),
     Row("leads:transition", "other", "post", expect(403, rep=404, manager=404), _start_working),
+    Row("leads:junk", "own", "get", ALL_405),
+    Row("leads:junk", "own", "post", expect(302), _junk),
+    Row("leads:junk", "other", "post", expect(302, rep=404, manager=404), _junk),
     # --- agreements
     Row("leads:playbook", "-", "get", EVERYONE),
     Row("agreements:changes", "-", "get", EVERYONE),
     Row("agreements:sign", "-", "get", expect(405)),
     Row("agreements:sign", "-", "post", expect(302), _sign),
+    Row("agreements:new_draft", "-", "get", expect(405), kwargs=_version),
+    Row("agreements:new_draft", "-", "post", expect(403, ops=302), kwargs=_version),
+    Row("agreements:request_signatures", "-", "get", expect(405), kwargs=_version),
+    Row("agreements:request_signatures", "-", "post", expect(403, ops=302), kwargs=_version),
+    Row("agreements:content", "-", "get", EVERYONE, kwargs=_version),
     # --- reports
     Row("reports:index", "-", "get", EVERYONE),
     Row("reports:report", "-", "get", expect(200, marketing=403), kwargs=_report("sales")),
@@ -185,7 +204,7 @@ class World:
         kwargs: dict[str, Any] = {}
         if row.kwargs is not None:
             kwargs = row.kwargs(self)
-        elif name in ("leads:detail", "leads:touch", "leads:transition"):
+        elif name in ("leads:detail", "leads:touch", "leads:transition", "leads:junk"):
             kwargs = {"lead_id": lead.pk}
         elif name == "leads:team_rep":
             kwargs = {"user_id": (self.rep if own else self.other_rep).pk}
