@@ -47,6 +47,8 @@ def test_marketings_unowned_leads_are_one_click_away(client, manager, rep, unown
 
     assert set(lead_ids_in_order(html)) == {unowned[Stage.SUSPECT].pk, unowned[Stage.FAN].pk}
     assert 'name="side" value="marketing"' in html  # the filters keep to this side
+    nothing = client.get(reverse("leads:desk"), {"side": "marketing", "q": "nobody-like-this"})
+    assert '<a href="?side=marketing">Clear the filters</a>' in nothing.content.decode()
 
 
 def test_the_team_pages_desk_row_counts_what_the_desk_lists(client, manager, unowned):
