@@ -95,6 +95,10 @@ def test_no_report_scrolls_the_page_sideways(page, live_server, ops, world, widt
         if width >= 1366:
             # At a laptop's width every table shows whole, without scrolling its box.
             assert page.evaluate(WIDE_TABLES) == [], (key, width)
+    # The leads behind a number: their table scrolls in its box too.
+    page.goto(f"{live_server.url}/reports/sales/leads/?{SALES_MONTH}&metric=assigned")
+    expect(page.locator("tr[data-lead]").first).to_be_visible()
+    assert page.evaluate(PAGE_FITS), ("drilldown", width)
     assert errors == []
 
 
