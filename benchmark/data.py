@@ -66,8 +66,8 @@ from leads.models import (
 from sla.models import Breach
 
 SEED = 20260101
-GENERATOR_VERSION = 5  # 2: the ledger (leads.LeadEvent); 3: no stored first-touch time;
-# 4, 5: tenures settled on their assignment rows (5: untouched_for)
+GENERATOR_VERSION = 6  # 2: the ledger (leads.LeadEvent); 3: no stored first-touch time;
+# 4, 5: tenures settled on their assignment rows (5: untouched_for); 6: past escalations told
 META_TABLE = "accord_bench_meta"
 STALE_AFTER_DAYS = 30
 DAY = 86_400
@@ -763,7 +763,8 @@ class Generator:
         B = Loader(
             Breach,
             ["id", "lead", "rule", "agreement", "due_at", "detected_at", "owner_at_due",
-             "manager_at_due", "resolved_at", "escalate_at", "escalated_at", "escalation"],
+             "manager_at_due", "resolved_at", "escalate_at", "escalated_at", "escalation",
+             "escalation_notified_at"],
         )  # fmt: skip
         D = Loader(Deal, ["id", "lead", "account", "amount", "status", "opened_by", "opened_at",
                           "closed_at"])  # fmt: skip
@@ -968,7 +969,8 @@ class Generator:
             B.add(
                 (ids["b"], lead_id, rule_id, self.agreement_id, ts(due_at), ts(due_at + 60),
                  owner, self.manager_of.get(owner), ts(resolved) if resolved else None,
-                 ts(escalate), ts(min(anchor - 60, escalate + 60)), "notify_manager")
+                 ts(escalate), ts(min(anchor - 60, escalate + 60)), "notify_manager",
+                 ts(min(anchor - 60, escalate + 60)))
             )  # fmt: skip
         if "opportunity" in path:
             ids["d"] += 1

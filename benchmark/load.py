@@ -47,7 +47,6 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.db import connections, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from agreements import roles
@@ -56,7 +55,6 @@ from leads import queries
 from leads.forms import TOUCH_CHOICES
 from leads.models import ImportBatch, Lead
 from reports.tables import reports_for
-from sla.models import Breach
 
 from .data import Server, _pg_admin, use_database
 from .lead_import import apollo_file
@@ -214,7 +212,6 @@ def _prepare(size: LoadSize) -> Setup:
     channel, _ = Channel.objects.get_or_create(
         slug="purchased-list", defaults={"name": "Purchased list"}
     )
-    _escalations_told()
     leads = Lead.objects.count()
     armed = _arm_clocks(max(10, int(leads * ARMED_SHARE)), size)
     return Setup(
@@ -226,15 +223,6 @@ def _prepare(size: LoadSize) -> Setup:
         channel_id=channel.pk,
         armed=armed,
         leads=leads,
-    )
-
-
-def _escalations_told() -> None:
-    """The data set's past escalations as told, as sla's migration 0004 marks an
-    installation's: the generator writes breaches without the column, and the run's first
-    check would otherwise tell a year of escalations at once instead of the run's own."""
-    Breach.objects.filter(escalated_at__isnull=False, escalation_notified_at__isnull=True).update(
-        escalation_notified_at=F("escalated_at")
     )
 
 
