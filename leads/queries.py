@@ -27,7 +27,6 @@ from django.utils import timezone
 from agreements.stages import CLOCK_STOPPING_STAGES, OPEN_STAGES, Stage
 
 from .models import (
-    Activity,
     Assignment,
     Deal,
     Feedback,
@@ -43,8 +42,6 @@ QUEUE_STAGES = tuple(s for s in Stage if s in OPEN_STAGES)
 MARKETING_ONLY_STAGES = (Stage.SUSPECT, Stage.FAN)
 # The open stages sales works: what the lead desk holds when nobody owns the lead.
 DESK_STAGES = tuple(s for s in QUEUE_STAGES if s not in MARKETING_ONLY_STAGES)
-
-TIMELINE_LIMIT = 200
 
 
 class Urgency:
@@ -287,11 +284,6 @@ def lead_for_page(user: Any, lead_id: int) -> Lead:
         )
         .get(pk=lead_id)
     )
-
-
-def timeline(lead: Lead, limit: int = TIMELINE_LIMIT) -> list[Activity]:
-    """Marketing, sales, customer and system activities of a lead in one list, newest first."""
-    return list(lead.activities.select_related("actor").order_by("-occurred_at", "-id")[:limit])
 
 
 def stage_history(lead: Lead) -> list[StageChange]:
