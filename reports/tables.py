@@ -375,7 +375,8 @@ DELIVERY_NOTE = (
     "the range, each once. Accepted: of those MQLs, the ones that reached SQL since; the "
     "acceptance rate is accepted of MQLs. Disqualified / closed: leads disqualified / "
     "disqualified or converted in the range; deal or feedback: of the closed, those with a "
-    "deal or structured feedback (feedback coverage)."
+    "deal or structured feedback (feedback coverage). Leads disqualified as junk / spam "
+    "count on their own line, in none of these."
 )
 
 DELIVERY_SECTIONS = (
