@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from leads.models import (
@@ -215,9 +215,18 @@ def _other_activities(
 
 
 def _other_events(batch: ImportBatch, part: Sequence[int], key: str) -> Iterable[tuple[int, str]]:
+    # The batch's touch point carries its row's date (a registration time), not the
+    # import's: it is the batch's own when its list entry has that time.
+    own_entry = Activity.objects.filter(
+        lead=OuterRef("lead"),
+        kind=Activity.Kind.LIST_IMPORT,
+        once_key=key,
+        occurred_at=OuterRef("at"),
+    )
     rows = (
         LeadEvent.objects.filter(lead_id__in=part)
         .exclude(kind__in=OWN_EVENT_KINDS, at=F("lead__created_at"))
+        .exclude(Q(kind=LeadEvent.Kind.TOUCH_POINT) & Q(Exists(own_entry)))
         .values_list("lead_id", "kind")
     )
     return ((pk, EVENT_REASONS.get(kind, "its history moved on")) for pk, kind in rows)

@@ -22,6 +22,7 @@ from leads.importing.batches import (
 )
 from leads.importing.files import read_table
 from leads.importing.presets import auto_mapping, detect_preset
+from leads.importing.revert import plan_revert, revert_batch
 from leads.models import Activity, ImportBatch, Lead, LeadEvent
 from tests.factories import LeadFactory
 
@@ -262,3 +263,22 @@ def test_the_result_page_links_to_the_imports_leads(client, marketer, channel):
     for lead in Lead.objects.all():
         assert reverse("leads:detail", args=[lead.pk]) in page
     assert "created" in page and "already there" in page
+
+
+def test_a_dated_list_can_be_reverted_whole(channel):
+    # The touch points carry the registration time, not the import's: still the batch's own.
+    data = csv_bytes(
+        [
+            ["First Name", "Last Name", "Email", "Registration Time"],
+            ["Ada", "Lovelace", "ada@analytical.example", "Mar 01, 2025 10:02:11"],
+            ["Grace", "Hopper", "grace@cobol.example", "Mar 02, 2025 09:15:00"],
+        ]
+    )
+    batch, _ = create_batch(data, "webinar.csv", channel=channel, campaign_name="Webinar March")
+    run_batch(batch)
+    batch.refresh_from_db()
+
+    plan = plan_revert(batch)
+    assert (len(plan.remove), plan.kept) == (2, [])
+    revert_batch(batch, by=None)
+    assert not Lead.objects.filter(email__in=["ada@analytical.example", "grace@cobol.example"])
