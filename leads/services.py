@@ -34,6 +34,9 @@ from .models import (
 
 Kind = LeadEvent.Kind
 
+# Stages a lead reaches once sales accepted it: such a lead is never junk.
+SALES_ACCEPTED_STAGES = (Stage.SQL, Stage.OPPORTUNITY)
+
 # The transitions a person may ask for by name (from a page, the admin or an API).
 TRANSITIONS = (
     "mark_fan",
@@ -194,6 +197,24 @@ def run_transition(
     """
     if name not in TRANSITIONS:
         raise LeadError(f"“{name}” is not a lifecycle action.")
+    reason = str(arguments.get("reason") or "").strip().casefold()
+    if name == "disqualify" and reason == JUNK_REASON.casefold():
+        raise LeadError(
+            f"“{JUNK_REASON}” is an action of its own: use the Junk / spam button (it asks "
+            "for no feedback and stays out of marketing's figures)."
+        )
+    return _run_transition(lead, name, by=by, expected_version=expected_version, at=at, **arguments)
+
+
+def _run_transition(
+    lead: Lead,
+    name: str,
+    *,
+    by: Any,
+    expected_version: int | None,
+    at: dt.datetime | None,
+    **arguments: Any,
+) -> Lead:
     with transaction.atomic():
         locked = _lock(lead, expected_version)
         method = getattr(locked, name)
@@ -347,8 +368,14 @@ def mark_junk(
     lead: Lead, *, by: Any, expected_version: int | None = None, at: dt.datetime | None = None
 ) -> Lead:
     """Disqualify a bot sign-up or test entry as junk / spam: no feedback is asked, and
-    marketing's feedback coverage and acceptance leave it out."""
-    return run_transition(
+    marketing's feedback coverage and acceptance leave it out. A lead sales accepted
+    (Sales Qualified or later) is a real lead, not junk."""
+    if lead.stage in SALES_ACCEPTED_STAGES:
+        raise LeadError(
+            f"A {lead.get_stage_display()} lead was accepted by sales: it is not junk. "
+            "Disqualify it with a reason instead."
+        )
+    return _run_transition(
         lead, "disqualify", by=by, reason=JUNK_REASON, expected_version=expected_version, at=at
     )
 

@@ -380,7 +380,8 @@ def _render_lead(
         "actions": actions,
         "simple_actions": [a for a in actions if not a["needs_input"]],
         "input_actions": [a for a in actions if a["needs_input"]],
-        "can_junk": any(a["name"] == "disqualify" for a in actions),
+        "can_junk": lead.stage not in services.SALES_ACCEPTED_STAGES
+        and any(a["name"] == "disqualify" for a in actions),
         "touch_form": touch_form or TouchForm(auto_id=TOUCH_ID),
         "can_touch": can_touch,
         "unsaved": unsaved,

@@ -11,7 +11,7 @@ import pytest
 
 from agreements.stages import Stage
 from leads import services
-from leads.models import JUNK_REASON, Feedback, Lead, LeadEvent
+from leads.models import JUNK_REASON, Feedback, Lead, LeadError, LeadEvent
 from reports.delivery import marketing_delivery
 from reports.figures import marketing as m
 from tests.agreements.factories import (
@@ -167,3 +167,22 @@ def test_a_page_that_saw_another_stage_does_not_junk_the_lead(client, rep, owned
     assert response.status_code == 422
     assert owned.stage == Stage.NURTURE
     assert "moved on since you opened it" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_lead_sales_accepted_is_not_junk(rep):
+    lead = LeadFactory(owner=rep, stage=Stage.SQL)
+    with pytest.raises(LeadError, match="accepted by sales"):
+        services.mark_junk(lead, by=rep)
+    lead.refresh_from_db()
+    assert lead.stage == Stage.SQL
+
+
+@pytest.mark.django_db
+def test_the_junk_reason_typed_into_disqualify_is_refused(rep):
+    # Junk is its own action: typing its words into a disqualification does not make one.
+    lead = LeadFactory(owner=rep, stage=Stage.WORKING)
+    with pytest.raises(LeadError, match="action of its own"):
+        services.run_transition(lead, "disqualify", by=rep, reason=" junk / SPAM ")
+    lead.refresh_from_db()
+    assert lead.stage == Stage.WORKING
