@@ -382,7 +382,12 @@ class AgreementAdmin(SimpleHistoryAdmin):
                 Q(marketing_signed_by__isnull=False) | Q(sales_signed_by__isnull=False), pk=obj.pk
             ).exists()
         )
+        # A version added here starts from the words of the one in force, as a clone does:
+        # stage definitions cannot be added one by one.
+        words_from = None if change else services.words_source()
         super().save_model(request, obj, form, change)
+        if words_from is not None:
+            services.copy_words(words_from, obj)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)

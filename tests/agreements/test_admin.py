@@ -301,3 +301,27 @@ def test_agreement_history_is_visible_in_the_admin(client, ops, v1):
     response = client.get(admin_url(Agreement, "history", v1.pk))
     assert response.status_code == 200
     assert v1.history.count() >= 3  # created, signed twice, activated
+
+
+def test_a_version_added_in_the_admin_starts_from_the_words_in_force(client, ops, v1):
+    # Stage definitions cannot be added one by one, so a new version takes them (and the
+    # glossary) from the version in force, as a clone does.
+    client.force_login(ops)
+    add = client.get(admin_url(Agreement, "add"))
+    form = add.context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None}
+    for formset in add.context["inline_admin_formsets"]:
+        prefix = formset.formset.prefix
+        data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
+    data.update(version=7, title="Added in the admin", calendar=v1.calendar_id)
+    data.update(untouched_days_1=30, untouched_days_2=60, untouched_days_3=90)
+    response = client.post(admin_url(Agreement, "add"), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+
+    added = Agreement.objects.get(version=7)
+    assert (
+        StageDefinition.objects.filter(agreement=added).count()
+        == (StageDefinition.objects.filter(agreement=v1).count())
+        > 0
+    )
+    assert Term.objects.filter(agreement=added).count() == Term.objects.filter(agreement=v1).count()
