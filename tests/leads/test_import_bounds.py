@@ -366,13 +366,15 @@ def test_preview_lists_the_row_with_an_unclosed_quote(client, marketer, channel)
     assert issue.row == 3 and "never closed" in issue.reason
 
 
-@pytest.mark.parametrize("page", ["leads:import_preview", "leads:import_mapping"])
-def test_a_missing_upload_is_a_clear_message_not_an_error_page(page, client, marketer, channel):
+# Not "page": that is the browser tests' fixture, and sharing its name puts this test among
+# them (pytest groups tests by the browser's session-wide parameters).
+@pytest.mark.parametrize("view", ["leads:import_preview", "leads:import_mapping"])
+def test_a_missing_upload_is_a_clear_message_not_an_error_page(view, client, marketer, channel):
     client.force_login(marketer)
     upload(client, channel, UNCLOSED, "list.csv")
     batch = ImportBatch.objects.get()
     ImportUpload.objects.filter(batch=batch).delete()
-    response = client.get(reverse(page, args=[batch.pk]), follow=True)
+    response = client.get(reverse(view, args=[batch.pk]), follow=True)
     assert response.status_code == 200
     assert response.redirect_chain[-1][0] == reverse("leads:imports")
     said = [str(m) for m in get_messages(response.wsgi_request)]

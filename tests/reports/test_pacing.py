@@ -107,6 +107,8 @@ def test_migration_moves_the_existing_pacing_schedule_to_the_reports_task():
     executor.migrate([("reports", "0009_delivery_tally")])
     executor.loader.build_graph()
     executor.migrate([("reports", "0010_pacing_task_moves_to_reports")])
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())  # the latest state for later tests
 
     task = PeriodicTask.objects.get(name=MARKETING_PACING)
     assert task.task == "reports.tasks.snapshot_marketing_pacing"
