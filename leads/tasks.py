@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from agreements.models import Agreement, BusinessCalendar, Holiday
 from notifications.models import Notification
 from notifications.services import Message, notify
 
@@ -164,7 +165,21 @@ def recompute_clocks() -> dict[str, int]:
     return {"moved": clock.recompute_running_clocks()}
 
 
-def recompute_clocks_after_commit(sender: type, **kwargs: Any) -> None:
-    """A calendar, holiday or response rule was saved or deleted: recompute once it is
-    committed (connected in LeadsConfig.ready to those models' save and delete)."""
-    transaction.on_commit(recompute_clocks.delay)
+def recompute_clocks_after_commit(sender: type, instance: Any, **kwargs: Any) -> None:
+    """A version, calendar, holiday or response rule was saved or deleted: recompute once
+    it is committed, when it is part of the version in force (a draft's edits wait for its
+    activation). Connected in LeadsConfig.ready to those models' save and delete."""
+    if in_force(instance):
+        transaction.on_commit(recompute_clocks.delay)
+
+
+def in_force(instance: Any) -> bool:
+    """Whether a version, or a calendar, holiday or rule of one, is the version in force."""
+    active = Agreement.objects.filter(status=Agreement.Status.ACTIVE)
+    if isinstance(instance, Agreement):
+        return instance.status == Agreement.Status.ACTIVE
+    if isinstance(instance, BusinessCalendar):
+        return active.filter(calendar_id=instance.pk).exists()
+    if isinstance(instance, Holiday):
+        return active.filter(calendar_id=instance.calendar_id).exists()
+    return active.filter(pk=instance.agreement_id).exists()
