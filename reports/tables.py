@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 
 from agreements import roles
 from agreements.stages import Stage
+from config.money import money
 from leads.models import Lead
 
 from . import sales, scoreboard, trends
@@ -146,14 +147,6 @@ def number(value: Any) -> str:
     if amount == amount.to_integral_value():
         return f"{amount:,.0f}"
     return f"{amount.quantize(Decimal('0.01'), ROUND_HALF_UP):,.2f}".rstrip("0")
-
-
-def money(value: Any) -> str:
-    """An amount in the site's currency: "25,000 EUR", "12.35 EUR"."""
-    amount = Decimal(str(value))
-    if amount == amount.to_integral_value():
-        return f"{amount:,.0f} {CURRENCY}"
-    return f"{amount.quantize(Decimal('0.01'), ROUND_HALF_UP):,.2f} {CURRENCY}"
 
 
 def display(value: Any, kind: str) -> str:

@@ -8,6 +8,7 @@ from django import template
 
 from agreements.roles import display_name
 from agreements.stages import CLOCK_STOPPING_STAGES
+from config.money import money as money_text
 
 register = template.Library()
 
@@ -18,6 +19,12 @@ def person(user: Any, nobody: str = "system") -> str:
     if user is None:
         return nobody
     return display_name(user)
+
+
+@register.filter
+def money(value: Any) -> str:
+    """A deal's amount in the site's currency ("25,000 EUR")."""
+    return "" if value is None else money_text(value)
 
 
 @register.filter

@@ -142,7 +142,7 @@ def test_deal_won_asks_first(page: Page, live_server, rep):
     expect(page.get_by_role("button", name="Yes, the deal is won")).to_be_hidden()
     page.locator("details[data-action=win] > summary").click()
     question = page.get_by_test_id("confirm-win")
-    expect(question).to_contain_text("Close the deal of 18000.00 as won?")
+    expect(question).to_contain_text("Close the deal of 18,000 EUR as won?")
     expect(question).to_contain_text("cannot be undone")
     lead.refresh_from_db()
     assert lead.stage == Stage.OPPORTUNITY  # opening the question changed nothing

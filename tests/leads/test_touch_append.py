@@ -294,7 +294,7 @@ def test_deal_won_without_the_confirmation_is_refused(client, rep):
     page = client.get(lead.get_absolute_url()).content.decode()
     response = post_transition(client, lead, "win", version=lead.version, stage=lead.stage)
 
-    assert "Close the deal of 25000.00 as won?" in page
+    assert "Close the deal of 25,000 EUR as won?" in page
     assert response.status_code == 422
     assert "Confirm that the deal is won" in response.content.decode()
     assert Lead.objects.get(pk=lead.pk).stage == Stage.OPPORTUNITY

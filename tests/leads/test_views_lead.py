@@ -91,7 +91,7 @@ def test_lead_page_shows_stage_history_deals_and_feedback_thread(client, rep, ma
     html = client.get(lead.get_absolute_url()).content.decode()
 
     assert "Sales Qualified" in html
-    assert "1200.00" in html
+    assert "1,200 EUR" in html  # in the site's currency
     assert "Wrong title" in html
     assert "The form said CTO" in html
 
