@@ -68,10 +68,6 @@ def ordered_definitions(agreement: Agreement | None) -> list[StageDefinition]:
     return sorted(definitions, key=lambda d: order.index(d.stage) if d.stage in order else 99)
 
 
-def _rule_line(rule: ResponseRule) -> str:
-    return f"first touch within {rule.within_text}"
-
-
 def _short_stage(stage: str) -> str:
     return {Stage.MQL: "MQL", Stage.IQL: "IQL", Stage.SQL: "SQL"}.get(stage, Stage(stage).label)
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -300,11 +299,6 @@ def owner_at(lead: Lead, instant: dt.datetime) -> int | None:
     )
     moved = list(later)
     return moved[0] if moved else lead.owner_id
-
-
-def running_clocks(agreement: Agreement) -> Q:
-    """The leads whose clock runs under `agreement` (for recomputing them)."""
-    return Q(sla_status=PENDING, sla_agreement=agreement, sla_started_at__isnull=False)
 
 
 def recompute_running_clocks(now: dt.datetime | None = None) -> int:
