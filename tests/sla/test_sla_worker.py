@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -35,6 +36,11 @@ from tests.test_worker import TIMEOUT, CeleryProcess, Worker, _database_env
 from .conftest import clock_lead, make_rule, minutes
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def mail_domain() -> str:
+    """The host of the site's address, which every Message-ID carries."""
+    return urlsplit(settings.SITE_URL).hostname or ""
 
 
 class Beat(CeleryProcess):
@@ -197,7 +203,7 @@ def test_a_worker_killed_mid_delivery_is_replaced_and_every_email_goes_exactly_o
     assert len(notes) == written == 4  # the rep's digest, the teammate's two, the manager's
     sent = accepted_emails()
     assert sorted(email["message_id"] for email in sent) == sorted(
-        f"<notification.{note.pk}@localhost>" for note in notes
+        f"<notification.{note.pk}@{mail_domain()}>" for note in notes
     )
     assert Breach.objects.count() == len(leads)
     assert {
@@ -274,7 +280,7 @@ def test_a_worker_killed_mid_check_is_replaced_and_the_check_completes_once(
     )
     notes = list(Notification.objects.all())
     assert sorted(email["message_id"] for email in accepted_emails()) == sorted(
-        f"<notification.{note.pk}@localhost>" for note in notes
+        f"<notification.{note.pk}@{mail_domain()}>" for note in notes
     )
 
 
