@@ -70,27 +70,10 @@ class CeleryProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._log.close()
-
-
-class Worker(CeleryProcess):
-    """A `celery -A config worker` subprocess on its own queue, with its log in a file."""
-
-    def __init__(self, var_dir: Path, queue: str | None = None, name: str = "worker") -> None:
-        """A new queue, or `queue` for a worker restarted where another one was killed."""
-        self.queue = queue or f"accord-test-{uuid.uuid4().hex[:10]}"
-        self.var_dir = var_dir
-        self.log_path = var_dir / f"{name}.log"
-        self.transport_options = _filesystem_broker(var_dir)
-        env = {**os.environ, **_database_env()}
+    def _start_worker(self, var_dir: Path, *args: str, **extra_env: str) -> None:
+        """Start `celery -A config worker` (solo pool) with `var_dir` as its var dir, the
+        test database and `args` (queue, node name), its output in `log_path`."""
+        env = {**os.environ, **_database_env(), **extra_env}
         env.update(
             ACCORD_VAR_DIR=str(var_dir),
             DJANGO_SETTINGS_MODULE="config.settings",
@@ -111,16 +94,35 @@ class Worker(CeleryProcess):
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
-                "-Q",
-                self.queue,
-                "-n",
-                f"{self.queue}@%h",
+                *args,
             ],
             cwd=settings.BASE_DIR,
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self._log.close()
+
+
+class Worker(CeleryProcess):
+    """A `celery -A config worker` subprocess on its own queue, with its log in a file."""
+
+    def __init__(self, var_dir: Path, queue: str | None = None, name: str = "worker") -> None:
+        """A new queue, or `queue` for a worker restarted where another one was killed."""
+        self.queue = queue or f"accord-test-{uuid.uuid4().hex[:10]}"
+        self.var_dir = var_dir
+        self.log_path = var_dir / f"{name}.log"
+        self.transport_options = _filesystem_broker(var_dir)
+        self._start_worker(var_dir, "-Q", self.queue, "-n", f"{self.queue}@%h")
 
     def send(self, task) -> str:
         """Send `task` to this worker's queue through the broker; returns the task id."""

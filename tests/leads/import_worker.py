@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +17,7 @@ import pytest
 from django.conf import settings
 
 from config.celery import app
-from tests.test_worker import CeleryProcess, _database_env
+from tests.test_worker import CeleryProcess
 
 TIMEOUT = 120
 
@@ -42,34 +40,8 @@ class ImportWorker(CeleryProcess):
                 broker.symlink_to(Path(settings.VAR) / "broker", target_is_directory=True)
         self.var_dir = var_dir
         self.log_path = var_dir / log_name
-        env = {**os.environ, **_database_env(), **extra_env}
-        env.update(
-            ACCORD_VAR_DIR=str(var_dir),
-            DJANGO_SETTINGS_MODULE="config.settings",
-            PYTHONUNBUFFERED="1",
-            CELERY_TASK_ALWAYS_EAGER="false",
-        )
-        self._log = self.log_path.open("w")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-n",
-                f"import-test-{os.getpid()}-{time.monotonic_ns()}@%h",
-            ],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+        self._start_worker(
+            var_dir, "-n", f"import-test-{os.getpid()}-{time.monotonic_ns()}@%h", **extra_env
         )
 
     def kill(self) -> None:
