@@ -15,16 +15,14 @@ from django.urls import reverse
 
 from agreements import roles
 from notifications.models import Notification
-from notifications.services import Message, notify
+from notifications.services import DIGEST_AFTER, Message, notify
 
 from .models import Assignment, Feedback
 
 Kind = Notification.Kind
 
+
 # Up to this many leads moved at once are told one by one; more make one digest.
-DIGEST_AFTER = 3
-
-
 def tell_reassigned(done: Iterable[Assignment], *, by: Any) -> None:
     """Tell each rep who got leads, and each who lost them, from a person's reassignment
     (not the person who did it; the system's moves are told elsewhere)."""

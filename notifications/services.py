@@ -47,6 +47,11 @@ EMAIL_TIMEOUT_SECONDS = 30
 NO_ADDRESS = "The user has no email address or is inactive."
 
 
+# More leads than this at once reach a person as one digest listing each of them (the SLA
+# engine's breaches, warnings and escalations; a manager's reassignments).
+DIGEST_AFTER = 3
+
+
 @dataclass(frozen=True)
 class Message:
     """One notification to write: who, what kind, which event, and the words."""

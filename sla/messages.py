@@ -2,7 +2,7 @@
 
 Every notification of a breach, a warning or an escalation is built here, with
 its event key (one clock of one lead, one recipient), so nobody is told twice.
-Many at once reach each person as one digest (OWNER_DIGEST_AFTER).
+Many at once reach each person as one digest (DIGEST_AFTER).
 """
 
 from __future__ import annotations
@@ -19,20 +19,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Notification
-from notifications.services import Message
+from notifications.services import DIGEST_AFTER, Message
 
 from .context import CheckContext, managers_of
 from .models import Breach
 
 Kind = Notification.Kind
 
+
 # A person told about many leads at once (clocks running out together after an outage,
 # a holiday, a big import) gets them one by one up to this many, and beyond it one
 # digest listing them all, each name a link: breaches per transaction of the check,
 # warnings and escalations per run.
-OWNER_DIGEST_AFTER = 3
-
-
 def user_names(user_ids: Iterable[int | None]) -> dict[int, str]:
     """Each user's full name (or username), as the messages call them."""
     ids = {pk for pk in user_ids if pk is not None}
@@ -104,7 +102,7 @@ def breach_messages(
             for_managers[manager].append((row, owner))
     messages += _desk_messages(on_desk, context)
     for owner, missed_by_owner in for_owners.items():
-        if len(missed_by_owner) > OWNER_DIGEST_AFTER:
+        if len(missed_by_owner) > DIGEST_AFTER:
             messages.append(_owner_digest(owner, missed_by_owner, context))
             continue
         for row in missed_by_owner:
@@ -156,7 +154,7 @@ def _due_items(
 
 def _desk_messages(rows: list[dict[str, Any]], context: CheckContext) -> list[Message]:
     """Nobody owned these leads: every sales manager answers for the lead desk."""
-    if len(rows) > OWNER_DIGEST_AFTER:
+    if len(rows) > DIGEST_AFTER:
         rows = sorted(rows, key=lambda row: (row["sla_due_at"], row["pk"]))
         first = rows[0]
         key = f"sla-breach:{clock_key(first['pk'], first['sla_due_at'])}:desk-digest"
@@ -323,7 +321,7 @@ DIGESTS = {
 
 
 def digested(notes: Iterable[Note]) -> list[Message]:
-    """Each person's notes of one sort: up to OWNER_DIGEST_AFTER one by one, more as one
+    """Each person's notes of one sort: up to DIGEST_AFTER one by one, more as one
     digest listing every lead.
 
     The caller tells each note once (its record is marked told in the same transaction),
@@ -334,7 +332,7 @@ def digested(notes: Iterable[Note]) -> list[Message]:
         groups[(note.message.user_id, note.sort)].append(note)
     messages = []
     for (user_id, sort), group in groups.items():
-        if len(group) <= OWNER_DIGEST_AFTER:
+        if len(group) <= DIGEST_AFTER:
             messages += [note.message for note in group]
             continue
         group.sort(key=lambda note: note.order)
