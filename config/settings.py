@@ -93,11 +93,16 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "csp",
+    "rest_framework",
+    "drf_spectacular",
     "agreements",
     "leads",
     "reports",
     "notifications",
     "sla",
+    "customers",
+    "content",
+    "api",
     "benchmark",
 ]
 

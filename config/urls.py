@@ -18,5 +18,8 @@ urlpatterns = [
     path("", include("agreements.urls")),
     path("", include("reports.urls")),
     path("", include("notifications.urls")),
+    path("", include("customers.urls")),
+    path("", include("content.urls")),
+    path("api/", include("api.urls")),
     path("", include("leads.urls")),
 ]

@@ -18,7 +18,13 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if roles.has_role(user, roles.SALES_MANAGER):
         links += [("Team", "/team/"), ("Lead desk", "/desk/")]
     if roles.has_role(user, roles.MARKETING, roles.OPS):
-        links += [("Marketing", "/marketing/"), ("Imports", "/imports/")]
+        links += [
+            ("Marketing", "/marketing/"),
+            ("Imports", "/imports/"),
+            ("Duplicates", "/duplicates/"),
+        ]
+    if roles.has_role(user, roles.MARKETING, roles.OPS, roles.SALES_REP, roles.SALES_MANAGER):
+        links.append(("Content", "/content/"))
     if roles.has_role(user, roles.SALES_MANAGER, roles.OPS, roles.MARKETING, roles.SALES_REP):
         links.append(("Reports", "/reports/"))
     if roles.has_role(user, roles.OPS):
