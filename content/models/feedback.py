@@ -1,0 +1,1 @@
+"""Sales tells marketing what works: ratings of assets and content requests (d6)."""
