@@ -19,6 +19,7 @@ class Notification(models.Model):
         NURTURE_WAKEUP = "nurture_wakeup", "Back from nurture"
         FEEDBACK_REPLY = "feedback_reply", "Reply to feedback"
         AGREEMENT = "agreement", "Agreement"
+        CONTENT_OPENED = "content_opened", "Shared content opened"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
