@@ -1,0 +1,480 @@
+"""Likely duplicate leads that the one-lead-per-email rule misses.
+
+The same person under a personal and a work address, `j.smith@` and `john.smith@` at one
+company, a one-letter typo in a name or an address, one phone number. Two leads are a
+candidate pair only when their names agree (the same, a nickname, an initial or one letter
+apart; a missing name agrees with anything) *and* something besides the name ties them (the
+company domain, the phone, a personal address matching a work one, an address one letter
+apart). Different first names at one company are colleagues, never duplicates.
+
+Blocking, never all pairs: the full scan reads the leads three times, each time ordered by
+one blocking key in SQL and streamed (`values_list(...).iterator()`), and compares only the
+leads of one block: the company domain of the address, the name key (last name + first
+initial) and the phone's digits. Memory stays that of one block plus the pairs found.
+`candidates_for(lead)` answers for one lead through indexed lookups only.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.db.models import CharField, F, IntegerField, QuerySet, Value
+from django.db.models.functions import Length, Lower, Replace, Right, StrIndex, Substr
+from nameparser import HumanName
+from nicknames import NickNamer
+from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
+
+from leads.importing.columns import FREE_MAIL, company_domain
+from leads.models import Lead
+
+# Lead fields the matcher reads, in the order of `Person.from_row`.
+FIELDS = ("id", "email", "first_name", "last_name", "company", "phone", "website")
+# A phone shared by more leads than this is a switchboard or a placeholder, not a person:
+# it blocks nothing (it still counts as evidence for a pair found through another key).
+MAX_PHONE_BLOCK = 20
+# In a bigger domain or name block, leads are compared within sub-blocks only (the last
+# name's first letter), so one large company costs no quadratic time.
+MAX_BLOCK = 200
+# A pair is proposed from this score on.
+THRESHOLD = 60
+PHONE_DIGITS = 9  # the last digits compared: "+44 20 7946 0000" and "020 7946 0000" agree
+MIN_PHONE_DIGITS = 7
+
+_SEPARATORS = re.compile(r"[._\-+]+")
+_NOT_LETTERS = re.compile(r"[^a-z ]+")
+_COMPANY_SUFFIX = re.compile(
+    r"\b(inc|incorporated|llc|ltd|limited|gmbh|ag|sa|sas|sarl|bv|nv|plc|co|corp|"
+    r"corporation|company|group|the)\b"
+)
+_NICKNAMES = NickNamer()
+
+
+# --- One lead as the matcher sees it ---------------------------------------------------
+
+
+def fold(text: str) -> str:
+    """Lower-case ASCII letters and spaces: "Zoë Dupré-Müller" → "zoe dupre muller"."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    ascii_text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_NOT_LETTERS.sub(" ", ascii_text.replace("-", " ")).split())
+
+
+@functools.lru_cache(maxsize=65536)
+def split_name(first: str, last: str) -> tuple[str, str]:
+    """(first, last), folded; nameparser splits a full name typed into one field and drops
+    titles and suffixes ("Dr. John Smith Jr.")."""
+    if " " in first.strip() or " " in last.strip() or "," in last or "." in first + last:
+        parsed = HumanName(f"{first} {last}".strip() if "," not in last else last)
+        if parsed.first or parsed.last:
+            first, last = parsed.first, parsed.last or (last if not parsed.first else "")
+    return fold(first).replace(" ", ""), fold(last).replace(" ", "")
+
+
+def phone_key(phone: str) -> str:
+    """The phone's last digits, or "" when it has too few to mean a person."""
+    digits = "".join(c for c in phone if c.isdigit())
+    return digits[-PHONE_DIGITS:] if len(digits) >= MIN_PHONE_DIGITS else ""
+
+
+def company_key(company: str) -> str:
+    """A company name without legal form or punctuation: "ACME, Inc." → "acme"."""
+    return " ".join(_COMPANY_SUFFIX.sub(" ", fold(company)).split())
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A lead's matching fields, normalised once."""
+
+    id: int
+    email: str
+    name: str  # as typed, for the reasons
+    first: str
+    last: str
+    company: str
+    phone: str
+    domain: str  # the company domain, "" for a personal (free-mail) address
+    local: str  # the address before the "@", separators removed
+    mail_domain: str
+
+    @classmethod
+    def from_row(cls, row: tuple) -> Person:
+        pk, email, first_name, last_name, company, phone, website = row
+        email = (email or "").lower()
+        local, _, mail_domain = email.rpartition("@")
+        first, last = split_name(first_name or "", last_name or "")
+        if not first and not last:
+            first, last = _name_from_address(local)
+        return cls(
+            id=pk,
+            email=email,
+            name=f"{first_name or ''} {last_name or ''}".strip() or email,
+            first=first,
+            last=last,
+            company=company_key(company or ""),
+            phone=phone_key(phone or ""),
+            domain=company_domain(email, website or ""),
+            local=_SEPARATORS.sub("", local),
+            mail_domain=mail_domain,
+        )
+
+    @property
+    def personal(self) -> bool:
+        return self.mail_domain in FREE_MAIL
+
+    @property
+    def name_key(self) -> str:
+        """Last name and first initial: the name block."""
+        return f"{self.last}:{self.first[:1]}" if self.last else ""
+
+
+def _name_from_address(local: str) -> tuple[str, str]:
+    """ "john.smith" → ("john", "smith"); nothing when the address holds no two-part name."""
+    parts = [p for p in _SEPARATORS.split(local) if p.isalpha()]
+    return (parts[0], parts[-1]) if len(parts) == 2 else ("", "")
+
+
+# --- Comparing two ---------------------------------------------------------------------
+
+
+def _one_letter_apart(a: str, b: str, shortest: int) -> bool:
+    """One letter added, dropped, changed or two swapped, in words long enough to tell."""
+    return min(len(a), len(b)) >= shortest and OSA.distance(a, b, score_cutoff=1) == 1
+
+
+def first_names_agree(a: str, b: str) -> str | None:
+    """How two first names agree: "same", "nickname", "initial", "typo", "unknown" (one is
+    missing) — or None when they are different names."""
+    if not a or not b:
+        return "unknown"
+    if a == b:
+        return "same"
+    if len(a) == 1 or len(b) == 1:
+        return "initial" if a[0] == b[0] else None
+    if b in _NICKNAMES.nicknames_of(a) or a in _NICKNAMES.nicknames_of(b):
+        return "nickname"
+    if _NICKNAMES.canonicals_of(a) & (_NICKNAMES.canonicals_of(b) | {b}):
+        return "nickname"
+    if _one_letter_apart(a, b, 4):
+        return "typo"
+    return None
+
+
+def last_names_agree(a: str, b: str) -> str | None:
+    """ "same", "typo", "unknown" (one is missing) or None when they differ."""
+    if not a or not b:
+        return "unknown"
+    if a == b:
+        return "same"
+    return "typo" if _one_letter_apart(a, b, 4) else None
+
+
+# How much each kind of agreement is worth: the first name's times the last name's.
+FIRST_WEIGHT = {"same": 1.0, "nickname": 0.8, "typo": 0.8, "initial": 0.7, "unknown": 0.4}
+LAST_WEIGHT = {"same": 1.0, "typo": 0.8, "unknown": 0.35}
+NAME_POINTS = 55
+MIN_NAME_POINTS = 15  # two leads without names are never proposed on their addresses alone
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Why two leads look like one person, and how sure we are (0–100)."""
+
+    a: int
+    b: int
+    score: int
+    reasons: tuple[str, ...]
+
+
+def compare(a: Person, b: Person) -> Match | None:
+    """The pair's score and reasons, or None when they are not likely one person."""
+    first, last = first_names_agree(a.first, b.first), last_names_agree(a.last, b.last)
+    if first is None or last is None:
+        return None
+    points = round(NAME_POINTS * FIRST_WEIGHT[first] * LAST_WEIGHT[last])
+    if points < MIN_NAME_POINTS:
+        return None
+    reasons = [_name_reason(a, b, first, last)]
+    tie = 0
+    if a.domain and a.domain == b.domain:
+        tie += 30
+        reasons[0] += f" at {a.domain}"
+    if a.phone and a.phone == b.phone:
+        tie += 30
+        reasons.append("same phone")
+    if a.email != b.email and OSA.distance(a.email, b.email, score_cutoff=1) == 1:
+        tie += 35
+        reasons.append("email differs by one letter")
+    # Two companies named, and different: only the phone or the address itself ties them.
+    conflict = a.company and b.company and not _same_company(a, b)
+    if not conflict:
+        tie += _personal_and_work(a, b, reasons, tied=tie > 0)
+    if tie == 0:
+        return None
+    # rapidfuzz grades how close the full names are, within the rule's points.
+    closeness = fuzz.ratio(f"{a.first} {a.last}", f"{b.first} {b.last}") / 100
+    score = min(100, round(points * (0.8 + 0.2 * closeness)) + tie)
+    if score < THRESHOLD:
+        return None
+    low, high = sorted((a.id, b.id))
+    return Match(low, high, score, tuple(reasons))
+
+
+def _same_company(a: Person, b: Person) -> bool:
+    return fuzz.token_set_ratio(a.company, b.company) >= 90
+
+
+def _personal_and_work(a: Person, b: Person, reasons: list[str], tied: bool) -> int:
+    """Points for a personal and a work address that the company or address name tie."""
+    same_company = bool(a.company) and _same_company(a, b)
+    points = 0
+    if a.local == b.local and len(a.local) >= 5 and a.mail_domain != b.mail_domain:
+        points += 20
+        reasons.append(f"same address name at {a.mail_domain} and {b.mail_domain}")
+    if a.personal != b.personal and (same_company or points or tied):
+        personal, work = (a, b) if a.personal else (b, a)
+        points += 20
+        reasons.append(
+            f"personal ({personal.mail_domain}) and work ({work.domain or work.mail_domain})"
+            " address" + (f", both at {work.company.title()}" if same_company else "")
+        )
+    elif same_company and a.domain != b.domain and points:
+        points += 10
+        reasons.append(f"same company ({a.company.title()})")
+    return points
+
+
+def _name_reason(a: Person, b: Person, first: str, last: str) -> str:
+    if first == "same" and last == "same":
+        return f"same name ({a.name})"
+    if first == "nickname":
+        return f"{a.name} ≈ {b.name} (nickname)"
+    if "typo" in (first, last):
+        return f"{a.name} ≈ {b.name} (name differs by one letter)"
+    return f"{a.name} ≈ {b.name}"
+
+
+# --- Groups ----------------------------------------------------------------------------
+
+
+@dataclass
+class Group:
+    """Leads that are likely one person: every pair found between them, best first."""
+
+    lead_ids: list[int]
+    matches: list[Match] = field(default_factory=list)
+
+    @property
+    def score(self) -> int:
+        return max(m.score for m in self.matches)
+
+    @property
+    def reasons(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for m in self.matches:
+            seen.update(dict.fromkeys(m.reasons))
+        return list(seen)
+
+
+def group(matches: Iterable[Match]) -> list[Group]:
+    """Pairs joined into groups (connected leads), the surest first."""
+    parent: dict[int, int] = {}
+
+    def root(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    matches = list(matches)
+    for m in matches:
+        parent[root(m.a)] = root(m.b)
+    groups: dict[int, Group] = {}
+    for m in matches:
+        groups.setdefault(root(m.a), Group([])).matches.append(m)
+    for g in groups.values():
+        g.matches.sort(key=lambda m: (-m.score, m.a, m.b))
+        g.lead_ids = sorted({i for m in g.matches for i in (m.a, m.b)})
+    return sorted(groups.values(), key=lambda g: (-g.score, g.lead_ids[0]))
+
+
+# --- The full scan ---------------------------------------------------------------------
+
+
+@dataclass
+class ScanStats:
+    """What one scan read and compared, for the command and the benchmark."""
+
+    rows: int = 0
+    blocks: int = 0
+    comparisons: int = 0
+    skipped_blocks: int = 0  # phone numbers shared too widely to mean one person
+
+
+def scan(
+    leads: QuerySet[Lead] | None = None,
+    dismissed: set[tuple[int, int]] | None = None,
+    stats: ScanStats | None = None,
+) -> list[Match]:
+    """Every likely duplicate pair among `leads` (default: every current lead), each once."""
+    leads = Lead.objects.all() if leads is None else leads
+    dismissed = dismissed or set()
+    stats = stats if stats is not None else ScanStats()
+    found: dict[tuple[int, int], Match] = {}
+    passes = (
+        (_by_domain(leads), _domain_key),
+        (_by_name(leads), _name_key),
+        (_by_phone(leads), _phone_key),
+    )
+    for rows, key in passes:
+        for block in _blocks(rows, key, stats):
+            if key is _phone_key and len(block) > MAX_PHONE_BLOCK:
+                stats.skipped_blocks += 1
+                continue
+            for a, b in _pairs(block, cross_only=key is _name_key):
+                pair = (a.id, b.id) if a.id < b.id else (b.id, a.id)
+                if pair in found or pair in dismissed:
+                    continue
+                stats.comparisons += 1
+                match = compare(a, b)
+                if match is not None:
+                    found[pair] = match
+    return sorted(found.values(), key=lambda m: (-m.score, m.a, m.b))
+
+
+def _domain_key(p: Person) -> str:
+    return p.mail_domain
+
+
+def _name_key(p: Person) -> str:
+    return p.name_key
+
+
+def _phone_key(p: Person) -> str:
+    return p.phone
+
+
+def _rows(queryset: QuerySet[Lead], *order: object) -> Iterator[tuple]:
+    return queryset.order_by(*order).values_list(*FIELDS).iterator(chunk_size=5000)
+
+
+def _by_domain(leads: QuerySet[Lead]) -> Iterator[tuple]:
+    """Work addresses, ordered by their domain (computed in SQL, as the index has none)."""
+    domain = Substr("email", StrIndex("email", Value("@")) + 1, output_field=CharField())
+    return _rows(
+        leads.annotate(mail_domain=domain).exclude(mail_domain__in=FREE_MAIL), "mail_domain"
+    )
+
+
+def _by_name(leads: QuerySet[Lead]) -> Iterator[tuple]:
+    return _rows(leads.exclude(last_name=""), Lower("last_name"), Lower("first_name"))
+
+
+def _by_phone(leads: QuerySet[Lead]) -> Iterator[tuple]:
+    """Leads with a phone, ordered by its last digits (separators stripped in SQL)."""
+    digits: object = F("phone")
+    for separator in (" ", "-", "(", ")", ".", "+", "/"):
+        digits = Replace(digits, Value(separator), Value(""))
+    return _rows(
+        leads.annotate(phone_digits=Right(digits, PHONE_DIGITS, output_field=CharField()))
+        .annotate(phone_length=Length("phone_digits", output_field=IntegerField()))
+        .filter(phone_length__gte=MIN_PHONE_DIGITS),
+        "phone_digits",
+    )
+
+
+def _blocks(rows: Iterator[tuple], key: object, stats: ScanStats) -> Iterator[list[Person]]:
+    """Consecutive rows with the same blocking key, as Persons; blocks of one are dropped."""
+    people = (Person.from_row(row) for row in rows)
+
+    def counted(p: Person) -> str:
+        stats.rows += 1
+        return key(p)  # type: ignore[operator]
+
+    for value, members in itertools.groupby(people, key=counted):
+        block = list(members)
+        if value and len(block) > 1:
+            stats.blocks += 1
+            yield block
+
+
+def _pairs(block: list[Person], cross_only: bool) -> Iterator[tuple[Person, Person]]:
+    """The pairs of one block worth comparing.
+
+    In a name block (`cross_only`), only pairs across domains, where a personal address is
+    involved or the company name is the same: same-domain pairs come from the domain block,
+    and two work addresses at different companies under one common name are two people.
+    A big block is compared within sub-blocks by the last name's initial.
+    """
+    if cross_only:
+        personal = [p for p in block if p.personal]
+        work = [p for p in block if not p.personal]
+        yield from itertools.product(personal, work)
+        yield from itertools.combinations(personal, 2)
+        by_company: dict[str, list[Person]] = {}
+        for p in work:
+            if p.company:
+                by_company.setdefault(p.company, []).append(p)
+        for same in by_company.values():
+            yield from ((a, b) for a, b in itertools.combinations(same, 2) if a.domain != b.domain)
+        return
+    if len(block) <= MAX_BLOCK:
+        yield from itertools.combinations(block, 2)
+        return
+    by_initial: dict[str, list[Person]] = {}
+    for p in block:
+        by_initial.setdefault(p.last[:1], []).append(p)
+    for initial, members in by_initial.items():
+        if initial:
+            yield from itertools.combinations(members + by_initial.get("", []), 2)
+
+
+# --- One lead --------------------------------------------------------------------------
+
+
+def candidates_for(lead: Lead, dismissed: set[tuple[int, int]] | None = None) -> list[Match]:
+    """Likely duplicates of one lead, through indexed lookups only (the lead page's hint).
+
+    Its account (the company domain's leads), and for a work address the same address name
+    at each personal mail domain, for a personal one the same name at the account its
+    company names; the full scan's stored pairs add what needs a scan (phone, typos across
+    companies).
+    """
+    me = Person.from_row(tuple(getattr(lead, f) for f in FIELDS))
+    dismissed = dismissed or set()
+    others = Lead.objects.exclude(pk=lead.pk)
+    queries = []
+    if lead.account_id is not None:
+        queries.append(others.filter(account_id=lead.account_id)[:MAX_BLOCK])
+    locals_ = _address_names(me, lead.email.rpartition("@")[0])
+    if me.personal:
+        queries.append(others.filter(email__in=[f"{n}@{me.mail_domain}" for n in locals_]))
+    else:
+        queries.append(others.filter(email__in=[f"{n}@{d}" for n in locals_ for d in FREE_MAIL]))
+    matches = []
+    seen: set[int] = set()
+    for query in queries:
+        for row in query.values_list(*FIELDS):
+            other = Person.from_row(row)
+            pair = tuple(sorted((me.id, other.id)))
+            if other.id in seen or pair in dismissed:
+                continue
+            seen.add(other.id)
+            match = compare(me, other)
+            if match is not None:
+                matches.append(match)
+    return sorted(matches, key=lambda m: -m.score)
+
+
+def _address_names(me: Person, local: str) -> list[str]:
+    """Address names the same person is likely to use: as typed, first.last, firstlast…"""
+    names = {local}
+    if me.first and me.last:
+        f, last = me.first, me.last
+        names |= {f"{f}.{last}", f"{f}{last}", f"{f}_{last}", f"{f[0]}{last}", f"{f[0]}.{last}"}
+    return sorted(names)
