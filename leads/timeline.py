@@ -3,7 +3,8 @@
 Touches and touch points (with their text and campaign) come from the activities; stage
 changes (with their note, the agreement and the stage definition version the lead moved
 under) from StageChange; owners from Assignment; clocks and deals from the ledger;
-feedback and its replies from Feedback. Five queries, however long the story.
+feedback and its replies from Feedback. Five queries, however long the story — and
+however many leads: a company's page shows its people's events in one list the same way.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+
+from django.db.models import QuerySet
 
 from agreements import roles
 
@@ -49,6 +52,7 @@ class Entry:
     body: str = ""
     due_at: dt.datetime | None = None
     order: tuple[int, int] = (0, 0)
+    lead: Lead | None = None  # set when the timeline holds several leads' events
 
     @property
     def side_label(self) -> str:
@@ -62,22 +66,49 @@ def chosen_side(value: str) -> str:
 
 def timeline(lead: Lead, *, side: str = "", limit: int = LIMIT) -> list[Entry]:
     """The lead's events of every source (or of one side), newest first, at most `limit`."""
+    return _merged(Of({"lead": lead}), side, limit)
+
+
+def timeline_of_leads(leads: QuerySet[Lead], *, side: str = "", limit: int = LIMIT) -> list[Entry]:
+    """The events of several leads (a company's people) in one list, newest first, each
+    entry with its `lead`; the same five queries however many leads."""
+    return _merged(Of({"lead__in": leads}, with_lead=True), side, limit)
+
+
+@dataclass(frozen=True)
+class Of:
+    """Whose events: a filter on the `lead` of each source's rows."""
+
+    where: dict[str, Any]
+    with_lead: bool = False
+
+    def rows(self, model: Any, *related: str) -> Any:
+        """The model's rows of these leads, with `related` (and the lead, when several)."""
+        related = (*related, "lead") if self.with_lead else related
+        return model.objects.filter(**self.where).select_related(*related)
+
+
+def _merged(of: Of, side: str, limit: int) -> list[Entry]:
     side = chosen_side(side)
     entries = [
-        *_activities(lead, side, limit),
-        *_stage_changes(lead, side, limit),
-        *_assignments(lead, side, limit),
-        *_ledger(lead, side, limit),
-        *_feedback(lead, side, limit),
+        *_activities(of, side, limit),
+        *_stage_changes(of, side, limit),
+        *_assignments(of, side, limit),
+        *_ledger(of, side, limit),
+        *_feedback(of, side, limit),
     ]
     entries.sort(key=lambda e: (e.at, e.order), reverse=True)
     return entries[:limit]
 
 
-def _activities(lead: Lead, side: str, limit: int) -> list[Entry]:
+def _lead_of(row: Any, of: Of) -> Lead | None:
+    return row.lead if of.with_lead else None
+
+
+def _activities(of: Of, side: str, limit: int) -> list[Entry]:
     rows = (
-        lead.activities.exclude(kind=Activity.Kind.ASSIGNMENT)
-        .select_related("actor", "campaign")
+        of.rows(Activity, "actor", "campaign")
+        .exclude(kind=Activity.Kind.ASSIGNMENT)
         .order_by("-occurred_at", "-id")
     )
     if side:
@@ -92,6 +123,7 @@ def _activities(lead: Lead, side: str, limit: int) -> list[Entry]:
             detail=f"Campaign: {a.campaign.name}" if a.campaign else "",
             body=a.body,
             order=(ACTIVITY, a.pk),
+            lead=_lead_of(a, of),
         )
         for a in rows[:limit]
     ]
@@ -107,10 +139,8 @@ def _by_side(rows: Any, side: str) -> Any:
     return rows if not side else None
 
 
-def _stage_changes(lead: Lead, side: str, limit: int) -> list[Entry]:
-    rows = _by_side(
-        lead.stage_changes.select_related("by", "agreement").order_by("-at", "-id"), side
-    )
+def _stage_changes(of: Of, side: str, limit: int) -> list[Entry]:
+    rows = _by_side(of.rows(StageChange, "by", "agreement").order_by("-at", "-id"), side)
     if rows is None:
         return []
     return [
@@ -123,6 +153,7 @@ def _stage_changes(lead: Lead, side: str, limit: int) -> list[Entry]:
             detail=_under(c),
             body=c.note,
             order=(STAGE, c.pk),
+            lead=_lead_of(c, of),
         )
         for c in rows[:limit]
     ]
@@ -140,17 +171,16 @@ def _under(change: StageChange) -> str:
     return f"Under {' · '.join(parts)}" if parts else ""
 
 
-def _assignments(lead: Lead, side: str, limit: int) -> list[Entry]:
+def _assignments(of: Of, side: str, limit: int) -> list[Entry]:
     rows = _by_side(
-        lead.assignments.select_related("from_owner", "to_owner", "by").order_by("-at", "-id"),
-        side,
+        of.rows(Assignment, "from_owner", "to_owner", "by").order_by("-at", "-id"), side
     )
     if rows is None:
         return []
-    return [_assignment(a) for a in rows[:limit]]
+    return [_assignment(a, _lead_of(a, of)) for a in rows[:limit]]
 
 
-def _assignment(a: Assignment) -> Entry:
+def _assignment(a: Assignment, lead: Lead | None) -> Entry:
     to = roles.display_name(a.to_owner) if a.to_owner else "the lead desk"
     if a.from_owner is not None:
         title = f"Reassigned from {roles.display_name(a.from_owner)} to {to}"
@@ -166,22 +196,19 @@ def _assignment(a: Assignment) -> Entry:
         detail=detail,
         body=a.reason,
         order=(ASSIGNMENT, a.pk),
+        lead=lead,
     )
 
 
-def _ledger(lead: Lead, side: str, limit: int) -> list[Entry]:
+def _ledger(of: Of, side: str, limit: int) -> list[Entry]:
     kinds = {"": (*CLOCK_KINDS, *DEAL_KINDS), Side.SYSTEM: CLOCK_KINDS, Side.SALES: DEAL_KINDS}
     if side not in kinds:
         return []
-    rows = (
-        lead.events.filter(kind__in=kinds[side])
-        .select_related("actor", "owner")
-        .order_by("-at", "-id")[:limit]
-    )
-    return [_ledger_entry(e) for e in rows]
+    rows = of.rows(LeadEvent, "actor", "owner").filter(kind__in=kinds[side]).order_by("-at", "-id")
+    return [_ledger_entry(e, _lead_of(e, of)) for e in rows[:limit]]
 
 
-def _ledger_entry(e: LeadEvent) -> Entry:
+def _ledger_entry(e: LeadEvent, lead: Lead | None) -> Entry:
     is_clock = e.kind in CLOCK_KINDS
     if is_clock:
         holder = roles.display_name(e.owner) if e.owner else "the lead desk"
@@ -197,20 +224,19 @@ def _ledger_entry(e: LeadEvent) -> Entry:
         detail=detail,
         due_at=e.due_at if is_clock else None,
         order=(CLOCK if is_clock else DEAL, e.pk),
+        lead=lead,
     )
 
 
-def _feedback(lead: Lead, side: str, limit: int) -> list[Entry]:
+def _feedback(of: Of, side: str, limit: int) -> list[Entry]:
     if side not in ("", Side.SALES, Side.MARKETING):
         return []
-    rows = list(
-        lead.feedback.select_related("author", "reply_to").order_by("-created_at", "-id")[:limit]
-    )
-    entries = [_feedback_entry(f) for f in rows]
+    rows = list(of.rows(Feedback, "author", "reply_to").order_by("-created_at", "-id")[:limit])
+    entries = [_feedback_entry(f, _lead_of(f, of)) for f in rows]
     return [e for e in entries if not side or e.side == side]
 
 
-def _feedback_entry(f: Feedback) -> Entry:
+def _feedback_entry(f: Feedback, lead: Lead | None) -> Entry:
     """Feedback is sales telling marketing; a reply by someone else is marketing answering."""
     root = f.reply_to
     if root is None:
@@ -228,4 +254,5 @@ def _feedback_entry(f: Feedback) -> Entry:
         detail=reason,
         body=f.text,
         order=(FEEDBACK, f.pk),
+        lead=lead,
     )

@@ -372,7 +372,7 @@ def company_domain(email: str, website: str) -> str:
     """The company's domain: the website's host, else the email's domain unless free-mail."""
     host = SCHEME_RE.sub("", (website or "").strip().lower()).split("/")[0].split(":")[0]
     host = host.removeprefix("www.")
-    if host and "." in host and " " not in host:
+    if host and "." in host and " " not in host and host not in FREE_MAIL:
         return host[:200]
     domain = email.rpartition("@")[2]
     return "" if domain in FREE_MAIL else domain[:200]
