@@ -55,6 +55,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_all("agreements", *AGREEMENT_MODELS),
         *_all("leads", "lead", "account", "activity", "campaign", "team", "repprofile"),
         *_all("leads", "routingrule", "intaketoken", "savedmapping"),
+        *_all("content", "assetkind", "asset"),
         *_view("leads", "importbatch"),
         *_view("leads", "deal", "feedback", "stagechange"),
         *_all("django_celery_beat", "periodictask", "crontabschedule", "intervalschedule"),
@@ -67,6 +68,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "leads.add_lead",
         "leads.add_campaign",
         "leads.change_campaign",
+        *_view("content", "assetkind"),
+        *_all("content", "asset"),
     ],
     SALES_REP: [
         *_view("agreements", *AGREEMENT_MODELS),

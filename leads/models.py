@@ -562,6 +562,8 @@ class Activity(models.Model):
         LIST_IMPORT = "list_import", "Appeared in a list"
         ASSIGNMENT = "assignment", "Assignment"
         NURTURE_RETURN = "nurture_return", "Back from nurture"
+        CONTENT_SHARED = "content_shared", "Content shared"
+        CONTENT_OPENED = "content_opened", "Content opened"
 
     # The human sales touches (DESIGN's "Sales touch"; a note is not one).
     SALES_TOUCH_KINDS = (
@@ -645,6 +647,8 @@ class LeadEvent(models.Model):
         DEAL_WON = "deal_won", "Deal won"
         DEAL_LOST = "deal_lost", "Deal lost"
         FEEDBACK = "feedback", "Feedback to marketing"
+        CONTENT_SHARED = "content_shared", "Content shared"
+        CONTENT_OPENED = "content_opened", "Content opened"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -31,6 +31,8 @@ LEDGER_KINDS = {
     LeadEvent.Kind.DEAL_WON: "Deal won",
     LeadEvent.Kind.DEAL_LOST: "Deal lost",
 }
+# Content shared with the lead and opened by the customer read "Shared: <the asset>".
+CONTENT_TITLES = {Activity.Kind.CONTENT_SHARED: "Shared", Activity.Kind.CONTENT_OPENED: "Opened"}
 CLOCK_KINDS = (LeadEvent.Kind.CLOCK_MET, LeadEvent.Kind.CLOCK_BREACHED)
 DEAL_KINDS = (LeadEvent.Kind.DEAL_OPENED, LeadEvent.Kind.DEAL_WON, LeadEvent.Kind.DEAL_LOST)
 
@@ -118,7 +120,7 @@ def _activities(of: Of, side: str, limit: int) -> list[Entry]:
             at=a.occurred_at,
             side=a.side,
             kind=a.kind,
-            title=a.get_kind_display() + (f" · {a.subject}" if a.subject else ""),
+            title=_activity_title(a),
             actor=a.actor,
             detail=f"Campaign: {a.campaign.name}" if a.campaign else "",
             body=a.body,
@@ -127,6 +129,13 @@ def _activities(of: Of, side: str, limit: int) -> list[Entry]:
         )
         for a in rows[:limit]
     ]
+
+
+def _activity_title(a: Activity) -> str:
+    """The line's title: "Call · Intro", or for shared content "Shared: Acme case study"."""
+    if a.kind in CONTENT_TITLES and a.subject:
+        return f"{CONTENT_TITLES[a.kind]}: {a.subject}"
+    return a.get_kind_display() + (f" · {a.subject}" if a.subject else "")
 
 
 def _by_side(rows: Any, side: str) -> Any:
