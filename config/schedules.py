@@ -37,6 +37,7 @@ REPORT_SNAPSHOTS = "Report snapshots (daily)"
 WAKE_NURTURED = "Wake nurtured leads (daily)"
 RESUME_IMPORTS = "Resume stalled imports (every minute)"
 EXPIRE_UPLOADS = "Expire abandoned uploads (hourly)"
+FIND_DUPLICATES = "Find duplicate leads (hourly)"
 
 SCHEDULES: list[Schedule] = [
     Schedule(
@@ -60,6 +61,14 @@ SCHEDULES: list[Schedule] = [
         "leads.tasks.expire_abandoned_uploads",
         "17 * * * *",
         "Removes list imports uploaded but never confirmed for a day, with their stored file.",
+        expire_seconds=3600,
+    ),
+    Schedule(
+        FIND_DUPLICATES,
+        "customers.tasks.refresh_duplicates",
+        "41 * * * *",
+        "Scans every lead for likely duplicates (personal and work address, initials, "
+        "typos, one phone) and stores them for the Possible duplicates page.",
         expire_seconds=3600,
     ),
     Schedule(

@@ -23,15 +23,20 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from django.db.models import CharField, F, IntegerField, QuerySet, Value
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import CharField, F, IntegerField, Max, Q, QuerySet, Value
 from django.db.models.functions import Length, Lower, Replace, Right, StrIndex, Substr
 from nameparser import HumanName
 from nicknames import NickNamer
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
+from agreements import roles
 from leads.importing.columns import FREE_MAIL, company_domain
 from leads.models import Lead
+
+from .models import DuplicateDismissal, DuplicatePair
 
 # Lead fields the matcher reads, in the order of `Person.from_row`.
 FIELDS = ("id", "email", "first_name", "last_name", "company", "phone", "website")
@@ -47,7 +52,8 @@ PHONE_DIGITS = 9  # the last digits compared: "+44 20 7946 0000" and "020 7946 0
 MIN_PHONE_DIGITS = 7
 
 _SEPARATORS = re.compile(r"[._\-+]+")
-_NOT_LETTERS = re.compile(r"[^a-z ]+")
+_NOT_LETTERS = re.compile(r"[^a-z0-9 ]+")
+_DIGITS = re.compile(r"[0-9]+")
 _COMPANY_SUFFIX = re.compile(
     r"\b(inc|incorporated|llc|ltd|limited|gmbh|ag|sa|sas|sarl|bv|nv|plc|co|corp|"
     r"corporation|company|group|the)\b"
@@ -59,7 +65,7 @@ _NICKNAMES = NickNamer()
 
 
 def fold(text: str) -> str:
-    """Lower-case ASCII letters and spaces: "Zoë Dupré-Müller" → "zoe dupre muller"."""
+    """Lower-case ASCII letters, digits and spaces: "Zoë Dupré-Müller" → "zoe dupre muller"."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     ascii_text = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(_NOT_LETTERS.sub(" ", ascii_text.replace("-", " ")).split())
@@ -207,11 +213,11 @@ def compare(a: Person, b: Person) -> Match | None:
     if a.phone and a.phone == b.phone:
         tie += 30
         reasons.append("same phone")
-    if a.email != b.email and OSA.distance(a.email, b.email, score_cutoff=1) == 1:
-        tie += 35
-        reasons.append("email differs by one letter")
     # Two companies named, and different: only the phone or the address itself ties them.
     conflict = a.company and b.company and not _same_company(a, b)
+    if _address_typo(a, b, conflict):
+        tie += 35
+        reasons.append("email differs by one letter")
     if not conflict:
         tie += _personal_and_work(a, b, reasons, tied=tie > 0)
     if tie == 0:
@@ -223,6 +229,21 @@ def compare(a: Person, b: Person) -> Match | None:
         return None
     low, high = sorted((a.id, b.id))
     return Match(low, high, score, tuple(reasons))
+
+
+def _address_typo(a: Person, b: Person, conflict: bool) -> bool:
+    """One letter apart in the address name at one domain, or in the domain (unless the
+    companies differ); digits apart are two accounts (jane1@ and jane2@), not a typo."""
+    a_local, b_local = a.email.rpartition("@")[0], b.email.rpartition("@")[0]
+    if a.mail_domain == b.mail_domain:
+        one, other = a_local, b_local
+    elif a_local == b_local and not conflict:
+        one, other = a.mail_domain, b.mail_domain
+    else:
+        return False
+    if _DIGITS.sub("", one) == _DIGITS.sub("", other):
+        return False
+    return _one_letter_apart(one, other, 3)
 
 
 def _same_company(a: Person, b: Person) -> bool:
@@ -478,3 +499,127 @@ def _address_names(me: Person, local: str) -> list[str]:
         f, last = me.first, me.last
         names |= {f"{f}.{last}", f"{f}{last}", f"{f}_{last}", f"{f[0]}{last}", f"{f[0]}.{last}"}
     return sorted(names)
+
+
+# --- Stored results --------------------------------------------------------------------
+
+
+def dismissed_pairs(lead: Lead | None = None) -> set[tuple[int, int]]:
+    """The pairs someone said are not duplicates (of one lead, or all), as (low, high) ids."""
+    dismissals = DuplicateDismissal.objects.all()
+    if lead is not None:
+        dismissals = dismissals.filter(Q(lead_a=lead) | Q(lead_b=lead))
+    return set(dismissals.values_list("lead_a_id", "lead_b_id"))
+
+
+def refresh(stats: ScanStats | None = None) -> int:
+    """Scan every current lead and store the pairs found in place of the last scan's.
+
+    Idempotent: the same leads give the same rows, so a repeated or concurrent run is
+    harmless (the replace is one transaction).
+    """
+    matches = scan(dismissed=dismissed_pairs(), stats=stats)
+    group_of = {lead_id: min(g.lead_ids) for g in group(matches) for lead_id in g.lead_ids}
+    rows = [
+        DuplicatePair(
+            lead_a_id=m.a, lead_b_id=m.b, score=m.score, reasons=list(m.reasons),
+            group=group_of[m.a],
+        )
+        for m in matches
+    ]  # fmt: skip
+    with transaction.atomic():
+        DuplicatePair.objects.all().delete()
+        DuplicatePair.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def dismiss(lead_ids: Iterable[int], by: AbstractBaseUser) -> int:
+    """Record that these leads are not duplicates of each other; their pairs stop showing."""
+    ids = sorted(set(lead_ids))
+    pairs = list(itertools.combinations(ids, 2))
+    with transaction.atomic():
+        DuplicateDismissal.objects.bulk_create(
+            [DuplicateDismissal(lead_a_id=a, lead_b_id=b, dismissed_by=by) for a, b in pairs],
+            ignore_conflicts=True,
+        )
+        DuplicatePair.objects.filter(lead_a__in=ids, lead_b__in=ids).delete()
+    return len(pairs)
+
+
+def can_review(user: AbstractBaseUser) -> bool:
+    """Ops and marketing review duplicates; sales managers read the page for their leads."""
+    return roles.has_role(user, roles.OPS, roles.MARKETING, roles.SALES_MANAGER)
+
+
+def can_dismiss(user: AbstractBaseUser) -> bool:
+    return roles.has_role(user, roles.OPS, roles.MARKETING)
+
+
+def stored_pairs(user: AbstractBaseUser) -> QuerySet[DuplicatePair]:
+    """Stored pairs of two current leads the user may both see."""
+    pairs = DuplicatePair.objects.filter(
+        lead_a__merged_into__isnull=True, lead_b__merged_into__isnull=True
+    )
+    if not roles.has_role(user, roles.OPS, roles.MARKETING):
+        visible = Lead.objects.visible_to(user).values("pk")
+        pairs = pairs.filter(lead_a__in=visible, lead_b__in=visible)
+    return pairs
+
+
+def group_rows(user: AbstractBaseUser) -> QuerySet:
+    """One row per stored group ({"group", "best"}), the surest first: what the page pages."""
+    return (
+        stored_pairs(user)
+        .order_by()
+        .values("group")
+        .annotate(best=Max("score"))
+        .order_by("-best", "group")
+    )
+
+
+@dataclass
+class ShownGroup:
+    """A group as the page shows it: its leads (with owner and account) and its pairs."""
+
+    score: int
+    leads: list[Lead]
+    reasons: list[str]
+
+    @property
+    def ids(self) -> str:
+        return ",".join(str(lead.pk) for lead in self.leads)
+
+
+def shown_groups(user: AbstractBaseUser, page_rows: Iterable[dict]) -> list[ShownGroup]:
+    """The page's groups with their leads, in two queries whatever their number."""
+    keys = [row["group"] for row in page_rows]
+    pairs = list(stored_pairs(user).filter(group__in=keys))
+    ids = {i for p in pairs for i in (p.lead_a_id, p.lead_b_id)}
+    leads = Lead.objects.filter(pk__in=ids).select_related("owner", "account").in_bulk()
+    by_group: dict[int, list[DuplicatePair]] = {}
+    for pair in pairs:
+        by_group.setdefault(pair.group, []).append(pair)
+    shown = []
+    for key in keys:
+        members = by_group.get(key, [])
+        lead_ids = sorted({i for p in members for i in (p.lead_a_id, p.lead_b_id)} & set(leads))
+        if len(lead_ids) < 2:
+            continue
+        reasons = list(dict.fromkeys(r for p in members for r in p.reasons))
+        score = max(p.score for p in members)
+        shown.append(ShownGroup(score, [leads[i] for i in lead_ids], reasons))
+    return shown
+
+
+def hint_for(lead: Lead, user: AbstractBaseUser) -> list[tuple[Lead, Match]]:
+    """The lead page's hint: its likely duplicates the user may see, live and stored."""
+    dismissed = dismissed_pairs(lead)
+    matches = {m.a if m.b == lead.pk else m.b: m for m in candidates_for(lead, dismissed)}
+    stored = DuplicatePair.objects.filter(Q(lead_a=lead) | Q(lead_b=lead))
+    for pair in stored:
+        other = pair.lead_b_id if pair.lead_a_id == lead.pk else pair.lead_a_id
+        if other not in matches and (pair.lead_a_id, pair.lead_b_id) not in dismissed:
+            matches[other] = Match(pair.lead_a_id, pair.lead_b_id, pair.score, tuple(pair.reasons))
+    others = Lead.objects.visible_to(user).filter(pk__in=matches).select_related("owner")
+    found = [(other, matches[other.pk]) for other in others]
+    return sorted(found, key=lambda item: (-item[1].score, item[0].pk))

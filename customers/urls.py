@@ -1,10 +1,13 @@
 from django.urls import path
 
-from . import views_companies, views_search
+from . import views_companies, views_duplicates, views_search
 
 app_name = "customers"
 
 urlpatterns: list = [
+    path("duplicates/", views_duplicates.duplicate_list, name="duplicates"),
+    path("duplicates/dismiss/", views_duplicates.dismiss, name="duplicates_dismiss"),
+    path("duplicates/hint/<int:lead_id>/", views_duplicates.duplicate_hint, name="duplicate_hint"),
     path("search/", views_search.search_page, name="search"),
     path("companies/", views_companies.company_list, name="companies"),
     path("companies/<int:account_id>/", views_companies.company_detail, name="company"),

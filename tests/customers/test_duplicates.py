@@ -57,9 +57,7 @@ NOT_DUPLICATES = [
 
 
 def lead(email, first, last, company, phone):
-    return LeadFactory(
-        email=email, first_name=first, last_name=last, company=company, phone=phone
-    )
+    return LeadFactory(email=email, first_name=first, last_name=last, company=company, phone=phone)
 
 
 def person(email, first, last, company, phone, pk=1):
@@ -154,3 +152,15 @@ def test_candidates_for_one_lead_use_the_account_and_personal_addresses(held_bac
     personal, work, _ = held_back["personal and work address"]
     assert [m.b for m in duplicates.candidates_for(work)] == [max(personal.pk, work.pk)]
     assert duplicates.candidates_for(held_back["same phone"][0]) == []
+
+
+def test_addresses_apart_by_a_digit_or_at_two_companies_are_not_a_typo():
+    def p(email, company, pk):
+        return person(email, "Ada", "Lovelace", company, "", pk=pk)
+
+    assert compare(p("ada1@firm.com", "Firm", 1), p("ada2@firm.com", "Firm", 2)).reasons == (
+        "same name (Ada Lovelace) at firm.com",
+    )
+    assert compare(p("ada@firm1.com", "Firm 1", 1), p("ada@firm2.com", "Firm 2", 2)) is None
+    typo = compare(p("ada@acme.com", "Acme", 1), p("ada@acne.com", "", 2))
+    assert "email differs by one letter" in typo.reasons
