@@ -376,7 +376,7 @@ def open_link(request: HttpRequest, token: str) -> HttpResponse:
     )
     if link is None:
         raise Http404("This link does not exist or was revoked.")
-    wait = take_slot(f"content-link:{link.pk}", LINK_REQUESTS_PER_MINUTE, 60)
+    wait = take_slot(f"content-link:{link.token}", LINK_REQUESTS_PER_MINUTE, 60)
     if wait:
         return too_many(request, wait, "Opening this link")
     if request.method == "GET" and not bots.is_automated(request):
