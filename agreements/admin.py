@@ -264,6 +264,17 @@ class AgreementAdmin(SimpleHistoryAdmin):
                 "description": "Response rules and touch goals are below.",
             },
         ),
+        (
+            "Marketing commitment on content requests",
+            {
+                "fields": (
+                    "content_request_days",
+                    "content_request_warn_at_percent",
+                    "content_request_escalate_days",
+                ),
+                "description": "Volume targets are below; empty days: no promise.",
+            },
+        ),
         ("Qualification and time", {"fields": ("lead_scoring_enabled", "calendar")}),
         (
             "Signatures and dates",
@@ -306,7 +317,12 @@ class AgreementAdmin(SimpleHistoryAdmin):
         if obj is not None and obj.is_read_only:
             editable = ("version", "title", "notes", "calendar", "lead_scoring_enabled")
             thresholds = ("untouched_days_1", "untouched_days_2", "untouched_days_3")
-            return (*editable, *thresholds, *self.lifecycle_fields)
+            requests = (
+                "content_request_days",
+                "content_request_warn_at_percent",
+                "content_request_escalate_days",
+            )
+            return (*editable, *thresholds, *requests, *self.lifecycle_fields)
         return self.lifecycle_fields
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -1,7 +1,7 @@
 """An agreement version's whole content, serialised one way, and its SHA-256 digest.
 
 What a signature covers: the version's own terms, its response rules, touch goals,
-marketing commitments, business calendar (zone, hours, days, holidays), glossary
+marketing commitments (with the promise on content requests), business calendar (zone, hours, days, holidays), glossary
 terms and stage definitions. Lifecycle stamps, signatures and the words' version
 numbers are not content. Every list is sorted on a stable key and every value is
 a plain string, number, boolean or null, so the same content always gives the
@@ -105,6 +105,21 @@ def content(agreement: Any) -> dict[str, Any]:
         "marketing_commitments": _rows(agreement.commitments.order_by("pk"), COMMITMENT_FIELDS),
         "terms": _rows(agreement.terms.order_by("pk"), TERM_FIELDS),
         "stage_definitions": _rows(agreement.definitions.order_by("pk"), DEFINITION_FIELDS),
+        **_content_requests(agreement),
+    }
+
+
+def _content_requests(agreement: Any) -> dict[str, Any]:
+    """Marketing's promise on content requests, when the version makes one: a version
+    without it (every version signed before the promise existed) reads as it was signed."""
+    if agreement.content_request_days is None:
+        return {}
+    return {
+        "content_requests": {
+            "within_business_days": agreement.content_request_days,
+            "warn_at_percent": agreement.content_request_warn_share,
+            "escalate_after_business_days": agreement.content_request_escalate_days,
+        }
     }
 
 

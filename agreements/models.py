@@ -437,6 +437,10 @@ class Holiday(SignedContent):
         return set(Agreement.objects.filter(calendar_id__in=calendars).values_list("pk", flat=True))
 
 
+# A content request's warning, when the version leaves its share empty.
+DEFAULT_WARN_AT_PERCENT = 75
+
+
 class Agreement(models.Model):
     """One version of the service-level agreement between marketing and sales.
 
@@ -484,6 +488,28 @@ class Agreement(models.Model):
     untouched_days_1 = models.PositiveIntegerField("first untouched threshold (days)", default=30)
     untouched_days_2 = models.PositiveIntegerField("second untouched threshold (days)", default=60)
     untouched_days_3 = models.PositiveIntegerField("third untouched threshold (days)", default=90)
+    # Marketing's promise on sales' content requests (content.ContentRequest), on the same
+    # clock and ladder as sales' follow-up: empty days, no promise (and nothing signed).
+    content_request_days = models.PositiveSmallIntegerField(
+        "content requests answered within (business days)",
+        null=True,
+        blank=True,
+        help_text="Marketing answers each content request from sales within this many business "
+        "days of the calendar. Empty: no promise.",
+    )
+    content_request_warn_at_percent = models.PositiveSmallIntegerField(
+        "warn marketing at (%)",
+        null=True,
+        blank=True,
+        default=75,
+        help_text="Warn marketing when this share of the time has passed. Empty: 75 %.",
+    )
+    content_request_escalate_days = models.PositiveSmallIntegerField(
+        "escalate unanswered requests after (business days)",
+        null=True,
+        blank=True,
+        help_text="Counted from the request, like a response rule's escalation. Empty: never.",
+    )
     marketing_signed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -652,6 +678,21 @@ class Agreement(models.Model):
             raise ValidationError(
                 "The untouched thresholds must grow: first < second < third (e.g. 30, 60, 90)."
             )
+        self.clean_content_request_promise()
+
+    def clean_content_request_promise(self) -> None:
+        """Refuse a content-request promise the clock cannot keep (0 days, escalating early)."""
+        days, escalate = self.content_request_days, self.content_request_escalate_days
+        if days is not None and days < 1:
+            raise ValidationError({"content_request_days": "Promise at least 1 business day."})
+        if not 1 <= self.content_request_warn_share <= 100:
+            raise ValidationError(
+                {"content_request_warn_at_percent": "Warn at a share between 1 and 100 %."}
+            )
+        if escalate is not None and (days is None or escalate < days):
+            raise ValidationError(
+                {"content_request_escalate_days": "Escalate no sooner than the promised time."}
+            )
 
     def _stored_status(self) -> str | None:
         return type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
@@ -670,7 +711,7 @@ class Agreement(models.Model):
             if editing and touches_content and self.is_draft and self.is_signed_by_anyone:
                 self.drop_signatures_unless_unchanged(
                     f"The terms of version {self.version} itself (title, introduction, "
-                    "scoring, untouched thresholds or calendar) were changed."
+                    "scoring, untouched thresholds, content requests or calendar) were changed."
                 )
 
     def _refuse_edit_unless_draft(self, update_fields: Any) -> None:
@@ -699,6 +740,31 @@ class Agreement(models.Model):
 
     def calendar_spec(self) -> CalendarSpec | None:
         return self.calendar.spec() if self.calendar_id else None
+
+    @property
+    def content_request_warn_share(self) -> int:
+        """The share of the promised time after which marketing is warned, in %."""
+        percent = self.content_request_warn_at_percent
+        return DEFAULT_WARN_AT_PERCENT if percent is None else percent
+
+    @property
+    def content_request_text(self) -> str:
+        """Marketing's promise on content requests in words ('' when it makes none)."""
+        days = self.content_request_days
+        if days is None:
+            return ""
+        text = (
+            f"Content requests from sales are answered within "
+            f"{describe_duration(days, Unit.DAYS, True)}; marketing is warned at "
+            f"{self.content_request_warn_share} % of that time"
+        )
+        escalate = self.content_request_escalate_days
+        if escalate is not None:
+            text += (
+                f"; after {describe_duration(escalate, Unit.DAYS, True)} without an answer "
+                "the marketing lead and the requester's sales manager are told"
+            )
+        return text + "."
 
     def rule_for(self, stage: str, channel_id: int | None) -> ResponseRule | None:
         """The rule covering a lead in `stage` from `channel_id`; a channel's own rule wins."""

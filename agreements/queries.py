@@ -299,7 +299,12 @@ def _agreement_lines(agreement: Agreement) -> dict[str, dict[str, tuple[str, str
                 f"{c.min_acceptance_rate} %.",
             )
             for c in agreement.commitments.all()
-        },
+        }
+        | (
+            {"content_requests": ("Content requests", agreement.content_request_text)}
+            if agreement.content_request_text
+            else {}
+        ),
         "Glossary": {},
         "Stage definitions": {},
     }

@@ -20,6 +20,7 @@ class Notification(models.Model):
         FEEDBACK_REPLY = "feedback_reply", "Reply to feedback"
         AGREEMENT = "agreement", "Agreement"
         CONTENT_OPENED = "content_opened", "Shared content opened"
+        CONTENT_REQUEST = "content_request", "Content request"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -320,9 +320,9 @@ DIGESTS = {
 }
 
 
-def digested(notes: Iterable[Note]) -> list[Message]:
+def digested(notes: Iterable[Note], words: dict[str, DigestWords] = DIGESTS) -> list[Message]:
     """Each person's notes of one sort: up to DIGEST_AFTER one by one, more as one
-    digest listing every lead.
+    digest listing every lead (or every item: `words` gives another check its own sorts).
 
     The caller tells each note once (its record is marked told in the same transaction),
     so a digest's key, its earliest note's own key, names no other notification.
@@ -336,15 +336,15 @@ def digested(notes: Iterable[Note]) -> list[Message]:
             messages += [note.message for note in group]
             continue
         group.sort(key=lambda note: note.order)
-        words = DIGESTS[sort]
+        said = words[sort]
         messages.append(
             Message(
                 user_id=user_id,
-                kind=words.kind,
+                kind=said.kind,
                 event_key=f"{group[0].message.event_key}:digest",
-                title=words.title.format(n=len(group)),
-                body=words.body,
-                url=reverse(words.url_name),
+                title=said.title.format(n=len(group)),
+                body=said.body,
+                url=reverse(said.url_name),
                 items=tuple(note.item for note in group),
             )
         )
