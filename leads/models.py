@@ -181,6 +181,19 @@ class LeadQuerySet(models.QuerySet):
         return self.none()
 
 
+class CurrentLeadManager(models.Manager.from_queryset(LeadQuerySet)):  # type: ignore[misc]
+    """Every lead except those merged into another (customers.merge).
+
+    A merged lead keeps its row, so its old id redirects and an undo restores it, but it
+    is nobody's lead any more: being the default manager, this keeps it out of every list,
+    queue, report count, check and scan without each of them having to remember it.
+    `Lead.with_merged` reaches it (the merge itself, its undo, the old id's redirect).
+    """
+
+    def get_queryset(self) -> LeadQuerySet:
+        return super().get_queryset().filter(merged_into__isnull=True)
+
+
 class Lead(FSMModelMixin, models.Model):
     """A person marketing or sales may sell to, one per normalized email."""
 
@@ -260,7 +273,18 @@ class Lead(FSMModelMixin, models.Model):
         default=1, help_text="Bumped on every save; a stale copy cannot overwrite a newer one."
     )
 
-    objects = LeadQuerySet.as_manager()
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # lead_merged_into: a partial index holds only the merged few
+        help_text="The lead this one was merged into; it is then out of every list.",
+    )
+
+    objects = CurrentLeadManager()
+    with_merged = LeadQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -284,6 +308,11 @@ class Lead(FSMModelMixin, models.Model):
                 fields=["nurture_until"],
                 name="lead_nurture_due",
                 condition=models.Q(stage="nurture"),
+            ),
+            models.Index(
+                fields=["merged_into"],
+                name="lead_merged_into",
+                condition=models.Q(merged_into__isnull=False),
             ),
         ]
 
@@ -1087,3 +1116,24 @@ class IntakeSubmission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token_id}: lead {self.lead_id} at {self.received_at:%Y-%m-%d %H:%M}"
+
+
+class LeadAlias(models.Model):
+    """Another address of a lead: a merged lead's email, so that later imports, web-to-lead
+    and API posts for it land on the lead it was merged into (leads.importing.writer)."""
+
+    email = models.EmailField(max_length=254)  # unique: Meta.constraints
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="aliases")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["email"]
+        verbose_name_plural = "lead aliases"
+        constraints = [models.UniqueConstraint(fields=["email"], name="lead_alias_email_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.email} → lead {self.lead_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.email = normalize_email(self.email)
+        super().save(*args, **kwargs)

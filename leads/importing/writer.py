@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from agreements.models import Channel
@@ -34,6 +35,7 @@ from leads.models import (
     ImportBatch,
     ImportChange,
     Lead,
+    LeadAlias,
     LeadEvent,
 )
 
@@ -96,12 +98,22 @@ EXISTING_FIELDS = (
 
 
 def _existing(emails: Sequence[str], *, lock: bool = False) -> dict[str, Lead]:
+    """The leads of these emails, by email; a merged address (an alias) finds the lead it
+    was merged into."""
     if not emails:
         return {}
-    queryset = Lead.objects.filter(email__in=json_values(emails)).only(*EXISTING_FIELDS)
+    aliases = dict(
+        LeadAlias.objects.filter(email__in=json_values(emails)).values_list("email", "lead_id")
+    )
+    queryset = Lead.objects.filter(
+        Q(email__in=json_values(emails)) | Q(pk__in=list(aliases.values()))
+    ).only(*EXISTING_FIELDS)
     if lock:
         queryset = queryset.select_for_update()
-    return {lead.email: lead for lead in queryset}
+    by_id = {lead.pk: lead for lead in queryset}
+    found = {lead.email: lead for lead in by_id.values()}
+    found.update((email, by_id[lead_id]) for email, lead_id in aliases.items() if lead_id in by_id)
+    return found
 
 
 def fill_values(lead: Lead, values: dict[str, str]) -> dict[str, Any]:
@@ -311,7 +323,7 @@ def take_in_leads(entry: Entry, rows: Sequence[CleanRow]) -> TakenIn:
         existing = _existing([r.email for r in rows], lock=True)
         domains = [company_domain(r.email, r.values.get("website", "")) for r in rows]
         accounts = _accounts_for(batch, rows, domains, existing)
-        ids = [lead.pk for lead in existing.values()]
+        ids = list({lead.pk for lead in existing.values()})
         changes: dict[int, ImportChange] = {}
         appeared: set[int] = set()
         for part in in_chunks(ids, IN_CHUNK):
@@ -330,6 +342,7 @@ def take_in_leads(entry: Entry, rows: Sequence[CleanRow]) -> TakenIn:
         new_changes: list[tuple[Any, ...]] = []
         activities: list[tuple[Any, ...]] = []
         updates: dict[tuple[str, ...], list[Lead]] = {}
+        met: set[int] = set()
         for row, domain in zip(rows, domains, strict=True):
             lead = existing.get(row.email)
             values = row.values
@@ -338,6 +351,10 @@ def take_in_leads(entry: Entry, rows: Sequence[CleanRow]) -> TakenIn:
                 taken.created += 1
                 continue
             taken.lead_ids[row.email] = lead.pk
+            if lead.pk in met:
+                taken.unchanged += 1  # another address of a lead already met in these rows
+                continue
+            met.add(lead.pk)
             if batch is not None and lead.source_batch_id == batch.pk:
                 taken.created += 1  # created by an earlier run of this same batch
                 continue
