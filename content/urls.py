@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import ratings_views, requests_views, views
 
 app_name = "content"
 
@@ -26,6 +26,18 @@ urlpatterns = [
         name="lead_share",
     ),
     path("content/links/<int:link_id>/revoke/", views.link_revoke, name="link_revoke"),
+    # Ratings and content requests: sales tells marketing what works (d6).
+    path("content/requests/", requests_views.request_list, name="requests"),
+    path("content/requests/new/", requests_views.request_new, name="request_new"),
+    path("content/requests/<int:pk>/", requests_views.request_detail, name="request_detail"),
+    path("content/requests/<int:pk>/answer/", requests_views.request_answer, name="request_answer"),
+    path("content/requests/<int:pk>/take/", requests_views.request_take, name="request_take"),
+    path(
+        "content/leads/<int:lead_id>/feedback/",
+        ratings_views.lead_feedback,
+        name="lead_feedback",
+    ),
+    path("content/leads/<int:lead_id>/rate/", ratings_views.rate, name="rate"),
     path("c/<str:token>/", views.open_link, name="open"),
     path("c/<str:token>", views.open_link),
 ]
