@@ -20,6 +20,7 @@ from typing import Any
 from django.db import connection
 
 from .data import DataSpec, choose_server, dataset
+from .duplicates import bench_duplicates
 from .lead_import import bench_import, import_profile
 from .load import FULL, LoadSize, bench_load
 from .pages import bench_pages
@@ -43,6 +44,11 @@ SECTIONS: dict[str, tuple[Section, str]] = {
     "reports": (
         bench_reports,
         "Each report's time over the whole data set (last 90 days, all teams)",
+    ),
+    "duplicates": (
+        bench_duplicates,
+        "A full duplicate scan of every lead (blocked by domain, name key, phone) and the "
+        "lead page's duplicate hint",
     ),
     "load": (
         bench_load,

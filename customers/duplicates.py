@@ -54,6 +54,7 @@ MIN_PHONE_DIGITS = 7
 _SEPARATORS = re.compile(r"[._\-+]+")
 _NOT_LETTERS = re.compile(r"[^a-z0-9 ]+")
 _DIGITS = re.compile(r"[0-9]+")
+_NOT_DIGITS = re.compile(r"[^0-9]+")
 _COMPANY_SUFFIX = re.compile(
     r"\b(inc|incorporated|llc|ltd|limited|gmbh|ag|sa|sas|sarl|bv|nv|plc|co|corp|"
     r"corporation|company|group|the)\b"
@@ -66,9 +67,11 @@ _NICKNAMES = NickNamer()
 
 def fold(text: str) -> str:
     """Lower-case ASCII letters, digits and spaces: "Zoë Dupré-Müller" → "zoe dupre muller"."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    ascii_text = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(_NOT_LETTERS.sub(" ", ascii_text.replace("-", " ")).split())
+    text = text.lower()
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_NOT_LETTERS.sub(" ", text).split())
 
 
 @functools.lru_cache(maxsize=65536)
@@ -84,27 +87,30 @@ def split_name(first: str, last: str) -> tuple[str, str]:
 
 def phone_key(phone: str) -> str:
     """The phone's last digits, or "" when it has too few to mean a person."""
-    digits = "".join(c for c in phone if c.isdigit())
+    digits = _NOT_DIGITS.sub("", phone)
     return digits[-PHONE_DIGITS:] if len(digits) >= MIN_PHONE_DIGITS else ""
 
 
+@functools.lru_cache(maxsize=65536)
 def company_key(company: str) -> str:
     """A company name without legal form or punctuation: "ACME, Inc." → "acme"."""
     return " ".join(_COMPANY_SUFFIX.sub(" ", fold(company)).split())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Person:
-    """A lead's matching fields, normalised once."""
+    """A lead's matching fields, normalised when first needed (most rows are only blocked,
+    never compared)."""
 
     id: int
     email: str
-    name: str  # as typed, for the reasons
-    first: str
+    first_name: str  # as typed
+    last_name: str
+    raw_company: str
+    raw_phone: str
+    website: str
+    first: str  # folded
     last: str
-    company: str
-    phone: str
-    domain: str  # the company domain, "" for a personal (free-mail) address
     local: str  # the address before the "@", separators removed
     mail_domain: str
 
@@ -117,17 +123,27 @@ class Person:
         if not first and not last:
             first, last = _name_from_address(local)
         return cls(
-            id=pk,
-            email=email,
-            name=f"{first_name or ''} {last_name or ''}".strip() or email,
-            first=first,
-            last=last,
-            company=company_key(company or ""),
-            phone=phone_key(phone or ""),
-            domain=company_domain(email, website or ""),
-            local=_SEPARATORS.sub("", local),
-            mail_domain=mail_domain,
-        )
+            pk, email, first_name or "", last_name or "", company or "", phone or "",
+            website or "", first, last, _SEPARATORS.sub("", local), mail_domain,
+        )  # fmt: skip
+
+    @functools.cached_property
+    def name(self) -> str:
+        """The name as typed, for the reasons."""
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+    @functools.cached_property
+    def company(self) -> str:
+        return company_key(self.raw_company)
+
+    @functools.cached_property
+    def phone(self) -> str:
+        return phone_key(self.raw_phone)
+
+    @functools.cached_property
+    def domain(self) -> str:
+        """The company domain, "" for a personal (free-mail) address."""
+        return company_domain(self.email, self.website)
 
     @property
     def personal(self) -> bool:
