@@ -56,6 +56,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_all("leads", "lead", "account", "activity", "campaign", "team", "repprofile"),
         *_all("leads", "routingrule", "intaketoken", "savedmapping"),
         *_all("content", "assetkind", "asset"),
+        *_all("api", "apitoken"),
         *_view("leads", "importbatch"),
         *_view("leads", "deal", "feedback", "stagechange"),
         *_all("django_celery_beat", "periodictask", "crontabschedule", "intervalschedule"),

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "csp",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "agreements",
     "leads",
     "reports",
@@ -319,6 +320,33 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 # Web-to-lead: the largest body accepted, and posts per token per minute.
 INTAKE_MAX_BODY_BYTES = int(env("INTAKE_MAX_BODY_BYTES", str(64 * 1024)))
 INTAKE_RATE = (int(env("INTAKE_POSTS_PER_MINUTE", "60")), 60)
+
+# --- REST API (api/) -----------------------------------------------------
+# Integrations call it with a token (api.ApiToken), counted per token in the cache above.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.auth.TokenRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+API_RATE = (int(env("API_REQUESTS_PER_MINUTE", "120")), 60)
+# The change feed serves a lead's change once it is this old (see api.sync).
+API_SYNC_SETTLE_SECONDS = int(env("API_SYNC_SETTLE_SECONDS", "60"))
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Accord API",
+    "DESCRIPTION": "Leads, activities and the suppression list for the CRM and marketing tools.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI from our own static files: the Content-Security-Policy allows no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # --- Security -------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
