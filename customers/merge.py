@@ -62,6 +62,12 @@ ROW_RULES: dict[str, tuple[str, str]] = {
     "notifications.Notification.lead": (MOVE, "notifications"),
     "content.TouchAsset.lead": (MOVE, "content used in touches"),
     "content.SharedLink.lead": (MOVE, "shared content links"),
+    "content.Rating.lead": (MOVE, "ratings of content used on the lead"),
+    "content.ContentRequest.lead": (MOVE, "content requests"),
+    "customers.DuplicatePair.lead_a": (STAY, "the duplicate scan's pairs; it skips merged leads"),
+    "customers.DuplicatePair.lead_b": (STAY, "the duplicate scan's pairs; it skips merged leads"),
+    "customers.DuplicateDismissal.lead_a": (STAY, "a decision about two leads, kept as made"),
+    "customers.DuplicateDismissal.lead_b": (STAY, "a decision about two leads, kept as made"),
     "leads.Lead.merged_into": (STAY, "leads merged earlier keep pointing here; ids redirect"),
     "customers.Merge.survivor": (STAY, "the merge log"),
     "customers.MergedLead.lead": (STAY, "the merge log"),
@@ -163,6 +169,7 @@ class FieldChoice:
     from_lead: Lead | None
     reason: str
     changes: bool  # differs from the survivor's own value
+    old_text: str = ""  # the survivor's own value, in words
 
 
 @dataclass
@@ -257,7 +264,9 @@ def _field_choices(survivor: Lead, leads: Sequence[Lead]) -> list[FieldChoice]:
         others_differ = any(getattr(lead, name) and getattr(lead, name) != value for lead in leads)
         reason = "the most recently updated lead's" if others_differ else "the only value"
         changes = value != getattr(survivor, name)
-        choices.append(FieldChoice(name, label, value, value, source, reason, changes))
+        choices.append(
+            FieldChoice(name, label, value, value, source, reason, changes, _text(survivor, name))
+        )
     for name in REFERENCE_FIELDS:
         label = str(Lead._meta.get_field(name).verbose_name).capitalize()
         attname = f"{name}_id"
@@ -270,7 +279,7 @@ def _field_choices(survivor: Lead, leads: Sequence[Lead]) -> list[FieldChoice]:
         changes = source is not survivor
         value = getattr(source, attname)
         choices.append(
-            FieldChoice(name, label, value, _text(source, name), source, reason, changes)
+            FieldChoice(name, label, value, _text(source, name), source, reason, changes, "")
         )
     return choices
 

@@ -286,6 +286,21 @@ def lead_for_page(user: Any, lead_id: int) -> Lead:
     )
 
 
+def merged_lead_and_survivor(lead_id: int) -> tuple[Lead, Lead] | None:
+    """A merged lead and the lead it lives on in now (merges can chain); None otherwise."""
+    merged = Lead.with_merged.filter(pk=lead_id, merged_into__isnull=False).first()
+    survivor = merged
+    seen = set()
+    while survivor is not None and survivor.merged_into_id is not None:
+        if survivor.pk in seen:
+            return None
+        seen.add(survivor.pk)
+        survivor = Lead.with_merged.filter(pk=survivor.merged_into_id).first()
+    if merged is None or survivor is None:
+        return None
+    return merged, survivor
+
+
 def stage_history(lead: Lead) -> list[StageChange]:
     """Every stage change of a lead, newest first."""
     return list(lead.stage_changes.select_related("by", "agreement").order_by("-at", "-id"))

@@ -297,9 +297,27 @@ def _lead_or_404(request: HttpRequest, lead_id: int) -> Lead:
 
 @login_required
 def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
-    """The single view of one lead: facts, SLA clock, timeline, history, deals, feedback."""
-    lead = _lead_or_404(request, lead_id)
+    """The single view of one lead: facts, SLA clock, timeline, history, deals, feedback.
+    A merged lead's old id leads to the lead it was merged into, if the user may see it."""
+    try:
+        lead = queries.lead_for_page(request.user, lead_id)
+    except Lead.DoesNotExist:
+        return _to_survivor(request, lead_id)
     return _render_lead(request, lead)
+
+
+def _to_survivor(request: HttpRequest, lead_id: int) -> HttpResponse:
+    found = queries.merged_lead_and_survivor(lead_id)
+    if found is None:
+        raise Http404("No such lead.")
+    merged, survivor = found
+    try:
+        survivor = queries.lead_for_page(request.user, survivor.pk)
+    except Lead.DoesNotExist as exc:
+        raise Http404("No such lead.") from exc
+    when = dateformat.format(timezone.localtime(merged.updated_at), "j M Y")
+    messages.info(request, f"{merged.email} was merged into this lead on {when}.")
+    return redirect(survivor)
 
 
 def _action_label(lead: Lead, name: str, label: str) -> str:
