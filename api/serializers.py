@@ -157,3 +157,20 @@ class FieldError(serializers.Serializer):
 
 class ErrorsOut(serializers.Serializer):
     errors = FieldError(many=True)
+
+
+class MergeIn(serializers.Serializer):
+    leads = serializers.ListField(
+        child=serializers.IntegerField(), min_length=2, help_text="The ids of the leads to merge."
+    )
+    survivor = serializers.IntegerField(
+        required=False, help_text="The lead to keep; by default the most advanced open one."
+    )
+
+
+class MergeOut(serializers.Serializer):
+    merge = serializers.IntegerField()
+    survivor = serializers.IntegerField()
+    merged = serializers.ListField(child=serializers.IntegerField())
+    plan = serializers.DictField(help_text="What the merge chose, and why, as logged.")
+    undone_at = serializers.DateTimeField(allow_null=True)

@@ -14,6 +14,8 @@ urlpatterns = [
     path("v1/leads/", views.LeadsView.as_view(), name="leads"),
     path("v1/leads/<int:lead_id>/", views.LeadDetailView.as_view(), name="lead"),
     path("v1/activities/", views.ActivitiesView.as_view(), name="activities"),
+    path("v1/merges/", views.MergesView.as_view(), name="merges"),
+    path("v1/merges/<int:merge_id>/undo/", views.MergeUndoView.as_view(), name="merge_undo"),
     path("v1/suppression/", views.SuppressionView.as_view(), name="suppression"),
     path("v1/schema/", SpectacularAPIView.as_view(**DOCS), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema", **DOCS), name="docs"),

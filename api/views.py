@@ -4,22 +4,25 @@ api.sync and api.suppression. Each names the token scope each method needs."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from customers import merge
+from customers.models import Merge
 from leads import intake
 from leads.models import Lead
 
 from . import activities, suppression, sync
 from .errors import Invalid, Unprocessable
-from .models import Scope
+from .models import ApiToken, Scope
 from .serializers import (
     ActivityIn,
     ActivityResultOut,
@@ -29,6 +32,8 @@ from .serializers import (
     LeadOut,
     LeadPage,
     LeadResult,
+    MergeIn,
+    MergeOut,
     SuppressedOut,
     SuppressionPage,
 )
@@ -278,3 +283,89 @@ class SuppressionView(ApiView):
                 f"{reverse('api:suppression')}?after={last}&limit={limit}"
             )
         return Response({"results": SuppressedOut(entries, many=True).data, "next": next_url})
+
+
+def acting_user(token: ApiToken) -> Any:
+    """Whom a token's merges are made in the name of: the Ops person who created it."""
+    user = token.created_by
+    if user is None or not user.is_active or not merge.may_merge(user):
+        raise exceptions.PermissionDenied(
+            "Merges made with a token are made in the name of the person who created it, "
+            "and this token's creator may not merge leads (any more). Ask Ops for a new token."
+        )
+    return user
+
+
+def merge_answer(done: Merge) -> dict[str, Any]:
+    return {
+        "merge": done.pk,
+        "survivor": done.survivor_id,
+        "merged": sorted(done.merged_leads.values_list("lead_id", flat=True)),
+        "plan": done.plan,
+        "undone_at": done.undone_at,
+    }
+
+
+class MergesView(ApiView):
+    required_scopes = {"POST": Scope.MERGE_WRITE}
+
+    @extend_schema(
+        operation_id="merges_create",
+        summary="Merge two or more leads into one survivor",
+        description=(
+            "The same merge as on the Possible duplicates page, in the name of the person "
+            "who created the token: survivorship rules, the merged addresses become aliases, "
+            "and everything is logged for undo."
+        ),
+        request=MergeIn,
+        responses={
+            201: MergeOut,
+            400: ErrorsOut,
+            409: OpenApiResponse(ErrorsOut, description="A lead changed meanwhile."),
+            422: OpenApiResponse(ErrorsOut, description="The merge was refused; says why."),
+            **REFUSALS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        by = acting_user(request.auth)
+        posted = MergeIn(data=request.data)
+        posted.is_valid(raise_exception=True)
+        try:
+            plan = merge.plan_merge(
+                posted.validated_data["leads"], by, survivor=posted.validated_data.get("survivor")
+            )
+            done = merge.merge_leads(plan, by)
+        except merge.StalePlan as exc:
+            return Response({"errors": [{"field": "leads", "message": str(exc)}]}, status=409)
+        except merge.MergeError as exc:
+            raise Unprocessable([{"field": "leads", "message": str(exc)}]) from None
+        return Response(merge_answer(done), status=status.HTTP_201_CREATED)
+
+
+class MergeUndoView(ApiView):
+    required_scopes = {"POST": Scope.MERGE_WRITE}
+
+    @extend_schema(
+        operation_id="merges_undo",
+        summary="Undo a merge: every lead and row as it was before",
+        description="Refused with 409, naming each difference, when the survivor or a row "
+        "the merge touched changed since: an undo never guesses.",
+        request=None,
+        responses={
+            200: MergeOut,
+            404: ErrorOut,
+            409: OpenApiResponse(ErrorsOut, description="Cannot be undone exactly; says why."),
+            **REFUSALS,
+        },
+    )
+    def post(self, request: Request, merge_id: int) -> Response:
+        by = acting_user(request.auth)
+        done = get_object_or_404(Merge, pk=merge_id)
+        try:
+            done = merge.undo_merge(done, by)
+        except merge.UndoRefused as exc:
+            errors = [{"field": "", "message": problem} for problem in exc.problems]
+            return Response({"errors": errors}, status=status.HTTP_409_CONFLICT)
+        except merge.MergeError as exc:
+            raise Unprocessable([{"field": "", "message": str(exc)}]) from None
+        return Response(merge_answer(done))
