@@ -215,6 +215,8 @@ class Match:
 
 def compare(a: Person, b: Person) -> Match | None:
     """The pair's score and reasons, or None when they are not likely one person."""
+    if b.id < a.id:
+        a, b = b, a  # the same words whichever way the pair was found
     first, last = first_names_agree(a.first, b.first), last_names_agree(a.last, b.last)
     if first is None or last is None:
         return None
@@ -243,8 +245,7 @@ def compare(a: Person, b: Person) -> Match | None:
     score = min(100, round(points * (0.8 + 0.2 * closeness)) + tie)
     if score < THRESHOLD:
         return None
-    low, high = sorted((a.id, b.id))
-    return Match(low, high, score, tuple(reasons))
+    return Match(a.id, b.id, score, tuple(reasons))
 
 
 def _address_typo(a: Person, b: Person, conflict: bool) -> bool:

@@ -167,7 +167,7 @@ def test_hint_finds_a_new_duplicate_before_any_scan(client, ops):
 
     html = client.get(reverse("customers:duplicate_hint", args=[b.pk])).content.decode()
 
-    assert "Ada Lovelace ≈ A. Lovelace at firm1.example" in html
+    assert "A. Lovelace ≈ Ada Lovelace at firm1.example" in html
 
 
 def test_hint_is_empty_without_duplicates(client, ops):
