@@ -149,8 +149,8 @@ def _drill_url(
     metric = column.drill
     if metric == "=key":
         metric = str(row.get("key"))
-    elif metric in ("reason", "stage", "title"):
-        metric = f"{metric}:{row.get('key')}"
+    elif metric in ("reason", "stage", "title") or metric.endswith(":"):
+        metric = f"{metric.rstrip(':')}:{row.get('key')}"
     elif report.key == "scoreboard" and metric.startswith("p"):
         period = f
         for _ in range(int(metric[1:])):
