@@ -24,7 +24,11 @@ from . import files
 from .models import Asset, AssetKind, AssetStage, AssetVersion, LinkOpen, SharedLink, TouchAsset
 
 Status = Asset.Status
-TOKEN_BYTES = 24
+TOKEN_BYTES = 24  # 32 characters in the link: unguessable
+# An open counts unless the same address opened the link within REPEAT_WINDOW, or the
+# link already counted MAX_OPENS_PER_DAY opens in the last day.
+REPEAT_WINDOW = dt.timedelta(minutes=30)
+MAX_OPENS_PER_DAY = 20
 
 
 class ContentError(Exception):
@@ -215,6 +219,11 @@ def share(lead: Lead, asset: Asset, *, by: Any, at: dt.datetime | None = None) -
     """A tracked link to the asset's current version for this lead, shown on its
     timeline ("Shared: <title>") and in the ledger."""
     _must_be_sales_for(lead, by)
+    if not lead.is_open:
+        raise ContentError(
+            f"This lead is closed ({lead.get_stage_display()}): "
+            "content is no longer shared with it."
+        )
     (asset,) = _published([asset])
     at = at or timezone.now()
     with transaction.atomic():
@@ -300,10 +309,6 @@ def record_open(
         )
         _tell_owner(locked, at)
     return True
-
-
-REPEAT_WINDOW = dt.timedelta(minutes=30)
-MAX_OPENS_PER_DAY = 20
 
 
 def _may_count(link: SharedLink, ip_hash: str, at: dt.datetime) -> bool:

@@ -17,6 +17,7 @@ from agreements.stages import Stage
 from content import services
 from content.models import LinkOpen, SharedLink
 from content.views import LINK_REQUESTS_PER_MINUTE
+from leads import services as lead_services
 from leads.models import Activity, LeadEvent
 from leads.timeline import timeline
 from notifications.models import Notification
@@ -233,3 +234,25 @@ def test_a_flood_on_one_link_is_throttled(client, rep, lead, asset):
 
     assert answers[-1] == 429
     assert LinkOpen.objects.count() <= services.MAX_OPENS_PER_DAY
+
+
+def test_a_closed_lead_is_not_shared_with(client, rep, lead, asset):
+    lead_services.run_transition(lead, "disqualify", by=rep, reason="No budget")
+    client.force_login(rep)
+
+    page = client.post(reverse("content:lead_share", args=[lead.pk, asset.pk]), follow=True)
+
+    assert "content is no longer shared with it" in page.content.decode()
+    assert not SharedLink.objects.exists()
+
+
+def test_the_library_counts_shares_touches_and_opens(client, rep, marketer, lead, asset):
+    services.log_touch_with_assets(lead, by=rep, kind="email", subject="Sent", assets=[asset])
+    link = services.share(lead, asset, by=rep)
+    services.share(lead, asset, by=rep)
+    open_link(client, link)
+    client.force_login(marketer)
+
+    (row,) = client.get(reverse("content:library")).context["assets"]
+
+    assert (row.touch_count, row.share_count, row.open_count) == (1, 2, 1)
