@@ -45,8 +45,12 @@ def test_touch_with_an_asset_share_and_open_without_login(
     page.goto(f"{live_server.url}{lead.get_absolute_url()}")
     mark_window(page)
     page.get_by_label("What did you do?").select_option("email")
-    page.get_by_label("Summary").fill("Sent the Acme story")
     page.get_by_test_id("content-picker").get_by_label("Acme case study").check()
+    page.get_by_role("button", name="Log touch").click()
+    # Nothing said what happened: the form comes back with the content still checked.
+    expect(page.get_by_test_id("touch-error")).to_contain_text("Say what happened")
+    expect(page.get_by_test_id("content-picker").get_by_label("Acme case study")).to_be_checked()
+    page.get_by_label("Summary").fill("Sent the Acme story")
     page.get_by_role("button", name="Log touch").click()
     expect(page.locator("#lead-panel .messages")).to_contain_text(
         "Email logged with 1 content item."

@@ -185,3 +185,16 @@ def test_marketing_edits_what_an_asset_fits(client, marketer):
     assert list(asset.personas.all()) == [cfo]
     assert sorted(asset.stages.values_list("stage", flat=True)) == ["opportunity", "sql"]
     assert asset.owner == marketer
+
+
+def test_ops_edit_the_kinds_in_the_admin(client, ops):
+    client.force_login(ops)
+
+    listed = client.get(reverse("admin:content_assetkind_changelist"))
+    added = client.post(
+        reverse("admin:content_assetkind_add"), {"name": "Webinar recording", "position": 70}
+    )
+
+    assert listed.status_code == 200
+    assert added.status_code == 302
+    assert AssetKind.objects.filter(name="Webinar recording").exists()
