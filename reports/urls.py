@@ -8,7 +8,8 @@ urlpatterns = [
     path("reports/", views.index, name="index"),
     path("reports/<slug:key>/", views.report, name="report"),
     path("reports/<slug:key>/export.<str:fmt>", views.export, name="export"),
-    # The content report lists the touches, shares, deals … behind a number.
-    path("reports/content/leads/", content_views.drilldown, name="content_drilldown"),
+    # The content report's drill-down (reports:drilldown for "content") lists the touches,
+    # shares, deals … behind a number, not leads.
+    path("reports/content/leads/", content_views.drilldown),
     path("reports/<slug:key>/leads/", views.drilldown, name="drilldown"),
 ]

@@ -179,6 +179,8 @@ MATRIX: list[Row] = [
     ),
     Row("reports:drilldown", "-", "get", expect(200, marketing=403), kwargs=_report("sales")),
     Row("reports:drilldown", "-", "get", expect(200, rep=403), kwargs=_report("delivery")),
+    Row("reports:report", "-", "get", expect(200, rep=403), kwargs=_report("content")),
+    Row("reports:drilldown", "-", "get", expect(200, rep=403), kwargs=_report("content")),
 ]
 
 
