@@ -20,7 +20,7 @@ import functools
 import itertools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -111,7 +111,6 @@ class Person:
     website: str
     first: str  # folded
     last: str
-    local: str  # the address before the "@", separators removed
     mail_domain: str
 
     @classmethod
@@ -124,8 +123,13 @@ class Person:
             first, last = _name_from_address(local)
         return cls(
             pk, email, first_name or "", last_name or "", company or "", phone or "",
-            website or "", first, last, _SEPARATORS.sub("", local), mail_domain,
+            website or "", first, last, mail_domain,
         )  # fmt: skip
+
+    @functools.cached_property
+    def local(self) -> str:
+        """The address before the "@", separators removed."""
+        return _SEPARATORS.sub("", self.email.rpartition("@")[0])
 
     @functools.cached_property
     def name(self) -> str:
@@ -426,16 +430,13 @@ def _by_phone(leads: QuerySet[Lead]) -> Iterator[tuple]:
     )
 
 
-def _blocks(rows: Iterator[tuple], key: object, stats: ScanStats) -> Iterator[list[Person]]:
+def _blocks(
+    rows: Iterator[tuple], key: Callable[[Person], str], stats: ScanStats
+) -> Iterator[list[Person]]:
     """Consecutive rows with the same blocking key, as Persons; blocks of one are dropped."""
-    people = (Person.from_row(row) for row in rows)
-
-    def counted(p: Person) -> str:
-        stats.rows += 1
-        return key(p)  # type: ignore[operator]
-
-    for value, members in itertools.groupby(people, key=counted):
+    for value, members in itertools.groupby(map(Person.from_row, rows), key=key):
         block = list(members)
+        stats.rows += len(block)
         if value and len(block) > 1:
             stats.blocks += 1
             yield block
