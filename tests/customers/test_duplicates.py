@@ -3,7 +3,11 @@ scores; colleagues at one company, namesakes and shared switchboards are not."""
 
 from __future__ import annotations
 
+import json
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 
 from customers import duplicates
 from customers.duplicates import Person, compare, first_names_agree, scan
@@ -164,3 +168,15 @@ def test_addresses_apart_by_a_digit_or_at_two_companies_are_not_a_typo():
     assert compare(p("ada@firm1.com", "Firm 1", 1), p("ada@firm2.com", "Firm 2", 2)) is None
     typo = compare(p("ada@acme.com", "Acme", 1), p("ada@acne.com", "", 2))
     assert "email differs by one letter" in typo.reasons
+
+
+def test_find_duplicates_json_lists_exactly_the_held_back_pairs_with_scores(held_back):
+    out = StringIO()
+
+    call_command("find_duplicates", "--format", "json", stdout=out)
+
+    groups = json.loads(out.getvalue())
+    expected = {tuple(sorted((a.pk, b.pk))): {a.email, b.email} for a, b, _ in held_back.values()}
+    assert {tuple(g["ids"]): set(g["emails"]) for g in groups} == expected
+    for g in groups:
+        assert duplicates.THRESHOLD <= g["score"] <= 100 and g["reasons"]
