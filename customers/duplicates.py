@@ -153,11 +153,6 @@ class Person:
     def personal(self) -> bool:
         return self.mail_domain in FREE_MAIL
 
-    @property
-    def name_key(self) -> str:
-        """Last name and first initial: the name block."""
-        return f"{self.last}:{self.first[:1]}" if self.last else ""
-
 
 def _name_from_address(local: str) -> tuple[str, str]:
     """ "john.smith" → ("john", "smith"); nothing when the address holds no two-part name."""
@@ -389,16 +384,22 @@ def scan(
     return sorted(found.values(), key=lambda m: (-m.score, m.a, m.b))
 
 
-def _domain_key(p: Person) -> str:
-    return p.mail_domain
+# Blocking keys, read off the raw row (FIELDS) so that a lead alone in its block never
+# becomes a Person: most leads in the name and phone passes are.
 
 
-def _name_key(p: Person) -> str:
-    return p.name_key
+def _domain_key(row: tuple) -> str:
+    return (row[1] or "").rpartition("@")[2]
 
 
-def _phone_key(p: Person) -> str:
-    return p.phone
+def _name_key(row: tuple) -> str:
+    """Last name and first initial."""
+    first, last = split_name(row[2] or "", row[3] or "")
+    return f"{last}:{first[:1]}" if last else ""
+
+
+def _phone_key(row: tuple) -> str:
+    return phone_key(row[5] or "")
 
 
 def _rows(queryset: QuerySet[Lead], *order: object) -> Iterator[tuple]:
@@ -431,15 +432,15 @@ def _by_phone(leads: QuerySet[Lead]) -> Iterator[tuple]:
 
 
 def _blocks(
-    rows: Iterator[tuple], key: Callable[[Person], str], stats: ScanStats
+    rows: Iterator[tuple], key: Callable[[tuple], str], stats: ScanStats
 ) -> Iterator[list[Person]]:
     """Consecutive rows with the same blocking key, as Persons; blocks of one are dropped."""
-    for value, members in itertools.groupby(map(Person.from_row, rows), key=key):
+    for value, members in itertools.groupby(rows, key=key):
         block = list(members)
         stats.rows += len(block)
         if value and len(block) > 1:
             stats.blocks += 1
-            yield block
+            yield [Person.from_row(row) for row in block]
 
 
 def _pairs(block: list[Person], cross_only: bool) -> Iterator[tuple[Person, Person]]:
