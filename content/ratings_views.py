@@ -36,9 +36,7 @@ def _lead(request: HttpRequest, lead_id: int) -> Lead:
     return get_object_or_404(Lead.objects.visible_to(request.user), pk=lead_id)
 
 
-def _panel(
-    request: HttpRequest, lead: Lead, errors: dict[int, str] | None = None, status: int = 200
-) -> HttpResponse:
+def _panel(request: HttpRequest, lead: Lead, problem: str = "", status: int = 200) -> HttpResponse:
     uses = ratings.used_by(request.user, lead)
     others = (
         Rating.objects.filter(lead=lead)
@@ -53,7 +51,7 @@ def _panel(
             "lead": lead,
             "uses": uses,
             "others": others,
-            "errors": errors or {},
+            "problem": problem,
             "asks": roles.has_role(request.user, roles.SALES_REP, roles.SALES_MANAGER),
         },
         status=status,
@@ -73,10 +71,8 @@ def rate(request: HttpRequest, lead_id: int) -> HttpResponse:
     """Rate (or re-rate) a version you used on this lead; answers with the panel."""
     lead = _lead(request, lead_id)
     form = RatingForm(request.POST)
-    version_id = form.data.get("version")
     if not form.is_valid():
-        message = "Say whether it helped and why."
-        return _panel(request, lead, {_int(version_id): message}, status=422)
+        return _panel(request, lead, "Say whether it helped, and why.", status=422)
     version = get_object_or_404(AssetVersion, pk=form.cleaned_data["version"])
     try:
         ratings.rate(
@@ -87,14 +83,7 @@ def rate(request: HttpRequest, lead_id: int) -> HttpResponse:
             reason=form.cleaned_data["reason"],
         )
     except ratings.RatingError as exc:
-        return _panel(request, lead, {version.pk: str(exc)}, status=422)
+        return _panel(request, lead, str(exc), status=422)
     if request.headers.get("HX-Request"):
         return _panel(request, lead)
     return redirect(lead.get_absolute_url())
-
-
-def _int(value: object) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        return 0
