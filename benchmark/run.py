@@ -26,6 +26,7 @@ from .load import FULL, LoadSize, bench_load
 from .pages import bench_pages
 from .report_queries import bench_reports
 from .results import BenchContext, BenchResult, Section
+from .search import bench_search
 from .sla_check import bench_sla
 
 GROWTH_TARGET = 1.5
@@ -44,6 +45,10 @@ SECTIONS: dict[str, tuple[Section, str]] = {
     "reports": (
         bench_reports,
         "Each report's time over the whole data set (last 90 days, all teams)",
+    ),
+    "search": (
+        bench_search,
+        "The header's search as a rep: name, email prefix, company, phone, no match",
     ),
     "duplicates": (
         bench_duplicates,

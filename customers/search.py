@@ -1,5 +1,6 @@
-"""The header's search: people by name, email (aliases too), company or phone, and companies
-by name or domain.
+"""The header's search: people by name, email (a merged lead's address, its alias, finds the
+lead it was merged into), company or phone, and companies by name or domain. Leads merged
+away are never results (the default manager leaves them out).
 
 Every person found is listed, but in full only when the user may open the lead (the lead
 page's rule, `Lead.objects.visible_to`); of anyone else's lead she learns only that the
@@ -12,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from leads.models import Account, Lead
+from leads.models import Account, Lead, LeadAlias
 
 from . import sql
 
@@ -79,15 +80,28 @@ def search(user: Any, text: str) -> Results:
 def _people(user: Any, query: str, terms: list[str]) -> tuple[list[Person], bool]:
     ids = sql.lead_ids_containing(terms, CANDIDATES + 1)
     more = len(ids) > CANDIDATES
-    leads = list(Lead.objects.filter(pk__in=ids[:CANDIDATES]).select_related("owner", "account"))
+    by_alias = set(_alias_lead_ids(terms)) - set(ids)
+    wanted = [*ids[:CANDIDATES], *by_alias]
+    leads = list(Lead.objects.filter(pk__in=wanted).select_related("owner", "account"))
     visible = set(
         Lead.objects.visible_to(user)
         .filter(pk__in=[lead.pk for lead in leads])
         .values_list("pk", flat=True)
     )
-    people = [Person(lead, lead.pk in visible, _matched(lead, terms)) for lead in leads]
+    people = [
+        Person(lead, lead.pk in visible, "alias" if lead.pk in by_alias else _matched(lead, terms))
+        for lead in leads
+    ]
     people.sort(key=lambda p: _rank(p, query))
     return people[:SHOWN], more or len(people) > SHOWN
+
+
+def _alias_lead_ids(terms: list[str]) -> list[int]:
+    """Leads with a merged address (an alias) that contains every term."""
+    rows = LeadAlias.objects.all()
+    for term in terms:
+        rows = rows.filter(email__contains=term)
+    return list(rows.values_list("lead_id", flat=True)[:SHOWN])
 
 
 def _companies(terms: list[str]) -> tuple[list[Account], bool]:

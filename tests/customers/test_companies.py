@@ -3,10 +3,12 @@ company shows its people, their one timeline, deals, pipeline, reps and campaign
 
 from __future__ import annotations
 
+import importlib
 import re
 from decimal import Decimal
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -209,3 +211,23 @@ def section_by_id(page: str, element_id: str) -> str:
     match = re.search(rf'<section[^>]*id="{element_id}".*?</section>', page, re.S)
     assert match, element_id
     return match.group(0)
+
+
+def test_the_migration_gives_leads_without_a_company_theirs_by_domain():
+    migration = importlib.import_module("customers.migrations.0004_accounts_by_domain")
+    engines = AccountFactory(name="Analytical Engines", domain="engines.example")
+    elsewhere = AccountFactory(name="Elsewhere", domain="elsewhere.example")
+    ada = LeadFactory(email="ada@engines.example", account=None)
+    kept = LeadFactory(email="kept@engines.example", account=elsewhere)
+    new = LeadFactory(email="bob@newco.example", company="NewCo GmbH", account=None)
+    site = LeadFactory(email="linus@gmail.com", website="https://engines.example/", account=None)
+    free = LeadFactory(email="grace@gmail.com", website="gmail.com", account=None)
+    migration.fill_accounts(django_apps, None)
+    accounts = dict(Lead.objects.values_list("pk", "account__domain"))
+    assert accounts[ada.pk] == accounts[site.pk] == "engines.example"
+    assert accounts[kept.pk] == "elsewhere.example"
+    assert accounts[new.pk] == "newco.example"
+    assert Account.objects.get(domain="newco.example").name == "NewCo GmbH"
+    assert accounts[free.pk] is None
+    assert Account.objects.count() == 3
+    assert engines.lead_set.count() == 2
