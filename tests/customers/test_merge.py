@@ -25,11 +25,13 @@ from leads import services
 from leads.importing.cleaning import CleanRow
 from leads.importing.writer import Entry, TouchPoint, take_in_leads
 from leads.models import Activity, Lead, LeadAlias, LeadEvent
+from notifications.models import Notification
 from reports import delivery
 from reports.figures import marketing as m
 from reports.pipeline import pipeline_contribution
 from reports.sales import sales_activity
 from reports.scoreboard import sla_scoreboard
+from sla.models import Breach, SLAWarning, UntouchedFlag
 from tests.reports.marketing_world import MARCH, NOW, build, fresh
 
 pytestmark = pytest.mark.django_db
@@ -224,3 +226,35 @@ def test_every_foreign_key_to_a_lead_has_a_merge_rule():
     keys = {rule_key(relation) for relation in lead_relations()}
     assert keys - set(ROW_RULES) == set()
     assert set(ROW_RULES) - keys == set()
+
+
+def test_clock_rows_move_unless_the_survivor_has_the_same_clock_and_undo_restores_them(
+    world, ops, rep
+):
+    b, d = world.b, world.d
+    due = NOW - dt.timedelta(days=20)
+    other_due = NOW - dt.timedelta(days=10)
+    same = Breach.objects.create(lead=b, due_at=due, owner_at_due=rep)
+    Breach.objects.create(lead=d, due_at=due, owner_at_due=rep)
+    moving = Breach.objects.create(lead=b, due_at=other_due, owner_at_due=rep)
+    warning = SLAWarning.objects.create(lead=b, due_at=other_due, owner=rep)
+    flag = UntouchedFlag.objects.create(lead=b, threshold_days=30, assigned_at=due, owner=rep)
+    notice = Notification.objects.create(user=rep, kind="untouched", lead=b, event_key="k1")
+    ids = [b.pk, d.pk]
+    before = full_dump(ids)
+    plan, merge = merged(world, ops, b, d)
+    assert "SLA breaches: 1 move; 1 stay" in [
+        f"{r.label}: {r.moving} move; {r.staying} stay" for r in plan.rows
+    ]
+    assert Breach.objects.get(pk=same.pk).lead_id == b.pk  # the survivor has that clock
+    for row in (moving, warning, flag, notice):
+        assert type(row).objects.get(pk=row.pk).lead_id == d.pk
+    undo_merge(merge, ops)
+    assert full_dump(ids) == before
+
+
+def test_choosing_another_survivor_from_the_plan_keeps_that_lead(world, ops):
+    plan = plan_merge([world.b.pk, world.c.pk], ops, survivor=world.c.pk)
+    merge = merge_leads(plan, ops)
+    assert merge.survivor_id == world.c.pk
+    assert Lead.with_merged.get(pk=world.b.pk).merged_into_id == world.c.pk

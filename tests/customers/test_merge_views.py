@@ -3,12 +3,16 @@ a merged lead's old page."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
+from agreements.models import Channel
 from customers.merge import merge_leads, plan_merge
 from customers.models import Merge
+from leads.intake import issue_token
 from leads.models import Lead
 from tests.factories import ActivityFactory, LeadFactory, RepFactory
 
@@ -148,3 +152,28 @@ def test_undo_after_the_survivor_changed_says_what_and_changes_nothing(client, o
     answer = client.post(reverse("customers:merge_undo", args=[merge.pk]))
     assert answer.status_code == 409
     assert Lead.with_merged.get(pk=old.pk).merged_into_id == new.pk
+
+
+def test_a_web_to_lead_post_for_a_merged_address_lands_on_the_survivor(client, ops, pair):
+    old, new = pair
+    merge_leads(plan_merge([old.pk, new.pk], ops), ops)
+    token = issue_token(Channel.objects.get(slug="demo-request"), "Website demo form")[1]
+    answer = client.post(
+        reverse("leads:intake", args=["demo-request"]),
+        data=json.dumps({"email": "JSmith@gmail.example", "message": "A demo, please."}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert answer.status_code in (200, 201)
+    assert answer.json()["lead"] == new.pk
+    assert Lead.objects.get(pk=new.pk).activities.filter(body="A demo, please.").exists()
+
+
+def test_review_with_another_survivor_shows_its_plan_and_merges_nothing(client, ops, pair):
+    old, new = pair
+    client.force_login(ops)
+    data = {"ids": f"{old.pk},{new.pk}", "survivor": old.pk, "action": "review"}
+    page = client.post(reverse("customers:merge_plan"), data)
+    assert page.status_code == 200
+    assert "jsmith@gmail.example</strong> stays: chosen by you" in page.content.decode()
+    assert not Merge.objects.exists()
