@@ -319,7 +319,12 @@ class Group:
 
 
 def group(matches: Iterable[Match]) -> list[Group]:
-    """Pairs joined into groups (connected leads), the surest first."""
+    """Pairs joined into groups, the surest first.
+
+    Leads connected through pairs form one group when each of them matches every other;
+    otherwise ("J. Smith" matches both John and Jane Smith, who are two people) each pair
+    is a group of its own, so no group proposes to merge two different people.
+    """
     parent: dict[int, int] = {}
 
     def root(x: int) -> int:
@@ -331,13 +336,17 @@ def group(matches: Iterable[Match]) -> list[Group]:
     matches = list(matches)
     for m in matches:
         parent[root(m.a)] = root(m.b)
-    groups: dict[int, Group] = {}
+    components: dict[int, list[Match]] = {}
     for m in matches:
-        groups.setdefault(root(m.a), Group([])).matches.append(m)
-    for g in groups.values():
-        g.matches.sort(key=lambda m: (-m.score, m.a, m.b))
-        g.lead_ids = sorted({i for m in g.matches for i in (m.a, m.b)})
-    return sorted(groups.values(), key=lambda g: (-g.score, g.lead_ids[0]))
+        components.setdefault(root(m.a), []).append(m)
+    groups = []
+    for members in components.values():
+        lead_ids = sorted({i for m in members for i in (m.a, m.b)})
+        complete = len(members) == len(lead_ids) * (len(lead_ids) - 1) // 2
+        for part in [members] if complete else [[m] for m in members]:
+            part.sort(key=lambda m: (-m.score, m.a, m.b))
+            groups.append(Group(sorted({i for m in part for i in (m.a, m.b)}), part))
+    return sorted(groups, key=lambda g: (-g.score, g.lead_ids))
 
 
 # --- The full scan ---------------------------------------------------------------------
@@ -538,11 +547,11 @@ def refresh(stats: ScanStats | None = None) -> int:
     harmless (the replace is one transaction).
     """
     matches = scan(dismissed=dismissed_pairs(), stats=stats)
-    group_of = {lead_id: min(g.lead_ids) for g in group(matches) for lead_id in g.lead_ids}
+    group_of = {(m.a, m.b): n for n, g in enumerate(group(matches), 1) for m in g.matches}
     rows = [
         DuplicatePair(
             lead_a_id=m.a, lead_b_id=m.b, score=m.score, reasons=list(m.reasons),
-            group=group_of[m.a],
+            group=group_of[m.a, m.b],
         )
         for m in matches
     ]  # fmt: skip

@@ -127,7 +127,7 @@ class DuplicatePair(models.Model):
     lead_b = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="+")
     score = models.PositiveSmallIntegerField(help_text="0–100: how sure the match is.")
     reasons = models.JSONField(default=list)
-    group = models.BigIntegerField(help_text="The smallest lead id of the pair's group.")
+    group = models.BigIntegerField(help_text="The pair's group: its rank in the last scan.")
     found_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('score', models.PositiveSmallIntegerField(help_text='0–100: how sure the match is.')),
                 ('reasons', models.JSONField(default=list)),
-                ('group', models.BigIntegerField(help_text="The smallest lead id of the pair's group.")),
+                ('group', models.BigIntegerField(help_text="The pair's group: its rank in the last scan.")),
                 ('found_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('lead_a', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='leads.lead')),
                 ('lead_b', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='leads.lead')),

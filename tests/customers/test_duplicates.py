@@ -180,3 +180,25 @@ def test_find_duplicates_json_lists_exactly_the_held_back_pairs_with_scores(held
     assert {tuple(g["ids"]): set(g["emails"]) for g in groups} == expected
     for g in groups:
         assert duplicates.THRESHOLD <= g["score"] <= 100 and g["reasons"]
+
+
+def test_a_lead_matching_two_different_people_makes_two_groups(db):
+    initial = lead("j.smith@wayne.com", "J.", "Smith", "Wayne", "")
+    john = lead("john.smith@wayne.com", "John", "Smith", "Wayne", "")
+    jane = lead("jane.smith@wayne.com", "Jane", "Smith", "Wayne", "")
+
+    groups = duplicates.group(scan())
+
+    assert sorted(g.lead_ids for g in groups) == [[initial.pk, john.pk], [initial.pk, jane.pk]]
+
+
+def test_leads_that_all_match_each_other_make_one_group(db):
+    rows = [
+        lead("a.smith@wayne.com", "A.", "Smith", "Wayne", "+1 212 555 0188"),
+        lead("anna.smith@wayne.com", "Anna", "Smith", "Wayne", ""),
+        lead("anna.smith@gmail.com", "Anna", "Smith", "Wayne", "212-555-0188"),
+    ]
+
+    groups = duplicates.group(scan())
+
+    assert [g.lead_ids for g in groups] == [[r.pk for r in rows]]
