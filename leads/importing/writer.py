@@ -393,11 +393,14 @@ def take_in_leads(entry: Entry, rows: Sequence[CleanRow]) -> TakenIn:
         decide = entry.clock != NO_CLOCK or entry.stage == Stage.MQL
         routes = routing.route_leads(new_leads, at=now, desk_when_unmatched=decide)
         created_ids = _insert_leads(entry, new_leads)
+        # Stamped when written, not when a long import began: the API's change feed
+        # (api.sync) serves changes in this order and must not find one behind it.
+        written = timezone.now()
         for fields, leads in updates.items():
             update_rows(
                 Lead,
                 [*fields, "updated_at"],
-                [(lead.pk, *[getattr(lead, name) for name in fields], now) for lead in leads],
+                [(lead.pk, *[getattr(lead, name) for name in fields], written) for lead in leads],
                 increment=("version",),
             )
         activities += [

@@ -10,6 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from api.models import Scope
+from leads.importing.cleaning import CleanRow
+from leads.importing.writer import Entry, TouchPoint, take_in_leads
 from leads.models import Lead
 from tests.factories import AccountFactory, LeadFactory, UserFactory
 
@@ -177,3 +179,17 @@ def test_a_page_costs_the_same_queries_whatever_its_size(api, raw, settled):
             assert api("get", f"{LEADS}?limit={limit}", raw).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_a_long_imports_later_chunks_are_stamped_when_written(api_channel):
+    """An import prepares its entry once and writes chunk after chunk: a lead it updates
+    is stamped when its chunk is written, so the feed's settling time covers it."""
+    lead = LeadFactory(email="ada@example.com", company="")
+    began = timezone.now() - dt.timedelta(hours=1)
+    touch = TouchPoint(side="marketing", kind="list_import", subject="Appeared in a list")
+    entry = Entry.prepare(channel=api_channel, campaign=None, touch=touch, at=began)
+    before = timezone.now()
+    take_in_leads(entry, [CleanRow(2, lead.email, {"email": lead.email, "company": "Engines"})])
+    lead.refresh_from_db()
+    assert lead.company == "Engines"
+    assert lead.updated_at >= before

@@ -134,10 +134,27 @@ def test_ops_create_a_token_in_the_admin_and_see_it_once(client, ops, api_channe
     shown = [str(m) for m in response.context["messages"]]
     raw = shown[0].split("<code>")[1].split("</code>")[0]
     assert hash_token(raw) == token.token_hash
+    page = client.get(reverse("admin:api_apitoken_change", args=[token.pk]))
+    assert page.status_code == 200
+    assert token.prefix in page.content.decode()
+    assert raw not in page.content.decode()
     client.logout()
     assert api("get", SUPPRESSION, raw).status_code == 200
-    page = client.get(reverse("admin:api_apitoken_change", args=[token.pk]))
-    assert raw not in page.content.decode()
+
+
+def test_ops_change_a_tokens_scopes_in_the_admin(client, ops, make_token, api):
+    token, raw = make_token(Scope.LEADS_READ)
+    client.force_login(ops)
+    response = client.post(
+        reverse("admin:api_apitoken_change", args=[token.pk]),
+        {"name": "CRM", "scopes": ["suppression:read"]},
+    )
+    assert response.status_code == 302
+    token.refresh_from_db()
+    assert token.scopes == ["suppression:read"]
+    client.logout()
+    assert api("get", SUPPRESSION, raw).status_code == 200
+    assert api("get", "/api/v1/leads/", raw).status_code == 403
 
 
 def test_ops_revoke_a_token_in_the_admin(client, ops, make_token, api):
