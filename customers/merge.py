@@ -251,36 +251,51 @@ def _text(lead: Lead, name: str) -> str:
     return "" if value is None else str(value)
 
 
+def _choice(
+    name: str, survivor: Lead, source: Lead | None, reason: str, value: Any = None
+) -> FieldChoice:
+    """The value a field takes from `source` (or `value`), against the survivor's own."""
+    f = Lead._meta.get_field(name)
+    label = str(f.verbose_name).capitalize()
+    if source is None:
+        return FieldChoice(name, label, None, "", None, reason, False, _text(survivor, name))
+    if value is None:
+        value = getattr(source, f.attname)
+    text = _when(value) if isinstance(value, dt.datetime) else _text(source, name)
+    old = getattr(survivor, f.attname)
+    old_text = _when(old) if isinstance(old, dt.datetime) else _text(survivor, name)
+    return FieldChoice(name, label, value, text, source, reason, value != old, old_text)
+
+
+def _when(value: dt.datetime | None) -> str:
+    return "" if value is None else f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+
+
 def _field_choices(survivor: Lead, leads: Sequence[Lead]) -> list[FieldChoice]:
+    """Contact fields: the most recently updated lead's value; companies and personas: the
+    survivor's unless empty; touch times: the first and the last of all the leads."""
     recent_first = sorted(leads, key=lambda lead: (lead.updated_at, lead.pk), reverse=True)
     choices = []
     for name in CONTACT_FIELDS:
-        label = str(Lead._meta.get_field(name).verbose_name).capitalize()
         source = next((lead for lead in recent_first if getattr(lead, name)), None)
-        if source is None:
-            choices.append(FieldChoice(name, label, "", "", None, "empty on every lead", False))
-            continue
-        value = getattr(source, name)
-        others_differ = any(getattr(lead, name) and getattr(lead, name) != value for lead in leads)
-        reason = "the most recently updated lead's" if others_differ else "the only value"
-        changes = value != getattr(survivor, name)
-        choices.append(
-            FieldChoice(name, label, value, value, source, reason, changes, _text(survivor, name))
-        )
+        values = {getattr(lead, name) for lead in leads if getattr(lead, name)}
+        reason = "the most recently updated lead's" if len(values) > 1 else "the only value"
+        choices.append(_choice(name, survivor, source, reason if source else "empty everywhere"))
     for name in REFERENCE_FIELDS:
-        label = str(Lead._meta.get_field(name).verbose_name).capitalize()
-        attname = f"{name}_id"
-        source = survivor if getattr(survivor, attname) else None
-        source = source or next((lead for lead in leads if getattr(lead, attname)), None)
-        if source is None:
-            choices.append(FieldChoice(name, label, None, "", None, "empty on every lead", False))
+        attname = Lead._meta.get_field(name).attname
+        if getattr(survivor, attname):
+            choices.append(_choice(name, survivor, survivor, "the survivor's"))
             continue
-        reason = "the survivor's" if source is survivor else "the survivor has none"
-        changes = source is not survivor
-        value = getattr(source, attname)
-        choices.append(
-            FieldChoice(name, label, value, _text(source, name), source, reason, changes, "")
-        )
+        source = next((lead for lead in leads if getattr(lead, attname)), None)
+        reason = "the survivor has none" if source else "empty everywhere"
+        choices.append(_choice(name, survivor, source, reason))
+    for name, pick, reason in (
+        ("first_touch_at", min, "the earliest sales touch of the leads"),
+        ("last_touch_at", max, "the latest sales touch of the leads"),
+    ):
+        touched = [lead for lead in leads if getattr(lead, name)]
+        source = pick(touched, key=lambda lead, n=name: getattr(lead, n)) if touched else None
+        choices.append(_choice(name, survivor, source, reason if source else "no sales touch"))
     return choices
 
 
@@ -416,8 +431,8 @@ def plan_merge(leads: Iterable[Lead | int], by: Any, survivor: int | None = None
         kept = next((lead for lead in loaded if lead.pk == int(survivor)), None)
         if kept is None:
             raise MergeError("The lead to keep must be one of the leads merged.")
-        best, _ = choose_survivor(loaded)
-        reason = "chosen by you" if best is not kept else choose_survivor(loaded)[1]
+        best, best_reason = choose_survivor(loaded)
+        reason = best_reason if best is kept else "chosen by you"
     others = [lead for lead in loaded if lead is not kept]
     owner, owner_reason = _owner_choice(kept, loaded)
     rows = []
@@ -527,31 +542,36 @@ def _apply_choices(merge: Merge, survivor: Lead, others: Sequence[Lead], plan: M
     goes through leads.services.assign, so the assignment and its ledger event are written."""
     replaced = []
     for choice in plan.changes:
-        attname = choice.name if choice.name in CONTACT_FIELDS else f"{choice.name}_id"
-        f = Lead._meta.get_field(attname if choice.name in CONTACT_FIELDS else choice.name)
-        old = getattr(survivor, attname)
+        f = Lead._meta.get_field(choice.name)
         replaced.append(
             ReplacedValue(
                 merge=merge,
                 field=choice.name,
                 label=choice.label,
-                old_value=_plain(f, old),
+                old_value=_plain(f, getattr(survivor, f.attname)),
                 new_value=_plain(f, choice.value),
-                old_text=_text(survivor, choice.name)[:300],
+                old_text=choice.old_text[:300],
                 new_text=choice.text[:300],
                 from_lead_id=choice.from_lead.pk if choice.from_lead else None,
                 reason=choice.reason[:200],
             )
         )
-        setattr(survivor, attname, choice.value)
-    touches = [t for t in (survivor.last_touch_at, *[o.last_touch_at for o in others]) if t]
-    firsts = [t for t in (survivor.first_touch_at, *[o.first_touch_at for o in others]) if t]
-    survivor.last_touch_at = max(touches) if touches else None
-    survivor.first_touch_at = min(firsts) if firsts else None
+        setattr(survivor, f.attname, choice.value)
     survivor.save()
-    ReplacedValue.objects.bulk_create(replaced)
-    owner_id = plan.owner.pk if plan.owner is not None else None
-    if owner_id != survivor.owner_id and survivor.is_open:
+    new_owner_id = plan.owner.pk if plan.owner is not None else None
+    if new_owner_id != survivor.owner_id and survivor.is_open:
+        replaced.append(
+            ReplacedValue(
+                merge=merge,
+                field="owner",
+                label="Owner",
+                old_value=survivor.owner_id,
+                new_value=new_owner_id,
+                old_text=_person(survivor.owner),
+                new_text=_person(plan.owner),
+                reason=plan.owner_reason[:200],
+            )
+        )
         try:
             services.assign(
                 survivor,
@@ -563,16 +583,11 @@ def _apply_choices(merge: Merge, survivor: Lead, others: Sequence[Lead], plan: M
             )
         except LeadError as exc:
             raise MergeError(str(exc)) from exc
-        ReplacedValue.objects.create(
-            merge=merge,
-            field="owner",
-            label="Owner",
-            old_value=None,
-            new_value=owner_id,
-            old_text="",
-            new_text=str(plan.owner) if plan.owner else "the lead desk",
-            reason=plan.owner_reason[:200],
-        )
+    ReplacedValue.objects.bulk_create(replaced)
+
+
+def _person(user: Any | None) -> str:
+    return roles.display_name(user) if user is not None else "the lead desk"
 
 
 def _move_rows(
