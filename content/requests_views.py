@@ -10,7 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -81,7 +81,8 @@ def request_list(request: HttpRequest) -> HttpResponse:
     show = request.GET.get("show", "open")
     if show == "open":
         rows = rows.filter(answered_at__isnull=True)
-    rows = rows.order_by("open_first", "due_at", "-created_at", "-pk")[:PAGE]
+    soonest = F("due_at").asc(nulls_last=True)
+    rows = rows.order_by("open_first", soonest, "-created_at", "-pk")[:PAGE]
     counts = service.visible_requests(request.user).aggregate(
         open=_count(Q(answered_at__isnull=True)),
         overdue=_count(Q(answered_at__isnull=True, due_at__lte=now)),
