@@ -14,7 +14,7 @@ def test_list_names_every_section_in_run_order():
     call_command("bench", "--list", stdout=out)
 
     names = [line.split(":")[0] for line in out.getvalue().splitlines()]
-    assert names == ["import", "sla", "pages", "reports", "load"]
+    assert names == ["import", "sla", "pages", "reports", "search", "duplicates", "load"]
 
 
 def test_an_unknown_section_is_refused_before_any_data_is_made():
