@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from agreements import roles
@@ -21,14 +21,6 @@ from .models import DuplicatePair
 
 PAGE_SIZE = 25
 REVIEWERS = (roles.OPS, roles.MARKETING, roles.SALES_MANAGER)
-
-
-def merge_url() -> str:
-    """The merge review page (another part of the app); its path until it is routed."""
-    try:
-        return reverse("customers:merge_plan")
-    except NoReverseMatch:
-        return "/merge/"
 
 
 @require_GET
@@ -46,7 +38,6 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "groups": duplicates.shown_groups(request.user, page.object_list),
             "can_dismiss": duplicates.can_dismiss(request.user),
-            "merge_url": merge_url(),
             "scanned_at": last.first(),
             "threshold": duplicates.THRESHOLD,
         },
@@ -85,6 +76,5 @@ def duplicate_hint(request: HttpRequest, lead_id: int) -> HttpResponse:
             "lead": lead,
             "found": found,
             "can_review": duplicates.can_review(request.user),
-            "merge_url": merge_url(),
         },
     )
