@@ -12,6 +12,7 @@ urlpatterns: list = [
     path("merges/", views_merge.merge_list, name="merge_list"),
     path("merges/<int:merge_id>/", views_merge.merge_detail, name="merge_detail"),
     path("merges/<int:merge_id>/undo/", views_merge.merge_undo, name="merge_undo"),
+    path("merges/hint/<int:lead_id>/", views_merge.merge_hint, name="merge_hint"),
     path("search/", views_search.search_page, name="search"),
     path("companies/", views_companies.company_list, name="companies"),
     path("companies/<int:account_id>/", views_companies.company_detail, name="company"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -149,3 +150,18 @@ def merge_list(request: HttpRequest) -> HttpResponse:
     }
     rows = [(m, survivors.get(m.survivor_id)) for m in page.object_list]
     return render(request, "customers/merge_list.html", {"page": page, "rows": rows})
+
+
+@login_required
+def merge_hint(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """The lead page's lazily loaded line on the merges into this lead (for those who may
+    merge; empty for everyone else and for leads nothing was merged into)."""
+    lead = get_object_or_404(Lead.objects.visible_to(request.user), pk=lead_id)
+    merges = []
+    if merging.may_merge(request.user):
+        merges = list(
+            Merge.objects.filter(survivor=lead, undone_at__isnull=True)
+            .prefetch_related("merged_leads")
+            .order_by("-merged_at", "-id")[:5]
+        )
+    return render(request, "customers/_merge_hint.html", {"merges": merges})

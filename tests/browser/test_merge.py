@@ -48,8 +48,7 @@ def test_ops_merges_two_leads_sees_one_timeline_and_undoes_it(page: Page, live_s
     expect(timeline).to_contain_text("Pricing page")
     expect(timeline).to_contain_text("Merged with jsmith@gmail.example")
 
-    page.goto(f"{live_server.url}/merges/")
-    page.get_by_role("link", name="Merge").first.click()
+    page.get_by_test_id("merge-hint").get_by_role("link").click()
     page.get_by_test_id("undo-link").click()
     page.get_by_test_id("confirm-undo").click()
 

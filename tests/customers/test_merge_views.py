@@ -177,3 +177,14 @@ def test_review_with_another_survivor_shows_its_plan_and_merges_nothing(client, 
     assert page.status_code == 200
     assert "jsmith@gmail.example</strong> stays: chosen by you" in page.content.decode()
     assert not Merge.objects.exists()
+
+
+def test_the_survivors_page_links_to_the_merge_for_those_who_may_merge(client, ops, rep, pair):
+    old, new = pair
+    merge = merge_leads(plan_merge([old.pk, new.pk], ops), ops)
+    url = reverse("customers:merge_hint", args=[new.pk])
+    client.force_login(ops)
+    assert merge.get_absolute_url() in client.get(url).content.decode()
+    client.force_login(rep)
+    answer = client.get(url)
+    assert answer.status_code == 200 and merge.get_absolute_url() not in answer.content.decode()
