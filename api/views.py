@@ -101,10 +101,11 @@ class LeadsView(ApiView):
             "For syncing into a CRM or a marketing tool. Start with `updated_since`, then "
             "follow `next` (or send `next_cursor` as `cursor`) while `has_more`; keep the "
             "last `next_cursor` to resume the next sync. A lead that changes again comes "
-            "again, later, with its new state (compare `version`); no page repeats a row "
-            "of an earlier one. Changes are served once they are a settling time old "
-            "(API_SYNC_SETTLE_SECONDS), so a write still committing is never skipped. "
-            "Merged leads come with `merged_into`."
+            "again, later, with its new state; no page repeats a row of an earlier one. "
+            "Changes are served once they are a settling time old (API_SYNC_SETTLE_SECONDS), "
+            "so a write still committing is never skipped. Merged leads come with "
+            "`merged_into`; when a merge is undone, its leads come again as restored. "
+            "Leads deleted by an import's revert are not in the feed."
         ),
         parameters=[
             OpenApiParameter("updated_since", str, description="ISO 8601 time with offset."),

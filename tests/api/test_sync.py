@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from api.models import Scope
+from customers import merge
 from leads.importing.cleaning import CleanRow
 from leads.importing.writer import Entry, TouchPoint, take_in_leads
 from leads.models import Lead
@@ -193,3 +194,40 @@ def test_a_long_imports_later_chunks_are_stamped_when_written(api_channel):
     lead.refresh_from_db()
     assert lead.company == "Engines"
     assert lead.updated_at >= before
+
+
+def merge_and_undo(keep: Lead, other: Lead, by) -> None:
+    done = merge.merge_leads(merge.plan_merge([keep.pk, other.pk], by), by)
+    merge.undo_merge(done, by)
+
+
+def test_an_undone_merge_brings_its_leads_again_as_they_were(api, raw, settled, ops):
+    keep, other = LeadFactory(stage="fan"), LeadFactory(stage="suspect")
+    _rows, cursor = walk(api, raw, "?limit=3")
+    done = merge.merge_leads(merge.plan_merge([keep.pk, other.pk], ops), ops)
+    page = api("get", f"{LEADS}?cursor={cursor}", raw).json()
+    assert {row["id"]: row["merged_into"] for row in page["results"]}[other.pk] == keep.pk
+    merge.undo_merge(done, ops)  # both rows written back, their old stamps included
+    rows, _cursor = walk(api, raw, f"?cursor={page['next_cursor']}&limit=1")
+    by_id = {row["id"]: row for row in rows}
+    assert set(by_id) == {keep.pk, other.pk}
+    assert by_id[other.pk]["merged_into"] is None
+
+
+def test_undone_merges_and_edits_page_together_each_lead_once(api, raw, settled, ops):
+    pairs = [(LeadFactory(stage="fan"), LeadFactory(stage="suspect")) for _ in range(3)]
+    bystanders = [LeadFactory() for _ in range(3)]
+    _rows, cursor = walk(api, raw, "?limit=3")
+    for keep, other in pairs:
+        merge_and_undo(keep, other, ops)
+    edited = pairs[0][1]
+    edited.refresh_from_db()
+    edited.title = "Edited after the undo"
+    edited.save()
+    bystanders[1].title = "Edited too"
+    bystanders[1].save()
+    rows, _cursor = walk(api, raw, f"?cursor={cursor}&limit=1")
+    ids = [row["id"] for row in rows]
+    expected = {lead.pk for pair in pairs for lead in pair} | {bystanders[1].pk}
+    assert sorted(ids) == sorted(expected)  # each once, none lost
+    assert ids[-2:] == [edited.pk, bystanders[1].pk]  # in the order of their last change
