@@ -489,17 +489,22 @@ def _pairs(block: list[Person], cross_only: bool) -> Iterator[tuple[Person, Pers
 def candidates_for(lead: Lead, dismissed: set[tuple[int, int]] | None = None) -> list[Match]:
     """Likely duplicates of one lead, through indexed lookups only (the lead page's hint).
 
-    Its account (the company domain's leads), and for a work address the same address name
-    at each personal mail domain, for a personal one the same name at the account its
-    company names; the full scan's stored pairs add what needs a scan (phone, typos across
-    companies).
+    The leads of its account (its company domain; in a big one, those whose last name
+    starts alike) and the addresses the same person is likely to have: for a work address
+    the same address name at each personal mail domain, for a personal one the usual
+    name patterns at the same mail domain. What needs a scan (one phone, typos across
+    companies) comes from the stored pairs (`hint_for`).
     """
     me = Person.from_row(tuple(getattr(lead, f) for f in FIELDS))
     dismissed = dismissed or set()
     others = Lead.objects.exclude(pk=lead.pk)
     queries = []
     if lead.account_id is not None:
-        queries.append(others.filter(account_id=lead.account_id)[:MAX_BLOCK])
+        colleagues = others.filter(account_id=lead.account_id)
+        if lead.last_name:
+            initial = lead.last_name[:1]
+            colleagues = colleagues.filter(Q(last_name__istartswith=initial) | Q(last_name=""))
+        queries.append(colleagues[:MAX_BLOCK])
     locals_ = _address_names(me, lead.email.rpartition("@")[0])
     if me.personal:
         queries.append(others.filter(email__in=[f"{n}@{me.mail_domain}" for n in locals_]))
