@@ -72,6 +72,8 @@ def search(user: Any, text: str) -> Results:
         results.too_short = bool(query)
         return results
     terms = terms_of(query)
+    if not terms:  # only separators, such as "||"
+        return results
     results.people, results.more_people = _people(user, query, terms)
     results.companies, results.more_companies = _companies(terms)
     return results

@@ -8,6 +8,7 @@ On Postgres each lead's fields are one lower-cased text ('|' between them), and 
 company's, each held by a trigram GIN index (migration customers 0001, which carries its
 own copy of these expressions: change both together), so ``LIKE '%…%'`` reads the index
 instead of every row; a short term's word starts are the padded trigrams the index holds.
+A term most rows contain only filters the rows the other terms find (`split_terms`).
 SQLite has no such index: it compares each field with its own case-insensitive LIKE,
 cheap enough to scan 100,000 leads. tests/customers/test_search.py checks on Postgres that
 the search uses the indexes.
@@ -15,11 +16,17 @@ the search uses the indexes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.db import connection
 
 SHORT_TERM = 3  # characters in a trigram
+# Postgres: a term expected in more than this share of the rows filters instead of reading
+# the index, in tables of SPLIT_FROM_ROWS rows or more (smaller ones are read whole anyway).
+COMMON_SHARE = 0.1
+SPLIT_FROM_ROWS = 10_000
 
 LEAD_TEXT = {
     "postgresql": (
@@ -64,34 +71,100 @@ def term_condition(fields: Sequence[str], term: str, *, joined: bool) -> tuple[s
     return "(" + " OR ".join(parts) + ")", [p for _ in fields for p in patterns]
 
 
-def lead_ids_containing(terms: Sequence[str], limit: int) -> list[int]:
+def lead_ids_containing(
+    terms: Sequence[str], limit: int, *, split_from: int = SPLIT_FROM_ROWS
+) -> list[int]:
     """Ids of at most `limit` leads matching every (lower-case) term."""
+    if not terms:
+        return []
     if connection.vendor == "postgresql":
-        return _ids("leads_lead", terms, limit, lambda term: [LEAD_TEXT["postgresql"]])
+        return _postgres_ids("leads_lead", LEAD_TEXT["postgresql"], terms, limit, split_from)
 
     def fields(term: str) -> list[str]:
         return [*SQLITE_LEAD_FIELDS, *([_SQLITE_PHONE_DIGITS] if term.isdigit() else [])]
 
-    return _ids("leads_lead", terms, limit, fields)
+    return _sqlite_ids("leads_lead", terms, limit, fields)
 
 
 def account_ids_containing(terms: Sequence[str], limit: int) -> list[int]:
     """Ids of at most `limit` companies whose name or domain matches every (lower-case) term."""
-    if connection.vendor == "postgresql":
-        return _ids("leads_account", terms, limit, lambda term: [ACCOUNT_TEXT["postgresql"]])
-    return _ids("leads_account", terms, limit, lambda term: list(SQLITE_ACCOUNT_FIELDS))
-
-
-def _ids(
-    table: str, terms: Sequence[str], limit: int, fields_for: Callable[[str], Sequence[str]]
-) -> list[int]:
     if not terms:
         return []
-    joined = connection.vendor == "postgresql"
-    conditions = [term_condition(fields_for(term), term, joined=joined) for term in terms]
-    where = " AND ".join(condition for condition, _ in conditions)
-    params = [p for _, patterns in conditions for p in patterns]
-    sql = f"SELECT id FROM {table} WHERE {where} LIMIT %s"  # noqa: S608 (fixed texts only)
+    if connection.vendor == "postgresql":
+        return _postgres_ids(
+            "leads_account", ACCOUNT_TEXT["postgresql"], terms, limit, SPLIT_FROM_ROWS
+        )
+    return _sqlite_ids("leads_account", terms, limit, lambda term: SQLITE_ACCOUNT_FIELDS)
+
+
+def _sqlite_ids(
+    table: str, terms: Sequence[str], limit: int, fields_for: Callable[[str], Sequence[str]]
+) -> list[int]:
+    conditions = [term_condition(fields_for(term), term, joined=False) for term in terms]
+    where, params = _all_of(conditions)
+    return _fetch_ids(f"SELECT id FROM {table} WHERE {where} LIMIT %s", [*params, limit])  # noqa: S608
+
+
+def _postgres_ids(
+    table: str, text: str, terms: Sequence[str], limit: int, split_from: int
+) -> list[int]:
+    """The rarer terms read the index; a term most rows contain (a "Company" in "Company
+    124999") only filters their rows, since reading its long index entries costs more
+    than the rest of the search."""
+    indexed, filtered = split_terms(table, text, terms, min_rows=split_from)
+    where, params = _all_of([term_condition([text], term, joined=True) for term in indexed])
+    if not filtered:
+        sql = f"SELECT id FROM {table} WHERE {where} LIMIT %s"  # noqa: S608
+        return _fetch_ids(sql, [*params, limit])
+    rest, rest_params = _all_of([term_condition(["t"], term, joined=True) for term in filtered])
+    # OFFSET 0 keeps the subquery whole, so the planner cannot fold the filter into the scan.
+    sql = (
+        f"SELECT id FROM (SELECT id, {text} AS t FROM {table} WHERE {where} OFFSET 0) AS s "  # noqa: S608
+        f"WHERE {rest} LIMIT %s"
+    )
+    return _fetch_ids(sql, [*params, *rest_params, limit])
+
+
+def split_terms(
+    table: str, text: str, terms: Sequence[str], *, min_rows: int = SPLIT_FROM_ROWS
+) -> tuple[list[str], list[str]]:
+    """(terms the index reads, terms that only filter): a term the planner expects in more
+    than COMMON_SHARE of a table of at least `min_rows` rows only filters, unless every
+    term is that common (then the rarest reads the index)."""
+    if len(terms) < 2:
+        return list(terms), []
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, limit])
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        total = cursor.fetchone()[0]
+        if total < max(min_rows, 1):
+            return list(terms), []
+        estimates = []
+        for term in terms:
+            condition, params = term_condition([text], term, joined=True)
+            cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {table} WHERE {condition}", params)  # noqa: S608
+            estimates.append(_plan_rows(cursor.fetchone()[0]))
+    common = [rows > COMMON_SHARE * total for rows in estimates]
+    if all(common):
+        rarest = estimates.index(min(estimates))
+        return [terms[rarest]], [t for i, t in enumerate(terms) if i != rarest]
+    return (
+        [t for t, is_common in zip(terms, common, strict=True) if not is_common],
+        [t for t, is_common in zip(terms, common, strict=True) if is_common],
+    )
+
+
+def _plan_rows(plan: Any) -> float:
+    """The estimated rows of an EXPLAIN (FORMAT JSON) answer (parsed or text)."""
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
+def _all_of(conditions: Sequence[tuple[str, list[str]]]) -> tuple[str, list[str]]:
+    return " AND ".join(c for c, _ in conditions), [p for _, ps in conditions for p in ps]
+
+
+def _fetch_ids(sql: str, params: list[Any]) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]

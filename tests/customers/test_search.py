@@ -149,6 +149,8 @@ def test_the_page_states_too_short_no_results_and_keeps_the_text(client, rep, ad
     assert 'value="zzqq nobody"' in page  # the header's box keeps the text
     page = client.get(url).content.decode()
     assert 'data-testid="search-empty-query"' in page
+    page = client.get(url, {"q": "|| |"}).content.decode()
+    assert 'data-testid="search-no-results"' in page
 
 
 def test_user_text_is_escaped(client, marketer):
@@ -196,6 +198,27 @@ def test_postgres_search_reads_the_trigram_index(table, text, index):
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan, plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="planner estimates are Postgres's")
+def test_postgres_lets_a_term_most_leads_contain_only_filter():
+    """ "Company" in "Company 124" is in every lead: the rarer "124" reads the index, and the
+    answer is the same as reading both."""
+    for n in range(60):
+        LeadFactory(company=f"Company {n}", email=f"p{n}@co{n}.example", phone="")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE leads_lead")
+    text = sql.LEAD_TEXT["postgresql"]
+    assert sql.split_terms("leads_lead", text, ["company", "59"], min_rows=0) == (
+        ["59"],
+        ["company"],
+    )
+    assert sql.split_terms("leads_lead", text, ["company", "59"]) == (["company", "59"], [])
+    split = sql.lead_ids_containing(["company", "59"], 10, split_from=0)
+    whole = sql.lead_ids_containing(["company", "59"], 10)
+    assert len(split) == 1
+    assert split == whole
+    assert sql.lead_ids_containing(["company", "zzz9"], 10, split_from=0) == []
 
 
 def row_of(page: str, lead_id: int) -> str:
