@@ -1,11 +1,12 @@
 """An agreement version's whole content, serialised one way, and its SHA-256 digest.
 
-What a signature covers: the version's own terms, its response rules, touch goals,
-marketing commitments (with the promise on content requests), business calendar (zone, hours, days, holidays), glossary
-terms and stage definitions. Lifecycle stamps, signatures and the words' version
-numbers are not content. Every list is sorted on a stable key and every value is
-a plain string, number, boolean or null, so the same content always gives the
-same bytes and the same digest, on SQLite as on Postgres.
+What a signature covers: the version's own terms (with marketing's promise on content
+requests, when it makes one), its response rules, touch goals, marketing commitments,
+business calendar (zone, hours, days, holidays), glossary terms and stage definitions.
+Lifecycle stamps, signatures and the words' version numbers are not content. Every list
+is sorted on a stable key and every value is a plain string, number, boolean or null, so
+the same content always gives the same bytes and the same digest, on SQLite as on
+Postgres.
 
 The parts are read from the database (a queryset per relation, never a prefetched
 cache), so the digest says what is stored now.
