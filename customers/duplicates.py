@@ -548,10 +548,14 @@ def dismissed_pairs(lead: Lead | None = None) -> set[tuple[int, int]]:
 def refresh(stats: ScanStats | None = None) -> int:
     """Scan every current lead and store the pairs found in place of the last scan's.
 
-    Idempotent: the same leads give the same rows, so a repeated or concurrent run is
-    harmless (the replace is one transaction).
+    Idempotent: the same leads give the same rows, so a repeated run is harmless, and
+    a concurrent one cannot fail on the other's rows (conflicts are skipped).
     """
-    matches = scan(dismissed=dismissed_pairs(), stats=stats)
+    return store(scan(dismissed=dismissed_pairs(), stats=stats))
+
+
+def store(matches: list[Match]) -> int:
+    """Replace the stored pairs with these (a scan's), in one transaction."""
     group_of = {(m.a, m.b): n for n, g in enumerate(group(matches), 1) for m in g.matches}
     rows = [
         DuplicatePair(
@@ -562,7 +566,7 @@ def refresh(stats: ScanStats | None = None) -> int:
     ]  # fmt: skip
     with transaction.atomic():
         DuplicatePair.objects.all().delete()
-        DuplicatePair.objects.bulk_create(rows, batch_size=2000)
+        DuplicatePair.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
     return len(rows)
 
 

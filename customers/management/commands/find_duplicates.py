@@ -33,7 +33,7 @@ class Command(BaseCommand):
         matches = duplicates.scan(dismissed=duplicates.dismissed_pairs(), stats=stats)
         groups = duplicates.group(matches)
         if options["save"]:
-            duplicates.refresh()
+            duplicates.store(matches)
         people = _people(groups)
         rows = [_group_json(g, people) for g in groups]
         if options["format"] == "json":
