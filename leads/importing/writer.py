@@ -132,13 +132,19 @@ def plan_import(cleaned: Cleaned) -> Summary:
     summary = Summary(
         total=cleaned.total, issues=list(cleaned.issues), warnings=list(cleaned.warnings)
     )
+    met: set[int] = set()
     for part in in_chunks(cleaned.rows, CHUNK):
         existing = _existing([r.email for r in part])
         for row in part:
             lead = existing.get(row.email)
             if lead is None:
                 summary.created += 1
-            elif fill_values(lead, row.values):
+                continue
+            if lead.pk in met:
+                summary.unchanged += 1  # another address of a lead already met
+                continue
+            met.add(lead.pk)
+            if fill_values(lead, row.values):
                 summary.updated += 1
             else:
                 summary.unchanged += 1

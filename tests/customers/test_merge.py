@@ -22,8 +22,8 @@ from customers.merge import (
 )
 from customers.models import MovedRow
 from leads import services
-from leads.importing.cleaning import CleanRow
-from leads.importing.writer import Entry, TouchPoint, take_in_leads
+from leads.importing.cleaning import Cleaned, CleanRow
+from leads.importing.writer import Entry, TouchPoint, plan_import, take_in_leads
 from leads.models import Activity, Lead, LeadAlias, LeadEvent
 from notifications.models import Notification
 from reports import delivery
@@ -166,6 +166,8 @@ def test_both_addresses_of_one_person_in_one_file_update_it_once(world, ops):
         CleanRow(2, "b@x.test", {"email": "b@x.test", "phone": "+1"}),
         CleanRow(3, "d@x.test", {"email": "d@x.test", "phone": "+2"}),
     ]
+    dry_run = plan_import(Cleaned(rows=rows, issues=[], total=2))
+    assert (dry_run.created, dry_run.updated, dry_run.unchanged) == (0, 1, 1)
     taken = take_in_leads(entry, rows)
     assert (taken.created, taken.updated, taken.unchanged) == (0, 1, 1)
 
