@@ -371,9 +371,8 @@ def _rows_plan(
                 continue
             key = tuple(getattr(row, model._meta.get_field(n).attname) for n in others_cols)
             if key in held:
-                staying[row.pk] = (
-                    f"the survivor already has one for the same {', '.join(others_cols)}"
-                )
+                names = ", ".join(str(model._meta.get_field(n).verbose_name) for n in others_cols)
+                staying[row.pk] = f"the survivor already has one with the same {names}"
             else:
                 held.add(key)
     moving = [row.pk for row in rows if row.pk not in staying]
@@ -402,10 +401,12 @@ def _load(ids: Iterable[int], by: Any) -> list[Lead]:
             "owner", "account", "persona"
         )
     }
-    visible = set(Lead.objects.visible_to(by).filter(pk__in=wanted).values_list("pk", flat=True))
+    visible = set(
+        Lead.with_merged.visible_to(by).filter(pk__in=wanted).values_list("pk", flat=True)
+    )
     for pk in wanted:
         lead = found.get(pk)
-        if lead is None or (lead.merged_into_id is None and pk not in visible):
+        if lead is None or pk not in visible:
             raise MergeError(f"There is no lead {pk} you may merge.")
         if lead.merged_into_id is not None:
             raise MergeError(
