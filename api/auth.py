@@ -79,8 +79,12 @@ class HasScope(permissions.BasePermission):
             raise exceptions.NotAuthenticated(
                 "Send an API token as “Authorization: Bearer <token>”."
             )
-        scope = view.required_scopes.get(request.method)
-        if scope is None or not token.allows(scope):
+        method = "GET" if request.method == "HEAD" else request.method
+        scope = view.required_scopes.get(method)
+        if scope is None:
+            self.message = f"{request.path} does not take {request.method}."
+            return False
+        if not token.allows(scope):
             self.message = (
                 f"This token lacks the scope “{scope}” that {request.method} "
                 f"{request.path} needs. Ask Ops to create a token with it."

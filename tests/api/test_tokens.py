@@ -168,3 +168,16 @@ def test_ops_revoke_a_token_in_the_admin(client, ops, make_token, api):
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert api("get", SUPPRESSION, raw).status_code == 401
+
+
+def test_head_needs_what_get_needs(api, make_token, client):
+    _token, raw = make_token(Scope.SUPPRESSION_READ)
+    response = client.head(SUPPRESSION, HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 200
+
+
+def test_a_method_an_endpoint_does_not_take_is_refused_saying_so(api, make_token):
+    _token, raw = make_token(*Scope.values)
+    response = api("delete", SUPPRESSION, raw)
+    assert response.status_code == 403
+    assert "does not take DELETE" in response.json()["error"]
