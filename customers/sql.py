@@ -24,9 +24,8 @@ from django.db import connection
 
 SHORT_TERM = 3  # characters in a trigram
 # Postgres: a term expected in more than this share of the rows filters instead of reading
-# the index, in tables of SPLIT_FROM_ROWS rows or more (smaller ones are read whole anyway).
+# the index.
 COMMON_SHARE = 0.1
-SPLIT_FROM_ROWS = 10_000
 
 LEAD_TEXT = {
     "postgresql": (
@@ -71,14 +70,12 @@ def term_condition(fields: Sequence[str], term: str, *, joined: bool) -> tuple[s
     return "(" + " OR ".join(parts) + ")", [p for _ in fields for p in patterns]
 
 
-def lead_ids_containing(
-    terms: Sequence[str], limit: int, *, split_from: int = SPLIT_FROM_ROWS
-) -> list[int]:
+def lead_ids_containing(terms: Sequence[str], limit: int) -> list[int]:
     """Ids of at most `limit` leads matching every (lower-case) term."""
     if not terms:
         return []
     if connection.vendor == "postgresql":
-        return _postgres_ids("leads_lead", LEAD_TEXT["postgresql"], terms, limit, split_from)
+        return _postgres_ids("leads_lead", LEAD_TEXT["postgresql"], terms, limit)
 
     def fields(term: str) -> list[str]:
         return [*SQLITE_LEAD_FIELDS, *([_SQLITE_PHONE_DIGITS] if term.isdigit() else [])]
@@ -91,9 +88,7 @@ def account_ids_containing(terms: Sequence[str], limit: int) -> list[int]:
     if not terms:
         return []
     if connection.vendor == "postgresql":
-        return _postgres_ids(
-            "leads_account", ACCOUNT_TEXT["postgresql"], terms, limit, SPLIT_FROM_ROWS
-        )
+        return _postgres_ids("leads_account", ACCOUNT_TEXT["postgresql"], terms, limit)
     return _sqlite_ids("leads_account", terms, limit, lambda term: SQLITE_ACCOUNT_FIELDS)
 
 
@@ -105,13 +100,11 @@ def _sqlite_ids(
     return _fetch_ids(f"SELECT id FROM {table} WHERE {where} LIMIT %s", [*params, limit])  # noqa: S608
 
 
-def _postgres_ids(
-    table: str, text: str, terms: Sequence[str], limit: int, split_from: int
-) -> list[int]:
+def _postgres_ids(table: str, text: str, terms: Sequence[str], limit: int) -> list[int]:
     """The rarer terms read the index; a term most rows contain (a "Company" in "Company
     124999") only filters their rows, since reading its long index entries costs more
     than the rest of the search."""
-    indexed, filtered = split_terms(table, text, terms, min_rows=split_from)
+    indexed, filtered = split_terms(table, text, terms)
     where, params = _all_of([term_condition([text], term, joined=True) for term in indexed])
     if not filtered:
         sql = f"SELECT id FROM {table} WHERE {where} LIMIT %s"  # noqa: S608
@@ -125,19 +118,15 @@ def _postgres_ids(
     return _fetch_ids(sql, [*params, *rest_params, limit])
 
 
-def split_terms(
-    table: str, text: str, terms: Sequence[str], *, min_rows: int = SPLIT_FROM_ROWS
-) -> tuple[list[str], list[str]]:
+def split_terms(table: str, text: str, terms: Sequence[str]) -> tuple[list[str], list[str]]:
     """(terms the index reads, terms that only filter): a term the planner expects in more
-    than COMMON_SHARE of a table of at least `min_rows` rows only filters, unless every
-    term is that common (then the rarest reads the index)."""
+    than COMMON_SHARE of the table's rows only filters, unless every term is that common
+    (then the rarest reads the index). Either way the same rows match."""
     if len(terms) < 2:
         return list(terms), []
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
-        total = cursor.fetchone()[0]
-        if total < max(min_rows, 1):
-            return list(terms), []
+        total = max(cursor.fetchone()[0], 1)  # -1 for a table never analysed
         estimates = []
         for term in terms:
             condition, params = term_condition([text], term, joined=True)

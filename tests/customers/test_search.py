@@ -13,6 +13,7 @@ from django.urls import reverse
 from customers import sql
 from customers.merge import merge_leads, plan_merge
 from customers.search import search
+from leads.models import Lead
 from tests.factories import AccountFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -209,16 +210,12 @@ def test_postgres_lets_a_term_most_leads_contain_only_filter():
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE leads_lead")
     text = sql.LEAD_TEXT["postgresql"]
-    assert sql.split_terms("leads_lead", text, ["company", "59"], min_rows=0) == (
-        ["59"],
-        ["company"],
-    )
-    assert sql.split_terms("leads_lead", text, ["company", "59"]) == (["company", "59"], [])
-    split = sql.lead_ids_containing(["company", "59"], 10, split_from=0)
-    whole = sql.lead_ids_containing(["company", "59"], 10)
-    assert len(split) == 1
-    assert split == whole
-    assert sql.lead_ids_containing(["company", "zzz9"], 10, split_from=0) == []
+    assert sql.split_terms("leads_lead", text, ["company", "59"]) == (["59"], ["company"])
+    assert sql.split_terms("leads_lead", text, ["59"]) == (["59"], [])
+    fifty_nine = Lead.objects.get(company="Company 59")
+    assert sql.lead_ids_containing(["company", "59"], 10) == [fifty_nine.pk]
+    assert sql.lead_ids_containing(["59", "company"], 10) == [fifty_nine.pk]
+    assert sql.lead_ids_containing(["company", "zzz9"], 10) == []
 
 
 def row_of(page: str, lead_id: int) -> str:
