@@ -6,7 +6,8 @@ say what each role should get, in a line (`expect(403, marketing=200)`); a URL w
 its own objects passes `kwargs=lambda world: {...}` (and `data=` for a POST).
 
 Statuses: 200 page, 302 done-and-redirected, "login" a 302 to the login page,
-403 wrong role, 404 a row the user may not see, 405 wrong method.
+401 no API token, 403 wrong role, 404 a row the user may not see, 405 wrong method.
+A GET row's `data` is sent as its query string.
 """
 
 from __future__ import annotations
@@ -18,15 +19,22 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from agreements import roles
 from agreements.models import Agreement
 from agreements.stages import Stage
-from leads.models import Feedback
-from tests.factories import FeedbackFactory, LeadFactory, RepFactory
+from content import requests as content_requests
+from content.models import Asset, SharedLink
+from content.services import log_touch_with_assets
+from customers.merge import merge_leads, plan_merge
+from customers.models import Merge
+from leads.models import Feedback, Lead
+from tests.content.library_factories import AssetFactory, AssetKindFactory, link_for
+from tests.factories import AccountFactory, FeedbackFactory, LeadFactory, RepFactory
 
 # The apps whose every named URL must be in the matrix.
-NAMESPACES = ("leads", "agreements", "reports")
+NAMESPACES = ("leads", "agreements", "reports", "customers", "content", "api")
 
 ANON, OPS, MKT, MGR, REP = "anonymous", "ops", "marketing", "manager", "rep"
 WHO = (ANON, OPS, MKT, MGR, REP)
@@ -45,7 +53,9 @@ ALL_405 = expect(405, anonymous=405)
 @dataclass(frozen=True)
 class Row:
     name: str
-    target: str  # which object: "-" (none), "own" (the rep's), "other" (another team's)
+    # Which object: "-" (none), "own" (the rep's), "other" (another team's), or a word
+    # for the object's state ("draft", "revoked").
+    target: str
     method: str
     expected: dict[str, Any]
     data: Callable[[Any], dict[str, Any]] | None = None
@@ -103,6 +113,168 @@ def _export(key: str, fmt: str) -> Callable[[Any], dict[str, Any]]:
 
 def _channel(world: Any) -> dict[str, Any]:
     return {"channel_slug": world.own_lead.channel.slug}
+
+
+# --- customers, content and api: their objects, made on first use in each test
+
+
+def _once(world: Any, key: str, make: Callable[[], Any]) -> Any:
+    """One object per test for `key`: the row's kwargs and data callables share it."""
+    if key not in world.made:
+        world.made[key] = make()
+    return world.made[key]
+
+
+def _owner(world: Any, target: str) -> Any:
+    return world.rep if target == "own" else world.other_rep
+
+
+def _lead_of(world: Any, target: str) -> Lead:
+    return world.own_lead if target == "own" else world.other_lead
+
+
+def _lead(target: str) -> Callable[[Any], dict[str, Any]]:
+    return lambda world: {"lead_id": _lead_of(world, target).pk}
+
+
+def _pair(world: Any, target: str) -> list[Lead]:
+    """Two more leads of the rep (own) or of the other team's rep (other), to merge."""
+    return _once(
+        world,
+        f"pair-{target}",
+        lambda: [LeadFactory(owner=_owner(world, target), stage=Stage.MQL) for _ in range(2)],
+    )
+
+
+def _merge_ids(target: str, *, confirm: bool = False) -> Callable[[Any], dict[str, Any]]:
+    """The merge page's ids (GET: the plan), and with `confirm` the versions seen (POST)."""
+
+    def data(world: Any) -> dict[str, Any]:
+        leads = _pair(world, target)
+        answer: dict[str, Any] = {"ids": ",".join(str(lead.pk) for lead in leads)}
+        if confirm:
+            answer["action"] = "merge"
+            answer.update({f"version_{lead.pk}": lead.version for lead in leads})
+        return answer
+
+    return data
+
+
+def _merge(target: str) -> Callable[[Any], dict[str, Any]]:
+    """A merge Ops made of two leads of the rep (own) or of the other team (other)."""
+
+    def make(world: Any) -> Merge:
+        ops = world.users[OPS]
+        return merge_leads(plan_merge(_pair(world, target), ops), ops)
+
+    return lambda world: {"merge_id": _once(world, f"merge-{target}", lambda: make(world)).pk}
+
+
+def _dismiss(world: Any) -> dict[str, Any]:
+    return {"ids": f"{world.own_lead.pk},{world.other_lead.pk}"}
+
+
+def _search(world: Any) -> dict[str, Any]:
+    return {"q": world.own_lead.email}
+
+
+def _company(world: Any) -> dict[str, Any]:
+    """A company with a lead of the rep and one of the other team's rep."""
+    account = AccountFactory()
+    LeadFactory(owner=world.rep, account=account, stage=Stage.MQL)
+    LeadFactory(owner=world.other_rep, account=account, stage=Stage.MQL)
+    return {"account_id": account.pk}
+
+
+def _asset_of(world: Any, status: str = Asset.Status.PUBLISHED) -> Asset:
+    return _once(world, f"asset-{status}", lambda: AssetFactory(status=status))
+
+
+def _asset(status: str = Asset.Status.PUBLISHED) -> Callable[[Any], dict[str, Any]]:
+    return lambda world: {"asset_id": _asset_of(world, status).pk}
+
+
+def _version_file(status: str) -> Callable[[Any], dict[str, Any]]:
+    return lambda world: {"asset_id": _asset_of(world, status).pk, "number": 1}
+
+
+def _new_asset(world: Any) -> dict[str, Any]:
+    return {
+        "title": "Matrix deck",
+        "kind": AssetKindFactory().pk,
+        "link_url": "https://example.com/matrix-deck",
+    }
+
+
+def _edit_asset(world: Any) -> dict[str, Any]:
+    return {"title": "Matrix deck, second edition", "kind": _asset_of(world).kind_id}
+
+
+def _replace_asset(world: Any) -> dict[str, Any]:
+    return {"link_url": "https://example.com/matrix-deck-2", "note": "New figures"}
+
+
+def _share(target: str) -> Callable[[Any], dict[str, Any]]:
+    return lambda world: {"lead_id": _lead_of(world, target).pk, "asset_id": _asset_of(world).pk}
+
+
+def _touch_with_asset(world: Any) -> dict[str, Any]:
+    return {"kind": "call", "subject": "Matrix call", "assets": [_asset_of(world).pk]}
+
+
+def _link_of(world: Any, target: str) -> SharedLink:
+    return _once(
+        world,
+        f"link-{target}",
+        lambda: link_for(_lead_of(world, target), _asset_of(world), _owner(world, target)),
+    )
+
+
+def _link(target: str) -> Callable[[Any], dict[str, Any]]:
+    return lambda world: {"link_id": _link_of(world, target).pk}
+
+
+def _token(revoked: bool = False) -> Callable[[Any], dict[str, Any]]:
+    def kwargs(world: Any) -> dict[str, Any]:
+        link = _link_of(world, "own")
+        if revoked:
+            SharedLink.objects.filter(pk=link.pk).update(revoked_at=timezone.now())
+        return {"token": link.token}
+
+    return kwargs
+
+
+def _rating(world: Any) -> dict[str, Any]:
+    """The rep and their manager each used the asset on the rep's lead: they may rate it."""
+    asset = _asset_of(world)
+    for user in (world.rep, world.users[MGR]):
+        log_touch_with_assets(
+            world.own_lead, by=user, kind="call", subject="Matrix call", assets=[asset]
+        )
+    return {"version": asset.current_version_id, "helped": "yes", "reason": "The CFO read it."}
+
+
+def _content_request(target: str) -> Callable[[Any], dict[str, Any]]:
+    def make(world: Any) -> Any:
+        return content_requests.request_content(_owner(world, target), "A deck for healthcare CFOs")
+
+    return lambda world: {"pk": _once(world, f"request-{target}", lambda: make(world)).pk}
+
+
+def _ask(target: str) -> Callable[[Any], dict[str, Any]]:
+    return lambda world: {
+        "text": "A deck for healthcare CFOs",
+        "lead": _lead_of(world, target).pk,
+    }
+
+
+def _answer(world: Any) -> dict[str, Any]:
+    return {"text": "The CFO deck is in the library."}
+
+
+API_NO_TOKEN = expect(401, anonymous=401)
+SALES = {"rep": 302, "manager": 302}
+MARKETING_SIDE = {"ops": 302, "marketing": 302}
 
 
 MATRIX: list[Row] = [
@@ -181,6 +353,267 @@ MATRIX: list[Row] = [
     Row("reports:drilldown", "-", "get", expect(200, rep=403), kwargs=_report("delivery")),
     Row("reports:report", "-", "get", expect(200, rep=403), kwargs=_report("content")),
     Row("reports:drilldown", "-", "get", expect(200, rep=403), kwargs=_report("content")),
+    # --- customers: duplicates (ops and marketing review; managers read their leads' groups)
+    Row("customers:duplicates", "-", "get", expect(200, rep=403)),
+    Row("customers:duplicates_dismiss", "-", "get", ALL_405),
+    Row("customers:duplicates_dismiss", "-", "post", expect(403, **MARKETING_SIDE), _dismiss),
+    Row("customers:duplicate_hint", "own", "get", EVERYONE, kwargs=_lead("own")),
+    Row(
+        "customers:duplicate_hint",
+        "other",
+        "get",
+        expect(200, rep=404, manager=404),
+        kwargs=_lead("other"),
+    ),
+    # --- customers: merge with undo (not reps; a manager merges the leads he may see)
+    Row("customers:merge_plan", "own", "get", expect(200, rep=403), _merge_ids("own")),
+    # Ids of leads the user may not see are refused like ids that do not exist (400).
+    Row(
+        "customers:merge_plan",
+        "other",
+        "get",
+        expect(200, rep=403, manager=400),
+        _merge_ids("other"),
+    ),
+    Row(
+        "customers:merge_plan", "own", "post", expect(302, rep=403), _merge_ids("own", confirm=True)
+    ),
+    Row(
+        "customers:merge_plan",
+        "other",
+        "post",
+        expect(302, rep=403, manager=400),
+        _merge_ids("other", confirm=True),
+    ),
+    Row("customers:merge_list", "-", "get", expect(200, rep=403)),
+    Row("customers:merge_detail", "own", "get", expect(200, rep=403), kwargs=_merge("own")),
+    Row(
+        "customers:merge_detail",
+        "other",
+        "get",
+        expect(200, rep=403, manager=404),
+        kwargs=_merge("other"),
+    ),
+    Row("customers:merge_undo", "own", "get", expect(200, rep=403), kwargs=_merge("own")),
+    Row(
+        "customers:merge_undo",
+        "other",
+        "get",
+        expect(200, rep=403, manager=404),
+        kwargs=_merge("other"),
+    ),
+    Row("customers:merge_undo", "own", "post", expect(302, rep=403), kwargs=_merge("own")),
+    Row(
+        "customers:merge_undo",
+        "other",
+        "post",
+        expect(302, rep=403, manager=404),
+        kwargs=_merge("other"),
+    ),
+    Row("customers:merge_hint", "own", "get", EVERYONE, kwargs=_lead("own")),
+    Row(
+        "customers:merge_hint",
+        "other",
+        "get",
+        expect(200, rep=404, manager=404),
+        kwargs=_lead("other"),
+    ),
+    # --- customers: search and companies (everyone; a colleague's lead shows only its owner)
+    Row("customers:search", "-", "get", EVERYONE, _search),
+    Row("customers:companies", "-", "get", EVERYONE),
+    Row("customers:company", "-", "get", EVERYONE, kwargs=_company),
+    # --- content: the library (marketing and ops change it; sales sees published assets)
+    Row("content:library", "-", "get", EVERYONE),
+    Row("content:asset_new", "-", "get", expect(403, ops=200, marketing=200)),
+    Row("content:asset_new", "-", "post", expect(403, **MARKETING_SIDE), _new_asset),
+    Row("content:asset", "-", "get", EVERYONE, kwargs=_asset()),
+    Row(
+        "content:asset",
+        "draft",
+        "get",
+        expect(200, rep=404, manager=404),
+        kwargs=_asset(Asset.Status.DRAFT),
+    ),
+    Row("content:asset_edit", "-", "get", expect(403, ops=200, marketing=200), kwargs=_asset()),
+    Row(
+        "content:asset_edit",
+        "-",
+        "post",
+        expect(403, **MARKETING_SIDE),
+        _edit_asset,
+        kwargs=_asset(),
+    ),
+    Row("content:asset_replace", "-", "get", expect(403, ops=200, marketing=200), kwargs=_asset()),
+    Row(
+        "content:asset_replace",
+        "-",
+        "post",
+        expect(403, **MARKETING_SIDE),
+        _replace_asset,
+        kwargs=_asset(),
+    ),
+    Row("content:asset_publish", "draft", "get", ALL_405, kwargs=_asset(Asset.Status.DRAFT)),
+    Row(
+        "content:asset_publish",
+        "draft",
+        "post",
+        expect(403, **MARKETING_SIDE),
+        kwargs=_asset(Asset.Status.DRAFT),
+    ),
+    Row("content:asset_retire", "-", "get", ALL_405, kwargs=_asset()),
+    Row("content:asset_retire", "-", "post", expect(403, **MARKETING_SIDE), kwargs=_asset()),
+    # A version's link (a redirect to it) or file, for those who may see the asset.
+    Row(
+        "content:version_file",
+        "-",
+        "get",
+        expect(302),
+        kwargs=_version_file(Asset.Status.PUBLISHED),
+    ),
+    Row(
+        "content:version_file",
+        "draft",
+        "get",
+        expect(302, rep=404, manager=404),
+        kwargs=_version_file(Asset.Status.DRAFT),
+    ),
+    # --- content on the lead page (the lead's rep and manager share and log touches)
+    Row("content:lead_panel", "own", "get", EVERYONE, kwargs=_lead("own")),
+    Row(
+        "content:lead_panel",
+        "other",
+        "get",
+        expect(200, rep=404, manager=404),
+        kwargs=_lead("other"),
+    ),
+    Row("content:lead_picker", "own", "get", EVERYONE, kwargs=_lead("own")),
+    Row(
+        "content:lead_picker",
+        "other",
+        "get",
+        expect(200, rep=404, manager=404),
+        kwargs=_lead("other"),
+    ),
+    Row("content:lead_touch", "own", "get", ALL_405, kwargs=_lead("own")),
+    Row(
+        "content:lead_touch",
+        "own",
+        "post",
+        expect(403, **SALES),
+        _touch_with_asset,
+        kwargs=_lead("own"),
+    ),
+    Row(
+        "content:lead_touch",
+        "other",
+        "post",
+        expect(403, rep=404, manager=404),
+        _touch_with_asset,
+        kwargs=_lead("other"),
+    ),
+    Row("content:lead_share", "own", "get", ALL_405, kwargs=_share("own")),
+    Row("content:lead_share", "own", "post", expect(403, **SALES), kwargs=_share("own")),
+    Row(
+        "content:lead_share",
+        "other",
+        "post",
+        expect(403, rep=404, manager=404),
+        kwargs=_share("other"),
+    ),
+    # Only published assets are shared.
+    Row(
+        "content:lead_share",
+        "draft",
+        "post",
+        expect(404),
+        kwargs=lambda world: {
+            "lead_id": world.own_lead.pk,
+            "asset_id": _asset_of(world, Asset.Status.DRAFT).pk,
+        },
+    ),
+    Row("content:link_revoke", "own", "get", ALL_405, kwargs=_link("own")),
+    Row("content:link_revoke", "own", "post", expect(302), kwargs=_link("own")),
+    Row(
+        "content:link_revoke",
+        "other",
+        "post",
+        expect(302, rep=404, manager=404),
+        kwargs=_link("other"),
+    ),
+    # The tracked link: no login; a revoked one is 404 for everyone.
+    Row("content:open", "-", "get", expect(302, anonymous=302), kwargs=_token()),
+    Row("content:open", "revoked", "get", expect(404, anonymous=404), kwargs=_token(True)),
+    # --- content: ratings (the reps and managers who used an asset) and requests
+    Row("content:lead_feedback", "own", "get", EVERYONE, kwargs=_lead("own")),
+    Row(
+        "content:lead_feedback",
+        "other",
+        "get",
+        expect(200, rep=404, manager=404),
+        kwargs=_lead("other"),
+    ),
+    Row("content:rate", "own", "get", expect(403, rep=405, manager=405), kwargs=_lead("own")),
+    Row("content:rate", "own", "post", expect(403, **SALES), _rating, kwargs=_lead("own")),
+    Row(
+        "content:rate",
+        "other",
+        "post",
+        expect(403, rep=404, manager=404),
+        _rating,
+        kwargs=_lead("other"),
+    ),
+    Row("content:requests", "-", "get", EVERYONE),
+    Row("content:request_new", "-", "get", expect(403, rep=200, manager=200)),
+    Row("content:request_new", "own", "post", expect(403, **SALES), _ask("own")),
+    Row("content:request_new", "other", "post", expect(403, rep=404, manager=404), _ask("other")),
+    Row("content:request_detail", "own", "get", EVERYONE, kwargs=_content_request("own")),
+    Row(
+        "content:request_detail",
+        "other",
+        "get",
+        expect(200, rep=404, manager=404),
+        kwargs=_content_request("other"),
+    ),
+    Row(
+        "content:request_answer",
+        "own",
+        "get",
+        expect(403, ops=405, marketing=405),
+        kwargs=_content_request("own"),
+    ),
+    Row(
+        "content:request_answer",
+        "own",
+        "post",
+        expect(403, **MARKETING_SIDE),
+        _answer,
+        kwargs=_content_request("own"),
+    ),
+    Row(
+        "content:request_take",
+        "own",
+        "get",
+        expect(403, ops=405, marketing=405),
+        kwargs=_content_request("own"),
+    ),
+    Row(
+        "content:request_take",
+        "own",
+        "post",
+        expect(403, **MARKETING_SIDE),
+        kwargs=_content_request("own"),
+    ),
+    # --- api: a token, not a session, opens /api/v1/ (signed in without one: 401)
+    Row("api:leads", "-", "get", API_NO_TOKEN),
+    Row("api:leads", "-", "post", API_NO_TOKEN),
+    Row("api:lead", "own", "get", API_NO_TOKEN, kwargs=_lead("own")),
+    Row("api:activities", "-", "post", API_NO_TOKEN),
+    Row("api:merges", "-", "post", API_NO_TOKEN, _merge_ids("own", confirm=True)),
+    Row("api:merge_undo", "own", "post", API_NO_TOKEN, kwargs=_merge("own")),
+    Row("api:suppression", "-", "get", API_NO_TOKEN),
+    # The schema and its docs are for everyone signed in to Accord.
+    Row("api:schema", "-", "get", expect(200, anonymous=403)),
+    Row("api:docs", "-", "get", expect(200, anonymous=403)),
 ]
 
 
@@ -197,6 +630,7 @@ class World:
         self.own_feedback = FeedbackFactory(lead=self.own_lead, author=rep)
         self.other_feedback = FeedbackFactory(lead=self.other_lead, author=other_rep)
         self.draft = Agreement.objects.create(version=990, status=Agreement.Status.DRAFT)
+        self.made: dict[str, Any] = {}  # objects of the rows' callables (_once)
 
     def url(self, row: Row) -> str:
         name = row.name
@@ -266,7 +700,8 @@ def test_access(client: Client, world: World, row: Row, who: str):
     url = world.url(row)
     if who != ANON:
         client.force_login(world.users[who])
-    response = client.post(url, world.data(row)) if row.method == "post" else client.get(url)
+    data = world.data(row)
+    response = client.post(url, data) if row.method == "post" else client.get(url, data)
     wanted = row.expected[who]
     if wanted == LOGIN:
         assert response.status_code == 302
