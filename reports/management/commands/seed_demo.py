@@ -21,6 +21,7 @@ from typing import Any
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from agreements import roles
@@ -28,6 +29,10 @@ from agreements import services as agreement_services
 from agreements.calendar import CalendarSpec, add_duration, business_duration_between
 from agreements.models import Agreement, Channel
 from agreements.stages import Stage
+from content import requests as content_requests
+from content import services as content_services
+from content.models import Asset, AssetKind
+from content.ratings import rate
 from leads import services
 from leads.clock import Rules, breach_due_clocks
 from leads.importing.cleaning import CleanRow
@@ -144,6 +149,23 @@ FOLLOW_UPS = [0, 0, 1]
 TOUCH_KINDS = [Activity.Kind.CALL, Activity.Kind.EMAIL, Activity.Kind.MEETING]
 # The SLA check's batch size when the demo lets the clocks that ran out be breached.
 BREACH_BATCH = 2000
+# The demo's content library: (title, kind, stages it fits, link), published by marketing.
+ASSETS = [
+    ("Acme cut onboarding time by 40 %", "Case study", [Stage.WORKING, Stage.SQL], "case-acme"),
+    ("Accord in ten slides", "Deck", [Stage.MQL, Stage.WORKING], "deck-overview"),
+    ("Security and data protection", "Data sheet", [Stage.SQL, Stage.OPPORTUNITY], "security"),
+    ("Five signs your leads go cold", "Blog post", [Stage.IQL, Stage.MQL], "blog-cold-leads"),
+    ("Pricing and ROI calculator", "Template", [Stage.OPPORTUNITY], "roi-calculator"),
+    # Published, never used: the content report's "nobody used in 90 days".
+    ("Accord in three minutes", "Video", [Stage.MQL], "video-three-minutes"),
+]
+USED_ASSETS = 5
+# What the demo reps asked marketing for; the first is answered, the others are open.
+REQUESTS = [
+    "A one-pager for healthcare CFOs on the cost of slow follow-up",
+    "A customer story from manufacturing, in German if we have one",
+    "A comparison sheet against spreadsheets and shared inboxes",
+]
 
 
 def demo_password(username: str) -> str:
@@ -483,6 +505,7 @@ class Command(BaseCommand):
             users = self._users()
             agreement = self._agreement(users)
             created = self._leads(users)
+            self._content(users)
         self.stdout.write(self.style.SUCCESS("Demo logins (username / password / role):"))
         for username, _first, _last, role, team, _staff in USERS:
             where = f", team {team}" if team else ""
@@ -501,11 +524,77 @@ class Command(BaseCommand):
         draft = Agreement.objects.filter(status=Agreement.Status.DRAFT).order_by("version").first()
         if draft is None:
             return None
+        if draft.marketing_signed_by_id is None and draft.content_request_days is None:
+            # Marketing's side of the demo SLA: content requests answered in 2 business days.
+            draft.content_request_days, draft.content_request_escalate_days = 2, 4
+            draft.save()
         if draft.marketing_signed_by_id is None:
             agreement_services.sign(draft, users["marketing"], agreement_services.MARKETING_SIDE)
         if draft.sales_signed_by_id is None:
             agreement_services.sign(draft, users["manager"], agreement_services.SALES_SIDE)
         return agreement_services.activate(draft, by=users["ops"])
+
+    def _content(self, users: dict[str, User]) -> None:
+        """A small published library, used on today's touches and shared with open leads
+        (some links opened), a few ratings, and content requests for marketing (once)."""
+        marketer = users["marketing"]
+        if Asset.objects.filter(owner=marketer).exists():
+            return
+        kinds = {kind.name: kind for kind in AssetKind.objects.all()}
+        assets = []
+        for title, kind, stages, slug in ASSETS:
+            if kind not in kinds:
+                continue
+            asset = content_services.create_asset(
+                by=marketer,
+                title=title,
+                kind=kinds[kind],
+                stages=stages,
+                link_url=f"https://www.example.com/resources/{slug}",
+            )
+            assets.append(content_services.publish(asset, by=marketer))
+        if not assets:
+            return
+        # In the last working hours before now, on leads whose history ended before then.
+        with Rules.held() as rules:
+            story = Story(random.Random(2026), timezone.now(), users, [], rules)
+            at = story.at_work(story.now, back=True) - dt.timedelta(minutes=30)
+        open_leads = (
+            self._demo_leads()
+            .filter(stage__in=[Stage.WORKING, Stage.SQL, Stage.OPPORTUNITY], owner__isnull=False)
+            .annotate(last_event=Max("events__at"))
+            .filter(last_event__lt=at - dt.timedelta(hours=1))
+        )
+        for i, lead in enumerate(open_leads.select_related("owner").order_by("pk")[:12]):
+            asset = assets[i % min(USED_ASSETS, len(assets))]
+            content_services.log_touch_with_assets(
+                lead,
+                by=lead.owner,
+                kind=TOUCH_KINDS[i % len(TOUCH_KINDS)],
+                subject=f"Sent: {asset.title}",
+                assets=[asset],
+                at=at,
+            )
+            link = content_services.share(lead, asset, by=lead.owner, at=at)
+            if i % 3 != 2:
+                content_services.record_open(
+                    link,
+                    user_agent="Mozilla/5.0 (demo customer)",
+                    ip_hash=f"demo-{i}",
+                    at=at + dt.timedelta(minutes=10),
+                )
+            if i % 2 == 0:
+                helped = i % 4 == 0
+                reason = "The customer asked good questions" if helped else "Too long for a call"
+                rate(lead.owner, lead, link.version, helped=helped, reason=reason, at=at)
+        asked = [content_requests.request_content(users["rep"], text, at=at) for text in REQUESTS]
+        content_requests.answer(
+            asked[0],
+            marketer,
+            text="Here is our closest match.",
+            asset=assets[0],
+            at=at + dt.timedelta(minutes=20),
+        )
 
     def _demo_leads(self) -> Any:
         return Lead.objects.filter(email__endswith=DEMO_DOMAIN_SUFFIX)
