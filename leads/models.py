@@ -309,6 +309,8 @@ class Lead(FSMModelMixin, models.Model):
                 name="lead_nurture_due",
                 condition=models.Q(stage="nurture"),
             ),
+            # The API's change feed walks leads by (updated_at, id) from a cursor.
+            models.Index(fields=["updated_at", "id"], name="lead_updated_at_id"),
             models.Index(
                 fields=["merged_into"],
                 name="lead_merged_into",
