@@ -39,6 +39,7 @@ from .models import (
     Deal,
     Feedback,
     Lead,
+    LeadAlias,
     LeadError,
     RepProfile,
     StageChange,
@@ -64,8 +65,16 @@ class LeadAdminForm(forms.ModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput, initial=1)
 
     def clean_email(self) -> str:
-        """The lead's identity as stored, so the unique check sees "Ada@X" as "ada@x"."""
-        return normalize_email(self.cleaned_data.get("email"))
+        """The lead's identity as stored, so the unique check sees "Ada@X" as "ada@x"; an
+        address merged into another lead belongs to that lead."""
+        email = normalize_email(self.cleaned_data.get("email"))
+        alias = LeadAlias.objects.filter(email=email).select_related("lead").first()
+        if alias is not None and alias.lead_id != self.instance.pk:
+            raise forms.ValidationError(
+                f"{email} was merged into {alias.lead}: it is that lead's address now. "
+                "Edit that lead instead (or undo the merge)."
+            )
+        return email
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

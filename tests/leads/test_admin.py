@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agreements.models import Channel
+from customers.merge import merge_leads, plan_merge
 from leads import services
 from leads.models import Activity, Feedback, Lead, LeadEvent, StageChange
 from tests.factories import ChannelFactory, LeadFactory, UserFactory
@@ -347,6 +348,29 @@ def test_a_lead_added_in_the_admin_needs_its_channel(ops_client):
     assert response.status_code == 200
     assert "channel" in response.context["adminform"].form.errors
     assert not Lead.objects.exists()
+
+
+def test_an_address_merged_into_another_lead_is_refused_in_words(ops_client, ops):
+    old = LeadFactory(email="jsmith@gmail.example", first_name="J")
+    survivor = LeadFactory(email="john.smith@acme.example", first_name="John")
+    merge_leads(plan_merge([old, survivor], by=ops, survivor=survivor.pk), by=ops)
+    add = reverse("admin:leads_lead_add")
+    data = change_form_data(ops_client.get(add))
+    channel = Channel.objects.get(slug="purchased-list")
+    data.update(email="JSmith@gmail.example", first_name="Again", channel=channel.pk)
+
+    response = ops_client.post(add, data)
+
+    assert response.status_code == 200
+    (error,) = response.context["adminform"].form.errors["email"]
+    assert "was merged into" in error and "Edit that lead instead" in error
+    assert Lead.objects.count() == 1
+    # Nor may another lead take the address by an edit.
+    other = LeadFactory(email="someone@acme.example")
+    edited = change_form_data(ops_client.get(change_url(other)))
+    edited.update(email="jsmith@gmail.example")
+    assert ops_client.post(change_url(other), edited).status_code == 200
+    assert Lead.objects.get(pk=other.pk).email == "someone@acme.example"
 
 
 def test_owner_and_history_are_not_edited_by_hand_in_the_admin(ops_client, rep):
