@@ -31,6 +31,20 @@ CONFLICT = 409
 # Requests to one link in a minute before it answers 429 (counted opens are limited in
 # services.record_open; this only keeps a flood off the database).
 LINK_REQUESTS_PER_MINUTE = 60
+# Uploaded files a tracked link shows in the browser; every other type is downloaded.
+INLINE_TYPES = frozenset(
+    {
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "video/mp4",
+        "video/webm",
+        "audio/mpeg",
+        "text/plain",
+    }
+)
 
 
 def _asset_or_404(request: HttpRequest, asset_id: int) -> Asset:
@@ -202,8 +216,11 @@ def _serve(version: AssetVersion, *, download: bool = False) -> HttpResponse:
         data = files.read_file(version)
     except files.FileGone as exc:
         raise Http404("The file of this content is missing.") from exc
-    response = HttpResponse(data, content_type=version.content_type or "application/octet-stream")
-    disposition = "attachment" if download else "inline"
+    content_type = version.content_type or "application/octet-stream"
+    response = HttpResponse(data, content_type=content_type)
+    # Only types that cannot run script open in the browser; HTML, SVG, XML and the rest
+    # are downloaded, so an upload never runs as a page of our site.
+    disposition = "inline" if not download and content_type in INLINE_TYPES else "attachment"
     response["Content-Disposition"] = f'{disposition}; filename="{version.file_name}"'
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox"

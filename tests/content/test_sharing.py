@@ -256,3 +256,28 @@ def test_the_library_counts_shares_touches_and_opens(client, rep, marketer, lead
     (row,) = client.get(reverse("content:library")).context["assets"]
 
     assert (row.touch_count, row.share_count, row.open_count) == (1, 2, 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("page.html", b"<script>alert(document.cookie)</script>"),
+        ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
+        ("feed.xml", b"<x/>"),
+    ],
+)
+def test_an_uploaded_file_that_could_run_script_is_downloaded_never_shown_inline(
+    client, rep, marketer, lead, name, data
+):
+    asset = services.create_asset(
+        by=marketer, title="Page", kind=AssetFactory().kind, upload=SimpleUploadedFile(name, data)
+    )
+    services.publish(asset, by=marketer)
+    link = services.share(lead, asset, by=rep)
+
+    response = open_link(client, link)
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="{name}"'
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "sandbox"
