@@ -227,3 +227,23 @@ def test_run_check_with_an_explicit_instant_covers_requests(agreement, rep, mark
     result = run_check(DUE)
 
     assert result.as_dict()["content_requests_breached"] == 1
+
+
+def test_a_request_made_before_the_agreement_changes_keeps_its_promise(
+    agreement, rep, marketer, manager, ops
+):
+    request = ask(rep)
+    with time_machine.travel(ASKED + dt.timedelta(hours=1), tick=False):
+        newer = signed_and_active(
+            AgreementFactory(content_request_days=10), marketer, manager, by=ops
+        )
+    later = ask(rep, "A data sheet", at=ASKED + dt.timedelta(hours=2))
+
+    check_at(DUE)
+
+    request.refresh_from_db()
+    later.refresh_from_db()
+    assert (request.agreement, request.due_at, request.breached_at) == (agreement, DUE, DUE)
+    assert later.agreement == newer and later.due_at > DUE + dt.timedelta(days=7)
+    assert later.breached_at is None
+    assert told(rep) == [Kind.SLA_BREACH]
