@@ -362,6 +362,8 @@ class MergeUndoView(ApiView):
     def post(self, request: Request, merge_id: int) -> Response:
         by = acting_user(request.auth)
         done = get_object_or_404(Merge, pk=merge_id)
+        if not merge.may_see_merge(by, done):
+            raise exceptions.NotFound("No such merge.")
         try:
             done = merge.undo_merge(done, by)
         except merge.UndoRefused as exc:

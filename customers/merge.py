@@ -420,6 +420,11 @@ def may_merge(user: Any) -> bool:
     return roles.has_role(user, *MERGE_ROLES)
 
 
+def may_see_merge(user: Any, merge: Merge) -> bool:
+    """Whether the user may see (and so undo) a merge: its survivor is a lead she may see."""
+    return Lead.with_merged.visible_to(user).filter(pk=merge.survivor_id).exists()
+
+
 def plan_merge(leads: Iterable[Lead | int], by: Any, survivor: int | None = None) -> MergePlan:
     """What merging these leads would do (nothing is written). `survivor`: the lead id the
     person chose to keep; by default the one in the most advanced open stage."""
@@ -732,6 +737,8 @@ def undo_merge(merge: Merge, by: Any) -> Merge:
     timestamps), or refuse with UndoRefused naming what changed since."""
     if not may_merge(by):
         raise MergeError("Only Ops, Marketing and Sales managers can undo a merge.")
+    if not may_see_merge(by, merge):
+        raise MergeError(f"There is no merge {merge.pk} you may undo.")
     with transaction.atomic():
         merge = Merge.objects.select_for_update().get(pk=merge.pk)
         ids = [merge.survivor_id, *merge.merged_leads.values_list("lead_id", flat=True)]

@@ -85,7 +85,7 @@ def merge_plan(request: HttpRequest) -> HttpResponse:
 def _merge_for(request: HttpRequest, merge_id: int) -> Merge:
     """A merge whose survivor the user may see (a sales manager: their teams' and the desk)."""
     merge = get_object_or_404(Merge.objects.select_related("merged_by", "undone_by"), pk=merge_id)
-    if not Lead.with_merged.visible_to(request.user).filter(pk=merge.survivor_id).exists():
+    if not merging.may_see_merge(request.user, merge):
         raise Http404("No such merge.")
     return merge
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from agreements.stages import Stage
 from api import tokens
 from api.models import Scope
+from customers import merge as merging
 from customers.models import Merge
 from leads.models import Activity, Lead
 from tests.factories import LeadFactory
@@ -118,3 +119,19 @@ def test_merging_needs_the_merge_scope(api, make_token, ops, pair):
     response = api("post", MERGES, raw, {"leads": [lead.pk for lead in pair]})
     assert response.status_code == 403
     assert "merge:write" in response.json()["error"]
+
+
+def test_a_managers_token_cannot_undo_a_merge_of_another_teams_leads(
+    api, api_channel, manager, other_rep, ops
+):
+    """The web's undo checks the survivor's row; the API's undo did not (undone: 200)."""
+    keep = LeadFactory(email="ada@west.example", owner=other_rep)
+    other = LeadFactory(email="a.lovelace@gmail.example", owner=other_rep)
+    done = merging.merge_leads(merging.plan_merge([keep.pk, other.pk], ops), ops)
+    raw = tokens.issue(api_channel, "CRM", [Scope.MERGE_WRITE], by=manager)[1]
+    response = api("post", f"{MERGES}{done.pk}/undo/", raw)
+    assert response.status_code == 404
+    done.refresh_from_db()
+    assert done.undone_at is None
+    with pytest.raises(merging.MergeError, match="you may undo"):
+        merging.undo_merge(done, manager)
