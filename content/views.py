@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agreements import roles
@@ -220,8 +221,10 @@ def _serve(version: AssetVersion, *, download: bool = False) -> HttpResponse:
     response = HttpResponse(data, content_type=content_type)
     # Only types that cannot run script open in the browser; HTML, SVG, XML and the rest
     # are downloaded, so an upload never runs as a page of our site.
-    disposition = "inline" if not download and content_type in INLINE_TYPES else "attachment"
-    response["Content-Disposition"] = f'{disposition}; filename="{version.file_name}"'
+    inline = not download and content_type in INLINE_TYPES
+    # filename*= for names beyond Latin-1: a header Django would MIME-encode is unreadable
+    # to browsers, which would then show the file inline.
+    response["Content-Disposition"] = content_disposition_header(not inline, version.file_name)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox"
     return response

@@ -12,6 +12,7 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 
 from agreements.stages import Stage
 from content import services
@@ -264,6 +265,7 @@ def test_the_library_counts_shares_touches_and_opens(client, rep, marketer, lead
         ("page.html", b"<script>alert(document.cookie)</script>"),
         ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
         ("feed.xml", b"<x/>"),
+        ("案例.html", b"<script>alert(1)</script>"),
     ],
 )
 def test_an_uploaded_file_that_could_run_script_is_downloaded_never_shown_inline(
@@ -278,6 +280,7 @@ def test_an_uploaded_file_that_could_run_script_is_downloaded_never_shown_inline
     response = open_link(client, link)
 
     assert response.status_code == 200
-    assert response["Content-Disposition"] == f'attachment; filename="{name}"'
+    assert response["Content-Disposition"] == content_disposition_header(True, name)
+    assert response["Content-Disposition"].startswith("attachment; filename")
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Security-Policy"] == "sandbox"
