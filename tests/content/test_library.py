@@ -209,3 +209,22 @@ def test_ops_edit_the_kinds_in_the_admin(client, ops):
     assert listed.status_code == 200
     assert added.status_code == 302
     assert AssetKind.objects.filter(name="Webinar recording").exists()
+
+
+def test_a_rep_cannot_fetch_the_file_of_a_draft_or_retired_asset(client, rep, marketer):
+    draft = services.create_asset(
+        by=marketer,
+        title="Draft pricing",
+        kind=AssetKindFactory(),
+        upload=SimpleUploadedFile("pricing.pdf", b"%PDF-1.4 secret"),
+    )
+    retired = AssetFactory(title="Old pricing", status=Status.RETIRED)
+    client.force_login(rep)
+
+    for asset in (draft, retired):
+        response = client.get(reverse("content:version_file", args=[asset.pk, 1]))
+        assert response.status_code == 404
+    client.force_login(marketer)
+    response = client.get(reverse("content:version_file", args=[draft.pk, 1]))
+    assert (response.status_code, response.content) == (200, b"%PDF-1.4 secret")
+    assert response["Content-Disposition"] == 'attachment; filename="pricing.pdf"'
