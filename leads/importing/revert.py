@@ -118,7 +118,7 @@ def plan_revert(batch: ImportBatch, *, lock: bool = False) -> RevertPlan:
     transaction ends, so nobody works them between the plan and the revert.
     """
     plan = RevertPlan(batch)
-    created = Lead.objects.filter(source_batch=batch).order_by("pk")
+    created = Lead.with_merged.filter(source_batch=batch).order_by("pk")
     if lock:
         created = created.select_for_update()
     emails = dict(created.values_list("pk", "email"))
@@ -185,6 +185,12 @@ def touched_since(batch: ImportBatch, lead_ids: Sequence[int]) -> dict[int, str]
             for lead_id, reason in reason_of(batch, part, key):
                 touched.setdefault(lead_id, reason)
     return touched
+
+
+def _merged(batch: ImportBatch, part: Sequence[int], key: str) -> Iterable[tuple[int, str]]:
+    rows = Lead.with_merged.filter(pk__in=part, merged_into__isnull=False)
+    for pk, survivor in rows.values_list("pk", "merged_into_id"):
+        yield pk, f"it was merged into lead {survivor}"
 
 
 def _other_imports(batch: ImportBatch, part: Sequence[int], key: str) -> Iterable[tuple[int, str]]:
@@ -255,7 +261,7 @@ def _edited(batch: ImportBatch, part: Sequence[int], key: str) -> Iterable[tuple
 
 
 # Most telling reason first: the first one found for a lead is the one shown.
-_TOUCH_CHECKS = (_other_imports, _other_activities, _other_events, _other_records, _edited)
+_TOUCH_CHECKS = (_merged, _other_imports, _other_activities, _other_events, _other_records, _edited)
 
 
 def revert_batch(batch: ImportBatch, *, by: Any) -> RevertPlan:
