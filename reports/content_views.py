@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.money import money
+from content.requests import visible_requests
 from leads.decorators import role_required
 from leads.models import Lead
 
@@ -31,6 +32,15 @@ LISTINGS = {
 }
 
 
+def _may_read(request: HttpRequest, listing: str, lead_path: str) -> Q:
+    """The rows the user may read: those about a lead they may open; a content request
+    only when they may read it (its requester, their manager, marketing and Ops), as its
+    own page decides, whether or not it is about a lead."""
+    if listing == "requests":
+        return Q(pk__in=visible_requests(request.user).values("pk"))
+    return Q(**{f"{lead_path}__in": Lead.objects.visible_to(request.user).values("pk")})
+
+
 @role_required(*ANY_ROLE)
 def drilldown(request: HttpRequest) -> HttpResponse:
     """Every row one number of the content report counts; the first 200 the user may open."""
@@ -40,10 +50,7 @@ def drilldown(request: HttpRequest) -> HttpResponse:
     listing, rows = content.drill_rows(metric, f, timezone.now())
     total = rows.count()
     related, lead_path = LISTINGS.get(listing, ((), "lead"))
-    visible_leads = Lead.objects.visible_to(request.user).values("pk")
-    # A row about no lead (a request made without one) is shown to whoever sees the report.
-    mine = Q(**{f"{lead_path}__in": visible_leads}) | Q(**{f"{lead_path}__isnull": True})
-    visible = rows.filter(mine)
+    visible = rows.filter(_may_read(request, listing, lead_path))
     shown = list(visible.select_related(*related).order_by("-pk")[:LIMIT]) if total else []
     hidden = total - (visible.count() if total else 0)
     # The pipeline's number is an amount: its drill-down's total is the same sum.

@@ -44,7 +44,7 @@ from leads.models import Activity, Lead
 from reports.content import CONTENT_REPORT, content_report
 from reports.filters import ReportFilters
 from tests.content.library_factories import AssetFactory
-from tests.factories import LeadFactory, RepFactory, UserFactory
+from tests.factories import LeadFactory, RepFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -318,3 +318,23 @@ def test_the_report_is_on_the_menu(marketer_client):
     response = marketer_client.get(reverse("reports:index"))
 
     assert CONTENT_REPORT.title in response.content.decode()
+
+
+def test_a_manager_is_not_shown_the_requests_of_another_team(world, client, manager):
+    """A request about no lead is listed only to those who may read it (its requester,
+    their manager, marketing and Ops): another team's manager sees it counted, not read."""
+    west = TeamFactory(name="West", manager=UserFactory(username="west", role=roles.SALES_MANAGER))
+    rep3 = RepFactory(username="rep3", team=west)
+    ContentRequest.objects.create(requested_by=rep3, text="West secret plan", created_at=day(1))
+    client.force_login(manager)
+    url = reverse("reports:drilldown", args=["content"])
+
+    response = client.get(
+        url, {"start": "2026-03-01", "end": "2026-03-31", "metric": "requested:all"}
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "West secret plan" not in html
+    assert "In time" in html and "Overdue" in html
+    assert "1 of them is about" in html
