@@ -22,11 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from agreements import roles
 from notifications.models import Notification
@@ -35,7 +33,7 @@ from sla.context import CheckContext, managers_of
 from sla.messages import DigestWords, Note, digested, user_names
 
 from .models import ContentRequest
-from .requests import request_url, summary, users_in
+from .requests import due_words, request_url, summary, users_in
 
 BATCH = 500
 
@@ -133,14 +131,6 @@ def _claim(condition: Q) -> QuerySet[ContentRequest]:
 # --- Who is told what -------------------------------------------------------------------
 
 
-def _when(request: ContentRequest) -> str:
-    """The request's due time in its agreement's calendar zone, as people read it."""
-    calendar = request.agreement.calendar if request.agreement else None
-    zone = ZoneInfo(calendar.time_zone) if calendar is not None else None
-    local = timezone.localtime(request.due_at, zone)
-    return f"{local:%a %d %b %H:%M} ({local.tzname()})"
-
-
 def _note(
     request: ContentRequest, user_id: int, step: str, sort: str, title: str, body: str
 ) -> Note:
@@ -155,7 +145,7 @@ def _note(
         url=url,
         lead_id=request.lead_id,
     )
-    item = {"name": summary(request), "url": url, "detail": f"due {_when(request)}"}
+    item = {"name": summary(request), "url": url, "detail": f"due {due_words(request)}"}
     return Note(message, sort, item, (request.due_at, request.pk))
 
 
@@ -168,7 +158,7 @@ def _breach_notes(batch: list[ContentRequest], context: CheckContext) -> list[No
     marketing = users_in(roles.MARKETING)
     notes = []
     for request in batch:
-        due = _when(request)
+        due = due_words(request)
         for user_id in _holders(request, marketing):
             notes.append(
                 _note(
@@ -215,7 +205,7 @@ def _escalation_notes(batch: list[ContentRequest], context: CheckContext) -> lis
                     "escalation",
                     "request-escalation",
                     f"Escalation: content request still unanswered: {summary(request)}",
-                    f"{who} asked for it; the answer was due {_when(request)} and has "
+                    f"{who} asked for it; the answer was due {due_words(request)} and has "
                     "still not come.",
                 )
             )
@@ -231,7 +221,7 @@ def _warning_notes(batch: list[ContentRequest], context: CheckContext) -> list[N
             "warning",
             "request-warning",
             f"Answer soon: {summary(request)}",
-            f"The agreed answer to this content request is due {_when(request)}.",
+            f"The agreed answer to this content request is due {due_words(request)}.",
         )
         for request in batch
         for user_id in _holders(request, marketing)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -93,6 +94,14 @@ def summary(request: ContentRequest) -> str:
     """The request's words, short enough for a title."""
     text = " ".join(request.text.split())
     return text if len(text) <= 80 else text[:79] + "…"
+
+
+def due_words(request: ContentRequest) -> str:
+    """The request's due time in its agreement's calendar zone, as people read it."""
+    calendar = request.agreement.calendar if request.agreement else None
+    zone = ZoneInfo(calendar.time_zone) if calendar is not None else None
+    local = timezone.localtime(request.due_at, zone)
+    return f"{local:%a %d %b %H:%M} ({local.tzname()})"
 
 
 # --- Reading ----------------------------------------------------------------------------
@@ -215,11 +224,11 @@ def answer(
 
 
 def _tell_marketing(request_id: int) -> None:
-    request = ContentRequest.objects.select_related("requested_by").get(pk=request_id)
-    who = roles.display_name(request.requested_by) if request.requested_by else "Sales"
-    due = (
-        f" It is due {timezone.localtime(request.due_at):%a %d %b %H:%M}." if request.due_at else ""
+    request = ContentRequest.objects.select_related("requested_by", "agreement__calendar").get(
+        pk=request_id
     )
+    who = roles.display_name(request.requested_by) if request.requested_by else "Sales"
+    due = f" It is due {due_words(request)}." if request.due_at else ""
     notify(
         _to_each(
             users_in(roles.MARKETING),

@@ -247,3 +247,16 @@ def test_a_request_made_before_the_agreement_changes_keeps_its_promise(
     assert later.agreement == newer and later.due_at > DUE + dt.timedelta(days=7)
     assert later.breached_at is None
     assert told(rep) == [Kind.SLA_BREACH]
+
+
+def test_marketing_reads_the_due_time_in_the_agreements_zone_from_the_first_notice(
+    agreement, rep, marketer, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        ask(rep)
+    check_at(DUE)
+
+    (new,) = Notification.objects.filter(user=marketer, kind=Kind.CONTENT_REQUEST)
+    (breach,) = Notification.objects.filter(user=marketer, kind=Kind.SLA_BREACH)
+    assert "due Thu 12 Mar 10:00 (CET)" in new.body
+    assert "due Thu 12 Mar 10:00 (CET)" in breach.body
