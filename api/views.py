@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from customers import merge
 from customers.models import Merge
-from leads import intake
+from leads import intake, queries
 from leads.models import Lead
 
 from . import activities, suppression, sync
@@ -196,25 +196,17 @@ class LeadDetailView(ApiView):
         },
     )
     def get(self, request: Request, lead_id: int) -> Response:
-        lead = get_object_or_404(Lead.with_merged.select_related("owner", "account"), pk=lead_id)
-        if lead.merged_into_id is not None:
-            survivor = survivor_of(lead)
+        found = queries.merged_lead_and_survivor(lead_id)
+        if found is not None:
+            _merged, survivor = found
             location = request.build_absolute_uri(reverse("api:lead", args=[survivor.pk]))
             return Response(
                 {"merged_into": survivor.pk, "location": location},
                 status=status.HTTP_307_TEMPORARY_REDIRECT,
                 headers={"Location": location},
             )
+        lead = get_object_or_404(Lead.objects.select_related("owner", "account"), pk=lead_id)
         return Response(LeadOut(lead).data)
-
-
-def survivor_of(lead: Lead) -> Lead:
-    """The lead a merged lead's id now stands for (following merges of merges)."""
-    seen = {lead.pk}
-    while lead.merged_into_id is not None and lead.merged_into_id not in seen:
-        seen.add(lead.merged_into_id)
-        lead = Lead.with_merged.get(pk=lead.merged_into_id)
-    return lead
 
 
 class ActivitiesView(ApiView):
