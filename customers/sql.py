@@ -70,17 +70,23 @@ def term_condition(fields: Sequence[str], term: str, *, joined: bool) -> tuple[s
     return "(" + " OR ".join(parts) + ")", [p for _ in fields for p in patterns]
 
 
+# Leads merged into another are never found (the default manager's rule, in SQL).
+CURRENT_LEADS = ("merged_into_id IS NULL", [])
+
+
 def lead_ids_containing(terms: Sequence[str], limit: int) -> list[int]:
-    """Ids of at most `limit` leads matching every (lower-case) term."""
+    """Ids of at most `limit` current (not merged) leads matching every (lower-case) term."""
     if not terms:
         return []
     if connection.vendor == "postgresql":
-        return _postgres_ids("leads_lead", LEAD_TEXT["postgresql"], terms, limit)
+        return _postgres_ids(
+            "leads_lead", LEAD_TEXT["postgresql"], terms, limit, extra=[CURRENT_LEADS]
+        )
 
     def fields(term: str) -> list[str]:
         return [*SQLITE_LEAD_FIELDS, *([_SQLITE_PHONE_DIGITS] if term.isdigit() else [])]
 
-    return _sqlite_ids("leads_lead", terms, limit, fields)
+    return _sqlite_ids("leads_lead", terms, limit, fields, extra=[CURRENT_LEADS])
 
 
 def account_ids_containing(terms: Sequence[str], limit: int) -> list[int]:
@@ -93,19 +99,32 @@ def account_ids_containing(terms: Sequence[str], limit: int) -> list[int]:
 
 
 def _sqlite_ids(
-    table: str, terms: Sequence[str], limit: int, fields_for: Callable[[str], Sequence[str]]
+    table: str,
+    terms: Sequence[str],
+    limit: int,
+    fields_for: Callable[[str], Sequence[str]],
+    extra: Sequence[tuple[str, list[str]]] = (),
 ) -> list[int]:
     conditions = [term_condition(fields_for(term), term, joined=False) for term in terms]
+    conditions += extra
     where, params = _all_of(conditions)
     return _fetch_ids(f"SELECT id FROM {table} WHERE {where} LIMIT %s", [*params, limit])  # noqa: S608
 
 
-def _postgres_ids(table: str, text: str, terms: Sequence[str], limit: int) -> list[int]:
+def _postgres_ids(
+    table: str,
+    text: str,
+    terms: Sequence[str],
+    limit: int,
+    extra: Sequence[tuple[str, list[str]]] = (),
+) -> list[int]:
     """The rarer terms read the index; a term most rows contain (a "Company" in "Company
     124999") only filters their rows, since reading its long index entries costs more
     than the rest of the search."""
     indexed, filtered = split_terms(table, text, terms)
-    where, params = _all_of([term_condition([text], term, joined=True) for term in indexed])
+    where, params = _all_of(
+        [*(term_condition([text], term, joined=True) for term in indexed), *extra]
+    )
     if not filtered:
         sql = f"SELECT id FROM {table} WHERE {where} LIMIT %s"  # noqa: S608
         return _fetch_ids(sql, [*params, limit])

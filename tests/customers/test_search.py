@@ -74,6 +74,14 @@ def test_a_merged_address_finds_the_survivor_and_the_merged_lead_is_gone(markete
         assert twin.pk not in [lead.pk for lead in found(marketer, text)]  # merged away
 
 
+def test_merged_leads_take_no_candidate_places_and_do_not_count_as_more(marketer, ada):
+    """The search's SQL reads current leads only: merged leads used to fill the candidate
+    places (crowding out current ones) and made a search say there were more people."""
+    twin = LeadFactory(first_name="Augusta", last_name="Ada", email="ada@home.example")
+    merge_leads(plan_merge([ada, twin], marketer, survivor=ada.pk), marketer)
+    assert sql.lead_ids_containing(["ada"], 10) == [ada.pk]
+
+
 def test_a_two_letter_term_matches_the_start_of_a_word(marketer, ada, grace):
     assert found(marketer, "lo") == [ada]  # Lovelace
     assert found(marketer, "gr") == [grace]  # Grace, grace.hopper@
