@@ -337,4 +337,4 @@ def test_a_manager_is_not_shown_the_requests_of_another_team(world, client, mana
     assert response.status_code == 200
     assert "West secret plan" not in html
     assert "In time" in html and "Overdue" in html
-    assert "1 of them is about" in html
+    assert "1 of them is a request you may not read and not listed" in html
