@@ -203,6 +203,9 @@ def test_a_shared_file_is_served_inline_and_a_replacement_leaves_the_old_link_al
     assert new.content == b"%PDF-1.4 second"
     assert old["Content-Type"] == "application/pdf"
     assert old["Content-Disposition"].startswith("inline")
+    # Not sandboxed: Chrome's PDF viewer shows "blocked" for a sandboxed document.
+    assert "sandbox" not in old.get("Content-Security-Policy", "")
+    assert old["X-Content-Type-Options"] == "nosniff"
 
 
 def test_another_reps_lead_cannot_be_shared_with(client, other_rep, lead, asset):
