@@ -56,9 +56,14 @@ def assert_fits(page: Page, name: str) -> None:
 
 
 def assert_placeholder_shows(page: Page) -> None:
-    search = page.locator("input[type=search]").first
-    text, room = search.evaluate(PLACEHOLDER_FIT)
-    assert text <= room, f"placeholder needs {text:.0f}px, the box has {room:.0f}px"
+    """Every search box (the header's and the page's filter) shows its whole placeholder."""
+    boxes = page.locator("input[type=search]")
+    assert boxes.count() >= 2
+    for i in range(boxes.count()):
+        box = boxes.nth(i)
+        text, room = box.evaluate(PLACEHOLDER_FIT)
+        name = box.get_attribute("name")
+        assert text <= room, f"{name}: placeholder needs {text:.0f}px, the box has {room:.0f}px"
 
 
 @pytest.fixture
