@@ -1,3 +1,4 @@
+from django.contrib.auth.decorators import login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.authentication import SessionAuthentication
@@ -18,5 +19,10 @@ urlpatterns = [
     path("v1/merges/<int:merge_id>/undo/", views.MergeUndoView.as_view(), name="merge_undo"),
     path("v1/suppression/", views.SuppressionView.as_view(), name="suppression"),
     path("v1/schema/", SpectacularAPIView.as_view(**DOCS), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema", **DOCS), name="docs"),
+    # A person who is not signed in is sent to the login page, not given a JSON refusal.
+    path(
+        "docs/",
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api:schema", **DOCS)),
+        name="docs",
+    ),
 ]

@@ -39,6 +39,12 @@ def docs_assets(html: str) -> list[str]:
     return re.findall(r'(?:src|href)="([^"]+)"', html)
 
 
+def test_the_docs_page_sends_people_not_signed_in_to_the_login_page(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=/api/docs/")
+
+
 def test_the_docs_page_loads_its_assets_from_accord(client, marketer, settings):
     client.force_login(marketer)
     response = client.get("/api/docs/")
