@@ -226,7 +226,9 @@ class ContentFigure:
 
 USED = ContentFigure("used", "Used in touches", touches, unit="touches", listing="touches")
 SHARED = ContentFigure("shared", "Times shared", shares, unit="shares", listing="shares")
-SHARED_BY = ContentFigure("reps", "Shared by reps", shares, measure="people", actor="shared_by")
+SHARED_BY = ContentFigure(
+    "reps", "Shared by reps", shares, measure="people", actor="shared_by", listing="shares"
+)
 OPENS = ContentFigure(
     "opens", "Opens by customers", opens, unit="opens", lead="link__lead_id", listing="opens"
 )
@@ -266,6 +268,7 @@ ASSET_FIGURES: tuple[ContentFigure, ...] = (
 DRILLABLE: dict[str, ContentFigure] = {
     "used": USED,
     "shared": SHARED,
+    "reps": SHARED_BY,
     "opens": OPENS,
     "deals": DEALS,
     "pipeline": PIPELINE,
@@ -416,7 +419,7 @@ ASSET_COLUMNS = (
     Column("kind", "Kind", "text", detail=True),
     Column("used", "Used in touches", drill="used:", group=_USE, short="Used"),
     Column("shared", "Times shared", drill="shared:", group=_USE, short="Shared"),
-    Column("reps", "Shared by reps", group=_USE, short="By reps"),
+    Column("reps", "Shared by reps", drill="reps:", group=_USE, short="By reps"),
     Column("opens", "Opens by customers", drill="opens:", group=_USE, short="Opens"),
     Column("deals", "Deals touched", drill="deals:", group=_DEALS, short="Touched"),
     Column("pipeline", "Pipeline of deals touched", "money", drill="pipeline:", group=_DEALS,

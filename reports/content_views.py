@@ -3,7 +3,7 @@ behind one of its numbers, each with its lead (/reports/content/leads/?metric=us
 
 from __future__ import annotations
 
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -55,6 +55,12 @@ def drilldown(request: HttpRequest) -> HttpResponse:
     hidden = total - (visible.count() if total else 0)
     # The pipeline's number is an amount: its drill-down's total is the same sum.
     amount = rows.aggregate(s=Sum("amount"))["s"] or 0 if metric.startswith("pipeline:") else None
+    # "Shared by reps" counts people: its total is the reps, its rows their shares.
+    people = (
+        rows.aggregate(n=Count("shared_by", distinct=True))["n"]
+        if metric.startswith("reps:")
+        else None
+    )
     return render(
         request,
         "reports/content_drilldown.html",
@@ -68,6 +74,7 @@ def drilldown(request: HttpRequest) -> HttpResponse:
             "total": total,
             "hidden": hidden,
             "amount": None if amount is None else money(amount),
+            "people": people,
             "back": reverse("reports:report", args=[report.key]) + "?" + f.querystring(),
         },
     )

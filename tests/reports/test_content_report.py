@@ -38,7 +38,7 @@ from django.urls import reverse
 from agreements import roles
 from content import ratings
 from content import services as content_services
-from content.models import Asset, ContentRequest, TouchAsset
+from content.models import Asset, ContentRequest, SharedLink, TouchAsset
 from leads import services
 from leads.models import Activity, Lead
 from reports.content import CONTENT_REPORT, content_report
@@ -246,6 +246,27 @@ def test_each_drill_down_total_equals_its_figure(world, marketer_client, asset, 
     asset_id = getattr(world, asset).pk
 
     assert drill_total(marketer_client, f"{metric}:{asset_id}") == expected
+
+
+def test_shared_by_reps_drills_down_to_the_shares_of_those_reps(world, marketer_client):
+    # The case study's one share, and a second one by the same rep an hour later, with
+    # another of her leads: two shares, still one rep.
+    first = SharedLink.objects.get(asset=world.case)
+    other = LeadFactory(owner=first.shared_by, stage="working")
+    later = first.shared_at + dt.timedelta(hours=1)
+    content_services.share(other, world.case, by=first.shared_by, at=later)
+    case = rows("asset")[world.case.pk]
+    assert (case["shared"], case["reps"]) == (2, 1)
+
+    response = marketer_client.get(
+        reverse("reports:drilldown", args=["content"]),
+        {"metric": f"reps:{world.case.pk}", "start": "2026-03-01", "end": "2026-03-31"},
+    )
+
+    html = response.content.decode()
+    assert drill_total(marketer_client, f"reps:{world.case.pk}") == "1"
+    assert "</span> rep, in 2 shares" in html
+    assert html.count("data-row=") == 2
 
 
 @pytest.mark.parametrize(
