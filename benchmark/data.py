@@ -386,6 +386,21 @@ def _foreign_keys(tables: Sequence[str]) -> list[tuple[str, str, str]]:
         return list(cursor.fetchall())
 
 
+LEDGER = "leads_leadevent"
+
+
+def _in_time_order(cursor: Any) -> None:
+    """Store the ledger in time order, as a live installation has it: the app appends
+    each event when it happens, while the generator writes every event of one lead
+    before the next lead's. A report over a date range then reads that range's pages,
+    not a few rows from every page of the table."""
+    quote = connection.ops.quote_name
+    index = quote("bench_ledger_time_order")
+    cursor.execute(f"CREATE INDEX {index} ON {quote(LEDGER)} (at, id)")
+    cursor.execute(f"CLUSTER {quote(LEDGER)} USING {index}")
+    cursor.execute(f"DROP INDEX {index}")
+
+
 @contextlib.contextmanager
 def bulk_load(tables: Sequence[str], out: Out) -> Iterator[None]:
     """Load without the tables' secondary indexes and foreign-key checks; rebuild after.
@@ -413,13 +428,17 @@ def bulk_load(tables: Sequence[str], out: Out) -> Iterator[None]:
             if connection.vendor == "sqlite":
                 cursor.execute("PRAGMA foreign_keys = ON")
                 cursor.execute("PRAGMA synchronous = NORMAL")
+            if connection.vendor == "postgresql" and LEDGER in tables:
+                _in_time_order(cursor)
             for _, create in dropped:
                 cursor.execute(create)
             for table, name, definition in keys:
                 cursor.execute(
                     f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}"
                 )
-            cursor.execute("ANALYZE")
+            # VACUUM also marks the pages all-visible, as autovacuum does on a live
+            # server: index-only scans need it. It cannot run in a transaction.
+            cursor.execute("ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE")
         out(f"data: {len(dropped)} indexes and {len(keys)} foreign keys rebuilt and statistics "
             f"gathered in {time.perf_counter() - started:.0f} s")  # fmt: skip
 

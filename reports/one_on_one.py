@@ -16,7 +16,7 @@ from agreements.stages import Stage
 
 from .delivery import reason_rows
 from .figures import marketing as m
-from .figures.base import Counted, Kind, Shown
+from .figures.base import Counted, Kind, Shown, nearest_rank
 from .filters import NONE, ReportFilters
 
 TOP_TITLES = 15
@@ -24,13 +24,9 @@ TOP_TITLES = 15
 
 def _median_customer_wait(f: ReportFilters, now: dt.datetime) -> int | None:
     """The median customer wait (business seconds, nearest rank) of the first touches on
-    the handed-over leads' clocks since they became MQLs."""
-    waits = m.since_handed_over(Kind.FIRST_TOUCH, f, now).filter(customer_wait__isnull=False)
-    n = waits.count()
-    if not n:
-        return None
-    rank = (n + 1) // 2  # nearest rank: ⌈n × 0.5⌉
-    return waits.order_by("customer_wait").values_list("customer_wait", flat=True)[rank - 1]
+    the handed-over leads' clocks since they became MQLs, in one query."""
+    waits = m.since_handed_over(Kind.FIRST_TOUCH, f, now)
+    return nearest_rank(waits, "customer_wait", None, (5,)).get(None, {}).get(5)
 
 
 # The lead facts the handed-over leads are counted by (marketing.cohort_counts).

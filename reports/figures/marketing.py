@@ -550,8 +550,10 @@ def since_handed_over(
     """Events of a kind (or kinds) on the handed-over leads, after they became an MQL in
     the range."""
     kinds = (kind,) if isinstance(kind, str) else kind
+    # Never before the range's start (an MQL entry in it comes first): the bound lets the
+    # database read the range's events only, not every event of the kind.
     return (
-        LeadEvent.objects.filter(kind__in=kinds, at__lte=now)
+        LeadEvent.objects.filter(kind__in=kinds, at__gte=f.start, at__lte=now)
         .filter(lead__in=_mqls_delivered(f, now).values("lead"))
         .filter(Exists(_mql_in_range_before(f)))
     )
