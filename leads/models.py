@@ -744,6 +744,27 @@ class LeadEvent(models.Model):
                 name="leadevent_clock_due",
                 condition=models.Q(due_at__isnull=False),
             ),
+            # The sales report's bases, each read in one index-only pass on Postgres (the
+            # pages of a range's tenures, first touches and touches hold everything it
+            # counts); SQLite has no INCLUDE and keeps a plain partial index.
+            models.Index(
+                fields=["at"],
+                include=["lead", "owner", "untouched_for", "held_until"],
+                name="leadevent_tenures",
+                condition=models.Q(kind="assigned"),
+            ),
+            models.Index(
+                fields=["due_at"],
+                include=["lead", "owner", "customer_wait", "routing_delay", "rep_response"],
+                name="leadevent_first_touches",
+                condition=models.Q(kind="first_touch"),
+            ),
+            models.Index(
+                fields=["at"],
+                include=["lead", "owner", "actor"],
+                name="leadevent_sales_touches",
+                condition=models.Q(kind="sales_touch"),
+            ),
         ]
 
     def __str__(self) -> str:

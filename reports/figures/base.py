@@ -108,7 +108,9 @@ class Figure:
         if self.measure == "leads":
             return Count("lead", distinct=True, filter=condition)
         if self.measure == "rows":
-            return Count("id", filter=condition)
+            # Every row has a lead: counting it (not the id) keeps the count on the columns
+            # a covering index holds.
+            return Count("lead", filter=condition)
         return Sum("amount", filter=condition)
 
     def total(self, f: ReportFilters, now: dt.datetime) -> int | Decimal:
