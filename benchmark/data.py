@@ -66,8 +66,9 @@ from leads.models import (
 from sla.models import Breach
 
 SEED = 20260101
-GENERATOR_VERSION = 6  # 2: the ledger (leads.LeadEvent); 3: no stored first-touch time;
-# 4, 5: tenures settled on their assignment rows (5: untouched_for); 6: past escalations told
+GENERATOR_VERSION = 7  # 2: the ledger (leads.LeadEvent); 3: no stored first-touch time;
+# 4, 5: tenures settled on their assignment rows (5: untouched_for); 6: past escalations told;
+# 7: the ledger stored in time order on Postgres
 META_TABLE = "accord_bench_meta"
 STALE_AFTER_DAYS = 30
 DAY = 86_400
