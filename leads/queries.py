@@ -164,13 +164,17 @@ def by_urgency(leads: QuerySet[Lead]) -> QuerySet[Lead]:
     )
 
 
-def queue_page(leads: QuerySet[Lead], number: Any, per_page: int) -> Page:
+def queue_page(leads: QuerySet[Lead], number: Any, per_page: int, count: int | None = None) -> Page:
     """One page of a queue: the sort runs over narrow rows, only the leads shown are joined.
 
     Sorting a rep's whole open set joined to its channel, campaign, persona, account and
     owner is what made big queues slow; the page's ids are a subquery, so it is one query.
+    `count`, when the caller already counted these leads (the urgency buckets do), saves
+    the paginator its own count.
     """
     paginator = Paginator(leads, per_page)
+    if count is not None:
+        paginator.__dict__["count"] = count  # Paginator.count is a cached_property
     shown = paginator.get_page(number)
     return Page(leads.filter(pk__in=shown.object_list.values("pk")), shown.number, paginator)
 

@@ -107,8 +107,14 @@ def _queue_context(request: HttpRequest, leads: Any) -> dict[str, Any]:
     form = QueueFilterForm(request.GET or None)
     filters = form.filters()
     counts = queries.urgency_counts(leads)
+    # The buckets already counted the whole queue and each bucket: no second count then.
+    known = None
+    if not filters:
+        known = sum(counts.values())
+    elif set(filters) == {"bucket"}:
+        known = counts.get(filters["bucket"])
     page = queries.queue_page(
-        queries.filter_leads(leads, filters), request.GET.get("page"), PAGE_SIZE
+        queries.filter_leads(leads, filters), request.GET.get("page"), PAGE_SIZE, known
     )
     buckets = [(key, label, counts[key], means) for key, label, means in _bucket_columns()]
     return {

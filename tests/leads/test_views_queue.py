@@ -191,6 +191,32 @@ def test_queue_query_count_does_not_grow_with_the_queue(client, rep, django_asse
     assert response.status_code == 200
 
 
+def test_queue_pages_with_the_bucket_counts_instead_of_counting_again(client, rep):
+    """Unfiltered or filtered by one bucket, the page count comes from the bucket counts
+    (one grouped query); any other filter counts its own leads."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(30):
+        _lead(rep, stage=Stage.MQL, sla_status=["pending", "breached"][i % 2],
+              sla_due_at=timezone.now())  # fmt: skip
+    client.force_login(rep)
+
+    def counts(params: dict[str, str]) -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(QUEUE, params)
+        assert response.status_code == 200
+        plain = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("SELECT COUNT(")]
+        return len(plain), response.content.decode()
+
+    assert counts({})[0] == 0
+    assert counts({"bucket": "breached"})[0] == 0
+    assert counts({"q": "a"})[0] == 1
+    # Two pages of 30 leads: the pager still knows how many pages there are.
+    _, html = counts({})
+    assert "Page 1 of 2 · 30 in all" in html
+
+
 def test_urgency_counts_count_each_lead_in_its_one_bucket(rep):
     from leads.queries import queue_for, urgency_counts
 
