@@ -437,9 +437,11 @@ def bulk_load(tables: Sequence[str], out: Out) -> Iterator[None]:
                 cursor.execute(
                     f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}"
                 )
-            # VACUUM also marks the pages all-visible, as autovacuum does on a live
-            # server: index-only scans need it. It cannot run in a transaction.
-            cursor.execute("ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE")
+            # On Postgres VACUUM also marks the pages all-visible, as autovacuum does on a
+            # live server: index-only scans need it. It cannot run in a transaction.
+            postgres = connection.vendor == "postgresql"
+            vacuum = postgres and not connection.in_atomic_block
+            cursor.execute("VACUUM ANALYZE" if vacuum else "ANALYZE")
         out(f"data: {len(dropped)} indexes and {len(keys)} foreign keys rebuilt and statistics "
             f"gathered in {time.perf_counter() - started:.0f} s")  # fmt: skip
 
