@@ -765,6 +765,12 @@ class LeadEvent(models.Model):
                 name="leadevent_sales_touches",
                 condition=models.Q(kind="sales_touch"),
             ),
+            # New leads (a lead's first stage entry) without reading every stage entry.
+            models.Index(
+                fields=["at", "lead"],
+                name="leadevent_new_leads",
+                condition=models.Q(kind="stage_entered", from_stage=""),
+            ),
         ]
 
     def __str__(self) -> str:

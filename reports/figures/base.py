@@ -166,7 +166,9 @@ def tally_together(
     out: dict[str, dict[Any, int | Decimal]] = {}
     shared: dict[Any, list[Figure]] = {}
     for figure in figures:
-        if figure.base is None or figure.where is None or figure.paths:
+        # A figure that keys this grouping its own way (`paths`) is counted on its own.
+        own_key = group is not None and group in figure.paths
+        if figure.base is None or figure.where is None or own_key:
             out[figure.key] = figure.tally(group, f, now)
         else:
             shared.setdefault(figure.base, []).append(figure)
