@@ -11,14 +11,13 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Count
 from django.utils import timezone
 
 from agreements.models import Agreement, Channel, MarketingCommitment, Persona
 from leads.models import Campaign
 
 from .figures import marketing as m
-from .figures.base import CURRENCY, Figure, Shown, share, tally_together
+from .figures.base import CURRENCY, Figure, Shown, leads_by_facts, share, tally_together
 from .filters import NONE, ReportFilters
 
 CENT = Decimal("0.01")
@@ -47,23 +46,6 @@ COMMITMENT_FIGURES = (
 )
 
 
-def by_lead_facts(
-    figure: Figure, fields: tuple[str, ...], f: ReportFilters, now: dt.datetime
-) -> dict[tuple[Any, ...], int]:
-    """A lead count per combination of the lead's own facts (e.g. channel, campaign,
-    persona), in one query. Each lead has one value of each, so its combination is
-    one: the counts of any grouping by these facts, or the total, are sums of these."""
-    paths = [f"lead__{name}" for name in fields]
-    rows = (
-        figure.events(f, now)
-        .order_by()
-        .values_list(*paths)
-        .annotate(v=Count("lead", distinct=True))
-        .values_list(*paths, "v")
-    )
-    return {tuple(row[:-1]): row[-1] for row in rows}
-
-
 def summed(counts: dict[tuple[Any, ...], int], position: int | None) -> dict[Any, int]:
     """The counts of `by_lead_facts` summed by one fact (its position), or in all (None)."""
     out: dict[Any, int] = defaultdict(int)
@@ -83,15 +65,9 @@ def totals(
 ) -> dict[str, Any]:
     """The delivery figures for the whole of the filters, with the pipeline opened."""
     if counted is None:
-        # MQLs delivered and accepted in one pass over the MQL entries (tally_together).
-        pair = (m.MQLS_DELIVERED, m.MQLS_ACCEPTED)
-        together = tally_together(pair, None, f, now)
-        row: dict[str, Any] = {
-            figure.key: together[figure.key][None]
-            if figure.key in together
-            else figure.total(f, now)
-            for figure in ROW_FIGURES
-        }
+        # The figures of one base in one pass over its rows (tally_together).
+        together = tally_together(ROW_FIGURES, None, f, now)
+        row: dict[str, Any] = {key: values[None] for key, values in together.items()}
     else:
         row = {key: summed(values, None).get(None, 0) for key, values in counted.items()}
     row["pipeline_amount"] = m.PIPELINE.amount.total(f, now)
@@ -133,7 +109,7 @@ def marketing_delivery(f: ReportFilters, now: dt.datetime | None = None) -> list
     """The delivery report's rows. Sections: commitment, total, channel, campaign,
     persona, reason."""
     now = now or timezone.now()
-    counts = {figure.key: by_lead_facts(figure, FACTS, f, now) for figure in ROW_FIGURES}
+    counts = leads_by_facts(ROW_FIGURES, FACTS, f, now)
     total = totals(f, now, counts)
     total.update(section="total", key=None, label="All leads")
     rows = commitment_rows(f, total, now)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from leads.models import Campaign
 
 from .figures import marketing as m
-from .figures.base import Figure
+from .figures.base import Figure, tally_together
 from .filters import ReportFilters
 
 CENT = Decimal("0.01")
@@ -41,21 +41,30 @@ def _per(cost: Decimal | None, count: Any, places: Decimal = CENT) -> Decimal | 
     return (cost / Decimal(count)).quantize(places, ROUND_HALF_UP)
 
 
-def figure_rows(f: ReportFilters, now: dt.datetime) -> list[dict[str, Any]]:
+def deal_tallies(f: ReportFilters, now: dt.datetime) -> dict[str, Any]:
+    """Every deal figure's deals (on how many leads) and amount, by figure key: one pass
+    over the deals opened and one over the deals won (`tally_together`)."""
+    figures = tuple(x for d in m.DEAL_FIGURES for x in (d.deals, d.amount))
+    return {key: values[None] for key, values in tally_together(figures, None, f, now).items()}
+
+
+def figure_rows(tallies: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per deal figure: its deals (on how many leads) and their amount."""
     return [
         {
             "section": "figure",
             "key": d.key,
             "label": d.label,
-            "deals": d.deals.tally(None, f, now)[None],
-            "amount": d.amount.total(f, now),
+            "deals": tallies[d.deals.key],
+            "amount": tallies[d.amount.key],
         }
         for d in m.DEAL_FIGURES
     ]
 
 
-def attribution_rows(f: ReportFilters, now: dt.datetime) -> list[dict[str, Any]]:
+def attribution_rows(
+    f: ReportFilters, now: dt.datetime, tallies: dict[str, Any]
+) -> list[dict[str, Any]]:
     """Each campaign's first, last and linear credit, then the deals without a touch
     point; each column adds up to the pipeline opened."""
     credit = m.attribution(f, now)
@@ -64,7 +73,7 @@ def attribution_rows(f: ReportFilters, now: dt.datetime) -> list[dict[str, Any]]
         {"section": "attribution", "key": key, "label": names[key], **credit[key]}
         for key in sorted(credit, key=lambda k: names[k])
     ]
-    unattributed = m.UNATTRIBUTED.amount.total(f, now)
+    unattributed = tallies[m.UNATTRIBUTED.amount.key]
     if unattributed:
         rows.append(
             {
@@ -81,10 +90,11 @@ def attribution_rows(f: ReportFilters, now: dt.datetime) -> list[dict[str, Any]]
 
 def cost_rows(f: ReportFilters, now: dt.datetime) -> list[dict[str, Any]]:
     """Per campaign: its cost in the range and what its leads did in the range."""
+    mqls = tally_together((m.MQLS_DELIVERED, m.MQLS_ACCEPTED), "campaign", f, now)
     counts = {
         "leads": m.NEW_LEADS.by("campaign", f, now),
-        "mqls": m.MQLS_DELIVERED.by("campaign", f, now),
-        "sqls": m.MQLS_ACCEPTED.by("campaign", f, now),
+        "mqls": mqls[m.MQLS_DELIVERED.key],
+        "sqls": mqls[m.MQLS_ACCEPTED.key],
         "pipeline_amount": m.PIPELINE.amount.by("campaign", f, now),
     }
     active = {key for values in counts.values() for key in values if key is not None}
@@ -120,4 +130,5 @@ def cost_rows(f: ReportFilters, now: dt.datetime) -> list[dict[str, Any]]:
 def pipeline_contribution(f: ReportFilters, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """The pipeline report's rows. Sections: figure, attribution, cost."""
     now = now or timezone.now()
-    return [*figure_rows(f, now), *attribution_rows(f, now), *cost_rows(f, now)]
+    tallies = deal_tallies(f, now)
+    return [*figure_rows(tallies), *attribution_rows(f, now, tallies), *cost_rows(f, now)]

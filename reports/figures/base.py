@@ -136,16 +136,20 @@ class Figure:
         """The figure per row key of a grouping (None: one row, key None), in one query;
         a count of rows is a `Counted` that knows its leads ("3 clocks on 2 leads")."""
         events = self.events(f, now).order_by()
-        both = {"v": self._aggregate(), "n": Count("lead", distinct=True)}
+        aggregates = {"v": self._aggregate()}
+        if self.measure == "rows":
+            aggregates["n"] = Count("lead", distinct=True)
+        names = list(aggregates)
         if group is None:
-            found = events.aggregate(**both)
-            rows = [(None, found["v"], found["n"])]
+            found = events.aggregate(**aggregates)
+            rows = [(None, *(found[name] for name in names))]
         else:
             path = self.paths.get(group, GROUPS[group])
-            rows = list(events.values_list(path).annotate(**both).values_list(path, "v", "n"))
-        return {key: self._value(value, leads) for key, value, leads in rows}
+            grouped = events.values_list(path).annotate(**aggregates)
+            rows = list(grouped.values_list(path, *names))
+        return {key: self._value(value, *leads) for key, value, *leads in rows}
 
-    def _value(self, value: Any, leads: int | None) -> int | Decimal:
+    def _value(self, value: Any, leads: int | None = None) -> int | Decimal:
         if self.measure == "rows":
             return Counted(value or 0, leads or 0, self.unit)
         return value if value is not None else self._zero()
@@ -177,7 +181,7 @@ def tally_together(
         for i, figure in enumerate(parts):
             condition = figure.where(f, now) or None  # type: ignore[misc]
             aggregates[f"v{i}"] = figure._aggregate(condition)
-            if figure.measure != "leads":
+            if figure.measure == "rows":
                 aggregates[f"n{i}"] = Count("lead", distinct=True, filter=condition)
         events = base(f, now).order_by()
         if group is None:
@@ -189,12 +193,46 @@ def tally_together(
         for i, figure in enumerate(parts):
             values = out.setdefault(figure.key, {})
             for row in rows:
-                value = row[f"v{i}"]
-                leads = value if figure.measure == "leads" else row[f"n{i}"]
+                value, leads = row[f"v{i}"], row.get(f"n{i}")
                 # A group with none of this figure's rows is not one of its keys, as in tally.
-                if group is None or leads:
+                found = {"rows": leads, "amount": value is not None}.get(figure.measure, value)
+                if group is None or found:
                     values[row["key"]] = figure._value(value, leads)
     return out
+
+
+def leads_by_facts(
+    figures: tuple[Figure, ...], fields: tuple[str, ...], f: ReportFilters, now: dt.datetime
+) -> dict[str, dict[tuple[Any, ...], int]]:
+    """Per figure (by key), its leads per combination of the leads' own facts (e.g.
+    channel, campaign, persona): one query per base for the figures `part_of` one (a
+    conditional count each), one each for the others. Each lead has one value of each
+    fact, so the counts of any grouping by these facts, or the total, are sums of these."""
+    paths = [f"lead__{name}" for name in fields]
+    by_base: dict[Any, list[Figure]] = {}
+    for figure in figures:
+        if figure.measure != "leads":
+            raise ValueError(f"{figure.key} counts {figure.measure}, not leads")
+        shared = figure.base is not None and figure.where is not None
+        by_base.setdefault(figure.base if shared else figure.key, []).append(figure)
+    out: dict[str, dict[tuple[Any, ...], int]] = {}
+    for base, parts in by_base.items():
+        if isinstance(base, str):  # a figure of its own
+            events, conditions = parts[0].events(f, now), [None]
+        else:
+            events = base(f, now)
+            conditions = [figure.where(f, now) or None for figure in parts]  # type: ignore[misc]
+        counts = {
+            f"v{i}": Count("lead", distinct=True, filter=condition)
+            for i, condition in enumerate(conditions)
+        }
+        rows = events.order_by().values_list(*paths).annotate(**counts)
+        for row in rows.values_list(*paths, *counts):
+            combination, values = tuple(row[: len(paths)]), row[len(paths) :]
+            for figure, value in zip(parts, values, strict=True):
+                if value:
+                    out.setdefault(figure.key, {})[combination] = value
+    return {figure.key: out.get(figure.key, {}) for figure in figures}
 
 
 class Counted(int):

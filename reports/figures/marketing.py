@@ -133,56 +133,55 @@ MQLS_ACCEPTED = Figure.part_of(
 ACCEPTANCE_RATE = Rate("acceptance_rate", "Acceptance rate", MQLS_ACCEPTED, MQLS_DELIVERED)
 
 
-def _junk(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-    return _entered((Stage.DISQUALIFIED,), f).filter(reason=JUNK_REASON)
+def _closings(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+    """Entries into a closing stage in the range: the rows the junk, disqualified, closed
+    and traceable figures narrow (`part_of`), so a report counts them in one pass."""
+    return _entered(tuple(CLOSED_STAGES), f)
 
 
-JUNK_SPAM = Figure(
+def _is_junk() -> Q:
+    return Q(stage=Stage.DISQUALIFIED, reason=JUNK_REASON)
+
+
+JUNK_SPAM = Figure.part_of(
+    _closings,
+    lambda f, now: _is_junk(),
     JUNK,
     "Junk / spam",
     "Leads disqualified in the range as junk or spam (bot sign-ups, test entries): no "
     "feedback is asked for them, and they count in neither feedback coverage nor acceptance.",
-    _junk,
 )
 
-
-def _disqualified(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-    return _entered((Stage.DISQUALIFIED,), f).exclude(reason=JUNK_REASON)
-
-
-DISQUALIFIED = Figure(
+DISQUALIFIED = Figure.part_of(
+    _closings,
+    lambda f, now: Q(stage=Stage.DISQUALIFIED) & ~_is_junk(),
     "disqualified",
     "Disqualified",
     "Leads disqualified in the range, junk / spam not included.",
-    _disqualified,
 )
 
-
-def _closed(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-    junk = Q(stage=Stage.DISQUALIFIED, reason=JUNK_REASON)
-    return _entered(tuple(CLOSED_STAGES), f).exclude(junk)
-
-
-CLOSED = Figure(
+CLOSED = Figure.part_of(
+    _closings,
+    lambda f, now: ~_is_junk(),
     "closed",
     "Closed",
     "Leads disqualified or converted in the range, junk / spam not included.",
-    _closed,
 )
 
 
-def _traceable(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+def _traced(f: ReportFilters, now: dt.datetime) -> Q:
     of_lead = LeadEvent.objects.filter(lead=OuterRef("lead"), at__lte=now)
     deal = of_lead.filter(kind=Kind.DEAL_OPENED)
     feedback = of_lead.filter(kind=Kind.FEEDBACK).exclude(reason="")
-    return _closed(f, now).filter(Q(Exists(deal)) | Q(Exists(feedback)))
+    return ~_is_junk() & (Q(Exists(deal)) | Q(Exists(feedback)))
 
 
-TRACEABLE = Figure(
+TRACEABLE = Figure.part_of(
+    _closings,
+    _traced,
     "traceable",
     "Deal or feedback",
     "Of the leads closed in the range, those with a deal or structured feedback.",
-    _traceable,
 )
 
 FEEDBACK_COVERAGE = Rate("feedback_coverage", "Feedback coverage", TRACEABLE, CLOSED)
@@ -272,24 +271,36 @@ def touch_points_before(deal_opened_at: str) -> QuerySet[LeadEvent]:
     )
 
 
-def _deals_opened(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+def _opened_at(kind: str) -> str:
+    """Where a deal's row finds when the deal opened: a DEAL_OPENED row's own time is the
+    opening (leads.services writes it at the deal's `opened_at`), read without a join to
+    the deal; a later row of the deal (won) looks it up on the deal."""
+    return "at" if kind == Kind.DEAL_OPENED else "deal__opened_at"
+
+
+def _opened(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
     return in_range(Kind.DEAL_OPENED, f)
 
 
-def _deals_won(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
+def _won(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
     return in_range(Kind.DEAL_WON, f)
 
 
-def _sourced(events: QuerySet[LeadEvent]) -> QuerySet[LeadEvent]:
-    return events.filter(lead__channel__is_marketing_sourced=True)
+# The deal rows a deal figure narrows, by kind: the figures of one kind are `part_of` one
+# base, so `tally_together` counts them (deals, leads, amounts) in one pass.
+DEAL_ROWS = {Kind.DEAL_OPENED: _opened, Kind.DEAL_WON: _won}
 
 
-def _influenced(events: QuerySet[LeadEvent]) -> QuerySet[LeadEvent]:
-    return events.filter(Exists(touch_points_before("deal__opened_at")))
+def _sourced(kind: str) -> Q:
+    return Q(lead__channel__is_marketing_sourced=True)
 
 
-def _unattributed(events: QuerySet[LeadEvent]) -> QuerySet[LeadEvent]:
-    return events.filter(~Exists(touch_points_before("deal__opened_at")))
+def _influenced(kind: str) -> Q:
+    return Q(Exists(touch_points_before(_opened_at(kind))))
+
+
+def _unattributed(kind: str) -> Q:
+    return ~Q(Exists(touch_points_before(_opened_at(kind))))
 
 
 @dataclass(frozen=True)
@@ -303,57 +314,63 @@ class DealFigure:
 
 
 def _deal_figure(
-    key: str, label: str, definition: str, base: Any, narrow: Any = None
+    key: str,
+    label: str,
+    definition: str,
+    kind: str,
+    narrow: Callable[[str], Q] | None = None,
 ) -> DealFigure:
-    def events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-        found = base(f, now)
-        return narrow(found) if narrow is not None else found
+    """The deals whose `kind` row (opened, won) falls in the range, narrowed if given."""
 
+    def where(f: ReportFilters, now: dt.datetime) -> Q:
+        return narrow(kind) if narrow is not None else Q()
+
+    base = DEAL_ROWS[kind]
     return DealFigure(
         key,
         label,
-        Figure(key, label, definition, events, measure="rows", unit="deals"),
-        Figure(key, label, definition, events, measure="amount"),
+        Figure.part_of(base, where, key, label, definition, measure="rows", unit="deals"),
+        Figure.part_of(base, where, f"{key}:amount", label, definition, measure="amount"),
     )
 
 
 PIPELINE = _deal_figure(
-    "pipeline", "Pipeline opened", "Deals opened in the range, with their amount.", _deals_opened
+    "pipeline", "Pipeline opened", "Deals opened in the range, with their amount.", Kind.DEAL_OPENED
 )
 SOURCED = _deal_figure(
     "generated",
     "Sourced by marketing",
     "Deals opened in the range on leads from marketing-sourced channels.",
-    _deals_opened,
+    Kind.DEAL_OPENED,
     _sourced,
 )
 INFLUENCED = _deal_figure(
     "influenced",
     "Influenced by marketing",
     "Deals opened in the range with a touch point before they opened.",
-    _deals_opened,
+    Kind.DEAL_OPENED,
     _influenced,
 )
 UNATTRIBUTED = _deal_figure(
     "unattributed",
     "Unattributed (no touch point)",
     "Deals opened in the range without a touch point before they opened.",
-    _deals_opened,
+    Kind.DEAL_OPENED,
     _unattributed,
 )
-WON = _deal_figure("won", "Won", "Deals won in the range, with their amount.", _deals_won)
+WON = _deal_figure("won", "Won", "Deals won in the range, with their amount.", Kind.DEAL_WON)
 WON_SOURCED = _deal_figure(
     "won_generated",
     "Won, sourced by marketing",
     "Deals won in the range on leads from marketing-sourced channels.",
-    _deals_won,
+    Kind.DEAL_WON,
     _sourced,
 )
 WON_INFLUENCED = _deal_figure(
     "won_influenced",
     "Won, influenced by marketing",
     "Deals won in the range with a touch point before they opened.",
-    _deals_won,
+    Kind.DEAL_WON,
     _influenced,
 )
 DEAL_FIGURES = (PIPELINE, SOURCED, INFLUENCED, UNATTRIBUTED, WON, WON_SOURCED, WON_INFLUENCED)
@@ -365,7 +382,7 @@ def attribution(f: ReportFilters, now: dt.datetime) -> dict[int, dict[str, Decim
     databases divide integers alike: a linear share is the deal's cents ÷ its touch
     points rounded down, and the last touch point takes the remainder, so the credits
     of a deal add up to its amount."""
-    deals = _deals_opened(f, now)
+    deals = _opened(f, now)
     # Each touch point paired with each deal of its lead opened after it (one join).
     pairs = LeadEvent.objects.filter(kind=Kind.TOUCH_POINT, campaign__isnull=False).filter(
         lead__events__in=deals.values("pk"), lead__events__at__gt=F("at")
