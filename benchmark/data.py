@@ -50,6 +50,7 @@ from agreements import roles
 from agreements import services as agreement_services
 from agreements.calendar import CalendarSpec, business_duration_between
 from agreements.models import Agreement, Channel, Persona, ResponseRule
+from leads import ledger
 from leads.models import (
     Account,
     Activity,
@@ -464,7 +465,7 @@ def ts(seconds: float) -> str:
 EVENT_FIELDS = (
     "at", "kind", "stage", "from_stage", "owner", "actor", "campaign", "deal", "amount",
     "started_at", "due_at", "customer_wait", "routing_delay", "rep_response", "reason",
-    "held_until", "untouched_for",
+    "held_until", "untouched_for", *ledger.OUTCOMES,
 )  # fmt: skip
 EVENT_INDEX = {name: n for n, name in enumerate(EVENT_FIELDS)}
 EVENT_EMPTY = tuple("" if name in ("stage", "from_stage", "reason") else None
@@ -1082,6 +1083,7 @@ class Generator:
         )  # fmt: skip
         events.sort(key=_event_time)
         _settle_tenure(events, owner)
+        _settle_outcomes(events)
         for event in events:
             ids["e"] += 1
             E.add((ids["e"], lead_id, ts(event[0]), *event[1:]))
@@ -1116,6 +1118,23 @@ def _settle_tenure(events: list[list[Any]], owner: int | None) -> None:
                 untouched, connection
             )
             return
+
+
+def _matches(event: list[Any], fields: dict[str, str]) -> bool:
+    return all(event[EVENT_INDEX[name]] == value for name, value in fields.items())
+
+
+def _settle_outcomes(events: list[list[Any]]) -> None:
+    """What leads.ledger.settle_outcomes writes on the lead's MQL entries: per outcome
+    (ledger.OUTCOMES), the time of the first matching event at or after the entry.
+    `events` are in time order."""
+    for entry in events:
+        if not _matches(entry, ledger.MQL_ENTRY):
+            continue
+        for column, fields in ledger.OUTCOMES.items():
+            first = next((e[0] for e in events if e[0] >= entry[0] and _matches(e, fields)), None)
+            if first is not None:
+                entry[EVENT_INDEX[column]] = ts(first)
 
 
 def _quarter(at: float, anchor: float) -> int:

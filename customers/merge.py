@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from agreements import roles
 from agreements.stages import OPEN_STAGES, STAGE_LEVEL, Stage
-from leads import services
+from leads import ledger, services
 from leads.models import Activity, Lead, LeadAlias, LeadError, RepProfile
 
 from .models import Merge, MergedLead, MovedRow, ReplacedValue
@@ -520,6 +520,9 @@ def merge_leads(plan: MergePlan, by: Any) -> Merge:
         )
         _apply_choices(merge, survivor, others, fresh)
         moved = _move_rows(relations, survivor, others)
+        # The survivor's MQL entries gained the merged leads' later events: their outcomes
+        # are worked out again (logged below as changed rows, so an undo restores them).
+        ledger.resettle_outcomes([survivor.pk])
         LeadAlias.objects.bulk_create(LeadAlias(email=o.email, lead=survivor) for o in others)
         now = timezone.now()
         Lead.with_merged.filter(pk__in=[o.pk for o in others]).update(

@@ -12,14 +12,17 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Min, OuterRef, Q, Subquery
 
-from agreements.stages import CLOSED_STAGES
+from agreements.stages import CLOSED_STAGES, Stage
 from config.db import insert_rows
 
-from .models import Lead, LeadEvent
+from .models import JUNK_REASON, Lead, LeadEvent
 
 Kind = LeadEvent.Kind
+
+# The kinds of event that may be an earlier MQL entry's outcome (see OUTCOMES).
+SETTLING = frozenset({Kind.STAGE_ENTERED, Kind.SALES_TOUCH, Kind.DEAL_WON})
 
 # The columns of a ledger row written in bulk (see `row`).
 COLUMNS = (
@@ -58,11 +61,13 @@ def event(lead: Lead | int, kind: str, at: dt.datetime, **fields: Any) -> LeadEv
 
 
 def append(events: Iterable[LeadEvent]) -> None:
-    """Write events, in the caller's transaction, and settle the tenures they end or
-    touch (see `settle_tenures`)."""
+    """Write events, in the caller's transaction, and settle what they tell the events
+    before them: the tenures they end or touch (`settle_tenures`) and the MQL entries
+    whose outcome they are (`settle_outcomes`)."""
     written = LeadEvent.objects.bulk_create([e for e in events if e is not None])
     for e in written:
         settle_tenures(e)
+        settle_outcomes(e)
 
 
 def settle_tenures(e: LeadEvent) -> None:
@@ -98,6 +103,57 @@ def settle_tenures(e: LeadEvent) -> None:
         if (tenure.held_until, tenure.untouched_for) != before:
             changed.append(tenure)
     LeadEvent.objects.bulk_update(changed, ["held_until", "untouched_for"])
+
+
+# An MQL entry: a stage entry into MQL. It records what became of it (its outcomes): per
+# column, the events whose first at or after it the column holds.
+MQL_ENTRY = {"kind": Kind.STAGE_ENTERED, "stage": Stage.MQL}
+OUTCOMES: dict[str, dict[str, str]] = {
+    "touched_at": {"kind": Kind.SALES_TOUCH},
+    "accepted_at": {"kind": Kind.STAGE_ENTERED, "stage": Stage.SQL},
+    "disqualified_at": {"kind": Kind.STAGE_ENTERED, "stage": Stage.DISQUALIFIED},
+    "junked_at": {"kind": Kind.STAGE_ENTERED, "stage": Stage.DISQUALIFIED, "reason": JUNK_REASON},
+    "won_at": {"kind": Kind.DEAL_WON},
+}
+
+
+def _is(e: LeadEvent, fields: dict[str, str]) -> bool:
+    return all(getattr(e, name) == value for name, value in fields.items())
+
+
+def settle_outcomes(e: LeadEvent) -> None:
+    """What an event tells the lead's MQL entries at or before it: each outcome column it
+    matches takes its time where it is empty or later (the first one since the entry
+    counts, whatever order events are written in). An MQL entry written after events
+    that came later has its outcomes worked out from them."""
+    if _is(e, MQL_ENTRY):
+        resettle_outcomes([e.lead_id])
+        return
+    entries = LeadEvent.objects.filter(lead_id=e.lead_id, at__lte=e.at, **MQL_ENTRY)
+    for column, fields in OUTCOMES.items():
+        if _is(e, fields):
+            earlier = Q(**{f"{column}__isnull": True}) | Q(**{f"{column}__gt": e.at})
+            entries.filter(earlier).update(**{column: e.at})
+
+
+def resettle_outcomes(lead_ids: Sequence[int] | None = None) -> int:
+    """Work out the outcomes of the given leads' MQL entries (None: every lead's) from
+    their events, in one statement; the number of entries. A merge calls it for the
+    survivor, whose ledger gained the merged leads' events."""
+    entries = LeadEvent.objects.filter(**MQL_ENTRY)
+    if lead_ids is not None:
+        entries = entries.filter(lead_id__in=lead_ids)
+    firsts = {
+        column: Subquery(
+            LeadEvent.objects.filter(lead=OuterRef("lead"), at__gte=OuterRef("at"), **fields)
+            .order_by()
+            .values("lead")
+            .annotate(first=Min("at"))
+            .values("first")
+        )
+        for column, fields in OUTCOMES.items()
+    }
+    return entries.update(**firsts)
 
 
 def row(
@@ -136,6 +192,13 @@ def row(
 
 
 def append_rows(rows: Sequence[tuple[Any, ...]]) -> None:
-    """Write ledger rows built by `row`, in the caller's transaction."""
+    """Write ledger rows built by `row`, in the caller's transaction. The bulk writers
+    write no outcome of an earlier MQL entry (a new lead's take-in, its clock, its
+    assignment and touch points; a breach): an outcome goes through `append`."""
+    kind, from_stage = COLUMNS.index("kind"), COLUMNS.index("from_stage")
+    for r in rows:
+        take_in = r[kind] == Kind.STAGE_ENTERED and r[from_stage] == ""
+        if r[kind] in SETTLING and not take_in:
+            raise ValueError(f"a {r[kind]} row may settle MQL entries: write it with append()")
     if rows:
         insert_rows(LeadEvent, COLUMNS, rows)

@@ -742,6 +742,23 @@ class LeadEvent(models.Model):
         help_text="How long an assignment went untouched: until the first of its end, the "
         "lead's close and the holder's first sales touch. Empty while it goes on untouched.",
     )
+    # What became of an MQL entry (a stage entry into MQL), settled by later events
+    # (leads.ledger.settle_outcomes): the time of the first of each at or after it.
+    touched_at = models.DateTimeField(
+        null=True, blank=True, help_text="An MQL entry's first sales touch since."
+    )
+    accepted_at = models.DateTimeField(
+        null=True, blank=True, help_text="An MQL entry's first entry into Sales Qualified since."
+    )
+    disqualified_at = models.DateTimeField(
+        null=True, blank=True, help_text="An MQL entry's first disqualification since."
+    )
+    junked_at = models.DateTimeField(
+        null=True, blank=True, help_text="An MQL entry's first disqualification as junk since."
+    )
+    won_at = models.DateTimeField(
+        null=True, blank=True, help_text="An MQL entry's first deal won since."
+    )
 
     class Meta:
         ordering = ["at", "id"]

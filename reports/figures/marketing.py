@@ -48,13 +48,6 @@ def _entered(stages: tuple[str, ...], f: ReportFilters) -> QuerySet[LeadEvent]:
     return in_range(Kind.STAGE_ENTERED, f).filter(stage__in=stages)
 
 
-def _later(kind: str, **conditions: Any) -> QuerySet[LeadEvent]:
-    """A lead's events of one kind at or after the outer event (for Exists)."""
-    return LeadEvent.objects.filter(
-        kind=kind, lead=OuterRef("lead"), at__gte=OuterRef("at"), **conditions
-    )
-
-
 # --- Marketing delivery ---------------------------------------------------------------
 
 
@@ -90,15 +83,21 @@ def received(events: QuerySet[LeadEvent]) -> QuerySet[LeadEvent]:
 RECEIVED = {"rep": "received_by", "team": "received_team"}
 
 
-def _junked_since() -> QuerySet[LeadEvent]:
-    """The lead's junk disqualifications at or after the outer event (for Exists)."""
-    return _later(Kind.STAGE_ENTERED, stage=Stage.DISQUALIFIED, reason=JUNK_REASON)
+def since(outcome: str, now: dt.datetime) -> Q:
+    """An MQL entry whose outcome (a column of leads.ledger.OUTCOMES: touched_at,
+    accepted_at, …) came at or after it, by `now`."""
+    return Q(**{f"{outcome}__lte": now})
+
+
+def not_since(outcome: str, now: dt.datetime) -> Q:
+    """An MQL entry whose outcome had not come by `now`."""
+    return Q(**{f"{outcome}__isnull": True}) | Q(**{f"{outcome}__gt": now})
 
 
 def _mqls_delivered(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
     events = LeadEvent.objects.filter(
         kind=Kind.STAGE_ENTERED, stage="mql", at__gte=f.start, at__lt=f.end
-    ).filter(~Exists(_junked_since().filter(at__lte=now)))
+    ).filter(not_since("junked_at", now))
     events = received(scoped(events, f.with_(rep=None, team=None)))
     if f.rep == DESK:
         events = events.filter(received_by__isnull=True)
@@ -459,23 +458,20 @@ PIPELINE_FIGURES.update(
 
 
 def _untouched_open(now: dt.datetime) -> Q:
-    untouched = ~Q(Exists(_later(Kind.SALES_TOUCH, at__lte=now)))
-    return untouched & ~Q(lead__stage__in=[*CLOSED_STAGES, Stage.NURTURE])
+    return not_since("touched_at", now) & ~Q(lead__stage__in=[*CLOSED_STAGES, Stage.NURTURE])
 
 
-# What became of an MQL delivered in the range, as a condition on its MQL entry: each
-# cohort figure below is the MQLs delivered narrowed by one, and `cohort_counts` counts
-# them all in one query with the same conditions.
+# What became of an MQL delivered in the range, as a condition on its MQL entry (whose
+# outcomes leads.ledger keeps on the entry): each cohort figure below is the MQLs delivered
+# narrowed by one, and `cohort_counts` counts them all in one query with the same conditions.
 COHORT: dict[str, Callable[[dt.datetime], Q]] = {
     "handed_over": lambda now: Q(),
-    "touched": lambda now: Q(Exists(_later(Kind.SALES_TOUCH, at__lte=now))),
+    "touched": lambda now: since("touched_at", now),
     "untouched_open": _untouched_open,
-    "accepted": lambda now: Q(Exists(_later(Kind.STAGE_ENTERED, stage="sql", at__lte=now))),
-    "disqualified": lambda now: Q(
-        Exists(_later(Kind.STAGE_ENTERED, stage=Stage.DISQUALIFIED, at__lte=now))
-    ),
+    "accepted": lambda now: since("accepted_at", now),
+    "disqualified": lambda now: since("disqualified_at", now),
     "nurture": lambda now: Q(lead__stage=Stage.NURTURE),
-    "won": lambda now: Q(Exists(_later(Kind.DEAL_WON, at__lte=now))),
+    "won": lambda now: since("won_at", now),
 }
 
 

@@ -11,8 +11,10 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from django.db import transaction
 
 from benchmark.data import DataSpec, choose_server, dataset
+from leads import ledger
 from leads.models import Activity, Assignment, Deal, Lead, LeadEvent, StageChange
 from sla.models import Breach
 
@@ -29,6 +31,21 @@ OUTCOMES = (Kind.CLOCK_MET, Kind.CLOCK_BREACHED, Kind.CLOCK_STOPPED)
 
 def _events(kind: str, *fields: str) -> list[tuple[Any, ...]]:
     return list(LeadEvent.objects.filter(kind=kind).values_list("lead_id", *fields))
+
+
+def _outcomes() -> dict[int, tuple[Any, ...]]:
+    """Each MQL entry's outcome columns, by id."""
+    entries = LeadEvent.objects.filter(**ledger.MQL_ENTRY)
+    return {row[0]: row[1:] for row in entries.values_list("pk", *ledger.OUTCOMES)}
+
+
+def _resettled() -> dict[int, tuple[Any, ...]]:
+    """The outcomes as leads.ledger works them out from the data set's ledger (undone)."""
+    with transaction.atomic():
+        ledger.resettle_outcomes()
+        found = _outcomes()
+        transaction.set_rollback(True)
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +71,22 @@ def data(django_db_setup, django_db_blocker) -> dict[str, Any]:
                 ).values_list("lead_id", "occurred_at", "campaign_id")
             ),
             "events": {kind: _events(kind, *EVENT_FIELDS) for kind in Kind.values},
+            "outcomes": _outcomes(),
+            "resettled": _resettled(),
         }
+
+
+def test_mql_entries_carry_the_outcomes_the_ledger_works_out(data):
+    """The generator settles each MQL entry's outcomes as leads.ledger does."""
+    assert data["outcomes"] == data["resettled"]
+    for i, column in enumerate(ledger.OUTCOMES):
+        # Every outcome occurs in the data set, and not on every entry — but junk: the
+        # generator disqualifies nobody as junk / spam.
+        settled = [row[i] for row in data["outcomes"].values() if row[i] is not None]
+        if column == "junked_at":
+            assert settled == []
+        else:
+            assert 0 < len(settled) < len(data["outcomes"]), column
 
 
 def test_each_deal_has_one_opened_event_and_its_close(data):

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import transaction
 
 from customers.merge import (
     ROW_RULES,
@@ -21,7 +22,7 @@ from customers.merge import (
     undo_merge,
 )
 from customers.models import MovedRow
-from leads import services
+from leads import ledger, services
 from leads.importing.cleaning import Cleaned, CleanRow
 from leads.importing.writer import Entry, TouchPoint, plan_import, take_in_leads
 from leads.models import Activity, Lead, LeadAlias, LeadEvent
@@ -260,3 +261,29 @@ def test_choosing_another_survivor_from_the_plan_keeps_that_lead(world, ops):
     merge = merge_leads(plan, ops)
     assert merge.survivor_id == world.c.pk
     assert Lead.with_merged.get(pk=world.b.pk).merged_into_id == world.c.pk
+
+
+def test_the_survivors_mql_entries_learn_what_the_merged_leads_events_tell_them(world, ops):
+    # b and c are MQLs; d, an Opportunity, was touched and accepted after their entries:
+    # merged into d, their MQL entries were touched and accepted since, as the 1:1
+    # report's cohorts count them; the undo gives them back their own outcomes.
+    def entries() -> dict[int, tuple]:
+        rows = LeadEvent.objects.filter(**ledger.MQL_ENTRY, lead__in=[world.d]).order_by("pk")
+        return {row[0]: row[1:] for row in rows.values_list("pk", *ledger.OUTCOMES)}
+
+    ids = [world.b.pk, world.c.pk, world.d.pk]
+    moved = list(
+        LeadEvent.objects.filter(**ledger.MQL_ENTRY, lead__in=ids[:2]).values_list("pk", flat=True)
+    )
+    assert moved
+    before = full_dump(ids)
+    _, merge = merged(world, ops, world.b, world.c, world.d)
+    after = entries()
+    assert set(moved) <= set(after)
+    with transaction.atomic():
+        ledger.resettle_outcomes()
+        assert entries() == after  # what the ledger works out from the survivor's events
+        transaction.set_rollback(True)
+    assert any(after[pk] != (None,) * len(ledger.OUTCOMES) for pk in moved)
+    undo_merge(merge, ops)
+    assert full_dump(ids) == before

@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from agreements.models import Channel
-from leads import services
+from leads import ledger, services
 from leads.clock import breach_due_clocks
 from leads.importing.cleaning import CleanRow
 from leads.importing.writer import Entry, TouchPoint, take_in_leads
@@ -231,4 +231,106 @@ def test_the_migration_tells_existing_tenures_their_story(manager, rep, other_re
     assert [(t.owner, t.held_until, t.untouched_for) for t in tenures] == [
         (rep, T0 + hours(3), hours(2)),
         (other_rep, None, hours(2)),
+    ]
+
+
+# --- What became of an MQL entry (leads.ledger.OUTCOMES) ---------------------------------
+
+
+def outcomes(lead: Lead) -> list[dict[str, dt.datetime | None]]:
+    """The outcome columns of the lead's MQL entries, in time order."""
+    entries = LeadEvent.objects.filter(lead=lead, **ledger.MQL_ENTRY).order_by("at")
+    return list(entries.values(*ledger.OUTCOMES))
+
+
+def test_an_mql_entry_keeps_the_first_touch_acceptance_and_win_since(agreement, marketer, rep):
+    # MQL at T0; a touch at +1 h (the lead goes to Working) and another at +2 h (the first
+    # counts); SQL at +3 h, an opportunity at +4 h won at +6 h. Never disqualified or junked.
+    lead = hand_raised(marketer, owner=rep)
+    services.log_touch(lead, by=rep, kind="call", at=T0 + hours(1))
+    services.log_touch(lead, by=rep, kind="email", at=T0 + hours(2))
+    services.run_transition(lead, "accept", by=rep, at=T0 + hours(3))
+    services.run_transition(lead, "open_opportunity", by=rep, amount="900", at=T0 + hours(4))
+    services.run_transition(lead, "win", by=rep, at=T0 + hours(6))
+
+    assert outcomes(lead) == [
+        {
+            "touched_at": T0 + hours(1),
+            "accepted_at": T0 + hours(3),
+            "disqualified_at": None,
+            "junked_at": None,
+            "won_at": T0 + hours(6),
+        }
+    ]
+
+
+def test_a_junk_disqualification_is_both_outcomes_and_settles_every_entry_before_it(
+    marketer, manager, rep
+):
+    # Two MQL entries (T0, and +2 h after a reopen); disqualified as junk at +3 h: both
+    # entries were disqualified and junked then. The first entry's disqualification at
+    # +1 h (not junk) is its own first disqualification; the second entry came after it.
+    lead = hand_raised(marketer, owner=rep)
+    services.run_transition(lead, "disqualify", by=rep, at=T0 + hours(1), reason="no_budget")
+    services.run_transition(lead, "reopen", by=manager, at=T0 + hours(1.5))
+    services.run_transition(lead, "mark_fan", by=marketer, at=T0 + hours(1.75))
+    services.run_transition(lead, "hand_raise", by=marketer, at=T0 + hours(2))
+    services.mark_junk(lead, by=rep, at=T0 + hours(3))
+
+    first, second = outcomes(lead)
+    assert (first["disqualified_at"], first["junked_at"]) == (T0 + hours(1), T0 + hours(3))
+    assert (second["disqualified_at"], second["junked_at"]) == (T0 + hours(3), T0 + hours(3))
+
+
+def test_the_first_outcome_counts_whatever_order_events_are_written_in(marketer, rep):
+    # A touch at +3 h is logged first, then one at +1 h, then one before the entry (-1 h):
+    # the entry's first touch since is +1 h.
+    lead = hand_raised(marketer, owner=rep)
+    for at in (T0 + hours(3), T0 + hours(1), T0 - hours(1)):
+        services.log_touch(lead, by=rep, kind="call", at=at)
+    assert outcomes(lead)[0]["touched_at"] == T0 + hours(1)
+
+
+def test_an_mql_entry_written_after_its_outcomes_works_them_out(rep):
+    lead = LeadFactory(stage="working", owner=rep)
+    ledger.append([ledger.event(lead, Kind.SALES_TOUCH, T0 + hours(2), actor=rep)])
+    ledger.append([ledger.event(lead, Kind.STAGE_ENTERED, T0, stage="mql")])
+    assert outcomes(lead)[0]["touched_at"] == T0 + hours(2)
+
+
+def test_bulk_rows_refuse_an_outcome_of_an_earlier_entry(rep):
+    lead = LeadFactory(stage="working", owner=rep)
+    with pytest.raises(ValueError, match="sales_touch row may settle MQL entries"):
+        ledger.append_rows([ledger.row(lead.pk, Kind.SALES_TOUCH, T0)])
+    moved = ledger.row(lead.pk, Kind.STAGE_ENTERED, T0, stage="sql")
+    with pytest.raises(ValueError, match="stage_entered row"):
+        ledger.append_rows([(*moved[:4], "working", *moved[5:])])
+    assert not LeadEvent.objects.filter(lead=lead).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_works_out_existing_mql_entries_outcomes(rep):
+    # An older installation's ledger: an MQL entry, a touch, an SQL entry, written with no
+    # outcome columns, then migrated.
+    lead = LeadFactory(stage="sql", owner=rep)
+    LeadEvent.objects.bulk_create(
+        [
+            LeadEvent(lead=lead, kind=Kind.STAGE_ENTERED, at=T0, stage="mql"),
+            LeadEvent(lead=lead, kind=Kind.SALES_TOUCH, at=T0 + hours(1), actor=rep),
+            LeadEvent(lead=lead, kind=Kind.STAGE_ENTERED, at=T0 + hours(2), stage="sql"),
+        ]
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate([("leads", "0026_ledger_partial_deal_campaign_indexes")])
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert outcomes(lead) == [
+        {
+            "touched_at": T0 + hours(1),
+            "accepted_at": T0 + hours(2),
+            "disqualified_at": None,
+            "junked_at": None,
+            "won_at": None,
+        }
     ]
