@@ -164,6 +164,18 @@ def by_urgency(leads: QuerySet[Lead]) -> QuerySet[Lead]:
     )
 
 
+class Counted(Paginator):
+    """A paginator told how many items there are, so it does not count them again."""
+
+    def __init__(self, object_list: Any, per_page: int, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known = count
+
+    @property
+    def count(self) -> int:  # type: ignore[override]
+        return self._known
+
+
 def queue_page(leads: QuerySet[Lead], number: Any, per_page: int, count: int | None = None) -> Page:
     """One page of a queue: the sort runs over narrow rows, only the leads shown are joined.
 
@@ -172,9 +184,7 @@ def queue_page(leads: QuerySet[Lead], number: Any, per_page: int, count: int | N
     `count`, when the caller already counted these leads (the urgency buckets do), saves
     the paginator its own count.
     """
-    paginator = Paginator(leads, per_page)
-    if count is not None:
-        paginator.__dict__["count"] = count  # Paginator.count is a cached_property
+    paginator = Paginator(leads, per_page) if count is None else Counted(leads, per_page, count)
     shown = paginator.get_page(number)
     return Page(leads.filter(pk__in=shown.object_list.values("pk")), shown.number, paginator)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 
@@ -24,6 +24,9 @@ class CheckContext:
     now: dt.datetime
     rules: RuleBook
     _desk_managers: list[int] | None = None
+    # Times as messages word them, by (moment, rule): a digest and its manager's copy
+    # word the same due times (messages.when).
+    worded: dict[tuple[dt.datetime, int | None], str] = field(default_factory=dict)
 
     def desk_managers(self) -> list[int]:
         """Sales managers answer for leads nobody owns (the lead desk)."""

@@ -65,11 +65,14 @@ def clock_key(lead_id: int, due_at: dt.datetime) -> str:
 
 
 def when(moment: dt.datetime, context: CheckContext, rule_id: int | None) -> str:
-    """`moment` in the rule's calendar zone, as people read it."""
-    clock = context.rules.get(rule_id)
-    zone = clock.spec.zone if clock is not None and clock.spec is not None else None
-    local = timezone.localtime(moment, zone)
-    return f"{local:%a %d %b %H:%M} ({local.tzname()})"
+    """`moment` in the rule's calendar zone, as people read it (worded once per run)."""
+    key = (moment, rule_id)
+    if key not in context.worded:
+        clock = context.rules.get(rule_id)
+        zone = clock.spec.zone if clock is not None and clock.spec is not None else None
+        local = timezone.localtime(moment, zone)
+        context.worded[key] = f"{local:%a %d %b %H:%M} ({local.tzname()})"
+    return context.worded[key]
 
 
 def _due(row: dict[str, Any], context: CheckContext) -> str:
