@@ -143,16 +143,17 @@ def resettle_outcomes(lead_ids: Sequence[int] | None = None) -> int:
     entries = LeadEvent.objects.filter(**MQL_ENTRY)
     if lead_ids is not None:
         entries = entries.filter(lead_id__in=lead_ids)
-    firsts = {
-        column: Subquery(
-            LeadEvent.objects.filter(lead=OuterRef("lead"), at__gte=OuterRef("at"), **fields)
-            .order_by()
-            .values("lead")
-            .annotate(first=Min("at"))
-            .values("first")
+    firsts = {}
+    for column, fields in OUTCOMES.items():
+        kind, narrower = fields["kind"], {k: v for k, v in fields.items() if k != "kind"}
+        # The lead's events of the kind since the entry, the narrower ones counted by a
+        # filtered MIN: a WHERE on the stage let SQLite scan every entry of that stage
+        # (its (kind, stage, at) index) for each MQL entry.
+        since = LeadEvent.objects.filter(lead=OuterRef("lead"), kind=kind, at__gte=OuterRef("at"))
+        first = Min("at", filter=Q(**narrower)) if narrower else Min("at")
+        firsts[column] = Subquery(
+            since.order_by().values("lead").annotate(first=first).values("first")
         )
-        for column, fields in OUTCOMES.items()
-    }
     return entries.update(**firsts)
 
 
