@@ -7,6 +7,7 @@ says where it comes from, where it goes, who may run it and what it needs.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -194,6 +195,13 @@ class CurrentLeadManager(models.Manager.from_queryset(LeadQuerySet)):  # type: i
         return super().get_queryset().filter(merged_into__isnull=True)
 
 
+# django-fsm-2's FSMModelMixin.refresh_from_db turns the stage field's protection off and
+# on again around Django's refresh, on the field object that every thread shares: two
+# threads refreshing at once re-protect it under each other. Refreshes take turns (each is
+# one read by primary key; re-entrant because a deferred field's load is a refresh too).
+_REFRESHING = threading.RLock()
+
+
 class Lead(FSMModelMixin, models.Model):
     """A person marketing or sales may sell to, one per normalized email."""
 
@@ -335,6 +343,11 @@ class Lead(FSMModelMixin, models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("leads:detail", args=[self.pk])
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        """Django's refresh with django-fsm-2's protection toggle, one thread at a time."""
+        with _REFRESHING:
+            super().refresh_from_db(*args, **kwargs)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Save with the email normalized and the version bumped (stale forms compare it)."""

@@ -153,3 +153,39 @@ def test_two_people_racing_the_same_transition_only_one_wins(rep):
     saved = Lead.objects.get(pk=lead.pk)
     assert (saved.stage, saved.version) == ("sql", 2)
     assert StageChange.objects.filter(lead=lead).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_threads_refreshing_leads_at_once_never_trip_the_stage_protection():
+    # A threaded server or worker (runserver, the worker's thread pool, gunicorn's
+    # threads) refreshes leads in several threads at once. django-fsm-2 turns the stage
+    # field's protection off and on around a refresh, on the field object every thread
+    # shares: one thread re-protecting it under another's refresh made that refresh fail
+    # with "Direct stage modification is not allowed" (a 500 on a touch under load).
+    leads = [LeadFactory(stage="working") for _ in range(4)]
+    start = threading.Barrier(len(leads))
+    failures: list[str] = []
+    refreshed: list[str] = []
+
+    def refresh_again_and_again(lead: Lead) -> None:
+        try:
+            start.wait(timeout=10)
+            for _ in range(300):
+                lead.refresh_from_db()
+            refreshed.append(lead.stage)
+        except Exception as exc:  # any failure in a thread is the finding
+            failures.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=refresh_again_and_again, args=(lead,)) for lead in leads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert failures == []
+    assert refreshed == ["working"] * len(leads)
+    # The protection still holds afterwards: a stage changes only through a transition.
+    with pytest.raises(AttributeError, match="modification is not allowed"):
+        leads[0].stage = "sql"
