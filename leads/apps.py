@@ -9,10 +9,16 @@ class LeadsConfig(AppConfig):
     def ready(self) -> None:
         # The beat schedules of every app, written once per migrate (after this app's
         # post_migrate). django_celery_beat's models import only once the registry is ready.
-        from config.schedules import ensure_schedules
+        from config.schedules import ensure_schedules, gather_statistics_after_migrate
 
         post_migrate.connect(
             ensure_schedules, sender=self, weak=False, dispatch_uid="accord_schedules"
+        )
+        post_migrate.connect(
+            gather_statistics_after_migrate,
+            sender=self,
+            weak=False,
+            dispatch_uid="accord_planner_statistics",
         )
 
         from agreements.models import Agreement, BusinessCalendar, Holiday, ResponseRule

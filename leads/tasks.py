@@ -15,6 +15,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from agreements.models import Agreement, BusinessCalendar, Holiday
+from config import db
 from notifications.models import Notification
 from notifications.services import Message, notify
 
@@ -157,6 +158,12 @@ def resume_stalled_imports() -> int:
 def expire_abandoned_uploads_task() -> int:
     """Remove uploads never confirmed for a day, with their stored bytes. Returns how many."""
     return expire_abandoned_uploads()
+
+
+@shared_task(name="leads.tasks.gather_planner_statistics")
+def gather_planner_statistics() -> bool:
+    """Refresh SQLite's planner statistics (daily; nothing on Postgres). True when it ran."""
+    return db.gather_planner_statistics()
 
 
 @shared_task(name="leads.tasks.recompute_clocks", acks_late=True)
