@@ -808,11 +808,15 @@ class LeadEvent(models.Model):
                 name="leadevent_sales_touches",
                 condition=models.Q(kind="sales_touch"),
             ),
-            # New leads (a lead's first stage entry) without reading every stage entry.
+            # New leads (a lead's first stage entry, from no stage) without reading every
+            # stage entry. Not partial on from_stage: SQLite's planner, which cannot see how
+            # few rows that condition leaves, took the (kind, at) index instead (85 ms
+            # against 15 ms per range at 100,000 leads); an equality on the first column it
+            # weighs by its statistics. Postgres reads the same rows either way.
             models.Index(
-                fields=["at", "lead"],
+                fields=["from_stage", "at", "lead"],
                 name="leadevent_new_leads",
-                condition=models.Q(kind="stage_entered", from_stage=""),
+                condition=models.Q(kind="stage_entered"),
             ),
             # A deal's rows and a campaign's touch points: a full index on either column
             # would hold every ledger row (8 M at 1 M leads) to find the few that have one,
