@@ -162,21 +162,30 @@ class Figure:
         return Decimal("0.00") if self.measure == "amount" else 0
 
 
+def _by_base(
+    figures: tuple[Figure, ...], alone: Callable[[Figure], bool] = lambda figure: False
+) -> dict[Any, list[Figure]]:
+    """The figures by the pass over the ledger that counts them: those `part_of` one base
+    under that base (one pass, a condition each); any other, or one `alone` says, under
+    its own key (a str), by itself."""
+    passes: dict[Any, list[Figure]] = {}
+    for figure in figures:
+        shared = figure.base is not None and figure.where is not None and not alone(figure)
+        passes.setdefault(figure.base if shared else figure.key, []).append(figure)
+    return passes
+
+
 def tally_together(
     figures: tuple[Figure, ...], group: str | None, f: ReportFilters, now: dt.datetime
 ) -> dict[str, dict[Any, int | Decimal]]:
     """`Figure.tally` of several figures, by figure key: the figures `part_of` one base
     in one query (a conditional count each over the base's rows), the others one each."""
     out: dict[str, dict[Any, int | Decimal]] = {}
-    shared: dict[Any, list[Figure]] = {}
-    for figure in figures:
-        # A figure that keys this grouping its own way (`paths`) is counted on its own.
-        own_key = group is not None and group in figure.paths
-        if figure.base is None or figure.where is None or own_key:
-            out[figure.key] = figure.tally(group, f, now)
-        else:
-            shared.setdefault(figure.base, []).append(figure)
-    for base, parts in shared.items():
+    # A figure that keys this grouping its own way (`paths`) is counted on its own.
+    for base, parts in _by_base(figures, alone=lambda figure: group in figure.paths).items():
+        if isinstance(base, str):
+            out[base] = parts[0].tally(group, f, now)
+            continue
         aggregates: dict[str, Any] = {}
         for i, figure in enumerate(parts):
             condition = figure.where(f, now) or None  # type: ignore[misc]
@@ -209,14 +218,11 @@ def leads_by_facts(
     conditional count each), one each for the others. Each lead has one value of each
     fact, so the counts of any grouping by these facts, or the total, are sums of these."""
     paths = [f"lead__{name}" for name in fields]
-    by_base: dict[Any, list[Figure]] = {}
     for figure in figures:
         if figure.measure != "leads":
             raise ValueError(f"{figure.key} counts {figure.measure}, not leads")
-        shared = figure.base is not None and figure.where is not None
-        by_base.setdefault(figure.base if shared else figure.key, []).append(figure)
     out: dict[str, dict[tuple[Any, ...], int]] = {}
-    for base, parts in by_base.items():
+    for base, parts in _by_base(figures).items():
         if isinstance(base, str):  # a figure of its own
             events, conditions = parts[0].events(f, now), [None]
         else:

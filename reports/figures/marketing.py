@@ -41,10 +41,6 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 
-def _entered(stages: tuple[str, ...], f: ReportFilters) -> QuerySet[LeadEvent]:
-    return in_range(Kind.STAGE_ENTERED, f).filter(stage__in=stages)
-
-
 # --- Marketing delivery ---------------------------------------------------------------
 
 
@@ -132,7 +128,7 @@ ACCEPTANCE_RATE = Rate("acceptance_rate", "Acceptance rate", MQLS_ACCEPTED, MQLS
 def _closings(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
     """Entries into a closing stage in the range: the rows the junk, disqualified, closed
     and traceable figures narrow (`part_of`), so a report counts them in one pass."""
-    return _entered(tuple(CLOSED_STAGES), f)
+    return in_range(Kind.STAGE_ENTERED, f).filter(stage__in=CLOSED_STAGES)
 
 
 def _is_junk() -> Q:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -17,6 +18,15 @@ STALE_MESSAGE = "changed by someone else"
 
 def two_copies(lead: Lead) -> tuple[Lead, Lead]:
     return Lead.objects.get(pk=lead.pk), Lead.objects.get(pk=lead.pk)
+
+
+def at_once(work: Callable[[Lead], None], leads: Sequence[Lead], timeout: float = 60) -> None:
+    """Run `work` on each lead in a thread of its own, all at once, and wait for them."""
+    threads = [threading.Thread(target=work, args=(lead,)) for lead in leads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
 
 
 def test_stale_copy_cannot_run_a_transition(rep):
@@ -143,11 +153,7 @@ def test_two_people_racing_the_same_transition_only_one_wins(rep):
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=accept, args=(copy,)) for copy in copies]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    at_once(accept, copies, timeout=30)
 
     assert sorted(outcomes) == ["done", "stale"]
     saved = Lead.objects.get(pk=lead.pk)
@@ -178,11 +184,7 @@ def test_threads_refreshing_leads_at_once_never_trip_the_stage_protection():
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=refresh_again_and_again, args=(lead,)) for lead in leads]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    at_once(refresh_again_and_again, leads)
 
     assert failures == []
     assert refreshed == ["working"] * len(leads)
