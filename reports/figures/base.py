@@ -32,7 +32,7 @@ CURRENCY: str = getattr(settings, "ACCORD_CURRENCY", "EUR")
 # How a report's rows group the ledger: the key of each row, as a path from an event.
 GROUPS = {
     "rep": "owner_id",
-    "team": "owner__rep_profile__team_id",
+    "team": "owner_profile__team_id",
     "channel": "lead__channel_id",
     "campaign": "lead__campaign_id",
     "persona": "lead__persona_id",
@@ -50,7 +50,7 @@ def scoped(events: QuerySet[LeadEvent], f: ReportFilters) -> QuerySet[LeadEvent]
     elif f.rep is not None:
         q &= Q(owner_id=f.rep)
     if f.team is not None:
-        q &= Q(owner__rep_profile__team_id=f.team)
+        q &= Q(owner_profile__team_id=f.team)
     for name in ("channel", "campaign", "persona"):
         value = getattr(f, name)
         if value == NONE:
