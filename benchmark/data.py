@@ -226,6 +226,20 @@ def _pg_admin(server: Server, sql: str) -> None:
         conn.execute(sql)
 
 
+def drop_pg_database(server: Server, name: str) -> None:
+    """DROP DATABASE name, whoever is still connected to it.
+
+    A plain DROP first: Postgres stops an autovacuum worker on the database itself, which
+    WITH (FORCE) refuses to do for a role that is not a superuser ("must be a member of
+    the role whose process is being terminated": a load run's copy is often being
+    vacuumed when it ends). FORCE only when a client is still connected.
+    """
+    try:
+        _pg_admin(server, f'DROP DATABASE IF EXISTS "{name}"')
+    except psycopg.errors.ObjectInUse:
+        _pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def _pg_exists(server: Server, name: str) -> bool:
     s = server.settings_dict
     with psycopg.connect(
@@ -245,7 +259,7 @@ def _fresh_database(server: Server, name: str) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(name + suffix).unlink(missing_ok=True)
         return
-    _pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_pg_database(server, name)
     _pg_admin(server, f'CREATE DATABASE "{name}"')
 
 

@@ -56,7 +56,7 @@ from leads.forms import TOUCH_CHOICES
 from leads.models import ImportBatch, Lead
 from reports.tables import reports_for
 
-from .data import Server, _pg_admin, use_database
+from .data import Server, _pg_admin, drop_pg_database, use_database
 from .lead_import import apollo_file
 from .results import BenchContext, BenchResult
 
@@ -182,7 +182,7 @@ def _copy_dataset(server: Server, name: str, folder: Path) -> str:
             source.backup(target)
         return copy
     copy = f"{name}_load"
-    _pg_admin(server, f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+    drop_pg_database(server, copy)
     # FILE_COPY (Postgres 15+) copies the files at once instead of logging every page.
     strategy = " STRATEGY FILE_COPY" if _pg_version(server) >= 15 else ""
     _pg_admin(server, f'CREATE DATABASE "{copy}" TEMPLATE "{name}"{strategy}')
@@ -202,7 +202,7 @@ def _drop_copy(server: Server, copy: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(copy + suffix).unlink(missing_ok=True)
         return
-    _pg_admin(server, f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+    drop_pg_database(server, copy)
 
 
 def _prepare(size: LoadSize) -> Setup:
