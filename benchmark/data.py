@@ -226,18 +226,43 @@ def _pg_admin(server: Server, sql: str) -> None:
         conn.execute(sql)
 
 
-def drop_pg_database(server: Server, name: str) -> None:
+def settle_database() -> None:
+    """After a section that wrote to the data set and removed what it wrote: on Postgres,
+    VACUUM ANALYZE it, as autovacuum would in time on a live server.
+
+    The removal leaves dead rows and clears the visibility map of every page it touched,
+    so the sections after it read the heap where index-only scans read the index alone:
+    a full run measured the reports 35 % slower after the import section than on the
+    same data set vacuumed (the ledger had 20 % of its pages all-visible).
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+
+def drop_pg_database(server: Server, name: str, attempts: int = 10) -> None:
     """DROP DATABASE name, whoever is still connected to it.
 
     A plain DROP first: Postgres stops an autovacuum worker on the database itself, which
     WITH (FORCE) refuses to do for a role that is not a superuser ("must be a member of
     the role whose process is being terminated": a load run's copy is often being
-    vacuumed when it ends). FORCE only when a client is still connected.
+    vacuumed when it ends, and autovacuum visits a new database soon after it is made).
+    FORCE when a client is still connected; while a worker is in the way, again a
+    second later.
     """
-    try:
-        _pg_admin(server, f'DROP DATABASE IF EXISTS "{name}"')
-    except psycopg.errors.ObjectInUse:
-        _pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for attempt in range(attempts):
+        try:
+            _pg_admin(server, f'DROP DATABASE IF EXISTS "{name}"')
+            return
+        except psycopg.errors.ObjectInUse:
+            try:
+                _pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except psycopg.errors.InsufficientPrivilege:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(1)
 
 
 def _pg_exists(server: Server, name: str) -> bool:

@@ -33,6 +33,7 @@ from leads.importing.files import read_table
 from leads.importing.presets import auto_mapping
 from leads.models import Account, ImportBatch, Lead
 
+from .data import settle_database
 from .profiling import profile_line
 from .results import BenchContext, BenchResult
 
@@ -232,6 +233,7 @@ def bench_import(context: BenchContext) -> list[BenchResult]:
         f"stock import-export ModelResource on the first {sample:,}…"
     )
     ours, bulk, stock = measure(apollo_file(context.rows, run), sample)
+    settle_database()
 
     ours_rate, bulk_rate, stock_rate = (
         _rate(context.rows, ours),

@@ -22,6 +22,7 @@ from notifications.models import Notification
 from sla.check import run_check
 from sla.models import Breach, SLAWarning
 
+from .data import settle_database
 from .profiling import profile_line
 from .results import BenchContext, BenchResult
 
@@ -98,6 +99,7 @@ def bench_sla(context: BenchContext) -> list[BenchResult]:
         )
     if any(baseline.as_dict().values()):
         results[0].note += f"\nbaseline check was not idle: {baseline}"
+    settle_database()
     return results
 
 

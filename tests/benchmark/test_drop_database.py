@@ -28,7 +28,7 @@ def test_a_database_is_dropped_with_or_without_a_client_on_it(client_left_connec
     server = choose_server("postgres")
     name = f"accord_drop_test_{uuid.uuid4().hex[:8]}"
     with connect(server, server.settings_dict["NAME"]) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')  # nobody is on it
     client = connect(server, name) if client_left_connected else None
     try:
         drop_pg_database(server, name)
