@@ -232,8 +232,8 @@ def settle_database() -> None:
 
     The removal leaves dead rows and clears the visibility map of every page it touched,
     so the sections after it read the heap where index-only scans read the index alone:
-    a full run measured the reports 35 % slower after the import section than on the
-    same data set vacuumed (the ledger had 20 % of its pages all-visible).
+    after the import section the sales activity report measured 5.2 s at 1M leads, 3.7 s
+    on the same data set vacuumed (the ledger had 20 % of its pages all-visible).
     """
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return
