@@ -17,9 +17,11 @@ Shape of the baseline (what sections may rely on): no SLA clock is due, no breac
 waits for escalation and no clock is in its warning share, so a check run against
 it does nothing until a section arms some clocks; running clocks are due 45 to 75
 days after generation (a data set older than 30 days is generated again). Two
-"focus" reps in the first team hold `leads // 200` and `leads // 20` open leads, so
-a run at one size and a run at a tenth of it can both look at a rep with the same
-queue; each focus rep has one richly documented lead for the lead page.
+"focus" reps hold `leads // 200` and `leads // 20` open leads, so a run at one size
+and a run at a tenth of it can both look at a rep with the same queue; each is the
+only rep of a team of its own (beside the spec's teams), so the team page of its
+manager shows the same workload at both sizes too; each focus rep has one richly
+documented lead for the lead page.
 """
 
 from __future__ import annotations
@@ -67,9 +69,9 @@ from leads.models import (
 from sla.models import Breach
 
 SEED = 20260101
-GENERATOR_VERSION = 7  # 2: the ledger (leads.LeadEvent); 3: no stored first-touch time;
+GENERATOR_VERSION = 8  # 2: the ledger (leads.LeadEvent); 3: no stored first-touch time;
 # 4, 5: tenures settled on their assignment rows (5: untouched_for); 6: past escalations told;
-# 7: the ledger stored in time order on Postgres
+# 7: the ledger stored in time order on Postgres; 8: each focus rep in a team of its own
 META_TABLE = "accord_bench_meta"
 STALE_AFTER_DAYS = 30
 DAY = 86_400
@@ -349,7 +351,7 @@ def dataset(server: Server, spec: DataSpec, out: Out = print) -> Iterator[Datase
 def _describe(spec: DataSpec) -> str:
     return (
         f"{spec.leads:,} leads / {spec.activities:,} activities / "
-        f"{spec.reps} reps in {spec.teams} teams"
+        f"{spec.reps} reps in {spec.teams} teams and 2 focus teams"
     )
 
 
@@ -696,11 +698,22 @@ class Generator:
             manager = user(f"bench-manager-{t}", roles.SALES_MANAGER, first_name=f"Manager {t}")
             managers.append(manager)
             teams.append(Team.objects.create(name=f"Bench team {t + 1}", manager=manager))
+        # The two focus reps each make up a team of their own, with its own manager: the
+        # team page then shows the same workload at a size and at a tenth of it (the focus
+        # rep's leads), as the queue does. The other reps share the spec's teams.
+        for slot in ("a", "b"):
+            manager = user(
+                f"bench-manager-focus-{slot}", roles.SALES_MANAGER,
+                first_name=f"Focus manager {slot.upper()}",
+            )  # fmt: skip
+            managers.append(manager)
+            name = f"Bench focus team {slot.upper()}"
+            teams.append(Team.objects.create(name=name, manager=manager))
         self.reps: list[int] = []
-        self.team_of: dict[int, int] = {}
         self.manager_of: dict[int, int] = {}
+        others = max(1, spec.reps - 2)
         for r in range(spec.reps):
-            team_index = r * spec.teams // spec.reps
+            team_index = spec.teams + r if r < 2 else (r - 2) * spec.teams // others
             rep = user(f"bench-rep-{r:02d}", roles.SALES_REP, first_name=f"Rep {r:02d}")
             RepProfile.objects.create(user=rep, team=teams[team_index], open_lead_cap=10**9)
             self.reps.append(rep.pk)
