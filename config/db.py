@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+import threading
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from django.db import connection, connections, models
+from django.db import OperationalError, connection, connections, models, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -32,6 +35,66 @@ def gather_planner_statistics(using: str = "default") -> bool:
     with target.cursor() as cursor:
         cursor.execute("ANALYZE")
     return True
+
+
+class NoTurn(Exception):
+    """`in_turns` waited its whole `wait` for a turn."""
+
+
+_SEMAPHORES: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+_SEMAPHORES_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def in_turns(name: str, at_once: int, wait: float) -> Iterator[None]:
+    """Run the block while at most `at_once` blocks of this `name` run, or raise NoTurn
+    after waiting `wait` seconds for a turn; `at_once` 0: no limit.
+
+    On Postgres the turns are shared by every process on the database (transaction-level
+    advisory locks, one per turn, released with the block's transaction, a crashed
+    process's with its connection); on SQLite, which serves one machine, by the threads
+    of this process.
+    """
+    if at_once <= 0:
+        yield
+        return
+    if connection.vendor != "postgresql":
+        with _SEMAPHORES_LOCK:
+            turns = _SEMAPHORES.setdefault((name, at_once), threading.BoundedSemaphore(at_once))
+        if not turns.acquire(timeout=wait):
+            raise NoTurn(name)
+        try:
+            yield
+        finally:
+            turns.release()
+        return
+    key = zlib.crc32(name.encode()) - 2**31  # the lock's first int4 key; the turn the second
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if not any(_try_turn(cursor, key, turn) for turn in range(at_once)):
+                _queue_for_turn(cursor, name, key, threading.get_ident() % at_once, wait)
+        yield
+
+
+def _try_turn(cursor: Any, key: int, turn: int) -> bool:
+    cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [key, turn])
+    return bool(cursor.fetchone()[0])
+
+
+def _queue_for_turn(cursor: Any, name: str, key: int, turn: int, wait: float) -> None:
+    """Every turn is taken: wait for one (the thread's own, so waiters spread) up to `wait`."""
+    cursor.execute(
+        "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)",
+        [f"{max(1, int(wait * 1000))}"],
+    )
+    before = cursor.fetchone()[0]
+    try:
+        with transaction.atomic():  # a savepoint: a timeout must not spoil the block's transaction
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [key, turn])
+    except OperationalError as exc:
+        raise NoTurn(name) from exc
+    finally:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
 
 
 def insert_ignoring_conflicts(

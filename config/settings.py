@@ -316,6 +316,11 @@ if env("IMPORT_S3_BUCKET"):
             "file_overwrite": False,
         },
     }
+# Reports computed at once, across every web process (0: no limit), and how long a report
+# waits for its turn before the page says the reports are busy. A report at a million leads
+# keeps a core busy for seconds: taking turns leaves the other cores to the reps' pages.
+REPORTS_AT_ONCE = int(env("REPORTS_AT_ONCE", str(max(1, (os.cpu_count() or 2) // 2))))
+REPORT_WAIT_SECONDS = float(env("REPORT_WAIT_SECONDS", "60"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Off: import-export's own escaping only strips a leading "="; leads.resources escapes

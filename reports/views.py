@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from agreements import roles
 from agreements.models import Channel, Persona
+from config.db import NoTurn, in_turns
 from leads.decorators import role_required
 from leads.models import Campaign, Lead, Team
 
@@ -63,7 +65,10 @@ def report(request: HttpRequest, key: str) -> HttpResponse:
     """One report for the chosen filters: charts, a table under each, export links."""
     report = _report_for(request, key)
     f = filters_from(request.GET, request.user, report=key)
-    rows = report.query(f)
+    try:
+        rows = _computed(report, f)
+    except NoTurn:
+        return _busy(request, report)
     sections = [_layout(report, section, rows, f) for section in report.sections_of(rows)]
     return render(
         request,
@@ -81,12 +86,34 @@ def report(request: HttpRequest, key: str) -> HttpResponse:
     )
 
 
+def _computed(report: Report, f: ReportFilters) -> list[dict[str, Any]]:
+    """The report's rows, computed in turn with the other reports being computed
+    (settings.REPORTS_AT_ONCE), so they never take every core from the reps' pages."""
+    with in_turns("reports", settings.REPORTS_AT_ONCE, settings.REPORT_WAIT_SECONDS):
+        return list(report.query(f))
+
+
+def _busy(request: HttpRequest, report: Report) -> HttpResponse:
+    """503: every turn stayed taken for the whole wait; nothing was computed."""
+    response = render(
+        request,
+        "reports/busy.html",
+        {"report": report, "reports": reports_for(request.user), "query": request.GET.urlencode()},
+        status=503,
+    )
+    response["Retry-After"] = "30"
+    return response
+
+
 @role_required(*ANY_ROLE)
 def export(request: HttpRequest, key: str, fmt: str) -> HttpResponse:
     """The report as CSV or XLSX, from the same rows as the page."""
     report = _report_for(request, key)
     f = filters_from(request.GET, request.user, report=key)
-    rows = report.query(f)
+    try:
+        rows = _computed(report, f)
+    except NoTurn:
+        return _busy(request, report)
     if fmt == "csv":
         return exports.csv_export(report, f, rows)
     if fmt == "xlsx":
