@@ -316,10 +316,16 @@ if env("IMPORT_S3_BUCKET"):
             "file_overwrite": False,
         },
     }
-# Reports computed at once, across every web process (0: no limit), and how long a report
-# waits for its turn before the page says the reports are busy. A report at a million leads
-# keeps a core busy for seconds: taking turns leaves the other cores to the reps' pages.
-REPORTS_AT_ONCE = int(env("REPORTS_AT_ONCE", str(max(1, (os.cpu_count() or 2) // 2))))
+# Reports get half the machine's cores: a report at a million leads keeps a core busy for
+# seconds, and the other cores stay the reps'. REPORTS_AT_ONCE are worked out at once across
+# every web process (0: no limit), each with the parallel workers its share of cores allows
+# on Postgres (REPORT_PARALLEL_WORKERS; 1 core each by default); a report waits
+# REPORT_WAIT_SECONDS for its turn before the page says the reports are busy.
+REPORT_CORES = max(1, (os.cpu_count() or 2) // 2)
+REPORTS_AT_ONCE = int(env("REPORTS_AT_ONCE", str(REPORT_CORES)))
+REPORT_PARALLEL_WORKERS = int(
+    env("REPORT_PARALLEL_WORKERS", str(max(0, REPORT_CORES // max(1, REPORTS_AT_ONCE) - 1)))
+)
 REPORT_WAIT_SECONDS = float(env("REPORT_WAIT_SECONDS", "60"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

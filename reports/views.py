@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from agreements import roles
 from agreements.models import Channel, Persona
-from config.db import NoTurn, in_turns
+from config.db import NoTurn, at_most_parallel_workers, in_turns
 from leads.decorators import role_required
 from leads.models import Campaign, Lead, Team
 
@@ -87,9 +88,14 @@ def report(request: HttpRequest, key: str) -> HttpResponse:
 
 
 def _computed(report: Report, f: ReportFilters) -> list[dict[str, Any]]:
-    """The report's rows, computed in turn with the other reports being computed
-    (settings.REPORTS_AT_ONCE), so they never take every core from the reps' pages."""
-    with in_turns("reports", settings.REPORTS_AT_ONCE, settings.REPORT_WAIT_SECONDS):
+    """The report's rows, computed in turn with the other reports being computed and with
+    their share of the cores (settings.REPORTS_AT_ONCE, REPORT_PARALLEL_WORKERS), so
+    reports never take every core from the reps' pages."""
+    with (
+        in_turns("reports", settings.REPORTS_AT_ONCE, settings.REPORT_WAIT_SECONDS),
+        transaction.atomic(),
+    ):
+        at_most_parallel_workers(settings.REPORT_PARALLEL_WORKERS)
         return list(report.query(f))
 
 
