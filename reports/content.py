@@ -479,6 +479,7 @@ CONTENT_REPORT = Report(
     content_report,
     (*MANAGERS, roles.MARKETING),
     CONTENT_SECTIONS,
+    takes_turns=False,
 )
 
 

@@ -118,6 +118,10 @@ class Report:
     sections_for: Callable[[list[dict[str, Any]]], tuple[Section, ...]] | None = None
     # The report's linked numbers by drill metric: each lists exactly what it counts.
     figures: Mapping[str, Figure] = field(default_factory=dict)
+    # False for a report that reads only small tables (daily snapshots, the content
+    # library): it is worked out at once instead of waiting for a turn behind the reports
+    # that count the ledger (reports.views._computed).
+    takes_turns: bool = True
 
     def drilldown(self, metric: str, f: ReportFilters, now: dt.datetime) -> QuerySet[Lead]:
         """The leads behind one linked number of this report."""
@@ -789,6 +793,7 @@ REPORTS: dict[str, Report] = {
         trends.trends,
         MANAGERS,
         sections_for=_trend_sections,
+        takes_turns=False,
     ),
 }
 

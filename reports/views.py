@@ -91,10 +91,8 @@ def _computed(report: Report, f: ReportFilters) -> list[dict[str, Any]]:
     """The report's rows, computed in turn with the other reports being computed and with
     their share of the cores (settings.REPORTS_AT_ONCE, REPORT_PARALLEL_WORKERS), so
     reports never take every core from the reps' pages."""
-    with (
-        in_turns("reports", settings.REPORTS_AT_ONCE, settings.REPORT_WAIT_SECONDS),
-        transaction.atomic(),
-    ):
+    at_once = settings.REPORTS_AT_ONCE if report.takes_turns else 0
+    with in_turns("reports", at_once, settings.REPORT_WAIT_SECONDS), transaction.atomic():
         at_most_parallel_workers(settings.REPORT_PARALLEL_WORKERS)
         return list(report.query(f))
 

@@ -8,10 +8,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 
-from config.db import NoTurn, in_turns
+from config.db import NoTurn, at_most_parallel_workers, in_turns
 
 
 class Holder:
@@ -101,3 +101,34 @@ def test_a_report_that_gets_no_turn_says_so_and_loses_nothing(client, manager, s
     holders.pop().done()
     assert client.get(page).status_code == 200
     assert client.get(export).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_report_transaction_uses_at_most_its_parallel_workers():
+    if connection.vendor != "postgresql":
+        at_most_parallel_workers(0)  # SQLite has no parallel workers: nothing to set
+        return
+
+    def workers() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW max_parallel_workers_per_gather")
+            return cursor.fetchone()[0]
+
+    server = workers()
+    with transaction.atomic():
+        at_most_parallel_workers(0)
+        assert workers() == "0"
+        at_most_parallel_workers(None)  # None: left as it is
+        assert workers() == "0"
+    assert workers() == server  # only for that transaction
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reports_of_small_tables_take_no_turn(client, manager, settings, holders):
+    settings.REPORTS_AT_ONCE, settings.REPORT_WAIT_SECONDS = 1, 0.3
+    client.force_login(manager)
+    holders.append(Holder("reports", 1))
+
+    for key in ("trends", "content"):
+        assert client.get(reverse("reports:report", args=[key])).status_code == 200
+    assert client.get(reverse("reports:report", args=["delivery"])).status_code == 503
