@@ -97,15 +97,19 @@ def _queue_for_turn(cursor: Any, name: str, key: int, turn: int, wait: float) ->
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
 
 
-def at_most_parallel_workers(workers: int | None) -> None:
-    """Postgres: let each statement of the current transaction use at most `workers`
-    parallel workers (None: the server's setting). Nothing on SQLite, which has none."""
+@contextlib.contextmanager
+def at_most_parallel_workers(workers: int | None) -> Iterator[None]:
+    """Postgres: run the block in a transaction whose statements use at most `workers`
+    parallel workers each (None: the server's setting). SQLite has none: nothing to do."""
     if workers is None or connection.vendor != "postgresql":
+        yield
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('max_parallel_workers_per_gather', %s, true)", [str(workers)]
-        )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('max_parallel_workers_per_gather', %s, true)", [str(workers)]
+            )
+        yield
 
 
 def insert_ignoring_conflicts(

@@ -11,7 +11,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -92,8 +91,10 @@ def _computed(report: Report, f: ReportFilters) -> list[dict[str, Any]]:
     their share of the cores (settings.REPORTS_AT_ONCE, REPORT_PARALLEL_WORKERS), so
     reports never take every core from the reps' pages."""
     at_once = settings.REPORTS_AT_ONCE if report.takes_turns else 0
-    with in_turns("reports", at_once, settings.REPORT_WAIT_SECONDS), transaction.atomic():
-        at_most_parallel_workers(settings.REPORT_PARALLEL_WORKERS)
+    with (
+        in_turns("reports", at_once, settings.REPORT_WAIT_SECONDS),
+        at_most_parallel_workers(settings.REPORT_PARALLEL_WORKERS),
+    ):
         return list(report.query(f))
 
 

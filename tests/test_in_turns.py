@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.urls import reverse
 
 from config.db import NoTurn, at_most_parallel_workers, in_turns
@@ -106,8 +106,8 @@ def test_a_report_that_gets_no_turn_says_so_and_loses_nothing(client, manager, s
 @pytest.mark.django_db(transaction=True)
 def test_a_report_transaction_uses_at_most_its_parallel_workers():
     if connection.vendor != "postgresql":
-        at_most_parallel_workers(0)  # SQLite has no parallel workers: nothing to set
-        return
+        with at_most_parallel_workers(0):  # SQLite has no parallel workers: nothing to set
+            return
 
     def workers() -> str:
         with connection.cursor() as cursor:
@@ -115,11 +115,10 @@ def test_a_report_transaction_uses_at_most_its_parallel_workers():
             return cursor.fetchone()[0]
 
     server = workers()
-    with transaction.atomic():
-        at_most_parallel_workers(0)
+    with at_most_parallel_workers(0):
         assert workers() == "0"
-        at_most_parallel_workers(None)  # None: left as it is
-        assert workers() == "0"
+    with at_most_parallel_workers(None):  # None: the server's setting
+        assert workers() == server
     assert workers() == server  # only for that transaction
 
 
