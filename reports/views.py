@@ -6,6 +6,8 @@ reports.tables; a view only checks the role, reads the filters and lays out.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
@@ -86,15 +88,22 @@ def report(request: HttpRequest, key: str) -> HttpResponse:
     )
 
 
-def _computed(report: Report, f: ReportFilters) -> list[dict[str, Any]]:
-    """The report's rows, computed in turn with the other reports being computed and with
-    their share of the cores (settings.REPORTS_AT_ONCE, REPORT_PARALLEL_WORKERS), so
-    reports never take every core from the reps' pages."""
+@contextlib.contextmanager
+def _in_turn(report: Report) -> Iterator[None]:
+    """Work out the block's figures in turn with the other reports being worked out and with
+    their share of the cores (settings.REPORTS_AT_ONCE, REPORT_PARALLEL_WORKERS), so reports
+    never take every core from the reps' pages. Raises NoTurn when no turn came in time."""
     at_once = settings.REPORTS_AT_ONCE if report.takes_turns else 0
     with (
         in_turns("reports", at_once, settings.REPORT_WAIT_SECONDS),
         at_most_parallel_workers(settings.REPORT_PARALLEL_WORKERS),
     ):
+        yield
+
+
+def _computed(report: Report, f: ReportFilters) -> list[dict[str, Any]]:
+    """The report's rows, worked out in turn (_in_turn)."""
+    with _in_turn(report):
         return list(report.query(f))
 
 
@@ -133,10 +142,14 @@ def drilldown(request: HttpRequest, key: str) -> HttpResponse:
     f = filters_from(request.GET, request.user, report=key)
     metric = request.GET.get("metric", "")
     leads = report.drilldown(metric, f, timezone.now())
-    total = leads.count()
     visible = leads.filter(pk__in=Lead.objects.visible_to(request.user).values("pk"))
-    shown = queries.drilldown_page(visible)
-    hidden = total - (visible.count() if total else 0)
+    try:
+        with _in_turn(report):
+            total = leads.count()
+            shown = queries.drilldown_page(visible)
+            hidden = total - (visible.count() if total else 0)
+    except NoTurn:
+        return _busy(request, report)
     return render(
         request,
         "reports/drilldown.html",

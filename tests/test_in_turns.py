@@ -90,10 +90,13 @@ def test_a_report_that_gets_no_turn_says_so_and_loses_nothing(client, manager, s
     export = reverse("reports:export", args=["sales", "csv"])
     holders.append(Holder("reports", 1))
 
+    drill = reverse("reports:drilldown", args=["sales"]) + "?metric=assigned"
+
     busy = client.get(page, {"start": "2026-03-01", "end": "2026-03-31"})
     busy_export = client.get(export)
+    busy_drill = client.get(drill)
 
-    assert busy.status_code == 503 and busy_export.status_code == 503
+    assert busy.status_code == busy_export.status_code == busy_drill.status_code == 503
     assert busy["Retry-After"] == "30"
     html = busy.content.decode()
     assert "did not get its turn in time" in html
@@ -101,6 +104,7 @@ def test_a_report_that_gets_no_turn_says_so_and_loses_nothing(client, manager, s
     holders.pop().done()
     assert client.get(page).status_code == 200
     assert client.get(export).status_code == 200
+    assert client.get(drill).status_code == 200
 
 
 @pytest.mark.django_db(transaction=True)
