@@ -120,7 +120,7 @@ class Report:
     figures: Mapping[str, Figure] = field(default_factory=dict)
     # False for a report that reads only small tables (daily snapshots, the content
     # library): it is worked out at once instead of waiting for a turn behind the reports
-    # that count the ledger (reports.views._computed).
+    # that count the ledger (reports.views._in_turn).
     takes_turns: bool = True
 
     def drilldown(self, metric: str, f: ReportFilters, now: dt.datetime) -> QuerySet[Lead]:
