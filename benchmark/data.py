@@ -228,9 +228,10 @@ def _pg_admin(server: Server, sql: str) -> None:
         conn.execute(sql)
 
 
-def settle_database() -> None:
-    """After a section that wrote to the data set and removed what it wrote: on Postgres,
-    VACUUM ANALYZE it, as autovacuum would in time on a live server.
+def settle_database(*tables: str) -> None:
+    """After writing to the data set and removing what was written: on Postgres, VACUUM
+    ANALYZE the `tables` (default: all), as autovacuum would in time on a live server.
+    SQLite keeps no dead row versions: nothing to do. Never timed.
 
     The removal leaves dead rows and clears the visibility map of every page it touched,
     so the sections after it read the heap where index-only scans read the index alone:
@@ -239,8 +240,9 @@ def settle_database() -> None:
     """
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+        cursor.execute("VACUUM ANALYZE " + ", ".join(quote(t) for t in tables))
 
 
 def drop_pg_database(server: Server, name: str, attempts: int = 10) -> None:

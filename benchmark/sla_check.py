@@ -149,18 +149,8 @@ def _restore(armed: tuple[list[tuple[Any, ...]], dt.datetime]) -> None:
         ]  # fmt: skip
         with connection.cursor() as cursor:
             cursor.executemany(sql, params)
-    _vacuum_leads()
-
-
-def _vacuum_leads() -> None:
-    """Clear the dead row versions the arm/restore churn left (Postgres; SQLite has none).
-
-    Each scenario writes its leads three times (arm, check, restore), and every armed
-    version stays in the partial index of running clocks until vacuumed: the next
-    check's index scan would step over thousands of dead entries, which autovacuum
-    clears on a real floor. The vacuum is not timed.
-    """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM leads_lead")
+    # Each scenario writes its leads three times (arm, check, restore), and every armed
+    # version stays in the partial index of running clocks until vacuumed: the next
+    # check's index scan would step over thousands of dead entries, which autovacuum
+    # clears on a real floor.
+    settle_database(Lead._meta.db_table)

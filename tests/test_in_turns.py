@@ -12,6 +12,8 @@ from django.db import connection
 from django.urls import reverse
 
 from config.db import NoTurn, at_most_parallel_workers, in_turns
+from reports import views
+from reports.tables import REPORTS
 
 
 class Holder:
@@ -107,23 +109,27 @@ def test_a_report_that_gets_no_turn_says_so_and_loses_nothing(client, manager, s
     assert client.get(drill).status_code == 200
 
 
+def parallel_workers() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no parallel workers")
 @pytest.mark.django_db(transaction=True)
-def test_a_report_transaction_uses_at_most_its_parallel_workers():
-    if connection.vendor != "postgresql":
-        with at_most_parallel_workers(0):  # SQLite has no parallel workers: nothing to set
-            return
-
-    def workers() -> str:
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW max_parallel_workers_per_gather")
-            return cursor.fetchone()[0]
-
-    server = workers()
+def test_a_report_transaction_uses_at_most_its_parallel_workers(settings):
+    server = parallel_workers()
     with at_most_parallel_workers(0):
-        assert workers() == "0"
+        assert parallel_workers() == "0"
     with at_most_parallel_workers(None):  # None: the server's setting
-        assert workers() == server
-    assert workers() == server  # only for that transaction
+        assert parallel_workers() == server
+    assert parallel_workers() == server  # only for that transaction
+
+    # The reports' views work their figures out under the cap.
+    settings.REPORTS_AT_ONCE, settings.REPORT_PARALLEL_WORKERS = 1, 0
+    with views._in_turn(REPORTS["sales"]):
+        assert parallel_workers() == "0"
+    assert parallel_workers() == server
 
 
 @pytest.mark.django_db(transaction=True)
