@@ -327,6 +327,9 @@ REPORT_PARALLEL_WORKERS = int(
     env("REPORT_PARALLEL_WORKERS", str(max(0, REPORT_CORES // max(1, REPORTS_AT_ONCE) - 1)))
 )
 REPORT_WAIT_SECONDS = float(env("REPORT_WAIT_SECONDS", "60"))
+# Clocks running out together (more than one batch due) are breached over this many
+# Postgres connections side by side, one per core by default (SQLite: always one).
+SLA_CHECK_CONNECTIONS = max(1, int(env("SLA_CHECK_CONNECTIONS", str(os.cpu_count() or 1))))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Off: import-export's own escaping only strips a leading "="; leads.resources escapes

@@ -11,11 +11,13 @@ writes nothing twice. Notifications are keyed by event, so nobody is told twice.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, connections, transaction
 from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Value, When
 from django.utils import timezone
 
@@ -32,7 +34,9 @@ from .escalation import escalate_breaches, notify_escalations
 from .messages import breach_messages, warning_messages
 from .models import Breach, SLAWarning
 
-BATCH = 2000
+# Clocks per transaction. A flood's first batch runs alone before helpers join in
+# (_breach_due_clocks): a smaller batch shares the rest out more evenly.
+BATCH = 1000
 
 
 @dataclass
@@ -45,6 +49,8 @@ class CheckResult:
     stopped: int = 0
     # What the registered checks did, by name (only what they did: nothing, no key).
     others: dict[str, int] = field(default_factory=dict)
+    # Connections that breached clocks side by side (more than one only in a flood).
+    connections: int = 1
 
     def as_dict(self) -> dict[str, int]:
         done = {name: n for name, n in self.others.items() if n}
@@ -90,7 +96,7 @@ def run_check(now: dt.datetime | None = None) -> CheckResult:
     rules = RuleBook.load(now)
     context = CheckContext(now=now, rules=rules)
     result = CheckResult()
-    result.breached, result.stopped = _breach_due_clocks(context)
+    result.breached, result.stopped, result.connections = _breach_due_clocks(context)
     result.escalated = escalate_breaches(context)
     notify_escalations(context)
     result.warned = _warn_clocks_due_soon(context)
@@ -104,20 +110,77 @@ def run_check(now: dt.datetime | None = None) -> CheckResult:
 # --- Step 1: clocks that ran out become breaches ------------------------------------
 
 
-def _breach_due_clocks(context: CheckContext) -> tuple[int, int]:
-    """Mark every pending clock due by now breached, record its Breach, tell owner and manager."""
+def _breach_due_clocks(context: CheckContext) -> tuple[int, int, int]:
+    """Mark every pending clock due by now breached, record its Breach, tell owner and manager;
+    (breached, stopped, connections that claimed batches).
+
+    A flood (more clocks due than one batch) is shared out: on Postgres, up to
+    SLA_CHECK_CONNECTIONS connections claim batches side by side (SKIP LOCKED keeps their
+    batches apart, as it does for two workers), so ten thousand clocks running out at once
+    use every core instead of one. SQLite serializes writers, and a check called inside a
+    transaction keeps to it (other connections would not see its rows): one connection.
+    """
+    breached, stopped, claimed = _breach_one_batch(context)
+    if claimed < BATCH:
+        return breached, stopped, 1
+    helpers = _helper_connections()
+    totals: list[tuple[int, int]] = []
+    errors: list[BaseException] = []
+
+    def helper() -> None:
+        try:
+            totals.append(_breach_batches(context))
+        except BaseException as exc:  # re-raised by the caller below, after the join
+            errors.append(exc)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    threads = [threading.Thread(target=helper, name=f"sla-breach-{n}") for n in range(helpers)]
+    for thread in threads:
+        thread.start()
+    try:
+        more, parked = _breach_batches(context)
+    finally:
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise errors[0]
+    return (
+        breached + more + sum(b for b, _ in totals),
+        stopped + parked + sum(s for _, s in totals),
+        1 + len(threads),
+    )
+
+
+def _helper_connections() -> int:
+    """How many more connections may claim batches beside this one (see _breach_due_clocks)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 0
+    return max(0, settings.SLA_CHECK_CONNECTIONS - 1)
+
+
+def _breach_batches(context: CheckContext) -> tuple[int, int]:
+    """Breach batch after batch until none is due: (breached, stopped)."""
     breached = stopped = 0
     while True:
-        with transaction.atomic():
-            due = clock.breach_due_clocks(context.now, BATCH)
-            if not due:
-                return breached, stopped
-            # A clock on a parked or closed lead should have been stopped by the lifecycle;
-            # one that slipped through is recorded as breached, but nobody is chased for it.
-            live = [row for row in due if row["stage"] not in CLOCK_STOPPING_STAGES]
-            parked = [row for row in due if row["stage"] in CLOCK_STOPPING_STAGES]
-            breached += _record_breaches(live, context, notify_people=True)
-            stopped += _record_breaches(parked, context, notify_people=False)
+        done, parked, claimed = _breach_one_batch(context)
+        breached += done
+        stopped += parked
+        if not claimed:
+            return breached, stopped
+
+
+def _breach_one_batch(context: CheckContext) -> tuple[int, int, int]:
+    """One transaction: up to BATCH due clocks breached; (breached, stopped, claimed)."""
+    with transaction.atomic():
+        due = clock.breach_due_clocks(context.now, BATCH)
+        # A clock on a parked or closed lead should have been stopped by the lifecycle;
+        # one that slipped through is recorded as breached, but nobody is chased for it.
+        live = [row for row in due if row["stage"] not in CLOCK_STOPPING_STAGES]
+        parked = [row for row in due if row["stage"] in CLOCK_STOPPING_STAGES]
+        breached = _record_breaches(live, context, notify_people=True)
+        stopped = _record_breaches(parked, context, notify_people=False)
+    return breached, stopped, len(due)
 
 
 def _record_breaches(

@@ -11,11 +11,12 @@ import threading
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from agreements.models import ResponseRule
-from leads.models import Assignment, Lead
+from leads.models import Assignment, Lead, LeadEvent
 from notifications.models import Notification
 from sla import check, escalation
 from sla.models import Breach, SLAWarning
@@ -117,3 +118,79 @@ def test_two_check_sla_processes_at_once_write_everything_once(busy_floor, tmp_p
 
     assert [p.returncode for p in processes] == [0, 0], outputs
     assert_each_step_happened_once(leads)
+
+
+FLOOD = 40
+
+
+@pytest.fixture
+def flood(rep):
+    """FLOOD clocks that ran out a minute ago, over four owners."""
+    owners = [
+        rep,
+        *(RepFactory(username=f"flood-{n}", team=rep.rep_profile.team) for n in range(3)),
+    ]
+    rule = make_rule()
+    now = timezone.now()
+    leads = [clock_lead(rule, owners[n % 4], started=now - minutes(61)) for n in range(FLOOD)]
+    return now, leads
+
+
+def assert_each_clock_breached_and_told_once(leads) -> None:
+    assert Breach.objects.count() == FLOOD
+    assert set(Breach.objects.values_list("lead_id", flat=True)) == {lead.pk for lead in leads}
+    assert LeadEvent.objects.filter(kind=LeadEvent.Kind.CLOCK_BREACHED).count() == FLOOD
+    assert not Lead.objects.filter(sla_status=Lead.SLAStatus.PENDING).exists()
+    # Each lead reaches its owner once: a note of its own, or one line of one digest.
+    told: dict[int, int] = {lead.pk: 0 for lead in leads}
+    owner_of = {lead.pk: lead.owner_id for lead in leads}
+    url_to_lead = {reverse("leads:detail", args=[lead.pk]): lead.pk for lead in leads}
+    for note in Notification.objects.filter(kind=Notification.Kind.SLA_BREACH):
+        about = [note.lead_id] if note.lead_id else [url_to_lead[i["url"]] for i in note.items]
+        for pk in about:
+            if owner_of[pk] == note.user_id:
+                told[pk] += 1
+    assert set(told.values()) == {1}, told
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite: one writer at a time")
+def test_a_flood_of_due_clocks_is_shared_out_over_connections_once_each(
+    flood, monkeypatch, settings
+):
+    now, leads = flood
+    # 40 clocks in batches of 3: the first batch is full, so helpers join in.
+    monkeypatch.setattr(check, "BATCH", 3)
+    settings.SLA_CHECK_CONNECTIONS = 3
+
+    result = check.run_check(now)
+
+    assert result.connections == 3
+    assert result.breached == FLOOD
+    assert_each_clock_breached_and_told_once(leads)
+    assert check.run_check(now).breached == 0  # nothing left, nothing twice
+
+
+def test_a_flood_takes_one_connection_on_sqlite_or_inside_a_transaction(
+    flood, monkeypatch, settings
+):
+    now, leads = flood
+    monkeypatch.setattr(check, "BATCH", 3)
+    settings.SLA_CHECK_CONNECTIONS = 3
+
+    with transaction.atomic():  # other connections would not see what it wrote
+        result = check.run_check(now)
+
+    assert result.connections == 1
+    assert result.breached == FLOOD
+    assert_each_clock_breached_and_told_once(leads)
+
+
+def test_a_batch_that_is_not_full_needs_no_helpers(flood, monkeypatch, settings):
+    now, leads = flood
+    monkeypatch.setattr(check, "BATCH", FLOOD + 1)
+    settings.SLA_CHECK_CONNECTIONS = 3
+
+    result = check.run_check(now)
+
+    assert result.connections == 1
+    assert_each_clock_breached_and_told_once(leads)
