@@ -443,13 +443,6 @@ def _aware(value: dt.datetime | str) -> dt.datetime:
     return value if timezone.is_aware(value) else timezone.make_aware(value, dt.UTC)
 
 
-def _aware(value: dt.datetime | str) -> dt.datetime:
-    """A datetime column read by a raw cursor (SQLite gives text) as an aware UTC datetime."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    return value if timezone.is_aware(value) else timezone.make_aware(value, dt.UTC)
-
-
 def owner_at_due(owner_id: int | None, moved_from: int | None) -> int | None:
     """Who owned a lead at an instant, from its owner now and `moved_from`: the owner the
     first move after the instant took it from (0: the lead desk; None: not moved since,
