@@ -49,7 +49,7 @@ class CheckResult:
     stopped: int = 0
     # What the registered checks did, by name (only what they did: nothing, no key).
     others: dict[str, int] = field(default_factory=dict)
-    # Connections that breached clocks side by side (more than one only in a flood).
+    # Connections that took part in breaching clocks (more than one only in a flood).
     connections: int = 1
 
     def as_dict(self) -> dict[str, int]:
@@ -112,7 +112,7 @@ def run_check(now: dt.datetime | None = None) -> CheckResult:
 
 def _breach_due_clocks(context: CheckContext) -> tuple[int, int, int]:
     """Mark every pending clock due by now breached, record its Breach, tell owner and manager;
-    (breached, stopped, connections that claimed batches).
+    (breached, stopped, connections that took part).
 
     A flood (more clocks due than one batch) is shared out: on Postgres, up to
     SLA_CHECK_CONNECTIONS connections claim batches side by side (SKIP LOCKED keeps their
