@@ -340,7 +340,11 @@ def feedback_threads(lead: Lead) -> list[Feedback]:
     )
 
 
-def assignments(lead: Lead, limit: int = 20) -> list[Assignment]:
+# The lead page lists this many of a lead's latest owner changes.
+ASSIGNMENTS_SHOWN = 20
+
+
+def assignments(lead: Lead, limit: int = ASSIGNMENTS_SHOWN) -> list[Assignment]:
     """A lead's latest owner changes with who made them, newest first."""
     return list(
         lead.assignments.select_related("from_owner", "to_owner", "by").order_by("-at", "-id")[

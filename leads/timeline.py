@@ -66,9 +66,22 @@ def chosen_side(value: str) -> str:
     return value if value in SIDES else ""
 
 
-def timeline(lead: Lead, *, side: str = "", limit: int = LIMIT) -> list[Entry]:
-    """The lead's events of every source (or of one side), newest first, at most `limit`."""
-    return _merged(Of({"lead": lead}), side, limit)
+def timeline(
+    lead: Lead,
+    *,
+    side: str = "",
+    limit: int = LIMIT,
+    stage_changes: list[StageChange] | None = None,
+    assignments: list[Assignment] | None = None,
+) -> list[Entry]:
+    """The lead's events of every source (or of one side), newest first, at most `limit`.
+
+    The lead page reads the lead's stage changes (all of them) and latest assignments for its
+    own lists: given here (newest first, with the people), the timeline uses them instead of
+    reading them again.
+    """
+    known = Known(stage_changes, assignments)
+    return _merged(Of({"lead": lead}), side, limit, known)
 
 
 def timeline_of_leads(leads: QuerySet[Lead], *, side: str = "", limit: int = LIMIT) -> list[Entry]:
@@ -90,12 +103,22 @@ class Of:
         return model.objects.filter(**self.where).select_related(*related)
 
 
-def _merged(of: Of, side: str, limit: int) -> list[Entry]:
+@dataclass(frozen=True)
+class Known:
+    """Rows the caller already read, newest first (None: read them here): every stage
+    change, and the latest `limit` assignments (fewer: all of them)."""
+
+    stage_changes: list[StageChange] | None = None
+    assignments: list[Assignment] | None = None
+
+
+def _merged(of: Of, side: str, limit: int, known: Known | None = None) -> list[Entry]:
     side = chosen_side(side)
+    known = known or Known()
     entries = [
         *_activities(of, side, limit),
-        *_stage_changes(of, side, limit),
-        *_assignments(of, side, limit),
+        *_stage_changes(of, side, limit, known.stage_changes),
+        *_assignments(of, side, limit, known.assignments),
         *_ledger(of, side, limit),
         *_feedback(of, side, limit),
     ]
@@ -148,8 +171,22 @@ def _by_side(rows: Any, side: str) -> Any:
     return rows if not side else None
 
 
-def _stage_changes(of: Of, side: str, limit: int) -> list[Entry]:
-    rows = _by_side(of.rows(StageChange, "by", "agreement").order_by("-at", "-id"), side)
+def _known_by_side(rows: list[Any], side: str) -> list[Any] | None:
+    """_by_side on rows already read."""
+    if side == Side.SALES:
+        return [r for r in rows if r.by_id is not None]
+    if side == Side.SYSTEM:
+        return [r for r in rows if r.by_id is None]
+    return rows if not side else None
+
+
+def _stage_changes(
+    of: Of, side: str, limit: int, known: list[StageChange] | None = None
+) -> list[Entry]:
+    if known is not None:
+        rows = _known_by_side(known, side)
+    else:
+        rows = _by_side(of.rows(StageChange, "by", "agreement").order_by("-at", "-id"), side)
     if rows is None:
         return []
     return [
@@ -180,10 +217,17 @@ def _under(change: StageChange) -> str:
     return f"Under {' · '.join(parts)}" if parts else ""
 
 
-def _assignments(of: Of, side: str, limit: int) -> list[Entry]:
-    rows = _by_side(
-        of.rows(Assignment, "from_owner", "to_owner", "by").order_by("-at", "-id"), side
-    )
+def _assignments(
+    of: Of, side: str, limit: int, known: list[Assignment] | None = None
+) -> list[Entry]:
+    # The latest `limit` are every side's first `limit` together; one side's only when they
+    # are all there are.
+    if known is not None and (not side or len(known) < limit):
+        rows = _known_by_side(known, side)
+    else:
+        rows = _by_side(
+            of.rows(Assignment, "from_owner", "to_owner", "by").order_by("-at", "-id"), side
+        )
     if rows is None:
         return []
     return [_assignment(a, _lead_of(a, of)) for a in rows[:limit]]

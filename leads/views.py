@@ -390,17 +390,22 @@ def _render_lead(
         if is_sales and touch_form.data.get("kind") != "note":
             keep_as_note = touch_form.data
     side = timeline.chosen_side(request.GET.get("side", ""))
+    # Read once for the page's lists and its timeline.
+    history = queries.stage_history(lead)
+    assignments = queries.assignments(lead, limit=timeline.LIMIT)
     context = {
         "lead": lead,
-        "timeline": timeline.timeline(lead, side=side),
+        "timeline": timeline.timeline(
+            lead, side=side, stage_changes=history, assignments=assignments
+        ),
         "timeline_limit": timeline.LIMIT,
         "timeline_side": side,
         "timeline_sides": Activity.Side.choices,
-        "history": queries.stage_history(lead),
+        "history": history,
         "deals": deals,
         "open_deal": next((d for d in deals if d.status == Deal.Status.OPEN), None),
         "threads": queries.feedback_threads(lead),
-        "assignments": queries.assignments(lead),
+        "assignments": assignments[: queries.ASSIGNMENTS_SHOWN],
         "actions": actions,
         "simple_actions": [a for a in actions if not a["needs_input"]],
         "input_actions": [a for a in actions if a["needs_input"]],

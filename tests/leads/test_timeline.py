@@ -7,11 +7,13 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agreements.stages import Stage
-from leads import services, timeline
-from leads.models import Activity
+from leads import queries, services, timeline
+from leads.models import Activity, Assignment
 from sla.check import run_check
 from tests.agreements.factories import AgreementFactory, ResponseRuleFactory, signed_and_active
 from tests.factories import (
@@ -155,3 +157,37 @@ def test_timeline_reads_in_a_constant_number_of_queries(
     with django_assert_num_queries(5):
         many = timeline.timeline(lead)
     assert len(many) == len(few) + 32
+
+
+@pytest.mark.parametrize("side", ["", "sales", "system", "marketing", "customer"])
+def test_the_lists_the_lead_page_already_read_give_the_same_timeline_without_reading_again(
+    rep, manager, team, agreement, side
+):
+    lead = lived_a_whole_story(rep, manager, team)  # stage moves by people and by the system
+    alone = timeline.timeline(lead, side=side)
+    history = queries.stage_history(lead)
+    assignments = queries.assignments(lead, limit=timeline.LIMIT)
+
+    with CaptureQueriesContext(connection) as read:
+        given = timeline.timeline(lead, side=side, stage_changes=history, assignments=assignments)
+
+    assert given == alone
+    tables = " ".join(q["sql"] for q in read.captured_queries)
+    assert "leads_stagechange" not in tables and "leads_assignment" not in tables
+
+
+def test_latest_assignments_only_serve_a_side_when_they_are_all_of_them(rep, manager):
+    lead = LeadFactory(owner=rep)
+    start = timezone.now() - dt.timedelta(hours=5)
+    # Two moves by the manager, then the two latest by the routing (nobody).
+    for hour, by in enumerate([manager, manager, None, None], start=1):
+        Assignment.objects.create(
+            lead=lead, to_owner=rep, by=by, rule="" if by else "round robin",
+            at=start + dt.timedelta(hours=hour),
+        )  # fmt: skip
+    latest_two = queries.assignments(lead, limit=2)  # the routing's two: not all of them
+
+    given = timeline.timeline(lead, side="sales", limit=2, assignments=latest_two)
+
+    assert given == timeline.timeline(lead, side="sales", limit=2)
+    assert [e.actor for e in given] == [manager, manager]

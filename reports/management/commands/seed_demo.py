@@ -558,7 +558,9 @@ class Command(BaseCommand):
         # In the last working hours before now, on leads whose history ended before then.
         with Rules.held() as rules:
             story = Story(random.Random(2026), timezone.now(), users, [], rules)
-            at = story.at_work(story.now, back=True) - dt.timedelta(minutes=30)
+            # Half an hour before now, or if that is out of hours, late in the last working
+            # day: in the first half hour of the day, now minus 30 minutes was before opening.
+            at = story.at_work(story.now - dt.timedelta(minutes=30), back=True)
         open_leads = (
             self._demo_leads()
             .filter(stage__in=[Stage.WORKING, Stage.SQL, Stage.OPPORTUNITY], owner__isnull=False)
