@@ -161,30 +161,27 @@ def _activity_title(a: Activity) -> str:
     return a.get_kind_display() + (f" · {a.subject}" if a.subject else "")
 
 
+# A row with a `by` (a stage change, an assignment) is the sales side's when a person made
+# it, the system's when nobody did: whether each side wants `by` empty.
+BY_NOBODY = {Side.SALES: False, Side.SYSTEM: True}
+
+
 def _by_side(rows: Any, side: str) -> Any:
-    """Rows whose `by` is a person (sales) or nobody (the system), as the side asks;
-    None when the side has none of them."""
-    if side == Side.SALES:
-        return rows.filter(by__isnull=False)
-    if side == Side.SYSTEM:
-        return rows.filter(by__isnull=True)
-    return rows if not side else None
-
-
-def _known_by_side(rows: list[Any], side: str) -> list[Any] | None:
-    """_by_side on rows already read."""
-    if side == Side.SALES:
-        return [r for r in rows if r.by_id is not None]
-    if side == Side.SYSTEM:
-        return [r for r in rows if r.by_id is None]
-    return rows if not side else None
+    """The rows (a query, or a list already read) the side shows; None when it shows none."""
+    if not side:
+        return rows
+    if side not in BY_NOBODY:
+        return None
+    if isinstance(rows, list):
+        return [r for r in rows if (r.by_id is None) == BY_NOBODY[side]]
+    return rows.filter(by__isnull=BY_NOBODY[side])
 
 
 def _stage_changes(
     of: Of, side: str, limit: int, known: list[StageChange] | None = None
 ) -> list[Entry]:
     if known is not None:
-        rows = _known_by_side(known, side)
+        rows = _by_side(known, side)
     else:
         rows = _by_side(of.rows(StageChange, "by", "agreement").order_by("-at", "-id"), side)
     if rows is None:
@@ -223,7 +220,7 @@ def _assignments(
     # The latest `limit` are every side's first `limit` together; one side's only when they
     # are all there are.
     if known is not None and (not side or len(known) < limit):
-        rows = _known_by_side(known, side)
+        rows = _by_side(known, side)
     else:
         rows = _by_side(
             of.rows(Assignment, "from_owner", "to_owner", "by").order_by("-at", "-id"), side

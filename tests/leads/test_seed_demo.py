@@ -126,9 +126,12 @@ def test_seed_demo_ledger_agrees_with_the_leads_and_a_second_run_adds_nothing():
     assert _story_counts() == counts
 
 
-def test_seed_demo_run_on_a_monday_morning_after_a_holiday_keeps_to_working_hours():
+# Before opening, and in the first half hour after it (the content touches "half an hour
+# before now" once fell before opening then).
+@pytest.mark.parametrize("hour, minute", [(7, 30), (9, 10)])
+def test_seed_demo_run_on_a_monday_morning_after_a_holiday_keeps_to_working_hours(hour, minute):
     # 1 January 2027 is a Friday and a holiday of the demo's calendar (Europe/Berlin).
-    monday = dt.datetime(2027, 1, 4, 7, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    monday = dt.datetime(2027, 1, 4, hour, minute, tzinfo=ZoneInfo("Europe/Berlin"))
     with time_machine.travel(monday, tick=False):
         _seed()
         _assert_ledger_agrees_with_leads(timezone.now())
