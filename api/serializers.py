@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.ids import MAX_ID
 from leads.models import Lead
 
 from .activities import EVENT_KINDS
@@ -161,10 +162,15 @@ class ErrorsOut(serializers.Serializer):
 
 class MergeIn(serializers.Serializer):
     leads = serializers.ListField(
-        child=serializers.IntegerField(), min_length=2, help_text="The ids of the leads to merge."
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        min_length=2,
+        help_text="The ids of the leads to merge.",
     )
     survivor = serializers.IntegerField(
-        required=False, help_text="The lead to keep; by default the most advanced open one."
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="The lead to keep; by default the most advanced open one.",
     )
 
 

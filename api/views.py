@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.ids import as_id
 from customers import merge
 from customers.models import Merge
 from leads import intake, queries
@@ -266,10 +267,10 @@ class SuppressionView(ApiView):
     )
     def get(self, request: Request) -> Response:
         limit = page_size(request)
-        raw = request.query_params.get("after", "0") or "0"
-        if not raw.isdigit():
+        after = as_id(request.query_params.get("after", "0") or "0")
+        if after is None:
             raise Invalid([{"field": "after", "message": "after must be a lead id."}])
-        entries, last = suppression.page_after(int(raw), limit=limit)
+        entries, last = suppression.page_after(after, limit=limit)
         next_url = None
         if last is not None:
             next_url = request.build_absolute_uri(

@@ -11,6 +11,7 @@ from django.db.models import Q
 from agreements import roles
 from agreements.models import Persona
 from agreements.stages import Stage
+from config.ids import as_id
 from leads.models import Campaign
 
 from . import files
@@ -127,10 +128,21 @@ class NewAssetForm(AssetForm, VersionForm):
         del self.fields["note"]
 
 
+class _AssetsField(forms.ModelMultipleChoiceField):
+    """Asset ids, each a whole number a row can have before the database is asked."""
+
+    def _check_values(self, value: Any) -> Any:
+        if any(as_id(v) is None for v in value):
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return super()._check_values(value)
+
+
 class AttachForm(forms.Form):
     """The published assets a touch used."""
 
-    assets = forms.ModelMultipleChoiceField(
+    assets = _AssetsField(
         queryset=Asset.objects.none(),
         required=False,
         error_messages={

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from agreements import roles
+from config.ids import as_id
 from leads.decorators import role_required
 from leads.models import Lead
 
@@ -48,10 +49,8 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
 @role_required(roles.OPS, roles.MARKETING)
 def dismiss(request: HttpRequest) -> HttpResponse:
     """ "Not duplicates": the group's leads are never proposed as duplicates of each other."""
-    try:
-        ids = {int(i) for i in request.POST.get("ids", "").split(",") if i.strip()}
-    except ValueError:
-        ids = set()
+    given = [as_id(i) for i in request.POST.get("ids", "").split(",") if i.strip()]
+    ids = set() if None in given else {i for i in given if i is not None}
     leads = list(Lead.objects.filter(pk__in=ids).values_list("pk", flat=True))
     if len(ids) < 2 or len(leads) != len(ids):
         messages.error(request, "Choose two or more existing leads to mark as not duplicates.")

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from agreements import roles
+from config.ids import as_id
 from leads.decorators import role_required
 from leads.models import Lead
 
@@ -22,14 +23,14 @@ CONFLICT = 409
 
 def _ids(text: str) -> list[int]:
     """'1, 2,3' → [1, 2, 3]; a clear MergeError for anything else."""
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not parts or not all(p.isdigit() for p in parts):
+    ids = [as_id(p) for p in text.split(",") if p.strip()]
+    if not ids or None in ids:
         raise merging.MergeError("Give the leads to merge as ids, like ?ids=12,34.")
-    return [int(p) for p in parts]
+    return [i for i in ids if i is not None]
 
 
 def _survivor(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return as_id(value) if value else None
 
 
 def _plan_page(
@@ -61,12 +62,12 @@ def merge_plan(request: HttpRequest) -> HttpResponse:
         return _plan_page(request, None, ids=ids_text, error=str(exc), status=400)
     if request.method == "GET" or data.get("action") == "review":
         return _plan_page(request, plan, ids=ids_text)
-    seen = {lead.pk: data.get(f"version_{lead.pk}", "") for lead in plan.leads}
-    if not all(v.isdigit() for v in seen.values()):
+    seen = {lead.pk: as_id(data.get(f"version_{lead.pk}", "")) for lead in plan.leads}
+    if None in seen.values():
         return _plan_page(
             request, plan, ids=ids_text, error="Review the plan before merging.", status=400
         )
-    plan.versions = {pk: int(v) for pk, v in seen.items()}
+    plan.versions = {pk: v for pk, v in seen.items() if v is not None}
     try:
         merge = merging.merge_leads(plan, request.user)
     except merging.StalePlan as exc:

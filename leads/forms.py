@@ -9,6 +9,7 @@ from django import forms
 
 from agreements import roles
 from agreements.models import Channel, Persona
+from config.ids import as_id
 
 from .models import Activity, Campaign, Feedback
 from .queries import QUEUE_STAGES, Urgency
@@ -174,10 +175,10 @@ class LeadIdsField(forms.Field):
     def to_python(self, value: Any) -> list[int]:
         if not value:
             return []
-        try:
-            return [int(v) for v in value]
-        except (TypeError, ValueError) as exc:
-            raise forms.ValidationError("Choose leads from the list.") from exc
+        ids = [as_id(v) for v in value]
+        if None in ids:
+            raise forms.ValidationError("Choose leads from the list.")
+        return [i for i in ids if i is not None]
 
 
 class ReassignForm(forms.Form):

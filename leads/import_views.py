@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from agreements import roles
 from agreements.models import Channel
+from config.ids import as_id
 
 from .decorators import role_required
 from .importing.batches import (
@@ -201,8 +202,8 @@ def import_mapping(request: HttpRequest, batch_id: int) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect("leads:imports")
     initial = batch_mapping(batch, table)
-    saved_id = request.GET.get("saved")
-    if saved_id and saved_id.isdigit():
+    saved_id = as_id(request.GET.get("saved") or "")
+    if saved_id is not None:
         saved = SavedMapping.objects.filter(pk=saved_id).first()
         if saved is not None:
             initial = auto_mapping(table.headers, saved.mapping)

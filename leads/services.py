@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django_fsm import can_proceed, has_transition_perm
+from django_fsm import can_proceed
 
 from agreements import roles
 from agreements.models import StageDefinition
@@ -206,6 +206,16 @@ def run_transition(
     return _run_transition(lead, name, by=by, expected_version=expected_version, at=at, **arguments)
 
 
+def may_run(method: Any, user: Any) -> bool:
+    """Whether the user's role may run this transition of the lead (a bound transition
+    method) from its stage. Its conditions (a channel that allows cold prospecting) are not
+    the role's business: django-fsm's has_transition_perm checks them too, which made a
+    refused condition look like a missing permission."""
+    meta = method._django_fsm
+    lead = method.__self__
+    return bool(meta.has_transition_perm(lead, meta.field.get_state(lead), user))
+
+
 def _run_transition(
     lead: Lead,
     name: str,
@@ -228,7 +238,7 @@ def _run_transition(
                 f"“{label}” is not allowed for this lead: its channel does not allow "
                 "cold prospecting."
             )
-        if by is not None and not has_transition_perm(method, by):
+        if by is not None and not may_run(method, by):
             raise LeadError(f"You are not allowed to run “{label}” on this lead.")
         move = _transition(
             locked, name, by=by, at=at or timezone.now(), rules=clock.Rules.in_force(), **arguments

@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
-from django_fsm import can_proceed, has_transition_perm
+from django_fsm import can_proceed
 
 from agreements import roles
 from agreements.models import Agreement
@@ -274,7 +274,11 @@ def feedback_reply(request: HttpRequest, feedback_id: int) -> HttpResponse:
     back = _safe_next(request, request.POST.get("next"), lead.get_absolute_url())
     form = ReplyForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Write something to reply.")
+        too_long = form.has_error("text", "max_length")
+        messages.error(
+            request,
+            form.errors["text"][0] if too_long else "Write something to reply.",
+        )
         return redirect(back)
     try:
         services.reply_to_feedback(feedback, by=request.user, text=form.cleaned_data["text"])
@@ -552,9 +556,7 @@ def lead_transition(request: HttpRequest, lead_id: int) -> HttpResponse:
         expected = lead.version
     label = _action_label(lead, name, services.transition_label(name))
     method = getattr(lead, name)
-    if can_proceed(method, check_conditions=False) and not has_transition_perm(
-        method, request.user
-    ):
+    if can_proceed(method, check_conditions=False) and not services.may_run(method, request.user):
         raise PermissionDenied("Your role may not run this action on this lead.")
     try:
         if name == "disqualify":
@@ -579,6 +581,10 @@ def lead_transition(request: HttpRequest, lead_id: int) -> HttpResponse:
     except StaleLead:
         return _conflict(request, lead_id, lead.stage, failed=(name, form))
     except LeadError as exc:
+        if name not in dict(services.available_transitions(lead, request.user)):
+            # The page offers no form for this action now (its channel forbids it, say):
+            # the reason goes where the page shows it, not into a form it does not draw.
+            return _render_lead(request, lead, notice=str(exc), status=INVALID)
         form.add_error(None, str(exc))
         return _render_lead(request, lead, failed=(name, form), status=INVALID)
     messages.success(request, f"Done: {label}.")
@@ -590,7 +596,7 @@ def lead_transition(request: HttpRequest, lead_id: int) -> HttpResponse:
 def lead_junk(request: HttpRequest, lead_id: int) -> HttpResponse:
     """Disqualify a bot sign-up or test entry as junk / spam, with no feedback to give."""
     lead = _lead_or_404(request, lead_id)
-    if can_proceed(lead.disqualify, check_conditions=False) and not has_transition_perm(
+    if can_proceed(lead.disqualify, check_conditions=False) and not services.may_run(
         lead.disqualify, request.user
     ):
         raise PermissionDenied("Your role may not disqualify this lead.")

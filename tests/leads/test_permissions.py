@@ -281,3 +281,28 @@ def test_transition_pages_refuse_get(client, rep):
 
 def test_roles_module_names_the_four_groups():
     assert set(roles.ROLES) == {"Ops", "Marketing", "Sales rep", "Sales manager"}
+
+
+def test_a_channel_that_forbids_cold_prospecting_is_said_not_refused_as_a_role(client, rep):
+    # The rep may start prospecting (her role); the lead's channel does not allow it (a
+    # condition), e.g. from a page opened before ops changed the channel. The answer says
+    # why (422), not "you are not allowed" (403).
+    lead = LeadFactory(
+        owner=rep, stage="iql", channel=ChannelFactory(allows_cold_prospecting=False)
+    )
+    client.force_login(rep)
+    response = client.post(
+        reverse("leads:transition", args=[lead.pk]),
+        {"name": "start_prospecting", "version": lead.version, "stage": lead.stage},
+    )
+    assert response.status_code == 422
+    assert "does not allow cold prospecting" in response.content.decode()
+    assert Lead.objects.get(pk=lead.pk).stage == "iql"
+
+
+def test_may_run_is_the_role_alone(rep, marketer):
+    lead = LeadFactory(
+        owner=rep, stage="iql", channel=ChannelFactory(allows_cold_prospecting=False)
+    )
+    assert services.may_run(lead.start_prospecting, rep)
+    assert not services.may_run(lead.start_prospecting, marketer)

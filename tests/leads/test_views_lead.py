@@ -352,6 +352,34 @@ def test_reply_to_a_reply_stays_in_one_thread(client, rep, marketer):
     assert Feedback.objects.filter(reply_to=root).count() == 2
 
 
+def test_a_reply_too_long_says_so_and_the_boxes_stop_it_first(client, rep, marketer):
+    lead = LeadFactory(owner=rep, stage=Stage.DISQUALIFIED)
+    root = FeedbackFactory(lead=lead, author=rep)
+    client.force_login(marketer)
+
+    response = client.post(
+        reverse("leads:feedback_reply", args=[root.pk]), {"text": "x" * 5001}, follow=True
+    )
+
+    page = response.content.decode()
+    assert "at most 5000 characters (it has 5001)" in page
+    assert "Write something to reply." not in page
+    assert not Feedback.objects.filter(reply_to=root).exists()
+    # Both reply boxes (marketing's feedback page, the lead page) hold at most that much.
+    assert 'maxlength="5000"' in client.get(reverse("leads:marketing")).content.decode()
+    client.force_login(rep)
+    assert 'maxlength="5000"' in client.get(lead.get_absolute_url()).content.decode()
+
+
+def test_an_empty_reply_asks_for_words(client, rep, marketer):
+    root = FeedbackFactory(lead=LeadFactory(owner=rep, stage=Stage.DISQUALIFIED), author=rep)
+    client.force_login(marketer)
+    response = client.post(
+        reverse("leads:feedback_reply", args=[root.pk]), {"text": "  "}, follow=True
+    )
+    assert "Write something to reply." in response.content.decode()
+
+
 def test_reply_ignores_an_offsite_next(client, rep, marketer):
     root = FeedbackFactory(lead=LeadFactory(owner=rep), author=rep)
     client.force_login(marketer)
