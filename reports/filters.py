@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from django.utils import timezone
 
 from agreements import roles
+from config.ids import as_id
 
 FILTER_FIELDS = ("team", "rep", "channel", "campaign", "persona")
 # The rep filter's value for the lead desk (leads nobody owned at the time).
@@ -116,18 +117,22 @@ def default_range(today: dt.date | None = None, report: str = "") -> tuple[dt.da
 
 
 def _int(value: Any) -> int | None:
-    try:
-        number = int(str(value))
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
+    number = as_id(value) if value is not None else None
+    return number if number else None
+
+
+# The days a report may be about: wide enough for any history, narrow enough that the
+# day after the end and the scoreboard's three ranges before the start are dates.
+FIRST_DAY = dt.date(1970, 1, 1)
+LAST_DAY = dt.date(2199, 12, 31)
 
 
 def _date(value: Any) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(str(value))
+        day = dt.date.fromisoformat(str(value))
     except (TypeError, ValueError):
         return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
 
 
 def filters_from(

@@ -4,10 +4,13 @@ formula escaping and query counts."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from html.parser import HTMLParser
 
 import pytest
+
+from reports.filters import default_range, filters_from
 
 RANGE = "start=2025-03-01&end=2025-03-31"
 ALL = ["sales", "delivery", "pipeline", "scoreboard", "one_on_one", "trends"]
@@ -103,3 +106,32 @@ def test_bad_filters_fall_back_to_defaults(client, manager):
     assert client.get("/reports/sales/?start=nonsense&team=abc&rep=-3").status_code == 200
     assert client.get("/reports/sales/export.pdf").status_code == 404
     assert client.get("/reports/nope/").status_code == 404
+
+
+@pytest.mark.parametrize("key", ["sales", "delivery", "pipeline", "scoreboard", "one_on_one"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "start=2026-03-01&end=9999-12-31",  # the day after the end is no date
+        "start=0001-01-01&end=2026-03-31",  # the scoreboard's ranges before it are none
+        "start=1969-12-31&end=2200-01-01",
+        "start=2026-03-01&end=2026-03-31&team=99999999999999999999&campaign=%C2%B2",
+    ],
+)
+def test_dates_and_ids_out_of_bounds_fall_back_to_defaults(client, ops, key, query):
+    client.force_login(ops)
+    for path in (
+        f"/reports/{key}/?{query}",
+        f"/reports/{key}/export.csv?{query}",
+        f"/reports/{key}/leads/?{query}&metric=mqls",
+    ):
+        assert client.get(path).status_code in (200, 404), path
+
+
+def test_a_date_out_of_bounds_is_read_as_the_default():
+    today = dt.date(2026, 3, 15)
+    f = filters_from({"start": "0001-01-01", "end": "9999-12-31", "team": "9" * 25}, today=today)
+    assert (f.start_day, f.end_day, f.team) == (*default_range(today), None)
+    f = filters_from({"start": "1970-01-01", "end": "2199-12-31"}, today=today)
+    assert (f.start_day, f.end_day) == (dt.date(1970, 1, 1), dt.date(2199, 12, 31))
+    assert len({p.start_day for p in [f, f.previous(), f.previous().previous()]}) == 3
