@@ -116,6 +116,17 @@ class EmailColumn(Column):
         return value
 
 
+EMAIL_COLUMN = EmailColumn()
+
+
+def is_email_address(value: str) -> bool:
+    """Whether a cell holds an email address, by the Email column's own rule."""
+    try:
+        return bool(EMAIL_COLUMN.clean(value))
+    except RowError:
+        return False
+
+
 class FullNameColumn(Column):
     """A single name cell ("Ada Lovelace"), split when first and last name are missing."""
 
@@ -257,7 +268,7 @@ class ActivityTimeColumn(Column):
 COLUMNS: dict[str, Column] = {
     c.identifier: c
     for c in (
-        EmailColumn(),
+        EMAIL_COLUMN,
         TextColumn(
             "first_name",
             "First name",

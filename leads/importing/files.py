@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 from charset_normalizer import from_bytes
 from django.conf import settings
 
-from .columns import CONTROL_RE, single_line
+from .columns import CONTROL_RE, is_email_address, single_line
 from .errors import ImportFileError
 from .presets import ALIASES, norm_header
 from .xlsx import read_xlsx
@@ -333,11 +333,15 @@ def _csv_records(
 
 
 def _swallows_rows(record: Sequence[str], delimiter: str, width: int) -> bool:
-    """Whether a cell of this record holds, after a line break, what looks like a row."""
+    """Whether a cell of this record holds, after a line break, what looks like a row: a
+    row's delimiters and an email address (an address written over two lines of a cell
+    has the commas, but a row of a lead list carries an email)."""
     for cell in record:
         if "\n" in cell or "\r" in cell:
             for line in LINE_BREAK_RE.split(cell)[1:]:
-                if line.count(delimiter) >= width - 1:
+                if line.count(delimiter) >= width - 1 and any(
+                    is_email_address(part) for part in _split_line(line, delimiter)
+                ):
                     return True
     return False
 
@@ -389,8 +393,12 @@ def _table(
         if len(record) != width:
             record = list(record[:width]) + [""] * (width - len(record))
         rows.append((number, record))
-    # Report footers ("Grand Totals (7 records)", "Confidential …") are one-cell rows.
-    while rows and width > 1 and sum(1 for cell in rows[-1][1] if cell.strip()) <= 1:
+    # Report footers ("Grand Totals (7 records)", "Confidential …") are one-cell rows; a
+    # row holding only an email address is a lead's, and so is every row above it.
+    while rows and width > 1:
+        filled = [cell for cell in rows[-1][1] if cell.strip()]
+        if len(filled) > 1 or (filled and is_email_address(filled[0])):
+            break
         rows.pop()
     after_header = [r for r in rejected if r[0] > header_row]
     return Table(headers, rows, header_row, file_format, encoding, delimiter, after_header)

@@ -296,6 +296,23 @@ def test_quoted_line_breaks_inside_a_cell_are_still_one_row():
     assert [n for n, _ in table.rows] == [2, 3] and not table.rejected
 
 
+def test_a_closed_cell_whose_second_line_holds_a_rows_delimiters_is_one_row(channel):
+    data = (
+        b"email,first_name,address\n"
+        b'ann@alpha.example,Ann,"Alpha GmbH\nHauptstr. 1, 10115 Berlin, Germany"\n'
+        b"bob@beta.example,Bob,Beta\n"
+    )
+    table = read_table(data, "list.csv")
+    assert not table.rejected
+    assert table.rows == [
+        (2, ["ann@alpha.example", "Ann", "Alpha GmbH\nHauptstr. 1, 10115 Berlin, Germany"]),
+        (3, ["bob@beta.example", "Bob", "Beta"]),
+    ]
+    batch, _ = create_batch(data, "list.csv", channel=channel)
+    summary = run_batch(batch)
+    assert (summary.created, summary.rejected) == (2, 0)
+
+
 def test_unclosed_quote_row_is_reported_as_rejected_by_the_import(channel):
     batch, _ = create_batch(UNCLOSED, "list.csv", channel=channel)
     summary = run_batch(batch)

@@ -97,6 +97,23 @@ def test_salesforce_report_footer_is_not_a_row(channel):
     assert len(table.rows) == 9
 
 
+def test_trailing_rows_holding_only_an_email_are_imported_not_taken_for_a_footer(channel):
+    data = b"email,first_name,company\na@x.example,Ann,X\nb@x.example,,\nc@x.example,,\n"
+    _, summary = _import(data, "list.csv", channel)
+    assert (summary.created, summary.rejected) == (3, 0)
+    assert sorted(Lead.objects.values_list("email", flat=True)) == [
+        "a@x.example",
+        "b@x.example",
+        "c@x.example",
+    ]
+
+
+def test_a_footer_after_rows_holding_only_an_email_is_still_dropped():
+    data = b'email,first_name\na@x.example,Ann\nb@x.example,\n\n"Grand Totals (2 records)"\n'
+    table = read_table(data, "report.csv")
+    assert [cells[0] for _, cells in table.rows] == ["a@x.example", "b@x.example"]
+
+
 def test_quoted_newlines_and_unknown_columns_are_fine(channel):
     data, _ = files.messy_file("apollo")  # Company Address holds "1 Main Street\nSuite 200"
     table = read_table(data, "apollo.csv")
