@@ -56,8 +56,11 @@ def untouched(days: int) -> Figure:
         where,
         f"untouched_{days}",
         f"Untouched after {days} days",
-        f"Of the leads assigned in the range, those the rep held {days} days with no "
-        "sales touch of theirs; counted once the days have passed.",
+        f"Of the tenures that started in the range (a lead assigned to a rep), those the "
+        f"rep held {days} days with no sales touch of theirs; counted once the days have "
+        "passed.",
+        measure="rows",
+        unit="tenures",
     )
 
 
@@ -72,8 +75,10 @@ def not_yet(days: int) -> Figure:
         where,
         f"not_yet_{days}",
         f"Not yet {days} days",
-        f"Leads assigned in the range less than {days} days ago: not yet counted as "
+        f"Tenures that started in the range less than {days} days ago: not yet counted as "
         f"untouched after {days} days.",
+        measure="rows",
+        unit="tenures",
     )
 
 

@@ -139,6 +139,24 @@ def test_untouched_matures_and_a_past_range_does_not_grow(rule_agreement, market
     assert untouched_60.total(MARCH, NOW) == 0
 
 
+def test_untouched_counts_each_tenure_of_a_lead(rule_agreement, marketer, manager, rep, other_rep):
+    # One lead, two tenures in the range, neither touched: the rep's from 10 March (41 days
+    # to 20 April), the other rep's from 20 April (NOW is past 30 days of it). Per rep 1
+    # and 1; everyone 2 tenures, on 1 lead — DESIGN counts tenures, the drill-down the lead.
+    lead = give(mql(marketer), rep, manager, T0)
+    give(lead, other_rep, None, dt.datetime(2026, 4, 20, 9, tzinfo=dt.UTC))
+    spring = ReportFilters(start_day=dt.date(2026, 3, 1), end_day=dt.date(2026, 4, 30))
+    rows = sales_activity(spring, NOW)
+    assert {r["key"]: r["untouched_1"] for r in rows if r["section"] == "rep"} == {
+        rep.pk: 1,
+        other_rep.pk: 1,
+    }
+    [everyone] = [r for r in rows if r["section"] == "total"]
+    assert (int(everyone["untouched_1"]), everyone["untouched_1"].leads) == (2, 1)
+    assert str(everyone["untouched_1"]) == "2 tenures on 1 lead"
+    assert list(untouched(30).leads(spring, NOW)) == [lead]
+
+
 def test_the_page_says_clocks_on_leads_and_the_export_gives_hours(client, ops, clock_world):
     client.force_login(ops)
     query = "start=2026-03-01&end=2026-03-31"
@@ -167,6 +185,32 @@ def test_the_scoreboard_reads_the_same_sales_figures(clock_world):
     # February, the period before: nothing happened.
     assert str(rows["sla_met_share"]["p1_actual"]) == "0 of 0"
     assert rows["untouched_1"]["p1_kept"] is True
+
+
+def test_the_scoreboard_says_clocks_on_leads_as_its_drilldown_lists_leads(
+    client, ops, marketer, clock_world, time_machine
+):
+    w = clock_world
+    # L1 comes back in March: nurtured on day 3, an MQL again on day 8, touched by A an
+    # hour later — a second met clock on L1. Met: L1 twice, L2, L5 (its first), L6 = 5
+    # clocks on 4 leads; decided 7 + 1 = 8.
+    services.run_transition(
+        w.l1, "nurture", by=w.a, return_on="2099-01-01", at=T0 + dt.timedelta(days=3)
+    )
+    w.l1.refresh_from_db()
+    services.run_transition(w.l1, "hand_raise", by=marketer, at=T0 + dt.timedelta(days=8))
+    touch(w.l1, w.a, T0 + dt.timedelta(days=8, hours=1))
+    rows = {r["key"]: r for r in sla_scoreboard(MARCH, NOW)}
+    assert str(rows["sla_met_share"]["p0_actual"]) == "5 clocks on 4 leads of 8 (62.5 %)"
+    time_machine.move_to(NOW, tick=False)
+    client.force_login(ops)
+    [(_, url, text)] = [
+        cell
+        for cell in linked_cells(client, "scoreboard", "start=2026-03-01&end=2026-03-31")
+        if cell[0] == "p0_actual" and "metric=sla_met_share" in cell[1]
+    ]
+    total = re.search(r'data-testid="drill-total">(\d+)<', client.get(url).content.decode())
+    assert (text.startswith("5 clocks on 4 leads"), int(total.group(1))) == (True, 4)
 
 
 def snapshot(day: dt.date, metric: str, dimension: str = "all", key: int = 0) -> int:
