@@ -157,6 +157,15 @@ class CountryColumn(Column):
     max_length = 100
     aliases = ("country", "country code", "country/region", "land", "pays", "país", "pais")
 
+    def fit(self, value: str) -> tuple[str, str]:
+        """The ISO code, and a warning when the cell names no country we know: the lead is
+        kept with its country left empty."""
+        text = single_line(value)
+        code = country_code(text)
+        if text and not code:
+            return "", f"Country “{text[:80]}” is not one we know; left empty."
+        return code, ""
+
     def clean(self, value: str) -> str:
         value = super().clean(value)
         return country_code(value)

@@ -78,6 +78,30 @@ def test_the_preview_shows_the_row_warning(client, marketer, channel):
     assert "Company was cut to its first" in page.content.decode()
 
 
+def test_a_country_we_do_not_know_keeps_the_lead_with_a_warning(client, marketer, channel):
+    client.force_login(marketer)
+    data = csv_bytes([["Email", "Country"], ["ada@analytical.example", "Untied States"]])
+    response = upload(client, channel, data)
+    page = client.get(response.url).content.decode()
+    assert 'data-testid="row-warnings"' in page
+    assert "Country “Untied States” is not one we know; left empty." in page
+    batch = ImportBatch.objects.get()
+    summary = run_batch(batch)
+    assert (summary.created, summary.rejected) == (1, 0)
+    assert [(w.row, w.column, w.reason) for w in summary.warnings] == [
+        (2, "Country", "Country “Untied States” is not one we know; left empty.")
+    ]
+    assert Lead.objects.get().country == ""
+
+
+def test_a_country_we_know_has_no_warning(channel):
+    data = csv_bytes([["Email", "Country"], ["ada@analytical.example", "Deutschland"]])
+    batch, _ = create_batch(data, "list.csv", channel=channel)
+    assert preview_batch(batch).warnings == []
+    run_batch(batch)
+    assert Lead.objects.get().country == "DE"
+
+
 WESTERN = [
     ["Vorname", "Nachname", "E-Mail", "Firma"],
     ["Jean", "Lefèvre", "jean@lefevre.example", "Bäckerei Lefèvre"],
