@@ -78,12 +78,15 @@ def create_batch(
     campaign_name: str = "",
     by: Any = None,
     saved_mapping: dict[str, str] | None = None,
+    table: Table | None = None,
 ) -> tuple[ImportBatch, Table]:
-    """Store an uploaded file as a new batch with its automatic header mapping.
+    """Store an uploaded file as a new batch with its automatic header mapping; `table` is
+    the file already read by read_table(data, file_name), when the caller has read it.
 
     Raises ImportFileError when the file as a whole cannot be read.
     """
-    table = read_table(data, file_name)
+    if table is None:
+        table = read_table(data, file_name)
     preset = detect_preset(table.headers)
     with transaction.atomic():
         batch = ImportBatch(
@@ -99,9 +102,7 @@ def create_batch(
                 "columns": auto_mapping(table.headers, saved_mapping),
                 # Columns to show on the mapping step before the preview (a vendor's
                 # export names its other columns on the preview as not imported).
-                "unrecognised": []
-                if preset
-                else unrecognised_columns(table.headers, table.rows, saved_mapping),
+                "unrecognised": columns_to_look_at(table, saved_mapping),
             },
             total_rows=len(table.rows),
         )
@@ -109,6 +110,15 @@ def create_batch(
         store_upload(batch, data)
     batch._table = table  # the same bytes as the stored file: run_batch need not read it again
     return batch, table
+
+
+def columns_to_look_at(table: Table, saved_mapping: dict[str, str] | None = None) -> list[int]:
+    """The columns a person must see before the rows are imported: those neither we nor the
+    saved mapping know, unless the file is a vendor's export (the preview names its other
+    columns as not imported)."""
+    if detect_preset(table.headers):
+        return []
+    return unrecognised_columns(table.headers, table.rows, saved_mapping)
 
 
 def batch_table(batch: ImportBatch) -> Table:
@@ -138,9 +148,7 @@ def change_encoding(batch: ImportBatch, encoding: str) -> Table:
         chosen["columns"] = auto_mapping(table.headers)
         preset = detect_preset(table.headers)
         batch.preset = preset.identifier if preset else ""
-        chosen["unrecognised"] = (
-            [] if preset else unrecognised_columns(table.headers, table.rows, None)
-        )
+        chosen["unrecognised"] = columns_to_look_at(table)
     batch.mapping = chosen
     batch.total_rows = len(table.rows)
     batch.save(update_fields=["mapping", "total_rows", "preset"])

@@ -429,7 +429,7 @@ def test_the_command_reports_mixed_encodings_and_unclosed_quotes(dry_run, tmp_pa
     call_command("import_leads", str(path), "--channel", channel.slug, "--format", "json",
                  *extra, stdout=out)  # fmt: skip
     result = json.loads(out.getvalue())
-    assert ["row 3 is in Windows-1252" in w for w in result["warnings"]] == [True]
+    assert ["row 3 is in Windows-1252" in w for w in result["file_warnings"]] == [True]
     assert [(e["row"], "never closed" in e["reason"]) for e in result["errors"]] == [(6, True)]
     assert result["created"] == 5
 
