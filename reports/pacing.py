@@ -16,6 +16,7 @@ from agreements.models import Agreement
 from sla.models import PacingSnapshot
 
 from .delivery import delivered as marketing_delivered
+from .filters import local_midnight
 
 
 def period_bounds(day: dt.date, period: str) -> tuple[dt.date, dt.date]:
@@ -38,13 +39,13 @@ def snapshot_marketing_pacing(now: dt.datetime | None = None) -> int:
     agreement = Agreement.current()
     if agreement is None:
         return 0
-    spec = agreement.calendar_spec()
-    zone = spec.zone if spec is not None else timezone.get_current_timezone()
-    today = timezone.localtime(now, zone).date()
+    # The site's days, as the delivery report counts its commitments (an MQL late on
+    # 31 March is March's on both, whatever the agreement calendar's zone).
+    today = timezone.localdate(now)
     written = 0
     for commitment in agreement.commitments.all():
         start, end = period_bounds(today, commitment.period)
-        since = dt.datetime.combine(start, dt.time(0), tzinfo=zone)
+        since = local_midnight(start)
         delivered = marketing_delivered(since, now, now)
         total_days = (end - start).days + 1
         elapsed = (today - start).days + 1

@@ -12,6 +12,8 @@ from django_celery_beat.models import PeriodicTask
 
 from config.schedules import MARKETING_PACING
 from leads import services
+from reports.delivery import marketing_delivery
+from reports.filters import ReportFilters
 from reports.pacing import period_bounds, snapshot_marketing_pacing
 from sla.models import PacingSnapshot
 from tests.agreements.factories import (
@@ -69,6 +71,34 @@ def test_pacing_snapshot_counts_delivered_so_far_and_the_pace_needed(commitment,
     assert mqls.expected_by_now == Decimal("15.00")
     assert mqls.pace_needed_per_day == Decimal("1.60")
     assert mqls.on_pace is False
+
+
+@pytest.mark.django_db
+def test_pacing_counts_the_sites_days_as_the_delivery_report_does(marketer, manager, ops, settings):
+    draft = AgreementFactory()  # a Berlin office calendar
+    MarketingCommitmentFactory(agreement=draft, mqls=30, new_leads=300)
+    signed_and_active(draft, marketer, manager, by=ops)
+    # The site in UTC, the agreement's calendar in Berlin. An MQL at
+    # 31 March 23:30 UTC (1 April 01:30 in Berlin) is March's on the delivery report, which
+    # counts the site's days: the pace of April has none delivered yet, as the report says.
+    assert settings.TIME_ZONE == "UTC"
+    late = LeadFactory(channel=ChannelFactory(is_marketing_sourced=True), stage="fan")
+    services.run_transition(
+        late, "hand_raise", by=marketer, at=dt.datetime(2026, 3, 31, 23, 30, tzinfo=dt.UTC)
+    )
+    april_1 = dt.datetime(2026, 4, 1, 12, tzinfo=dt.UTC)
+    snapshot_marketing_pacing(april_1)
+    april = ReportFilters(start_day=dt.date(2026, 4, 1), end_day=dt.date(2026, 4, 1))
+    [reported] = [
+        r["delivered"]
+        for r in marketing_delivery(april, april_1)
+        if r["section"] == "commitment" and r["key"] == "mqls"
+    ]
+    mqls = PacingSnapshot.objects.get(figure="mqls")
+    assert (mqls.period_start, mqls.delivered, reported) == (dt.date(2026, 4, 1), 0, 0)
+    # On 1 April in Berlin's evening (22:30 UTC) it is still 1 April on the site: one day.
+    snapshot_marketing_pacing(dt.datetime(2026, 4, 1, 22, 30, tzinfo=dt.UTC))
+    assert PacingSnapshot.objects.filter(figure="mqls").count() == 1
 
 
 @pytest.mark.django_db
