@@ -42,6 +42,8 @@ ENCODING_NAMES = {
     "mac_roman": "Mac Roman",
     "utf-8-sig": "UTF-8",
     "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16",
+    "utf-16-be": "UTF-16",
 }
 # The encodings a person may choose instead of the guessed one (preview page).
 ENCODING_CHOICES = (
@@ -145,6 +147,15 @@ def _decode(data: bytes) -> tuple[str, str, tuple[str, list[int]] | None]:
         data = data[3:]  # rows of another encoding added to a UTF-8 file: read line by line
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return _strict(data, "utf-16"), "utf-16", None
+    utf16 = _utf16_without_bom(data)
+    if utf16:
+        try:
+            return data.decode(utf16), utf16, None
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(
+                "This file looks like UTF-16 text but cannot be read as it (it may be cut "
+                "short); save it as CSV UTF-8 and upload that."
+            ) from exc
     if b"\x00" in data[:65536]:
         raise ImportFileError(
             "This file is not a CSV or Excel file (it contains binary data). "
@@ -167,6 +178,24 @@ def _decode(data: bytes) -> tuple[str, str, tuple[str, list[int]] | None]:
     )
     odd = min((encoding, other), ("utf-8", utf8), key=lambda group: len(group[1]))
     return text, f"utf-8+{encoding}", odd
+
+
+def _utf16_without_bom(data: bytes) -> str:
+    """The byte order of UTF-16 text without a byte order mark ("utf-16-le" or
+    "utf-16-be"; "" for other files): a list's letters, digits, commas and line breaks
+    are mostly ASCII, each written beside a NUL, always on the same side. Binary data
+    that looks so decodes to control characters and is refused as binary."""
+    sample = data[:65536]
+    pairs = len(sample) // 2
+    if pairs < 4:
+        return ""
+    even = sample[0 : 2 * pairs : 2].count(0)
+    odd = sample[1 : 2 * pairs : 2].count(0)
+    if odd >= pairs / 4 and even <= odd / 20:
+        return "utf-16-le"
+    if even >= pairs / 4 and odd <= even / 20:
+        return "utf-16-be"
+    return ""
 
 
 def _is_utf8(line: bytes) -> bool:

@@ -8,7 +8,7 @@ from agreements.models import Channel
 from agreements.stages import Stage
 from leads.importing.batches import create_batch, run_batch
 from leads.importing.cleaning import clean_rows
-from leads.importing.files import ImportFileError, read_table
+from leads.importing.files import ImportFileError, encoding_label, read_table
 from leads.importing.presets import auto_mapping, detect_preset
 from leads.models import Activity, ImportRowError, Lead
 from tests.leads import import_files as files
@@ -81,6 +81,31 @@ def test_utf16_tab_file_from_excel_unicode_text(channel):
     assert (table.encoding, table.delimiter) == ("utf-16", "\t")
     _import(data, "people.txt", channel)
     assert Lead.objects.get(email="zoe@societe.example").first_name == "Zoë"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read(encoding, channel):
+    data = "Email\tFirst Name\r\nzoe@societe.example\tZoë\r\nann@alpha.example\tAnn\r\n"
+    table = read_table(data.encode(encoding), "people.txt")
+    assert (encoding_label(table.encoding), table.delimiter) == ("UTF-16", "\t")
+    assert table.rows == [
+        (2, ["zoe@societe.example", "Zoë"]),
+        (3, ["ann@alpha.example", "Ann"]),
+    ]
+    _import(data.encode(encoding), "people.txt", channel)
+    assert Lead.objects.get(email="zoe@societe.example").first_name == "Zoë"
+
+
+def test_utf16_without_a_byte_order_mark_cut_short_says_to_save_as_utf8():
+    data = "Email,First Name\r\nzoe@societe.example,Zoë\r\n".encode("utf-16-le")
+    with pytest.raises(ImportFileError, match=r"UTF-16.*save it as CSV UTF-8"):
+        read_table(data[:-1], "people.csv")
+
+
+def test_binary_data_with_nuls_on_one_side_is_still_binary():
+    data = b"".join(n.to_bytes(2, "little") for n in range(1, 250)) * 4
+    with pytest.raises(ImportFileError, match="binary data"):
+        read_table(data, "numbers.csv")
 
 
 def test_zoom_attendee_report_skips_preamble_and_host(channel):
