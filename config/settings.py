@@ -335,6 +335,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Off: import-export's own escaping only strips a leading "="; leads.resources escapes
 # every exported cell with leads.spreadsheet.safe_cell, the sanitiser of every export.
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
+# A control character a sheet cannot hold becomes U+FFFD in the admin's XLSX exports
+# (import-export's default is to fail the export).
+IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 # Web-to-lead: the largest body accepted, and posts per token per minute.
 INTAKE_MAX_BODY_BYTES = int(env("INTAKE_MAX_BODY_BYTES", str(64 * 1024)))
 INTAKE_RATE = (int(env("INTAKE_POSTS_PER_MINUTE", "60")), 60)

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.http import HttpResponse
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from leads.spreadsheet import safe_row
 
@@ -76,16 +78,14 @@ def csv_export(report: Report, f: ReportFilters, rows: list[dict[str, Any]]) -> 
 
 def xlsx_export(report: Report, f: ReportFilters, rows: list[dict[str, Any]]) -> HttpResponse:
     """One workbook: a sheet per section, numbers as numbers."""
-    from openpyxl import Workbook
-
     book = Workbook()
     book.remove(book.active)
     for section, header, body in _blocks(report, rows):
         sheet = book.create_sheet(_sheet_title(section.title, book.sheetnames))
-        sheet.append(safe_row([f"{report.title}: {section.title}", f.label()]))
-        sheet.append(safe_row(header))
+        sheet.append(_sheet_row([f"{report.title}: {section.title}", f.label()]))
+        sheet.append(_sheet_row(header))
         for line in body:
-            sheet.append(safe_row(line))
+            sheet.append(_sheet_row(line))
     if not book.sheetnames:
         book.create_sheet("Report")
     out = io.BytesIO()
@@ -93,6 +93,16 @@ def xlsx_export(report: Report, f: ReportFilters, rows: list[dict[str, Any]]) ->
     response = HttpResponse(out.getvalue(), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="{file_name(report, f, "xlsx")}"'
     return response
+
+
+def _sheet_row(values: list[Any]) -> list[Any]:
+    """A row as a sheet may hold it: formulas escaped, and the control characters a cell
+    cannot hold (a vertical tab pasted into a campaign's name) read as a space — openpyxl
+    refuses them, and the export answered 500."""
+    return [
+        ILLEGAL_CHARACTERS_RE.sub(" ", value) if isinstance(value, str) else value
+        for value in safe_row(values)
+    ]
 
 
 def _sheet_title(title: str, taken: list[str]) -> str:

@@ -7,6 +7,8 @@ import csv
 import io
 
 import pytest
+from import_export.formats.base_formats import XLSX
+from openpyxl import load_workbook
 
 from leads.resources import LeadResource
 from leads.spreadsheet import csv_response, safe_cell
@@ -81,6 +83,16 @@ def test_the_admin_lead_export_escapes_every_formula_and_keeps_phones():
     assert row["last_name"] == "' =1+1"
     assert row["company"] == "'\n@SUM(A1)"
     assert row["phone"] == "+49 30 1234567"
+
+
+@pytest.mark.django_db
+def test_the_admin_lead_xlsx_export_holds_a_control_character():
+    # A vertical tab pasted into a company name: openpyxl refuses it in a cell, and
+    # import-export failed the whole export unless told to replace it (settings).
+    LeadFactory(email="vt@example.com", company="Acme\x0bGmbH")
+    book = load_workbook(io.BytesIO(XLSX().export_data(LeadResource().export())))
+    values = [cell.value for row in book.active.iter_rows() for cell in row]
+    assert "Acme\N{REPLACEMENT CHARACTER}GmbH" in values
 
 
 def test_csv_downloads_escape_header_and_cells():
