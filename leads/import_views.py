@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
@@ -57,6 +58,8 @@ PREVIEW_ERRORS = 100
 REVERT_LIST = 200
 # The import's leads listed per page of its result.
 BATCH_LEADS = 50
+# Past this many columns the mapping page asks, per lead field, which column fills it.
+MAPPING_BY_COLUMN_MAX = 200
 
 
 class UploadForm(forms.Form):
@@ -91,8 +94,8 @@ class UploadForm(forms.Form):
         return upload
 
 
-class MappingForm(forms.Form):
-    """One choice per header of the file, plus an optional name to save the mapping under."""
+class SaveAsForm(forms.Form):
+    """The optional name to save a mapping under, shared by both mapping forms."""
 
     save_as = forms.CharField(
         required=False,
@@ -100,6 +103,10 @@ class MappingForm(forms.Form):
         label="Save this mapping as",
         help_text="Optional. Next time, pick it when you upload a file of this kind.",
     )
+
+
+class MappingForm(SaveAsForm):
+    """One choice per header of the file, plus an optional name to save the mapping under."""
 
     def __init__(self, *args, headers: list[str], initial_columns: list[str], **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
@@ -124,6 +131,75 @@ class MappingForm(forms.Form):
 
     def rows(self) -> list[tuple[forms.BoundField, str]]:
         return [(self[f"col_{i}"], h) for i, h in enumerate(self.headers)]
+
+
+class WideMappingForm(SaveAsForm):
+    """For a file too wide for one choice per column: one choice per lead field, of the
+    column that fills it (each field from one column; the other columns are not imported)."""
+
+    def __init__(  # type: ignore[no-untyped-def]
+        self, *args, headers: list[str], initial_columns: list[str], samples: list[str], **kwargs
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.headers = headers
+        choices = [("", "— not in this file —")] + [
+            (str(i), _column_choice(i, header, samples[i])) for i, header in enumerate(headers)
+        ]
+        for column in COLUMNS.values():
+            first = next((i for i, c in enumerate(initial_columns) if c == column.identifier), "")
+            self.fields[f"source_{column.identifier}"] = forms.ChoiceField(
+                choices=choices, required=False, label=column.label, initial=str(first)
+            )
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        data = super().clean()
+        taken: dict[str, str] = {}
+        for identifier, column in COLUMNS.items():
+            index = data.get(f"source_{identifier}", "")
+            if index in taken:
+                header = self.headers[int(index)] or f"column {int(index) + 1}"
+                raise forms.ValidationError(
+                    f"“{header}” is chosen for both {taken[index]} and {column.label}; "
+                    "a column fills one field."
+                )
+            if index:
+                taken[index] = column.label
+        if not data.get("source_email"):
+            raise forms.ValidationError("Choose the column that holds the email address.")
+        return data
+
+    def columns(self) -> list[str]:
+        columns = [""] * len(self.headers)
+        for identifier in COLUMNS:
+            index = self.cleaned_data.get(f"source_{identifier}", "")
+            if index:
+                columns[int(index)] = identifier
+        return columns
+
+    def rows(self) -> list[tuple[forms.BoundField, str]]:
+        return [(self[f"source_{c.identifier}"], c.label) for c in COLUMNS.values()]
+
+
+def _column_choice(index: int, header: str, sample: str) -> str:
+    """A column as the wide mapping form offers it: its header and its first value."""
+    name = header or f"(column {index + 1} has no header)"
+    sample = " ".join(sample.split())
+    return f"{name} — e.g. {sample[:30]}" if sample else name
+
+
+def _mapping_form(
+    request: HttpRequest, table: Table, initial: list[str]
+) -> MappingForm | WideMappingForm:
+    """One choice per column, or for a file too wide to post that (Django takes at most
+    DATA_UPLOAD_MAX_NUMBER_FIELDS fields), one choice per lead field."""
+    data = request.POST or None
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    fits = limit is None or len(table.headers) + 10 <= limit
+    if fits and len(table.headers) <= MAPPING_BY_COLUMN_MAX:
+        return MappingForm(data, headers=table.headers, initial_columns=initial)
+    first = table.rows[0][1] if table.rows else []
+    samples = [first[i] if i < len(first) else "" for i in range(len(table.headers))]
+    return WideMappingForm(data, headers=table.headers, initial_columns=initial, samples=samples)
 
 
 def _batch(batch_id: int) -> ImportBatch:
@@ -207,7 +283,7 @@ def import_mapping(request: HttpRequest, batch_id: int) -> HttpResponse:
         saved = SavedMapping.objects.filter(pk=saved_id).first()
         if saved is not None:
             initial = auto_mapping(table.headers, saved.mapping)
-    form = MappingForm(request.POST or None, headers=table.headers, initial_columns=initial)
+    form = _mapping_form(request, table, initial)
     if request.method == "POST" and form.is_valid():
         columns = form.columns()
         batch.mapping = {
@@ -228,7 +304,7 @@ def import_mapping(request: HttpRequest, batch_id: int) -> HttpResponse:
             )
             messages.success(request, f"Mapping saved as “{name}”.")
         return redirect("leads:import_preview", batch.pk)
-    samples = [[cells[i] for _, cells in table.rows[:3]] for i in range(len(table.headers))]
+    wide = isinstance(form, WideMappingForm)
     unknown = set(batch.mapping.get("unrecognised", []))
     return render(
         request,
@@ -236,15 +312,21 @@ def import_mapping(request: HttpRequest, batch_id: int) -> HttpResponse:
         {
             "batch": batch,
             "form": form,
+            "wide": wide,
             "rows": [
-                (field, header, samples[i], i in unknown)
-                for i, (field, header) in enumerate(form.rows())
+                (field, label, [] if wide else _samples(table, i), not wide and i in unknown)
+                for i, (field, label) in enumerate(form.rows())
             ],
             "saved_mappings": SavedMapping.objects.all(),
             **_encoding_context(batch, table),
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _samples(table: Table, index: int) -> list[str]:
+    """A column's values in the file's first rows."""
+    return [cells[index] for _, cells in table.rows[:3]]
 
 
 @require_http_methods(["GET", "POST"])

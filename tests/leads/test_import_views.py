@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from html.parser import HTMLParser
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -134,6 +135,89 @@ def test_the_mapping_needs_an_email_column(client, marketer, channel):
     response = client.post(reverse("leads:import_mapping", args=[batch.pk]), {"col_0": ""})
     assert response.status_code == 400
     assert "email address" in response.content.decode()
+
+
+class FormFields(HTMLParser):
+    """What a browser posts for the page's mapping form: each named field, with the option
+    selected (or the first one) for a select."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self.in_form = False
+        self.select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        attrs = dict(attrs)
+        if tag == "form":
+            self.in_form = attrs.get("data-testid") == "mapping-form"
+        elif self.in_form and tag == "input" and attrs.get("name"):
+            self.fields[attrs["name"]] = attrs.get("value") or ""
+        elif self.in_form and tag == "select":
+            self.select = attrs["name"]
+        elif (
+            self.select
+            and tag == "option"
+            and (self.select not in self.fields or "selected" in attrs)
+        ):
+            self.fields[self.select] = attrs.get("value") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self.select = None
+        elif tag == "form":
+            self.in_form = False
+
+
+def posted_fields(page) -> dict[str, str]:
+    parser = FormFields()
+    parser.feed(page.content.decode())
+    return parser.fields
+
+
+def wide_file(columns: int) -> bytes:
+    headers = ["email", "Company name"] + [f"Custom property {i}" for i in range(columns - 2)]
+    values = ["ada@engines.example", "Engines"] + ["v"] * (columns - 2)
+    return (",".join(headers) + "\n" + ",".join(values) + "\n").encode()
+
+
+def test_a_file_of_a_thousand_columns_can_be_mapped(client, marketer, channel):
+    client.force_login(marketer)
+    response = upload(client, channel, wide_file(1001), name="hubspot.csv")
+    batch = ImportBatch.objects.get()
+    assert response.url == reverse("leads:import_mapping", args=[batch.pk])
+    fields = posted_fields(client.get(response.url))
+    assert len(fields) < 20
+    assert (fields["source_email"], fields["source_company"]) == ("0", "1")
+    fields["source_title"] = "7"  # "Custom property 5" holds the job title
+    response = client.post(response.url, fields)
+    assert response.status_code == 302
+    assert response.url == reverse("leads:import_preview", args=[batch.pk])
+    batch.refresh_from_db()
+    assert batch.mapping["columns"][:2] == ["email", "company"]
+    assert batch.mapping["columns"][7] == "title"
+    assert set(batch.mapping["columns"][2:7] + batch.mapping["columns"][8:]) == {""}
+    assert 'data-testid="count-create">1<' in client.get(response.url).content.decode()
+
+
+def test_a_wide_file_cannot_give_one_column_to_two_fields(client, marketer, channel):
+    client.force_login(marketer)
+    upload(client, channel, wide_file(1001), name="hubspot.csv")
+    batch = ImportBatch.objects.get()
+    url = reverse("leads:import_mapping", args=[batch.pk])
+    response = client.post(url, {"source_email": "0", "source_company": "5", "source_title": "5"})
+    assert response.status_code == 400
+    assert "“Custom property 3” is chosen for both" in response.content.decode()
+    response = client.post(url, {"source_company": "1"})
+    assert response.status_code == 400
+    assert "email address" in response.content.decode()
+
+
+def test_a_normal_file_is_still_mapped_column_by_column(client, marketer, channel):
+    client.force_login(marketer)
+    response = upload(client, channel, b"Kontakt-Mail;Vorname\nada@engines.example;Ada\n")
+    fields = posted_fields(client.get(response.url))
+    assert set(fields) == {"csrfmiddlewaretoken", "col_0", "col_1", "save_as"}
 
 
 def test_rejected_rows_download_escapes_formulas(client, marketer, channel):
