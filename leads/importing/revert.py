@@ -4,8 +4,11 @@ A revert removes only what its batch created that nothing else has touched since
 another import, web-to-lead, the API, a rep's touch, stage move or reassignment,
 the SLA engine beyond the clock the batch started. It empties the fields the batch
 filled on existing leads while they still hold the batch's value, and takes the
-batch's touch point (activity and ledger row) off them. Everything it keeps is
-listed with why, before (the plan) and after (the batch's `revert_kept`).
+batch's touch point (activity and ledger row) off them. A lead that a reverted import
+created and kept only because this batch also contained it is, for this revert, as if
+this batch had created it: the last revert of the imports that brought a lead removes
+it. Everything it keeps is listed with why, before (the plan) and after (the batch's
+`revert_kept`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from leads.models import (
@@ -118,22 +121,68 @@ def plan_revert(batch: ImportBatch, *, lock: bool = False) -> RevertPlan:
     transaction ends, so nobody works them between the plan and the revert.
     """
     plan = RevertPlan(batch)
-    created = Lead.with_merged.filter(source_batch=batch).order_by("pk")
+    own = _own(batch)
+    created = Lead.with_merged.filter(
+        Q(source_batch=batch) | Q(pk__in=_adopted(batch).values("lead_id"))
+    ).order_by("pk")
     if lock:
         created = created.select_for_update()
     emails = dict(created.values_list("pk", "email"))
-    touched = touched_since(batch, list(emails))
+    touched = _touched(own, list(emails))
     plan.kept += [Kept(pk, emails[pk], touched[pk]) for pk in emails if pk in touched]
     plan.remove = [pk for pk in emails if pk not in touched]
     _plan_restores(plan, lock=lock)
-    plan.accounts = _unused_accounts(batch, plan)
+    plan.accounts = _unused_accounts(batch, plan, own.creators)
     return plan
 
 
+@dataclass
+class _Own:
+    """What a revert counts as its own on the leads it checks: its batch; the keys of the
+    list entries (activities and their touch points) that are its or a reverted creator's;
+    the leads a reverted import created and this batch met, each with the version the
+    imports left it at (1, or 2 when this batch filled a field); those creators."""
+
+    batch: ImportBatch
+    keys: list[str]
+    versions: dict[int, int] = field(default_factory=dict)
+    creators: list[ImportBatch] = field(default_factory=list)
+
+
+def _adopted(batch: ImportBatch) -> QuerySet[ImportChange]:
+    """The batch's entries for the leads a reverted import created and kept because this
+    batch also contained them: when this one is reverted, they are its to remove."""
+    return ImportChange.objects.filter(
+        batch=batch, lead__source_batch__status=ImportBatch.Status.REVERTED
+    )
+
+
+def _own(batch: ImportBatch) -> _Own:
+    """What the revert of this batch counts as its own (see _Own)."""
+    met = _adopted(batch)
+    versions = {
+        lead_id: 2 if filled else 1 for lead_id, filled in met.values_list("lead_id", "filled")
+    }
+    creators = list(
+        ImportBatch.objects.filter(
+            pk__in=met.values("lead__source_batch"), status=ImportBatch.Status.REVERTED
+        )
+    )
+    keys = list(dict.fromkeys([activity_key(batch), *map(activity_key, creators)]))
+    return _Own(batch, keys, versions, creators)
+
+
 def _plan_restores(plan: RevertPlan, *, lock: bool) -> None:
-    """The fields the batch filled on existing leads that still hold its value."""
+    """The fields the batch filled on existing leads that still hold its value (none on
+    the leads the revert removes)."""
+    removed = set(plan.remove)
     changes = ImportChange.objects.filter(batch=plan.batch).order_by("lead_id")
-    for part in in_chunks(list(changes.values_list("lead_id", "filled", "wrote_activity")), 500):
+    rows = [
+        row
+        for row in changes.values_list("lead_id", "filled", "wrote_activity")
+        if row[0] not in removed
+    ]
+    for part in in_chunks(rows, 500):
         leads = Lead.objects.filter(pk__in=[lead_id for lead_id, _, _ in part]).only(
             "email", *FIELD_LABELS
         )
@@ -157,13 +206,19 @@ def _plan_restores(plan: RevertPlan, *, lock: bool) -> None:
                     )
 
 
-def _unused_accounts(batch: ImportBatch, plan: RevertPlan) -> list[int]:
-    """The companies the batch created that no lead or deal will use after the revert
-    (the leads it deletes, and those it takes the company off, do not count)."""
+def _unused_accounts(
+    batch: ImportBatch, plan: RevertPlan, creators: Sequence[ImportBatch] = ()
+) -> list[int]:
+    """The companies the batch (or a reverted creator of a lead it removes) created that
+    no lead or deal will use after the revert (the leads it deletes, and those it takes
+    the company off, do not count)."""
     removed = set(plan.remove)
     removed.update(pk for pk, fields in plan.restore.items() if "account_id" in fields)
+    created = dict.fromkeys(batch.accounts_created)
+    for creator in creators:
+        created.update(dict.fromkeys(creator.accounts_created))
     unused = []
-    for part in in_chunks(list(batch.accounts_created), IN_CHUNK):
+    for part in in_chunks(list(created), IN_CHUNK):
         used = {
             account_id
             for pk, account_id in Lead.objects.filter(account_id__in=part).values_list(
@@ -178,36 +233,37 @@ def _unused_accounts(batch: ImportBatch, plan: RevertPlan) -> list[int]:
 
 def touched_since(batch: ImportBatch, lead_ids: Sequence[int]) -> dict[int, str]:
     """Of the leads this batch created, those something else touched since, with why."""
+    return _touched(_own(batch), lead_ids)
+
+
+def _touched(own: _Own, lead_ids: Sequence[int]) -> dict[int, str]:
     touched: dict[int, str] = {}
-    key = activity_key(batch)
     for part in in_chunks(list(lead_ids), IN_CHUNK):
         for reason_of in _TOUCH_CHECKS:
-            for lead_id, reason in reason_of(batch, part, key):
+            for lead_id, reason in reason_of(own, part):
                 touched.setdefault(lead_id, reason)
     return touched
 
 
-def _merged(batch: ImportBatch, part: Sequence[int], key: str) -> Iterable[tuple[int, str]]:
+def _merged(own: _Own, part: Sequence[int]) -> Iterable[tuple[int, str]]:
     rows = Lead.with_merged.filter(pk__in=part, merged_into__isnull=False)
     for pk, survivor in rows.values_list("pk", "merged_into_id"):
         yield pk, f"it was merged into lead {survivor}"
 
 
-def _other_imports(batch: ImportBatch, part: Sequence[int], key: str) -> Iterable[tuple[int, str]]:
+def _other_imports(own: _Own, part: Sequence[int]) -> Iterable[tuple[int, str]]:
     rows = (
         ImportChange.objects.filter(lead_id__in=part)
-        .exclude(batch=batch)
+        .exclude(batch=own.batch)
         .values_list("lead_id", "batch_id", "batch__file_name")
     )
     return ((pk, f"import #{other} ({name}) also contained it") for pk, other, name in rows)
 
 
-def _other_activities(
-    batch: ImportBatch, part: Sequence[int], key: str
-) -> Iterable[tuple[int, str]]:
+def _other_activities(own: _Own, part: Sequence[int]) -> Iterable[tuple[int, str]]:
     rows = (
         Activity.objects.filter(lead_id__in=part)
-        .exclude(kind=Activity.Kind.LIST_IMPORT, once_key=key)
+        .exclude(kind=Activity.Kind.LIST_IMPORT, once_key__in=own.keys)
         .values_list("lead_id", "kind", "side")
     )
     for pk, kind, side in rows:
@@ -220,13 +276,13 @@ def _other_activities(
             yield pk, f"it has a later activity ({label})"
 
 
-def _other_events(batch: ImportBatch, part: Sequence[int], key: str) -> Iterable[tuple[int, str]]:
+def _other_events(own: _Own, part: Sequence[int]) -> Iterable[tuple[int, str]]:
     # The batch's touch point carries its row's date (a registration time), not the
     # import's: it is the batch's own when its list entry has that time.
     own_entry = Activity.objects.filter(
         lead=OuterRef("lead"),
         kind=Activity.Kind.LIST_IMPORT,
-        once_key=key,
+        once_key__in=own.keys,
         occurred_at=OuterRef("at"),
     )
     rows = (
@@ -238,7 +294,7 @@ def _other_events(batch: ImportBatch, part: Sequence[int], key: str) -> Iterable
     return ((pk, EVENT_REASONS.get(kind, "its history moved on")) for pk, kind in rows)
 
 
-def _other_records(batch: ImportBatch, part: Sequence[int], key: str) -> Iterable[tuple[int, str]]:
+def _other_records(own: _Own, part: Sequence[int]) -> Iterable[tuple[int, str]]:
     checks = (
         (
             Assignment.objects.filter(lead_id__in=part).exclude(at=F("lead__created_at")),
@@ -255,9 +311,13 @@ def _other_records(batch: ImportBatch, part: Sequence[int], key: str) -> Iterabl
             yield pk, reason
 
 
-def _edited(batch: ImportBatch, part: Sequence[int], key: str) -> Iterable[tuple[int, str]]:
-    rows = Lead.objects.filter(pk__in=part, version__gt=1).values_list("pk", flat=True)
-    return ((pk, "it was changed after the import") for pk in rows)
+def _edited(own: _Own, part: Sequence[int]) -> Iterable[tuple[int, str]]:
+    rows = Lead.objects.filter(pk__in=part, version__gt=1).values_list("pk", "version")
+    return (
+        (pk, "it was changed after the import")
+        for pk, version in rows
+        if version > own.versions.get(pk, 1)
+    )
 
 
 # Most telling reason first: the first one found for a lead is the one shown.

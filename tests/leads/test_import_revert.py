@@ -14,7 +14,7 @@ from agreements.models import Channel
 from leads import intake
 from leads.importing.batches import create_batch, preview_batch, run_batch
 from leads.importing.revert import plan_revert, revert_batch
-from leads.models import Activity, ImportBatch, Lead, LeadEvent
+from leads.models import Account, Activity, ImportBatch, Lead, LeadEvent
 from leads.services import assign, log_touch, run_transition
 from sla.check import run_check
 from tests.factories import LeadFactory
@@ -121,6 +121,88 @@ def test_a_list_that_changed_nothing_on_a_lead_still_keeps_it(channel):
 
     assert plan.remove == []
     assert Lead.objects.count() == 4
+
+
+@pytest.mark.parametrize("campaign", ["", "Spring list"])
+def test_reverting_a_list_and_then_its_identical_reimport_removes_its_leads(channel, campaign):
+    data = hubspot(range(4))
+    first = imported(data, "list.csv", channel, campaign)
+    second = imported(data, "list-again.csv", channel, campaign)
+    assert (second.created, second.unchanged) == (0, 4)
+    assert len(revert_batch(first, by=None).kept) == 4  # the re-import also contained them
+
+    plan = revert_batch(second, by=None)
+
+    assert len(plan.remove) == 4 and plan.kept == []
+    assert (plan.restore, plan.touch_points) == ({}, [])
+    assert not Lead.with_merged.exists()
+    assert not Account.objects.exists()  # the companies the first import created
+    assert_ledger_matches_what_remains()
+
+
+def test_reverting_the_webinar_list_after_the_list_it_shared_people_with_removes_them(channel):
+    list_a = imported(hubspot(range(8)), "hubspot.csv", channel, "HubSpot Q1")
+    batch_b = imported(zoom_attendees(range(5, 12)), "zoom.csv", channel, "Q1 webinar")
+    revert_batch(list_a, by=None)
+    assert set(Lead.objects.values_list("email", flat=True)) == emails(range(5, 12))
+
+    plan = revert_batch(batch_b, by=None)
+
+    assert (len(plan.remove), plan.kept) == (7, [])
+    assert not Lead.with_merged.exists()
+    assert_ledger_matches_what_remains()
+
+
+def test_the_later_list_filled_a_field_and_its_revert_still_removes_the_lead(channel):
+    data = b"Email,First Name\nada@engines.example,Ada\n"
+    first = imported(data, "names.csv", channel, "")
+    second = imported(b"Email,Job Title\nada@engines.example,CTO\n", "titles.csv", channel, "")
+    assert second.updated == 1
+    revert_batch(first, by=None)
+
+    plan = revert_batch(second, by=None)
+
+    assert (len(plan.remove), plan.kept, plan.restore) == (1, [], {})
+    assert not Lead.with_merged.exists()
+
+
+def test_a_lead_of_a_reverted_list_that_a_rep_touched_since_stays_with_why(channel, rep):
+    data = hubspot(range(2))
+    first = imported(data, "list.csv", channel, "")
+    second = imported(data, "list-again.csv", channel, "")
+    revert_batch(first, by=None)
+    lead = Lead.objects.order_by("pk").first()
+    _touch(lead, rep)
+
+    plan = revert_batch(second, by=None)
+
+    assert len(plan.remove) == 1
+    assert [(k.id, k.reason) for k in plan.kept] == [(lead.pk, "a rep logged a call on it")]
+    assert list(Lead.objects.values_list("pk", flat=True)) == [lead.pk]
+
+
+def test_a_lead_a_third_live_list_also_contained_stays(channel):
+    data = hubspot(range(2))
+    first = imported(data, "list.csv", channel, "")
+    second = imported(data, "list-again.csv", channel, "")
+    third = imported(zoom_attendees(range(1, 2)), "zoom.csv", channel, "")
+    revert_batch(first, by=None)
+
+    plan = revert_batch(second, by=None)
+
+    assert [k.reason for k in plan.kept] == [f"import #{third.pk} (zoom.csv) also contained it"]
+    assert set(Lead.objects.values_list("email", flat=True)) == emails(range(1, 2))
+
+
+def test_a_lead_whose_creating_list_is_live_is_not_removed_by_a_reimports_revert(channel):
+    data = hubspot(range(2))
+    imported(data, "list.csv", channel, "")
+    second = imported(data, "list-again.csv", channel, "")
+
+    plan = revert_batch(second, by=None)
+
+    assert (plan.remove, plan.kept) == ([], [])
+    assert Lead.objects.count() == 2
 
 
 def test_revert_takes_its_touch_point_off_existing_leads_and_off_the_ledger(channel):
