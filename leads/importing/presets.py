@@ -310,10 +310,10 @@ PRESETS_BY_ID = {p.identifier: p for p in PRESETS}
 
 
 def norm_header(header: str) -> str:
-    """Header as compared: BOM, quotes and surrounding spaces gone, lower-case, single spaces."""
-    return SPACE_RE.sub(
-        " ", (header or "").replace("\ufeff", "").strip().strip('"').strip()
-    ).lower()
+    """Header as compared: BOM, quotes and surrounding spaces gone, lower-case, single
+    spaces; an underscore is a space ("first_name" is "first name", as web-to-lead reads it)."""
+    text = (header or "").replace("\ufeff", "").replace("_", " ")
+    return SPACE_RE.sub(" ", text.strip().strip('"').strip()).lower()
 
 
 # Every header any preset or column knows → column identifier.

@@ -163,3 +163,11 @@ def test_a_closed_channel_is_refused_as_the_page_does(tmp_path, dry_run):
     assert "Closed (it takes no leads now): “purchased-list”" in str(excinfo.value)
     assert not Lead.objects.exists()
     assert not ImportBatch.objects.exists()
+
+
+@pytest.mark.django_db
+def test_headers_with_underscores_are_known_and_not_refused(tmp_path):
+    path = write(tmp_path, b"email,first_name,company\na@x.example,Ann,X\nb@x.example,,\n")
+    result = run(path, "--channel", "purchased-list")
+    assert (result["created"], result["file_warnings"]) == (2, [])
+    assert Lead.objects.get(email="a@x.example").first_name == "Ann"

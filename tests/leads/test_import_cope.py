@@ -166,6 +166,23 @@ def test_german_french_and_spanish_headers_are_mapped(headers):
     ]  # fmt: skip
 
 
+def test_headers_written_with_underscores_are_mapped_as_web_to_lead_maps_them(
+    client, marketer, channel
+):
+    headers = ["email_address", "first_name", "LAST_NAME", "job_title", "company_name"]
+    assert auto_mapping(headers) == ["email", "first_name", "last_name", "title", "company"]
+    client.force_login(marketer)
+    data = csv_bytes([headers, ["ada@engines.example", "Ada", "Lovelace", "CTO", "Engines"]])
+    response = upload(client, channel, data)
+    batch = ImportBatch.objects.get()
+    assert response.url == reverse("leads:import_preview", args=[batch.pk])  # no mapping step
+    run_batch(batch)
+    lead = Lead.objects.get()
+    assert (lead.first_name, lead.last_name, lead.title, lead.company) == (
+        "Ada", "Lovelace", "CTO", "Engines",
+    )  # fmt: skip
+
+
 def test_a_german_file_maps_every_column_and_goes_to_the_preview(client, marketer, channel):
     client.force_login(marketer)
     data = csv_bytes(
