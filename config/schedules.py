@@ -36,6 +36,8 @@ CHECK_SLA = "SLA check (every minute)"
 UNTOUCHED_FLAGS = "Untouched lead flags (daily)"
 MARKETING_PACING = "Marketing commitment pacing (daily)"
 REPORT_SNAPSHOTS = "Report snapshots (daily)"
+# Just after midnight: the day before is over (reports.migrations.0012 moved it from 23:55).
+REPORT_SNAPSHOTS_AT = "5 0 * * *"
 WAKE_NURTURED = "Wake nurtured leads (daily)"
 RESUME_IMPORTS = "Resume stalled imports (every minute)"
 EXPIRE_UPLOADS = "Expire abandoned uploads (hourly)"
@@ -106,10 +108,10 @@ SCHEDULES: list[Schedule] = [
     Schedule(
         REPORT_SNAPSHOTS,
         "reports.tasks.snapshot_reports",
-        "55 23 * * *",
-        "Stores today's funnel, SLA met and untouched buckets for the "
-        "trends report (late in the day, so the day's touches are in), and sums "
-        "the delivery tally's rows into one per day and key.",
+        REPORT_SNAPSHOTS_AT,
+        "Stores yesterday's funnel, SLA met and breached and untouched buckets for "
+        "the trends report, counted to the end of the day (so a clock due or a tenure "
+        "maturing in its last minutes is in).",
     ),
 ]
 

@@ -12,7 +12,7 @@ from leads.models import Lead
 
 from .figures.base import Figure
 from .figures.sales import SLA_BREACHED, SLA_MET, untouched
-from .filters import ReportFilters
+from .filters import ReportFilters, local_midnight
 from .models import ReportSnapshot
 from .sales import untouched_thresholds
 
@@ -52,14 +52,18 @@ def _figure_values(
     return values
 
 
-def take_snapshot(now: dt.datetime | None = None) -> int:
-    """Store today's figures for everyone and per team, rep (0: the lead desk), channel,
+def take_snapshot(now: dt.datetime | None = None, *, day: dt.date | None = None) -> int:
+    """Store a day's figures for everyone and per team, rep (0: the lead desk), channel,
     campaign and persona: leads per stage now; SLA met and breached (the sales activity
-    report's clocks due that day); untouched after each threshold (its cohort of the
-    tenures whose Nth day was today). Running it again the same day replaces that day's
-    rows. Returns the number of rows written."""
-    now = now or timezone.now()
-    day = timezone.localtime(now).date()
+    report's clocks due that day); untouched after each threshold (the tenures whose N
+    days ran out that day, up to now). `day`: a finished day, counted to its end (the
+    nightly task's, just after midnight); else today, up to now. Running it again for a
+    day replaces that day's rows. Returns the number of rows written."""
+    if day is not None:
+        # In UTC: arithmetic on a zoned datetime counts wall-clock days, not 24 h ones.
+        now = local_midnight(day + dt.timedelta(days=1)).astimezone(dt.UTC)
+    now = (now or timezone.now()).astimezone(dt.UTC)
+    day = day or timezone.localtime(now).date()
     values: dict[tuple[str, int], dict[str, int]] = {}
     for dimension, group in DIMENSIONS.items():
         if group is None:
@@ -81,7 +85,17 @@ def take_snapshot(now: dt.datetime | None = None) -> int:
         ("sla_breached", SLA_BREACHED, _day(day)),
     ]
     for i, days in enumerate(untouched_thresholds(), start=1):
-        figures.append((f"untouched_{i}", untouched(days), _day(day - dt.timedelta(days=days))))
+        # The tenures whose N days (of 24 h, as the figure counts them) ran out in the
+        # day: started N days before its first instant up to N days before now. Each
+        # tenure reaches its threshold in one day's snapshot, across a DST change too.
+        held = dt.timedelta(days=days)
+        cohort = ReportFilters(
+            start_day=day - held,
+            end_day=day - held,
+            exact_start=local_midnight(day).astimezone(dt.UTC) - held,
+            exact_end=now - held,
+        )
+        figures.append((f"untouched_{i}", untouched(days), cohort))
     for metric, figure, f in figures:
         for key, found in _figure_values(metric, figure, f, now).items():
             values.setdefault(key, {}).update(found)

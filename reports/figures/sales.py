@@ -48,8 +48,11 @@ def untouched(days: int) -> Figure:
     def where(f: ReportFilters, now: dt.datetime) -> Q:
         # The tenure's row says how long it went untouched (leads.ledger): no date
         # arithmetic per row.
+        # Days of 24 h: in UTC, as arithmetic on a zoned datetime counts wall-clock days.
         held = dt.timedelta(days=days)
-        return Q(at__lte=now - held) & (Q(untouched_for__isnull=True) | Q(untouched_for__gte=held))
+        return Q(at__lte=now.astimezone(dt.UTC) - held) & (
+            Q(untouched_for__isnull=True) | Q(untouched_for__gte=held)
+        )
 
     return Figure.part_of(
         tenures,
@@ -68,7 +71,7 @@ def not_yet(days: int) -> Figure:
     """Tenures that started in the range less than `days` days ago."""
 
     def where(f: ReportFilters, now: dt.datetime) -> Q:
-        return Q(at__gt=now - dt.timedelta(days=days))
+        return Q(at__gt=now.astimezone(dt.UTC) - dt.timedelta(days=days))
 
     return Figure.part_of(
         tenures,

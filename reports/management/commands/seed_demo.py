@@ -750,10 +750,11 @@ class Replay:
             pass
 
     def end_of_day(self, at: dt.datetime) -> None:
-        """What the scheduled tasks did that evening: the SLA check, then the snapshots."""
+        """What the scheduled tasks did after a day: the SLA check, then the snapshots
+        (the day before `at`'s, as the nightly task stores it)."""
         while breach_due_clocks(at, BREACH_BATCH):
             pass
-        report_services.take_snapshot(at)
+        report_services.take_snapshot(day=timezone.localdate(at) - dt.timedelta(days=1))
         pacing.snapshot_marketing_pacing(at)
 
     def take_in(self, at: dt.datetime, channel_pk: int, members: list[Plan]) -> None:
@@ -812,5 +813,5 @@ class Replay:
 
 
 def _day_end(day: dt.date) -> dt.datetime:
-    """When the daily snapshots of a (site-local) day are taken: 23:55."""
-    return timezone.make_aware(dt.datetime.combine(day, dt.time(23, 55)))
+    """When the daily snapshot of a (site-local) day is taken: just after it, 00:05."""
+    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 5)))
