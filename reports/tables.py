@@ -465,8 +465,9 @@ PIPELINE_SECTIONS = (
         chart=Chart("Attributed pipeline by model", "bar", ("first", "last", "linear")),
         note="Touch points: the campaign touches (list imports, forms, …) before the deal "
         "opened. First / last touch credit the whole amount to one; linear splits it in cents, "
-        "the remainder on the last; deals without a touch point are unattributed. Each column "
-        "adds up to the pipeline opened.",
+        "each share rounded down to the cent and the remainder on the last (never a negative "
+        "share); deals without a touch point are unattributed. Each column adds up to the "
+        "pipeline opened.",
     ),
     Section(
         "cost",
