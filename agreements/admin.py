@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -30,6 +31,7 @@ from .models import (
     Term,
     TouchGoal,
 )
+from .touches import TOUCH_KINDS, default_touch_kinds
 
 
 class SignedPartAdmin(SimpleHistoryAdmin):
@@ -249,8 +251,21 @@ class MarketingCommitmentInline(AgreementPartInline):
     model = MarketingCommitment
 
 
+class AgreementForm(forms.ModelForm):
+    """The version's own fields; the kinds of touch as boxes to tick."""
+
+    touch_kinds = forms.MultipleChoiceField(
+        choices=TOUCH_KINDS,
+        widget=forms.CheckboxSelectMultiple,
+        initial=default_touch_kinds,
+        label="Activities that count as a sales touch",
+        help_text=Agreement._meta.get_field("touch_kinds").help_text,
+    )
+
+
 @admin.register(Agreement)
 class AgreementAdmin(SimpleHistoryAdmin):
+    form = AgreementForm
     list_display = ("version", "title", "status", "signatures", "effective_from")
     list_filter = ("status",)
     inlines = [ResponseRuleInline, TouchGoalInline, MarketingCommitmentInline]
@@ -260,7 +275,10 @@ class AgreementAdmin(SimpleHistoryAdmin):
         (
             "Sales commitments",
             {
-                "fields": ("untouched_days_1", "untouched_days_2", "untouched_days_3"),
+                "fields": (
+                    "touch_kinds",
+                    ("untouched_days_1", "untouched_days_2", "untouched_days_3"),
+                ),
                 "description": "Response rules and touch goals are below.",
             },
         ),
@@ -316,7 +334,7 @@ class AgreementAdmin(SimpleHistoryAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is not None and obj.is_read_only:
             editable = ("version", "title", "notes", "calendar", "lead_scoring_enabled")
-            thresholds = ("untouched_days_1", "untouched_days_2", "untouched_days_3")
+            thresholds = ("touch_kinds", "untouched_days_1", "untouched_days_2", "untouched_days_3")
             requests = (
                 "content_request_days",
                 "content_request_warn_at_percent",

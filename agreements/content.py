@@ -19,6 +19,7 @@ import json
 from typing import Any
 
 from .calendar import CalendarError, parse_working_days
+from .touches import DEFAULT_TOUCH_KINDS
 
 RULE_FIELDS = (
     "stage",
@@ -100,6 +101,7 @@ def content(agreement: Any) -> dict[str, Any]:
             agreement.untouched_days_2,
             agreement.untouched_days_3,
         ],
+        **_touch_kinds(agreement),
         "calendar": _calendar(agreement),
         "response_rules": _rows(agreement.rules.order_by("pk"), RULE_FIELDS),
         "touch_goals": _rows(agreement.touch_goals.order_by("pk"), GOAL_FIELDS),
@@ -108,6 +110,13 @@ def content(agreement: Any) -> dict[str, Any]:
         "stage_definitions": _rows(agreement.definitions.order_by("pk"), DEFINITION_FIELDS),
         **_content_requests(agreement),
     }
+
+
+def _touch_kinds(agreement: Any) -> dict[str, Any]:
+    """The activities that count as a sales touch, when the version narrows them: a version
+    that counts every kind (every version signed before ops could choose) reads as signed."""
+    kinds = list(agreement.touch_kinds or DEFAULT_TOUCH_KINDS)
+    return {} if kinds == list(DEFAULT_TOUCH_KINDS) else {"touch_kinds": kinds}
 
 
 def _content_requests(agreement: Any) -> dict[str, Any]:

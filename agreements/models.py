@@ -16,6 +16,7 @@ from agreements.stages import STAGE_LEVEL, Stage
 
 from . import content as signed_content
 from .calendar import CalendarError, CalendarSpec, parse_working_days
+from .touches import DEFAULT_TOUCH_KINDS, default_touch_kinds
 
 
 class AgreementError(Exception):
@@ -488,6 +489,12 @@ class Agreement(models.Model):
     untouched_days_1 = models.PositiveIntegerField("first untouched threshold (days)", default=30)
     untouched_days_2 = models.PositiveIntegerField("second untouched threshold (days)", default=60)
     untouched_days_3 = models.PositiveIntegerField("third untouched threshold (days)", default=90)
+    touch_kinds = models.JSONField(
+        "activities that count as a sales touch",
+        default=default_touch_kinds,
+        help_text="Of what a rep logs, what counts as a sales touch: it meets the SLA clock, "
+        "counts toward touch goals and ends 'untouched'. A note never counts.",
+    )
     # Marketing's promise on sales' content requests (content.ContentRequest), on the same
     # clock and ladder as sales' follow-up: empty days, no promise (and nothing signed).
     content_request_days = models.PositiveSmallIntegerField(
@@ -678,7 +685,21 @@ class Agreement(models.Model):
             raise ValidationError(
                 "The untouched thresholds must grow: first < second < third (e.g. 30, 60, 90)."
             )
+        self.clean_touch_kinds()
         self.clean_content_request_promise()
+
+    def clean_touch_kinds(self) -> None:
+        """At least one kind, each a kind of touch, in the usual order."""
+        chosen = self.touch_kinds if isinstance(self.touch_kinds, list) else []
+        if not chosen or not set(chosen) <= set(DEFAULT_TOUCH_KINDS):
+            raise ValidationError(
+                {"touch_kinds": "Choose at least one kind of activity that counts as a touch."}
+            )
+        self.touch_kinds = [kind for kind in DEFAULT_TOUCH_KINDS if kind in chosen]
+
+    def counts_as_touch(self, kind: str) -> bool:
+        """Whether an activity of this kind, logged by the sales side, is a sales touch."""
+        return kind in (self.touch_kinds or DEFAULT_TOUCH_KINDS)
 
     def clean_content_request_promise(self) -> None:
         """Refuse a content-request promise the clock cannot keep (0 days, escalating early)."""

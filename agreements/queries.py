@@ -27,6 +27,7 @@ from .models import (
     Term,
     TouchGoal,
 )
+from .touches import DEFAULT_TOUCH_KINDS, TOUCH_KINDS
 
 
 def agreements_with_parts() -> Any:
@@ -255,6 +256,13 @@ def _calendar_lines(agreement: Agreement) -> dict[str, tuple[str, str]]:
     return lines
 
 
+def touch_kinds_text(agreement: Agreement | None) -> str:
+    """The activities that count as a sales touch, as people read them."""
+    kinds = agreement.touch_kinds if agreement is not None else DEFAULT_TOUCH_KINDS
+    names = [label.lower() for kind, label in TOUCH_KINDS if kind in (kinds or ())]
+    return f"{', '.join(names).capitalize()}; a note never counts."
+
+
 def _agreement_lines(agreement: Agreement) -> dict[str, dict[str, tuple[str, str]]]:
     """Every wording of a version, by section and key: (label, text)."""
     thresholds = (
@@ -273,6 +281,7 @@ def _agreement_lines(agreement: Agreement) -> dict[str, dict[str, tuple[str, str
             "notes": ("Introduction", agreement.notes.strip()),
         },
         "Qualification": {"scoring": ("Lead scoring", scoring)},
+        "Sales touches": {"kinds": ("Counts as a sales touch", touch_kinds_text(agreement))},
         "Untouched leads": {
             "days": (
                 "Untouched after",

@@ -87,6 +87,7 @@ def playbook_context(request: HttpRequest) -> dict[str, Any]:
         changes=changes,
         digest=digest,
         signatures_verified=_verified(agreement, digest),
+        touch_kinds_text=queries.touch_kinds_text(agreement),
     )
     return context
 

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from agreements import roles
 from config.security import client_ip, take_slot, too_many
 from leads import queries as lead_queries
+from leads import services as lead_services
 from leads.forms import TOUCH_CHOICES, TouchForm
 from leads.models import Activity, Lead, LeadError, sales_may
 
@@ -330,7 +331,7 @@ def lead_touch(request: HttpRequest, lead_id: int) -> HttpResponse:
         return _touch_refused(request, lead, form, attach, status=INVALID)
     data = form.cleaned_data
     try:
-        services.log_touch_with_assets(
+        touch = services.log_touch_with_assets(
             lead,
             by=request.user,
             kind=data["kind"],
@@ -346,7 +347,7 @@ def lead_touch(request: HttpRequest, lead_id: int) -> HttpResponse:
     label = "Note" if data["kind"] == Activity.Kind.NOTE else dict(TOUCH_CHOICES)[data["kind"]]
     used = len(attach.cleaned_data["assets"])
     with_what = f" with {used} content item{'s' if used != 1 else ''}" if used else ""
-    messages.success(request, f"{label} logged{with_what}.")
+    messages.success(request, lead_services.logged_message(touch, label, with_what))
     return redirect(lead.get_absolute_url())
 
 

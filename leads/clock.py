@@ -90,6 +90,13 @@ class Rules:
         finally:
             _HELD.reset(token)
 
+    def counts_as_touch(self, kind: str) -> bool:
+        """Whether an activity of this kind by the sales side is a sales touch under these
+        rules (the agreement's choice; every kind of touch without an agreement)."""
+        if kind not in Activity.SALES_TOUCH_KINDS:
+            return False
+        return self.agreement is None or self.agreement.counts_as_touch(kind)
+
     @property
     def calendar(self) -> CalendarSpec:
         """The business calendar time to first touch is counted in (Mon–Fri 09–17 UTC
@@ -210,7 +217,7 @@ def record_sales_touch(lead: Lead, touch: Activity, rules: Rules) -> list[LeadEv
     first touch, and the clock it settles. Returns its ledger events: the sales touch and
     what it did to the clock. Anything that is not a sales touch (a note, a marketing
     email, a system activity) changes nothing and returns none."""
-    if not touch.is_touch or touch.kind not in Activity.SALES_TOUCH_KINDS:
+    if not touch.is_touch or not rules.counts_as_touch(touch.kind):
         return []
     at, by = touch.occurred_at, touch.actor
     events = [ledger.event(lead, Kind.SALES_TOUCH, at, owner_id=lead.owner_id, actor=by)]

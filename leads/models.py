@@ -626,7 +626,8 @@ class Activity(models.Model):
         CONTENT_SHARED = "content_shared", "Content shared"
         CONTENT_OPENED = "content_opened", "Content opened"
 
-    # The human sales touches (DESIGN's "Sales touch"; a note is not one).
+    # What a rep logs as a touch; which of them count as a sales touch (DESIGN's "Sales
+    # touch") the agreement in force says (Agreement.touch_kinds). A note never counts.
     SALES_TOUCH_KINDS = (
         Kind.CALL,
         Kind.EMAIL,

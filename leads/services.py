@@ -282,6 +282,7 @@ def log_touch(
     if not sales and not marketing:
         raise LeadError("You are not allowed to log touches on this lead.")
     is_note = kind == Activity.Kind.NOTE
+    rules = clock.Rules.in_force()
     with transaction.atomic():
         locked = _lock_current(lead)
         if sales and not is_note and not locked.is_open:
@@ -299,18 +300,31 @@ def log_touch(
             occurred_at=at,
             subject=subject[:200],
             body=body,
-            is_touch=sales and not is_note,
+            is_touch=sales and rules.counts_as_touch(kind),
         )
         if activity.is_touch:
-            _record_sales_touch(locked, activity, by)
+            _record_sales_touch(locked, activity, by, rules)
     _refresh(lead, locked)
     return activity
 
 
-def _record_sales_touch(lead: Lead, touch: Activity, by: Any) -> None:
+def logged_message(activity: Activity, label: str, extra: str = "") -> str:
+    """What the page says after logging: "Call logged" and `extra` (" with 2 content
+    items") — and, for a touch the agreement in force does not count, that the clock
+    keeps running."""
+    said = f"{label} logged{extra}"
+    uncounted = not activity.is_touch and activity.kind != Activity.Kind.NOTE
+    if activity.side == Activity.Side.SALES and uncounted:
+        return (
+            f"{said}. It does not count as a sales touch under the agreement in force "
+            "(ops choose what counts): the SLA clock and the touch goal are unchanged."
+        )
+    return f"{said}."
+
+
+def _record_sales_touch(lead: Lead, touch: Activity, by: Any, rules: clock.Rules) -> None:
     """Stamp a sales touch on a locked lead: its clock, its ledger and, for an MQL or a
     nurtured lead, the move to Working."""
-    rules = clock.Rules.in_force()
     events = clock.record_sales_touch(lead, touch, rules)
     moved = None
     if lead.stage in (Stage.MQL, Stage.NURTURE):

@@ -506,7 +506,7 @@ def lead_touch(request: HttpRequest, lead_id: int) -> HttpResponse:
         return _render_lead(request, lead, touch_form=form, status=INVALID)
     kind = form.cleaned_data["kind"]
     try:
-        services.log_touch(
+        activity = services.log_touch(
             lead,
             by=request.user,
             kind=kind,
@@ -521,7 +521,7 @@ def lead_touch(request: HttpRequest, lead_id: int) -> HttpResponse:
             return _conflict(request, lead_id, seen_stage, touch_form=form, why=why)
         return _render_lead(request, fresh, touch_form=form, notice=str(exc), status=INVALID)
     label = "Note" if kind == Activity.Kind.NOTE else dict(TOUCH_CHOICES)[kind]
-    messages.success(request, f"{label} logged.")
+    messages.success(request, services.logged_message(activity, label))
     return redirect(lead.get_absolute_url())
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
@@ -315,6 +317,10 @@ def test_a_version_added_in_the_admin_starts_from_the_words_in_force(client, ops
         data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
     data.update(version=7, title="Added in the admin", calendar=v1.calendar_id)
     data.update(untouched_days_1=30, untouched_days_2=60, untouched_days_3=90)
+    # Every kind of touch counts unless ops untick one: the page ticks them all.
+    boxes = re.findall(r'<input type="checkbox" name="touch_kinds"[^>]*>', add.content.decode())
+    assert len(boxes) == 5 and all("checked" in box for box in boxes)
+    data.update(touch_kinds=list(form["touch_kinds"].initial))
     response = client.post(admin_url(Agreement, "add"), data)
     assert response.status_code == 302, response.context["adminform"].form.errors
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from agreements import content as signed_content
 from agreements import roles, services
 from agreements.models import (
     Agreement,
@@ -74,6 +76,12 @@ def _change_threshold(agreement):
     agreement.save()
 
 
+def _narrow_touch_kinds(agreement):
+    agreement = Agreement.objects.get(pk=agreement.pk)
+    agreement.touch_kinds = ["call", "meeting"]
+    agreement.save()
+
+
 def _change_goal(agreement):
     goal = agreement.touch_goals.get()
     goal.touches = 9
@@ -116,6 +124,7 @@ CHANGES = {
     "commitment": _change_commitment,
     "threshold": _change_threshold,
     "goal": _change_goal,
+    "touch kinds": _narrow_touch_kinds,
     "calendar hours": _change_calendar_hours,
     "holiday added": _add_holiday,
     "holiday deleted": _delete_holiday,
@@ -241,6 +250,35 @@ def test_each_signature_stores_the_digest_of_the_content_it_signed(active):
     assert len(digest) == 64
     assert active.marketing_signed_digest == active.sales_signed_digest == digest
     assert active.signatures_verify()
+
+
+def test_every_kind_of_touch_reads_as_signed_before_ops_could_choose(active):
+    # A version that counts every kind (every one signed before the choice existed) has the
+    # content it was signed with; narrowing the kinds is part of what a signature covers.
+    assert "touch_kinds" not in signed_content.content(active)
+    Agreement.objects.filter(pk=active.pk).update(touch_kinds=["call", "email"])
+    narrowed = Agreement.objects.get(pk=active.pk)
+    assert signed_content.content(narrowed)["touch_kinds"] == ["call", "email"]
+    assert not narrowed.signatures_verify()
+
+
+def test_the_touch_kinds_are_some_of_the_known_ones_in_their_order(draft):
+    draft.touch_kinds = ["meeting", "call"]
+    draft.full_clean()
+    assert draft.touch_kinds == ["call", "meeting"]
+    for wrong in ([], ["note"], ["call", "fax"], "call"):
+        draft.touch_kinds = wrong
+        with pytest.raises(ValidationError, match="at least one kind"):
+            draft.full_clean()
+
+
+def test_the_playbook_and_a_clone_carry_the_touch_kinds(client, rep, active, ops):
+    Agreement.objects.filter(pk=active.pk).update(touch_kinds=["call", "email", "meeting"])
+    client.force_login(rep)
+    page = client.get("/playbook/").content.decode()
+    assert "Call, email, meeting; a note never counts." in page
+    clone = services.clone(Agreement.objects.get(pk=active.pk), by=ops)
+    assert clone.touch_kinds == ["call", "email", "meeting"]
 
 
 def test_content_altered_in_the_database_fails_verification(active):
