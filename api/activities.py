@@ -181,7 +181,7 @@ def _person(posted: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
         "activity_time": min(occurred_at, now).isoformat(),
     }
     try:
-        values, _meta, ignored = intake.clean_payload(
+        values, _meta, ignored, _notes = intake.clean_payload(
             {key: value for key, value in data.items() if key not in intake.META_KEYS}
         )
     except intake.IntakeInvalid as exc:

@@ -222,12 +222,16 @@ def _column_for(key: str) -> str | None:
     return ALIASES.get(norm_header(key.replace("_", " ")))
 
 
-def clean_payload(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any], list[str]]:
-    """(lead values, submission meta, ignored keys); IntakeInvalid lists every bad field."""
+def clean_payload(
+    data: dict[str, Any],
+) -> tuple[dict[str, str], dict[str, Any], list[str], list[str]]:
+    """(lead values, submission meta, ignored keys, notes on values left out: a country we
+    do not know); IntakeInvalid lists every bad field."""
     errors: list[dict[str, str]] = []
     values: dict[str, str] = {}
     meta: dict[str, Any] = {}
     ignored: list[str] = []
+    notes: list[str] = []
     for key, raw in data.items():
         if key in META_KEYS:
             meta[key] = raw
@@ -240,10 +244,16 @@ def clean_payload(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any],
             errors.append({"field": key, "message": f"{key} must be text."})
             continue
         column = COLUMNS[identifier]
+        text = "" if raw is None else str(raw)
         try:
-            column.assign(column.clean("" if raw is None else str(raw)), values)
+            cleaned = column.clean(text)
         except RowError as exc:
             errors.append({"field": key, "message": str(exc)})
+            continue
+        column.assign(cleaned, values)
+        if identifier == "country" and text.strip() and not cleaned:
+            # Kept, as the import keeps it: the lead without a country, and a word why.
+            notes.append(f"{key}: {column.fit(text)[1]}")
     if not values.get("email") and not any(e["field"] for e in errors if "mail" in e["field"]):
         errors.append({"field": "email", "message": "Email is required."})
     hand_raise = meta.get("hand_raise")
@@ -260,7 +270,7 @@ def clean_payload(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any],
         errors.append({"field": "campaign", "message": "campaign must be text."})
     if errors:
         raise IntakeInvalid(errors)
-    return values, meta, ignored
+    return values, meta, ignored, notes
 
 
 def _dedupe_key(idempotency_key: str, values: dict[str, str], meta: dict[str, Any]) -> str:
@@ -294,7 +304,7 @@ def receive(token: IntakeToken, data: dict[str, Any], *, idempotency_key: str = 
     Idempotency-Key, or the same payload the same day) returns the first result;
     the same Idempotency-Key with another payload raises IdempotencyConflict.
     """
-    values, meta, ignored = clean_payload(data)
+    values, meta, ignored, notes = clean_payload(data)
     key = _dedupe_key(idempotency_key, values, meta)
     digest = fingerprint(data)
     channel = token.channel
@@ -321,6 +331,7 @@ def receive(token: IntakeToken, data: dict[str, Any], *, idempotency_key: str = 
             continue  # a concurrent retry won: answer with its result
         IntakeToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
         result.ignored = ignored
+        result.notes = [*notes, *result.notes]
         return result
     raise LeadError("This submission could not be saved; try again.")  # pragma: no cover
 

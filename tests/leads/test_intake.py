@@ -70,6 +70,16 @@ def test_json_hand_raise_creates_an_mql(client, token):
     )
 
 
+def test_a_country_we_do_not_know_keeps_the_lead_and_says_so(client, token):
+    response = post_json(client, {**DEMO, "country": "Untied States"}, token)
+    assert response.status_code == 201
+    assert Lead.objects.get().country == ""
+    assert response.json()["notes"] == [
+        "country: Country “Untied States” is not one we know; left empty."
+    ]
+    assert post_json(client, {**DEMO, "email": "b@x.example"}, token).json()["notes"] == []
+
+
 def test_a_new_mql_starts_the_follow_up_clock(client, token, marketer, manager, ops):
     draft = AgreementFactory()
     ResponseRuleFactory(agreement=draft, within_amount=4, within_unit="hours")
