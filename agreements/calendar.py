@@ -92,7 +92,7 @@ DAY_RANGE = re.compile(r"\s*(?:-|–|—|\bto\b)\s*")
 
 def _day_number(word: str) -> int:
     word = word.strip().lower().rstrip(".")
-    if word.isdigit() and int(word) < 7:
+    if word.isascii() and word.isdigit() and int(word) < 7:
         return int(word)
     if word in DAY_NAMES:
         return DAY_NAMES[word]

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from agreements import roles
+from config.ids import as_id
 
 from . import content as signed_content
 from . import queries, services
@@ -24,9 +25,10 @@ def version_param(request: HttpRequest, name: str) -> int | None:
     value = request.GET.get(name, "").strip().lstrip("v")
     if not value:
         return None
-    if not value.isdigit():
+    version = as_id(value)
+    if version is None:
         raise Http404("No such version.")
-    return int(value)
+    return version
 
 
 def _sign_sides(user: Any, agreement: Agreement) -> list[tuple[str, str]]:

@@ -26,6 +26,7 @@ from django_fsm import Transition
 from django_fsm.admin import FSMAdminMixin, FSMTransitionContext
 
 from agreements import roles
+from config.ids import as_id
 
 from . import services
 from .import_admin import LeadImportExportMixin  # also registers the intake admin pages
@@ -162,9 +163,8 @@ class OwnerFilter(admin.SimpleListFilter):
         value = self.value()
         if value == "none":
             return queryset.filter(owner__isnull=True)
-        if value and value.isdigit():
-            return queryset.filter(owner_id=int(value))
-        return queryset
+        owner = as_id(value) if value else None
+        return queryset if owner is None else queryset.filter(owner_id=owner)
 
 
 class StageChangeInline(admin.TabularInline):

@@ -48,6 +48,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from agreements import roles
+from config.ids import as_id
 from content.models import Asset, ContentRequest, LinkOpen, Rating, SharedLink, TouchAsset
 from leads.models import Deal, LeadEvent
 
@@ -490,9 +491,10 @@ def drill_rows(metric: str, f: ReportFilters, now: dt.datetime) -> tuple[str, Qu
     if name in REQUEST_PARTS and key == "all":
         return "requests", request_rows(f, now, name)
     figure = DRILLABLE.get(name)
-    if figure is None or not key.isdigit():
+    asset = as_id(key)
+    if figure is None or asset is None:
         return "", TouchAsset.objects.none()
-    return figure.listing, figure.rows(f, now, int(key))
+    return figure.listing, figure.rows(f, now, asset)
 
 
 def drill_label(metric: str) -> str:
@@ -503,8 +505,8 @@ def drill_label(metric: str) -> str:
     labels = {c.drill: c.label for c in ASSET_COLUMNS if c.drill}
     label = labels.get(f"{name}:", name.replace("_", " "))
     title = None
-    if key.isdigit():
-        title = Asset.objects.filter(pk=int(key)).values_list("title", flat=True).first()
+    if (asset := as_id(key)) is not None:
+        title = Asset.objects.filter(pk=asset).values_list("title", flat=True).first()
     return f"{label}: {title}" if title else label
 
 

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from agreements.calendar import CalendarError, parse_working_days
 from agreements.models import Channel
 from agreements.stages import Stage
 from api import tokens
@@ -142,3 +143,29 @@ def test_a_touch_naming_a_bad_asset_is_refused_as_a_stale_choice(rep, bad):
     assert response.status_code == 422
     assert "not published any more" in response.content.decode()
     assert not lead.activities.exists()
+
+
+@pytest.mark.parametrize("bad", BAD)
+def test_the_playbook_answers_404_for_a_version_that_is_no_number(client, rep, bad):
+    client.force_login(rep)
+    assert client.get(f"/playbook/?version={bad}").status_code == 404
+    assert client.get(f"/playbook/changes/?to={bad}").status_code == 404
+
+
+@pytest.mark.parametrize("bad", BAD)
+def test_a_content_drilldown_for_a_bad_asset_lists_nothing(client, marketer, bad):
+    client.force_login(marketer)
+    response = client.get(f"/reports/content/leads/?metric=used:{bad}")
+    assert response.status_code == 200
+    assert 'data-testid="drill-total">0<' in response.content.decode()
+
+
+@pytest.mark.parametrize("bad", BAD)
+def test_the_admins_owner_filter_ignores_a_bad_owner(client, ops, bad):
+    client.force_login(ops)
+    assert client.get(f"/admin/leads/lead/?owner={bad}").status_code in (200, 302)
+
+
+def test_a_working_day_spelled_in_other_digits_is_a_clear_error():
+    with pytest.raises(CalendarError, match="is not a day"):
+        parse_working_days("\u00b2")
