@@ -115,7 +115,7 @@ def content(agreement: Any) -> dict[str, Any]:
 def _touch_kinds(agreement: Any) -> dict[str, Any]:
     """The activities that count as a sales touch, when the version narrows them: a version
     that counts every kind (every version signed before ops could choose) reads as signed."""
-    kinds = list(agreement.touch_kinds or DEFAULT_TOUCH_KINDS)
+    kinds = agreement.counted_touch_kinds()
     return {} if kinds == list(DEFAULT_TOUCH_KINDS) else {"touch_kinds": kinds}
 
 

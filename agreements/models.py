@@ -493,7 +493,8 @@ class Agreement(models.Model):
         "activities that count as a sales touch",
         default=default_touch_kinds,
         help_text="Of what a rep logs, what counts as a sales touch: it meets the SLA clock, "
-        "counts toward touch goals and ends 'untouched'. A note never counts.",
+        "counts toward touch goals and ends 'untouched'. A note never counts. Once active, "
+        "it applies to every touch logged from then on. Keep the glossary's “touch” in step.",
     )
     # Marketing's promise on sales' content requests (content.ContentRequest), on the same
     # clock and ladder as sales' follow-up: empty days, no promise (and nothing signed).
@@ -697,9 +698,14 @@ class Agreement(models.Model):
             )
         self.touch_kinds = [kind for kind in DEFAULT_TOUCH_KINDS if kind in chosen]
 
+    def counted_touch_kinds(self) -> list[str]:
+        """The kinds of activity that count as a sales touch in this version (every kind
+        when none is stored): what the clock, the signed content and the playbook read."""
+        return list(self.touch_kinds or DEFAULT_TOUCH_KINDS)
+
     def counts_as_touch(self, kind: str) -> bool:
         """Whether an activity of this kind, logged by the sales side, is a sales touch."""
-        return kind in (self.touch_kinds or DEFAULT_TOUCH_KINDS)
+        return kind in self.counted_touch_kinds()
 
     def clean_content_request_promise(self) -> None:
         """Refuse a content-request promise the clock cannot keep (0 days, escalating early)."""

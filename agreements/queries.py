@@ -258,8 +258,8 @@ def _calendar_lines(agreement: Agreement) -> dict[str, tuple[str, str]]:
 
 def touch_kinds_text(agreement: Agreement | None) -> str:
     """The activities that count as a sales touch, as people read them."""
-    kinds = agreement.touch_kinds if agreement is not None else DEFAULT_TOUCH_KINDS
-    names = [label.lower() for kind, label in TOUCH_KINDS if kind in (kinds or ())]
+    kinds = agreement.counted_touch_kinds() if agreement is not None else DEFAULT_TOUCH_KINDS
+    names = [label.lower() for kind, label in TOUCH_KINDS if kind in kinds]
     return f"{', '.join(names).capitalize()}; a note never counts."
 
 

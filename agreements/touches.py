@@ -12,8 +12,10 @@ TOUCH_KINDS = (
     ("sequence_step", "Sequence step"),
 )
 DEFAULT_TOUCH_KINDS = tuple(kind for kind, _ in TOUCH_KINDS)
+TOUCH_LABELS = dict(TOUCH_KINDS)
 
 
+# Named by agreements.migrations.0008 (the field's default): keep its name and place.
 def default_touch_kinds() -> list[str]:
     """Every kind of touch counts unless ops say otherwise."""
     return list(DEFAULT_TOUCH_KINDS)

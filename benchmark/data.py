@@ -69,9 +69,10 @@ from leads.models import (
 from sla.models import Breach
 
 SEED = 20260101
-GENERATOR_VERSION = 8  # 2: the ledger (leads.LeadEvent); 3: no stored first-touch time;
+GENERATOR_VERSION = 9  # 2: the ledger (leads.LeadEvent); 3: no stored first-touch time;
 # 4, 5: tenures settled on their assignment rows (5: untouched_for); 6: past escalations told;
-# 7: the ledger stored in time order on Postgres; 8: each focus rep in a team of its own
+# 7: the ledger stored in time order on Postgres; 8: each focus rep in a team of its own;
+# 9: a rep's note is not a sales touch (it was written as one, with its ledger row)
 META_TABLE = "accord_bench_meta"
 STALE_AFTER_DAYS = 30
 DAY = 86_400
@@ -1093,9 +1094,14 @@ class Generator:
                 for t in range(min(touch_count, acts - 1) or 0):
                     at = first_touch if t == 0 else rng.uniform(first_touch, last_touch)
                     ids["a"] += 1
-                    A.add((ids["a"], lead_id, "sales", SALES_KINDS[rng.randrange(8)], owner,
-                           ts(at), None, SUBJECTS[t % 6], "", True, ""))  # fmt: skip
-                    note(at, "sales_touch", owner=holder(at), actor=owner)
+                    kind = SALES_KINDS[rng.randrange(8)]
+                    if t == 0 and kind == "note":
+                        kind = "call"  # the first touch settles the clock: a touch
+                    touched = kind != "note"  # a note is never a sales touch
+                    A.add((ids["a"], lead_id, "sales", kind, owner, ts(at), None,
+                           SUBJECTS[t % 6], "", touched, ""))  # fmt: skip
+                    if touched:
+                        note(at, "sales_touch", owner=holder(at), actor=owner)
         if first_touch is not None:
             # The first touch settles the clock (met, or its breach noted at the due time
             # above), records the three waits and moves the lead to Working.

@@ -131,12 +131,12 @@ class NewAssetForm(AssetForm, VersionForm):
 class _AssetsField(forms.ModelMultipleChoiceField):
     """Asset ids, each a whole number a row can have before the database is asked."""
 
-    def _check_values(self, value: Any) -> Any:
-        if any(as_id(v) is None for v in value):
+    def clean(self, value: Any) -> Any:
+        if any(as_id(v) is None for v in self.prepare_value(value) or ()):
             raise forms.ValidationError(
                 self.error_messages["invalid_choice"], code="invalid_choice"
             )
-        return super()._check_values(value)
+        return super().clean(value)
 
 
 class AttachForm(forms.Form):

@@ -20,6 +20,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from agreements import roles
 from agreements.stages import CLOSED_STAGES, OPEN_STAGES, SALES_STAGES, Stage
+from agreements.touches import DEFAULT_TOUCH_KINDS, TOUCH_LABELS
 
 
 class LeadError(Exception):
@@ -610,12 +611,13 @@ class Activity(models.Model):
         SYSTEM = "system", "System"
 
     class Kind(models.TextChoices):
-        EMAIL = "email", "Email"
-        CALL = "call", "Call"
-        MEETING = "meeting", "Meeting"
-        SOCIAL = "social", "Social"
+        # The kinds of touch and their names: agreements.touches, where ops choose from them.
+        EMAIL = "email", TOUCH_LABELS["email"]
+        CALL = "call", TOUCH_LABELS["call"]
+        MEETING = "meeting", TOUCH_LABELS["meeting"]
+        SOCIAL = "social", TOUCH_LABELS["social"]
         NOTE = "note", "Note"
-        SEQUENCE_STEP = "sequence_step", "Sequence step"
+        SEQUENCE_STEP = "sequence_step", TOUCH_LABELS["sequence_step"]
         WEB_VISIT = "web_visit", "Web visit"
         CONTENT_DOWNLOAD = "content_download", "Content download"
         FORM = "form", "Form submission"
@@ -628,13 +630,7 @@ class Activity(models.Model):
 
     # What a rep logs as a touch; which of them count as a sales touch (DESIGN's "Sales
     # touch") the agreement in force says (Agreement.touch_kinds). A note never counts.
-    SALES_TOUCH_KINDS = (
-        Kind.CALL,
-        Kind.EMAIL,
-        Kind.MEETING,
-        Kind.SOCIAL,
-        Kind.SEQUENCE_STEP,
-    )
+    SALES_TOUCH_KINDS = tuple(map(Kind, DEFAULT_TOUCH_KINDS))
     # Kinds a rep logs by hand: the sales touches and notes.
     LOGGED_KINDS = (*SALES_TOUCH_KINDS, Kind.NOTE)
 

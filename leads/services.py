@@ -206,14 +206,15 @@ def run_transition(
     return _run_transition(lead, name, by=by, expected_version=expected_version, at=at, **arguments)
 
 
-def may_run(method: Any, user: Any) -> bool:
-    """Whether the user's role may run this transition of the lead (a bound transition
-    method) from its stage. Its conditions (a channel that allows cold prospecting) are not
-    the role's business: django-fsm's has_transition_perm checks them too, which made a
-    refused condition look like a missing permission."""
-    meta = method._django_fsm
-    lead = method.__self__
-    return bool(meta.has_transition_perm(lead, meta.field.get_state(lead), user))
+def may_run(lead: Lead, name: str, user: Any) -> bool:
+    """Whether the user's role may run the transition `name` on the lead from its stage.
+    Its conditions (a channel that allows cold prospecting) are not the role's business:
+    django-fsm's has_transition_perm checks them too, which made a refused condition look
+    like a missing permission."""
+    return any(
+        t.name == name and t.source in (lead.stage, "*", "+") and t.has_perm(lead, user)
+        for t in lead.get_all_stage_transitions()
+    )
 
 
 def _run_transition(
@@ -238,7 +239,7 @@ def _run_transition(
                 f"“{label}” is not allowed for this lead: its channel does not allow "
                 "cold prospecting."
             )
-        if by is not None and not may_run(method, by):
+        if by is not None and not may_run(locked, name, by):
             raise LeadError(f"You are not allowed to run “{label}” on this lead.")
         move = _transition(
             locked, name, by=by, at=at or timezone.now(), rules=clock.Rules.in_force(), **arguments
@@ -282,8 +283,10 @@ def log_touch(
     if not sales and not marketing:
         raise LeadError("You are not allowed to log touches on this lead.")
     is_note = kind == Activity.Kind.NOTE
-    rules = clock.Rules.in_force()
     with transaction.atomic():
+        # What counts as a touch: the agreement in force when it is logged (running clocks
+        # move onto a new version's rules when it is activated).
+        rules = clock.Rules.in_force()
         locked = _lock_current(lead)
         if sales and not is_note and not locked.is_open:
             raise LeadError(

@@ -556,7 +556,9 @@ def lead_transition(request: HttpRequest, lead_id: int) -> HttpResponse:
         expected = lead.version
     label = _action_label(lead, name, services.transition_label(name))
     method = getattr(lead, name)
-    if can_proceed(method, check_conditions=False) and not services.may_run(method, request.user):
+    if can_proceed(method, check_conditions=False) and not services.may_run(
+        lead, name, request.user
+    ):
         raise PermissionDenied("Your role may not run this action on this lead.")
     try:
         if name == "disqualify":
@@ -597,7 +599,7 @@ def lead_junk(request: HttpRequest, lead_id: int) -> HttpResponse:
     """Disqualify a bot sign-up or test entry as junk / spam, with no feedback to give."""
     lead = _lead_or_404(request, lead_id)
     if can_proceed(lead.disqualify, check_conditions=False) and not services.may_run(
-        lead.disqualify, request.user
+        lead, "disqualify", request.user
     ):
         raise PermissionDenied("Your role may not disqualify this lead.")
     seen_stage = request.POST.get("stage", "")

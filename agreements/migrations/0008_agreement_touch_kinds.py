@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             name="touch_kinds",
             field=models.JSONField(
                 default=agreements.touches.default_touch_kinds,
-                help_text="Of what a rep logs, what counts as a sales touch: it meets the SLA clock, counts toward touch goals and ends 'untouched'. A note never counts.",
+                help_text="Of what a rep logs, what counts as a sales touch: it meets the SLA clock, counts toward touch goals and ends 'untouched'. A note never counts. Once active, it applies to every touch logged from then on. Keep the glossary's “touch” in step.",
                 verbose_name="activities that count as a sales touch",
             ),
         ),
@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
             name="touch_kinds",
             field=models.JSONField(
                 default=agreements.touches.default_touch_kinds,
-                help_text="Of what a rep logs, what counts as a sales touch: it meets the SLA clock, counts toward touch goals and ends 'untouched'. A note never counts.",
+                help_text="Of what a rep logs, what counts as a sales touch: it meets the SLA clock, counts toward touch goals and ends 'untouched'. A note never counts. Once active, it applies to every touch logged from then on. Keep the glossary's “touch” in step.",
                 verbose_name="activities that count as a sales touch",
             ),
         ),

@@ -9,10 +9,20 @@ from django.utils import timezone
 NAME = "Report snapshots (daily)"
 OLD = {"minute": "55", "hour": "23"}
 NEW = {"minute": "5", "hour": "0"}
+OLD_DESCRIPTION = (
+    "Stores today's funnel, SLA met and untouched buckets for the trends report (late in the "
+    "day, so the day's touches are in), and sums the delivery tally's rows into one per day "
+    "and key."
+)
+NEW_DESCRIPTION = (
+    "Stores yesterday's funnel, SLA met and breached and untouched buckets for the trends "
+    "report, counted to the end of the day (so a clock due or a tenure maturing in its last "
+    "minutes is in)."
+)
 EVERY_DAY = {"day_of_month": "*", "month_of_year": "*", "day_of_week": "*"}
 
 
-def move(apps, schema_editor, old=OLD, new=NEW):
+def move(apps, schema_editor, old=OLD, new=NEW, description=NEW_DESCRIPTION):
     db = schema_editor.connection.alias
     task = (
         apps.get_model("django_celery_beat", "PeriodicTask")
@@ -29,7 +39,8 @@ def move(apps, schema_editor, old=OLD, new=NEW):
     wanted = {**new, **EVERY_DAY, "timezone": task.crontab.timezone or settings.TIME_ZONE}
     crontab = crontabs.filter(**wanted).order_by("pk").first() or crontabs.create(**wanted)
     task.crontab = crontab
-    task.save(update_fields=["crontab"])
+    task.description = description
+    task.save(update_fields=["crontab", "description"])
     # Beat reloads its schedule only when this row says something changed.
     apps.get_model("django_celery_beat", "PeriodicTasks").objects.using(db).update_or_create(
         ident=1, defaults={"last_update": timezone.now()}
@@ -37,7 +48,7 @@ def move(apps, schema_editor, old=OLD, new=NEW):
 
 
 def move_back(apps, schema_editor):
-    move(apps, schema_editor, old=NEW, new=OLD)
+    move(apps, schema_editor, old=NEW, new=OLD, description=OLD_DESCRIPTION)
 
 
 class Migration(migrations.Migration):

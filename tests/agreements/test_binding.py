@@ -19,6 +19,8 @@ from agreements.models import (
     StageDefinition,
     Term,
 )
+from agreements.queries import touch_kinds_text
+from agreements.touches import DEFAULT_TOUCH_KINDS
 from notifications.models import Notification
 from tests.agreements.factories import (
     AgreementFactory,
@@ -270,6 +272,17 @@ def test_the_touch_kinds_are_some_of_the_known_ones_in_their_order(draft):
         draft.touch_kinds = wrong
         with pytest.raises(ValidationError, match="at least one kind"):
             draft.full_clean()
+
+
+def test_no_stored_touch_kinds_reads_as_every_kind_everywhere(active):
+    Agreement.objects.filter(pk=active.pk).update(touch_kinds=[])
+    stored = Agreement.objects.get(pk=active.pk)
+    assert stored.counted_touch_kinds() == list(DEFAULT_TOUCH_KINDS)
+    assert stored.counts_as_touch("social") and not stored.counts_as_touch("note")
+    assert "touch_kinds" not in signed_content.content(stored)
+    assert touch_kinds_text(stored) == (
+        "Call, email, meeting, social message, sequence step; a note never counts."
+    )
 
 
 def test_the_playbook_and_a_clone_carry_the_touch_kinds(client, rep, active, ops):

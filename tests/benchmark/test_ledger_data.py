@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.db import transaction
 
+from agreements.touches import DEFAULT_TOUCH_KINDS
 from benchmark.data import DataSpec, choose_server, dataset
 from leads import ledger
 from leads.models import Activity, Assignment, Deal, Lead, LeadEvent, StageChange
@@ -64,6 +65,9 @@ def data(django_db_setup, django_db_blocker) -> dict[str, Any]:
                 Activity.objects.filter(is_touch=True).values_list(
                     "lead_id", "occurred_at", "actor_id"
                 )
+            ),
+            "sales_kinds": set(
+                Activity.objects.filter(side="sales").values_list("kind", "is_touch").distinct()
             ),
             "campaign_activities": list(
                 Activity.objects.filter(
@@ -171,6 +175,15 @@ def test_sales_touches_and_touch_points_are_the_activities(data):
     assert sorted(touches) == sorted(data["touches"])
     points = [(e[0], e[1], e[6]) for e in events[Kind.TOUCH_POINT]]
     assert sorted(points) == sorted(data["campaign_activities"])
+
+
+def test_a_reps_note_is_never_a_sales_touch_and_the_touch_kinds_are(data):
+    # As leads.services.log_touch writes them under the default agreement: every kind of
+    # touch counts, a note never does (the generator wrote notes as touches until v9).
+    assert data["sales_kinds"] == {
+        *((kind, True) for kind in DEFAULT_TOUCH_KINDS),
+        ("note", False),
+    }
 
 
 def test_deals_have_one_to_four_touch_points_and_campaigns_differ(data):

@@ -304,5 +304,6 @@ def test_may_run_is_the_role_alone(rep, marketer):
     lead = LeadFactory(
         owner=rep, stage="iql", channel=ChannelFactory(allows_cold_prospecting=False)
     )
-    assert services.may_run(lead.start_prospecting, rep)
-    assert not services.may_run(lead.start_prospecting, marketer)
+    assert services.may_run(lead, "start_prospecting", rep)
+    assert not services.may_run(lead, "start_prospecting", marketer)
+    assert not services.may_run(lead, "accept", rep)  # not from IQL

@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from config.schedules import REPORT_SNAPSHOTS
+from config.schedules import REPORT_SNAPSHOTS, SCHEDULES
 from reports.figures.sales import untouched
 from reports.filters import ReportFilters
 from reports.models import ReportSnapshot
@@ -141,10 +141,13 @@ def test_the_migration_moves_the_nightly_snapshot_after_midnight():
     # Back: an untouched schedule returns to 23:55; forward: to 00:05 again.
     task.refresh_from_db()
     assert (task.crontab.minute, task.crontab.hour) == ("55", "23")
+    assert task.description.startswith("Stores today's funnel")
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
     task.refresh_from_db()
     assert (task.crontab.minute, task.crontab.hour) == ("5", "0")
+    [schedule] = [s for s in SCHEDULES if s.name == REPORT_SNAPSHOTS]
+    assert task.description == schedule.description
     # A time ops chose stays theirs.
     CrontabSchedule.objects.filter(pk=task.crontab_id).update(minute="30", hour="22")
     executor.loader.build_graph()
