@@ -288,7 +288,8 @@ def _sales_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
         "Leads assigned: assignments to the rep in the range (each starts a tenure, which "
         "lasts until the next assignment or the lead closes). "
         f"Untouched after {days} days: of those, the tenures held that long with no sales "
-        "touch by the rep, counted once the days have passed (until then: not yet). "
+        "touch by the rep, counted once the days have passed (until then: not yet); a lead "
+        "held untouched by two reps is two tenures. "
         "SLA met/breached: each clock once, in the range holding its due time, for the "
         "owner at the due time (or at the touch, if met earlier); the lead desk when nobody "
         "owned it. Times to first touch: over the clocks due in the range answered by a "
@@ -296,7 +297,7 @@ def _sales_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
         "sales touches in the range by the rep holding the lead. Times in business hours."
     )
     chart = Chart(
-        "Leads assigned and left untouched",
+        "Assigned and left untouched",
         "bar",
         ("assigned", *(c.key for c in untouched)),
     )
@@ -306,7 +307,7 @@ def _sales_sections(rows: list[dict[str, Any]]) -> tuple[Section, ...]:
             "By team",
             inputs,
             chart=Chart(
-                "Untouched leads by team",
+                "Untouched tenures by team",
                 "bar",
                 tuple(c.key for c in untouched),
             ),
