@@ -56,6 +56,10 @@ class Position:
             raise BadCursor("This cursor is not one the feed gave out.") from None
         if timezone.is_naive(when):
             raise BadCursor("This cursor is not one the feed gave out.")
+        try:
+            when.astimezone(dt.UTC)  # year 1 or 9999 with an offset has no UTC time
+        except OverflowError:
+            raise BadCursor("This cursor is not one the feed gave out.") from None
         return cls(when, lead_id)
 
     @classmethod

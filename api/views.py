@@ -70,6 +70,15 @@ def page_size(request: Request) -> int:
     return limit
 
 
+def _storable(when: dt.datetime) -> bool:
+    """Whether a time survives its move to UTC (year 1 or 9999 with an offset does not)."""
+    try:
+        when.astimezone(dt.UTC)
+    except OverflowError:
+        return False
+    return True
+
+
 def parse_since(raw: str) -> dt.datetime:
     """An ISO 8601 time with its offset ("2026-12-01T00:00:00Z"); a bare "+" sent
     unencoded in a query string arrives as a space and is read back."""
@@ -78,7 +87,7 @@ def parse_since(raw: str) -> dt.datetime:
             when = dt.datetime.fromisoformat(text)
         except ValueError:
             continue
-        if timezone.is_naive(when):
+        if timezone.is_naive(when) or not _storable(when):
             break
         return when
     raise Invalid(

@@ -28,6 +28,7 @@ from django.utils import timezone
 from agreements import roles
 from agreements.stages import OPEN_STAGES, STAGE_LEVEL, Stage
 from leads import ledger, services
+from leads.clock import awaits_first_touch
 from leads.models import Activity, Lead, LeadAlias, LeadError, RepProfile
 
 from .models import Merge, MergedLead, MovedRow, ReplacedValue
@@ -273,7 +274,10 @@ def _when(value: dt.datetime | None) -> str:
 
 def _field_choices(survivor: Lead, leads: Sequence[Lead]) -> list[FieldChoice]:
     """Contact fields: the most recently updated lead's value; companies and personas: the
-    survivor's unless empty; touch times: the first and the last of all the leads."""
+    survivor's unless empty; touch times: the first and the last of all the leads — unless
+    the survivor's clock still waits for its first touch: the other leads' touches did not
+    answer it, so it keeps its own (else it would read as touched, its breach resolved and
+    never escalated, its real first touch not counted)."""
     recent_first = sorted(leads, key=lambda lead: (lead.updated_at, lead.pk), reverse=True)
     choices = []
     for name in CONTACT_FIELDS:
@@ -289,10 +293,20 @@ def _field_choices(survivor: Lead, leads: Sequence[Lead]) -> list[FieldChoice]:
         source = next((lead for lead in leads if getattr(lead, attname)), None)
         reason = "the survivor has none" if source else "empty everywhere"
         choices.append(_choice(name, survivor, source, reason))
+    waiting = survivor.sla_status in (
+        Lead.SLAStatus.PENDING,
+        Lead.SLAStatus.BREACHED,
+    ) and awaits_first_touch(survivor)
     for name, pick, reason in (
         ("first_touch_at", min, "the earliest sales touch of the leads"),
         ("last_touch_at", max, "the latest sales touch of the leads"),
     ):
+        if waiting:
+            own = survivor if getattr(survivor, name) else None
+            choices.append(
+                _choice(name, survivor, own, "the survivor's: its clock waits for a first touch")
+            )
+            continue
         touched = [lead for lead in leads if getattr(lead, name)]
         source = pick(touched, key=lambda lead, n=name: getattr(lead, n)) if touched else None
         choices.append(_choice(name, survivor, source, reason if source else "no sales touch"))

@@ -212,6 +212,27 @@ def settle_on_touch(lead: Lead, at: dt.datetime) -> str | None:
     return lead.sla_status
 
 
+def awaits_first_touch(lead: Lead) -> bool:
+    """Whether the lead's clock (its latest) has had no sales touch since it started — not
+    whether the lead was ever touched: a lead back in MQL after earlier touches has a new
+    clock that waits for its own first touch. No clock: False; a clock without a recorded
+    start (rows from before starts were kept): the lead's first touch answers it."""
+    if lead.sla_started_at is None:
+        return lead.sla_due_at is not None and lead.first_touch_at is None
+    return lead.last_touch_at is None or lead.last_touch_at < lead.sla_started_at
+
+
+def first_touch_since_start(lead: Lead) -> dt.datetime | None:
+    """The first sales touch on the lead's clock (at or after it started), if any; for a
+    clock without a recorded start, the lead's first touch."""
+    if lead.sla_started_at is None:
+        return lead.first_touch_at
+    touches = Activity.objects.filter(
+        lead=lead, is_touch=True, occurred_at__gte=lead.sla_started_at
+    )
+    return touches.order_by("occurred_at").values_list("occurred_at", flat=True).first()
+
+
 def record_sales_touch(lead: Lead, touch: Activity, rules: Rules) -> list[LeadEvent]:
     """Stamp a human sales touch on the lead: first and last touch, business time to the
     first touch, and the clock it settles. Returns its ledger events: the sales touch and
@@ -221,13 +242,13 @@ def record_sales_touch(lead: Lead, touch: Activity, rules: Rules) -> list[LeadEv
         return []
     at, by = touch.occurred_at, touch.actor
     events = [ledger.event(lead, Kind.SALES_TOUCH, at, owner_id=lead.owner_id, actor=by)]
-    first = lead.first_touch_at is None
-    if first:
+    awaited = awaits_first_touch(lead)  # before this touch is stamped
+    if lead.first_touch_at is None:
         lead.first_touch_at = at
     answers_clock = (
         lead.sla_started_at is not None
         and lead.sla_status in (PENDING, BREACHED)
-        and (lead.last_touch_at is None or lead.last_touch_at < lead.sla_started_at)
+        and awaited
         and at >= lead.sla_started_at
     )
     if lead.last_touch_at is None or at > lead.last_touch_at:
@@ -255,7 +276,9 @@ def record_sales_touch(lead: Lead, touch: Activity, rules: Rules) -> list[LeadEv
         )
     if answers_clock:
         events.append(first_touch_event(lead, at, by, started, due, rules.calendar))
-    if outcome == BREACHED or (first and lead.sla_status == BREACHED):
+    # The first touch on a clock that ran out (settled late now, or breached by the check
+    # before): its breach is settled, for this clock, not only the lead's first one.
+    if outcome == BREACHED or (awaited and lead.sla_status == BREACHED):
         touched_after_due.send(sender=Lead, lead=lead, at=at)
     return events
 

@@ -28,6 +28,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.template.defaultfilters import linebreaksbr
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -218,7 +219,8 @@ def _email(notification: Notification) -> EmailMessage:
     if notification.items:
         lines.append("\n".join(_item_line(item) for item in notification.items))
     if notification.url:
-        lines.append(f"Open it: {_absolute(notification.url)}")
+        # Through the notification, which says so when its lead is no longer the reader's.
+        lines.append(f"Open it: {_absolute(_opening(notification))}")
     lines.append(
         f"\nAll your notifications: {_absolute('/notifications/')}\n"
         "You receive this because Accord tracks the marketing–sales agreement for you."
@@ -260,13 +262,21 @@ def _html(notification: Notification) -> str:
         '<a href="{}">All your notifications</a></p>',
         linebreaksbr(notification.body),
         items,
-        _absolute(notification.url or "/notifications/"),
+        _absolute(_opening(notification)),
         _absolute("/notifications/"),
     )
 
 
 def _mail_domain() -> str:
     return urlsplit(settings.SITE_URL).hostname or "accord.localhost"
+
+
+def _opening(notification: Notification) -> str:
+    """Where an email's "Open it" goes: through the notification (marked read, and told
+    when its lead is no longer the reader's); none to open: the list."""
+    if not notification.url:
+        return "/notifications/"
+    return reverse("notifications:open", args=[notification.pk])
 
 
 def _absolute(path: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -9,8 +10,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from leads.models import Lead
+
 from . import queries, services
 from .models import Notification
+
+
+def _visible_leads(user: object, lead_ids: set[int]) -> set[int]:
+    """Which of these leads the user may open now (a lead moves on after it is told)."""
+    if not lead_ids:
+        return set()
+    visible = Lead.with_merged.visible_to(user).filter(pk__in=lead_ids)
+    return set(visible.values_list("pk", flat=True))
+
 
 PAGE_SIZE = 50
 
@@ -21,8 +33,10 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     unread_only = request.GET.get("show") == "unread"
     rows = queries.notifications_for(request.user, unread_only=unread_only)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    leads = {n.lead_id for n in page if n.lead_id is not None}
     context = {
         "page": page,
+        "visible_leads": _visible_leads(request.user, leads),
         "unread_only": unread_only,
         "unread_count": queries.unread_count(request.user),
     }
@@ -35,6 +49,15 @@ def notification_open(request: HttpRequest, notification_id: int) -> HttpRespons
     notification = get_object_or_404(Notification, pk=notification_id, user=request.user)
     services.mark_read(request.user, [notification.pk])
     target = notification.url
+    lead = notification.lead_id
+    if lead is not None and not _visible_leads(request.user, {lead}):
+        # Reassigned or moved to the lead desk since: its page would answer 404.
+        messages.info(
+            request,
+            f"{notification.lead} is not one of the leads you can open now: it has moved on "
+            "since this was sent.",
+        )
+        return redirect("notifications:list")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)
     return redirect("notifications:list")

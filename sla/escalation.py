@@ -15,7 +15,7 @@ from django.db.models import F
 
 from agreements.models import ResponseRule
 from agreements.stages import CLOCK_STOPPING_STAGES
-from leads.clock import RuleClock
+from leads.clock import RuleClock, awaits_first_touch, first_touch_since_start
 from leads.models import Lead, LeadError, RepProfile
 from leads.routing import next_rep
 from leads.services import reassign
@@ -61,8 +61,9 @@ def escalate_breaches(context: CheckContext) -> int:
 
 def _escalate(breach: Breach, lead: Lead, context: CheckContext) -> int:
     now = context.now
-    if lead.first_touch_at is not None:
-        breach.resolved_at = lead.first_touch_at
+    if lead.sla_due_at == breach.due_at and not awaits_first_touch(lead):
+        # Touched on this clock (not merely once before, on an earlier clock).
+        breach.resolved_at = first_touch_since_start(lead) or lead.last_touch_at
         breach.save(update_fields=["resolved_at"])
         return 0
     if (
@@ -86,7 +87,7 @@ def _escalate(breach: Breach, lead: Lead, context: CheckContext) -> int:
             Breach.Escalation.NEXT_REP if new_owner is not None else Breach.Escalation.LEAD_DESK
         )
         try:
-            _move(lead, new_owner, breach, clock)
+            _move(lead, new_owner, breach, clock, at=now)
         except LeadError:
             log.exception("SLA escalation could not move lead %s", lead.pk)
             new_owner, result = None, Breach.Escalation.NOTIFY_MANAGER
@@ -132,8 +133,16 @@ def notify_escalations(context: CheckContext) -> int:
     return len(rows)
 
 
-def _move(lead: Lead, new_owner: int | None, breach: Breach, clock: RuleClock | None) -> None:
-    """Reassign through the leads service, as the system, recording why."""
+def _move(
+    lead: Lead,
+    new_owner: int | None,
+    breach: Breach,
+    clock: RuleClock | None,
+    *,
+    at: dt.datetime,
+) -> None:
+    """Reassign through the leads service, as the system, at the check's time (the
+    breach's escalated_at), recording why."""
     target = get_user_model().objects.get(pk=new_owner) if new_owner is not None else None
     rule = clock.rule if clock is not None else None
     reassign(
@@ -146,6 +155,7 @@ def _move(lead: Lead, new_owner: int | None, breach: Breach, clock: RuleClock | 
             + (f" ({rule})" if rule is not None else "")
             + "; the agreement escalates by moving the lead."
         ),
+        at=at,
     )
 
 

@@ -22,9 +22,9 @@ def record_late_touch(lead: Lead, at: dt.datetime, **kwargs: Any) -> None:
     """
     if lead.sla_status != Lead.SLAStatus.BREACHED or lead.sla_due_at is None:
         return
-    if lead.first_touch_at is None or lead.first_touch_at <= lead.sla_due_at:
+    if at <= lead.sla_due_at:
         return
-    touched = lead.first_touch_at
+    touched = at  # the first touch on this clock (leads.clock sends no other)
     if Breach.objects.filter(lead=lead, due_at=lead.sla_due_at, resolved_at__isnull=True).update(
         resolved_at=touched
     ):

@@ -443,7 +443,9 @@ def _escalation_notes(
     }[result]
     body = f"The first sales touch was due {due} and has still not happened."
     recipients = [manager] if manager is not None else []
-    if owner is None or (result == Breach.Escalation.LEAD_DESK and manager is None):
+    if owner is None or manager is None:
+        # Nobody owned it, or its owner's team has no manager: the sales managers answer
+        # for it, as for the lead desk (an escalation told to nobody is none).
         recipients = context.desk_managers()
     for user_id in recipients:
         if user_id == manager:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 
 import pytest
 from django.db import connection
@@ -155,6 +157,12 @@ def test_an_unknown_lead_id_is_404(api, raw):
     assert api("get", f"{LEADS}999999/", raw).status_code == 404
 
 
+def _cursor(at: str) -> str:
+    """A cursor as the feed encodes one (api.sync.Position), for a given time."""
+    text = json.dumps({"t": at, "id": 1})
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [
@@ -163,6 +171,10 @@ def test_an_unknown_lead_id_is_404(api, raw):
         ("?updated_since=yesterday", "updated_since"),
         ("?limit=0", "limit"),
         ("?limit=many", "limit"),
+        # Times with no UTC time (year 1 east of UTC, year 9999 west of it): a 500 before.
+        ("?updated_since=0001-01-01T00:00:00%2B01:00", "updated_since"),
+        ("?updated_since=9999-12-31T23:59:59-01:00", "updated_since"),
+        (f"?cursor={_cursor('0001-01-01T00:00:00+05:00')}", "cursor"),
     ],
 )
 def test_a_bad_query_is_400_naming_it(api, raw, query, field):

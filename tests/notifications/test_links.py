@@ -62,12 +62,13 @@ def test_notification_emails_link_to_the_configured_site_address(
 
     deliver_pending_emails()
 
-    link = f"http://127.0.0.1:8123{lead.get_absolute_url()}"
     by_recipient = {email.to[0]: email for email in mail.outbox}
     assert set(by_recipient) == {rep.email, newcomer.email}
     for email in mail.outbox:
         assert "Ada Lovelace" in email.subject
-        assert f"Open it: {link}" in email.body
+        # Through the notification: it opens the lead, or says the lead moved on.
+        told = Notification.objects.get(user__email=email.to[0])
+        assert f"Open it: http://127.0.0.1:8123/notifications/{told.pk}/" in email.body
         assert "http://127.0.0.1:8123/notifications/" in email.body
         assert "localhost:8000" not in email.body
 
@@ -133,11 +134,35 @@ def test_rep_is_told_when_marketing_replies_to_her_feedback(rep, marketer):
     assert "Thanks, we fixed the form." in told.body
 
 
-def test_notification_list_links_the_lead(client, rep, manager, team):
+def test_notification_list_links_the_lead_for_whoever_may_open_it(client, rep, manager, team):
     lead = LeadFactory(owner=rep, stage=Stage.WORKING)
-    services.reassign([lead], RepFactory(username="newcomer", team=team), by=manager)
+    newcomer = RepFactory(username="newcomer", team=team)
+    services.reassign([lead], newcomer, by=manager)
+    link = f'<a href="{lead.get_absolute_url()}" data-testid="notification-lead">'
+
+    client.force_login(newcomer)
+    assert link in client.get("/notifications/").content.decode()
+    # The rep who had it may not open it now: named, not linked to a 404.
     client.force_login(rep)
+    assert link not in client.get("/notifications/").content.decode()
 
-    html = client.get("/notifications/").content.decode()
 
-    assert f'<a href="{lead.get_absolute_url()}" data-testid="notification-lead">' in html
+def test_a_notification_about_a_lead_that_moved_on_says_so_instead_of_a_404(
+    client, rep, manager, team
+):
+    lead = LeadFactory(owner=rep, stage=Stage.WORKING, first_name="Ada", last_name="Lovelace")
+    newcomer = RepFactory(username="newcomer", team=team)
+    services.reassign([lead], newcomer, by=manager, reason="Rep is out")
+    lost = Notification.objects.get(user=rep)
+    client.force_login(rep)
+    assert client.get(lead.get_absolute_url()).status_code == 404
+    response = client.get(f"/notifications/{lost.pk}/", follow=True)
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == "/notifications/"
+    assert "Ada Lovelace is not one of the leads you can open now" in page
+    assert "(not yours now)" in page
+    assert f'href="{lead.get_absolute_url()}"' not in page
+    # The rep who has it now is taken to the lead.
+    gained = Notification.objects.get(user=newcomer)
+    client.force_login(newcomer)
+    assert client.get(f"/notifications/{gained.pk}/")["Location"] == lead.get_absolute_url()

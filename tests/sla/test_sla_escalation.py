@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from agreements.models import ResponseRule
-from leads.models import Assignment, Lead
+from leads.models import Assignment, Lead, LeadEvent
 from leads.services import log_touch
 from notifications.models import Notification
 from sla.check import run_check
 from sla.models import Breach, SLAWarning
-from tests.factories import LeadFactory, RepFactory, UserFactory
+from tests.factories import LeadFactory, RepFactory, TeamFactory, UserFactory
 
 from .conftest import T0, clock_lead, make_rule, minutes
 
@@ -258,3 +258,27 @@ def test_unrelated_leads_are_left_alone(rule, rep):
     run_every_minute(150, start=140)
 
     assert not Notification.objects.filter(lead=bystander).exists()
+
+
+@pytest.mark.django_db
+def test_an_escalation_for_a_team_without_a_manager_reaches_the_sales_managers(manager):
+    # The rep's team has no manager: "notify the manager" tells the sales managers, who
+    # answer for the lead desk too (it was recorded as done and told nobody).
+    orphan = RepFactory(username="orphan", team=TeamFactory(name="Nomads", manager=None))
+    lead = clock_lead(make_rule(), orphan)
+    for m in range(0, 130, 5):
+        run_check(T0 + minutes(m))
+    assert Breach.objects.get(lead=lead).escalation == Breach.Escalation.NOTIFY_MANAGER
+    told = Notification.objects.filter(kind=Notification.Kind.SLA_ESCALATION)
+    assert list(told.values_list("user", flat=True)) == [manager.pk]
+
+
+@pytest.mark.django_db
+def test_an_escalations_move_is_dated_at_the_checks_time(rep, manager):
+    lead = clock_lead(make_rule(ResponseRule.Escalation.LEAD_DESK), rep)
+    run_check(T0 + minutes(61))
+    run_check(T0 + minutes(120))
+    move = Assignment.objects.get(lead=lead, rule="SLA escalation")
+    event = LeadEvent.objects.filter(lead=lead, kind=LeadEvent.Kind.ASSIGNED).latest("id")
+    breach = Breach.objects.get(lead=lead)
+    assert (move.at, event.at, breach.escalated_at) == (T0 + minutes(120),) * 3

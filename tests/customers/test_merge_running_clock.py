@@ -1,0 +1,95 @@
+"""A survivor whose clock waits for a first touch keeps its own touch times: the merged
+lead's touches did not answer its clock (copied, they resolved its breach unescalated and
+kept its real first touch out of time to first touch)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from customers.merge import merge_leads, plan_merge
+from leads import services
+from leads.models import Lead, LeadEvent
+from leads.services import run_transition
+from notifications.models import Notification
+from sla.check import run_check
+from sla.models import Breach
+from tests.agreements.factories import AgreementFactory, ResponseRuleFactory, signed_and_active
+from tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def berlin(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=BERLIN)
+
+
+@pytest.fixture
+def agreement(marketer, manager, ops):
+    draft = AgreementFactory()
+    ResponseRuleFactory(
+        agreement=draft, within_amount=4, warn_at_percent=75, escalate_after_amount=8
+    )
+    return signed_and_active(draft, marketer, manager, by=ops)
+
+
+def setup(rep, ops):
+    # b: the same person under another address, touched by the same rep last week.
+    b = LeadFactory(email="grace@gmail.example", stage="fan", owner=rep, first_name="Grace")
+    with time_machine.travel(berlin(2026, 3, 9, 10), tick=False):
+        b = run_transition(b, "hand_raise", by=None)
+    with time_machine.travel(berlin(2026, 3, 9, 11), tick=False):
+        services.log_touch(Lead.objects.get(pk=b.pk), by=rep, kind="call")
+    # a: raises her hand today; its clock runs (due 14:00) — it must be the survivor.
+    a = LeadFactory(email="grace@navy.example", stage="fan", owner=rep, first_name="Grace")
+    with time_machine.travel(berlin(2026, 3, 13, 10), tick=False):
+        a = run_transition(a, "hand_raise", by=None)
+    assert Lead.objects.get(pk=a.pk).sla_status == "pending"
+    with time_machine.travel(berlin(2026, 3, 13, 10, 30), tick=False):
+        plan = plan_merge([a.pk, b.pk], ops, survivor=a.pk)
+        assert not plan.blockers
+        merge_leads(plan, ops)
+    return Lead.objects.get(pk=a.pk), b
+
+
+def test_survivor_with_running_clock_still_counts_as_never_touched(agreement, rep, ops):
+    a, _b = setup(rep, ops)
+    # Nobody touched a: its running clock has had no first touch.
+    assert a.sla_status == "pending"
+    assert a.first_touch_at is None, (
+        f"first_touch_at={a.first_touch_at} copied from the merged lead"
+    )
+
+
+def test_breach_of_the_survivors_clock_still_escalates(agreement, rep, ops, manager):
+    a, _b = setup(rep, ops)
+    run_check(berlin(2026, 3, 13, 14))
+    assert Lead.objects.get(pk=a.pk).sla_status == "breached"
+    breach = Breach.objects.get(lead=a, due_at=berlin(2026, 3, 13, 14))
+    run_check(berlin(2026, 3, 16, 10))  # 8 business hours after the start
+    breach.refresh_from_db()
+    assert breach.resolved_at is None, f"resolved at {breach.resolved_at} though nobody touched it"
+    assert breach.escalation != Breach.Escalation.SKIPPED
+    assert Notification.objects.filter(user=manager, kind=Notification.Kind.SLA_ESCALATION).exists()
+
+
+def test_first_touch_on_the_survivors_clock_is_in_the_ledger(agreement, rep, ops):
+    b = LeadFactory(email="grace@gmail.example", stage="working", owner=rep, first_name="Grace")
+    a = LeadFactory(email="grace@navy.example", stage="fan", owner=rep, first_name="Grace")
+    with time_machine.travel(berlin(2026, 3, 13, 10), tick=False):
+        a = run_transition(a, "hand_raise", by=None)
+    with time_machine.travel(berlin(2026, 3, 13, 10, 15), tick=False):
+        services.log_touch(Lead.objects.get(pk=b.pk), by=rep, kind="call")  # the other address
+    with time_machine.travel(berlin(2026, 3, 13, 10, 30), tick=False):
+        merge_leads(plan_merge([a.pk, b.pk], ops, survivor=a.pk), ops)
+    with time_machine.travel(berlin(2026, 3, 13, 11), tick=False):
+        services.log_touch(Lead.objects.get(pk=a.pk), by=rep, kind="call")
+    a = Lead.objects.get(pk=a.pk)
+    assert a.sla_status == "met"
+    started = berlin(2026, 3, 13, 10)
+    firsts = LeadEvent.objects.filter(lead=a, kind=LeadEvent.Kind.FIRST_TOUCH, started_at=started)
+    assert firsts.exists(), "the clock met at 11:00 has no first-touch row: no time to first touch"
