@@ -87,8 +87,11 @@ def parse_since(raw: str) -> dt.datetime:
             when = dt.datetime.fromisoformat(text)
         except ValueError:
             continue
-        if timezone.is_naive(when) or not _storable(when):
+        if timezone.is_naive(when):
             break
+        if not _storable(when):
+            message = "updated_since is out of range: give a time between the years 1 and 9999."
+            raise Invalid([{"field": "updated_since", "message": message}])
         return when
     raise Invalid(
         [

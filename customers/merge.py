@@ -26,7 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agreements import roles
-from agreements.stages import OPEN_STAGES, STAGE_LEVEL, Stage
+from agreements.stages import CLOCK_STOPPING_STAGES, OPEN_STAGES, STAGE_LEVEL, Stage
 from leads import ledger, services
 from leads.clock import awaits_first_touch
 from leads.models import Activity, Lead, LeadAlias, LeadError, RepProfile
@@ -293,15 +293,26 @@ def _field_choices(survivor: Lead, leads: Sequence[Lead]) -> list[FieldChoice]:
         source = next((lead for lead in leads if getattr(lead, attname)), None)
         reason = "the survivor has none" if source else "empty everywhere"
         choices.append(_choice(name, survivor, source, reason))
-    waiting = survivor.sla_status in (
-        Lead.SLAStatus.PENDING,
-        Lead.SLAStatus.BREACHED,
-    ) and awaits_first_touch(survivor)
+    waiting = (
+        survivor.stage not in CLOCK_STOPPING_STAGES
+        and survivor.sla_status in (Lead.SLAStatus.PENDING, Lead.SLAStatus.BREACHED)
+        and awaits_first_touch(survivor)
+    )
+    # What says the clock was touched: the last touch (its first too, for a clock whose
+    # start was not recorded); the earliest touch of the leads may stay the first.
+    kept = (
+        {"last_touch_at"}
+        if survivor.sla_started_at is not None
+        else {
+            "first_touch_at",
+            "last_touch_at",
+        }
+    )
     for name, pick, reason in (
         ("first_touch_at", min, "the earliest sales touch of the leads"),
         ("last_touch_at", max, "the latest sales touch of the leads"),
     ):
-        if waiting:
+        if waiting and name in kept:
             own = survivor if getattr(survivor, name) else None
             choices.append(
                 _choice(name, survivor, own, "the survivor's: its clock waits for a first touch")

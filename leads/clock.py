@@ -277,8 +277,9 @@ def record_sales_touch(lead: Lead, touch: Activity, rules: Rules) -> list[LeadEv
     if answers_clock:
         events.append(first_touch_event(lead, at, by, started, due, rules.calendar))
     # The first touch on a clock that ran out (settled late now, or breached by the check
-    # before): its breach is settled, for this clock, not only the lead's first one.
-    if outcome == BREACHED or (awaited and lead.sla_status == BREACHED):
+    # before) settles its breach; a touch dated before the clock started does not.
+    on_clock = lead.sla_started_at is None or at >= lead.sla_started_at
+    if outcome == BREACHED or (awaited and on_clock and lead.sla_status == BREACHED):
         touched_after_due.send(sender=Lead, lead=lead, at=at)
     return events
 

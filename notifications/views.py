@@ -49,14 +49,11 @@ def notification_open(request: HttpRequest, notification_id: int) -> HttpRespons
     notification = get_object_or_404(Notification, pk=notification_id, user=request.user)
     services.mark_read(request.user, [notification.pk])
     target = notification.url
-    lead = notification.lead_id
-    if lead is not None and not _visible_leads(request.user, {lead}):
-        # Reassigned or moved to the lead desk since: its page would answer 404.
-        messages.info(
-            request,
-            f"{notification.lead} is not one of the leads you can open now: it has moved on "
-            "since this was sent.",
-        )
+    lead = notification.lead
+    to_lead_page = lead is not None and target == lead.get_absolute_url()
+    if to_lead_page and not _visible_leads(request.user, {lead.pk}):
+        # Reassigned or moved to the lead desk since, say: its page would answer 404.
+        messages.info(request, f"You cannot open {lead} now: it is not among your leads.")
         return redirect("notifications:list")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)

@@ -12,6 +12,7 @@ import time_machine
 
 from customers.merge import merge_leads, plan_merge
 from leads import services
+from leads.clock import awaits_first_touch
 from leads.models import Lead, LeadEvent
 from leads.services import run_transition
 from notifications.models import Notification
@@ -56,13 +57,37 @@ def setup(rep, ops):
     return Lead.objects.get(pk=a.pk), b
 
 
-def test_survivor_with_running_clock_still_counts_as_never_touched(agreement, rep, ops):
+def test_survivor_with_running_clock_still_waits_for_its_first_touch(agreement, rep, ops):
     a, _b = setup(rep, ops)
-    # Nobody touched a: its running clock has had no first touch.
+    # Nobody touched a since its clock started: it still waits (its last touch is its own,
+    # none); the person's first touch ever, on b on 9 March, is the merged lead's.
     assert a.sla_status == "pending"
-    assert a.first_touch_at is None, (
-        f"first_touch_at={a.first_touch_at} copied from the merged lead"
-    )
+    assert awaits_first_touch(a)
+    assert a.last_touch_at is None
+    assert a.first_touch_at == berlin(2026, 3, 9, 11)
+
+
+def test_a_closed_survivors_stopped_clock_does_not_wait(agreement, rep, ops, manager):
+    # A lead in nurture whose clock ended overdue waits for nothing: the merge takes the
+    # touch times of all the leads, as for any survivor without a running clock.
+    b = LeadFactory(email="ann@gmail.example", stage="fan", owner=rep, first_name="Ann")
+    with time_machine.travel(berlin(2026, 3, 9, 10), tick=False):
+        b = run_transition(b, "hand_raise", by=None)
+    with time_machine.travel(berlin(2026, 3, 9, 11), tick=False):
+        services.log_touch(Lead.objects.get(pk=b.pk), by=rep, kind="call")
+    a = LeadFactory(email="ann@navy.example", stage="fan", owner=rep, first_name="Ann")
+    with time_machine.travel(berlin(2026, 3, 13, 10), tick=False):
+        a = run_transition(a, "hand_raise", by=None)
+    run_check(berlin(2026, 3, 13, 15))
+    with time_machine.travel(berlin(2026, 3, 13, 16), tick=False):
+        a = run_transition(
+            Lead.objects.get(pk=a.pk), "nurture", by=rep, return_on=dt.date(2026, 6, 1)
+        )
+        plan = plan_merge([a.pk, b.pk], ops, survivor=a.pk)
+        merge_leads(plan, ops)
+    a = Lead.objects.get(pk=a.pk)
+    assert a.stage == "nurture"
+    assert a.last_touch_at == berlin(2026, 3, 9, 11)
 
 
 def test_breach_of_the_survivors_clock_still_escalates(agreement, rep, ops, manager):

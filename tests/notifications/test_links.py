@@ -159,10 +159,21 @@ def test_a_notification_about_a_lead_that_moved_on_says_so_instead_of_a_404(
     response = client.get(f"/notifications/{lost.pk}/", follow=True)
     page = response.content.decode()
     assert response.redirect_chain[-1][0] == "/notifications/"
-    assert "Ada Lovelace is not one of the leads you can open now" in page
-    assert "(not yours now)" in page
+    assert "You cannot open Ada Lovelace now: it is not among your leads." in page
+    assert "(not open to you now)" in page
     assert f'href="{lead.get_absolute_url()}"' not in page
     # The rep who has it now is taken to the lead.
     gained = Notification.objects.get(user=newcomer)
     client.force_login(newcomer)
     assert client.get(f"/notifications/{gained.pk}/")["Location"] == lead.get_absolute_url()
+
+
+def test_a_notification_about_another_page_of_a_lead_goes_there(client, rep, other_rep):
+    # A content request's answer names its lead and links the request's page, which the rep
+    # who asked may open even when the lead is someone else's now: no lead check then.
+    lead = LeadFactory(owner=other_rep, stage=Stage.WORKING)
+    told = Notification.objects.create(
+        user=rep, kind=Kind.REASSIGNED, lead=lead, url="/content/requests/", title="Answered"
+    )
+    client.force_login(rep)
+    assert client.get(f"/notifications/{told.pk}/")["Location"] == "/content/requests/"
