@@ -10,19 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from leads.models import Lead
-
 from . import queries, services
 from .models import Notification
-
-
-def _visible_leads(user: object, lead_ids: set[int]) -> set[int]:
-    """Which of these leads the user may open now (a lead moves on after it is told)."""
-    if not lead_ids:
-        return set()
-    visible = Lead.with_merged.visible_to(user).filter(pk__in=lead_ids)
-    return set(visible.values_list("pk", flat=True))
-
 
 PAGE_SIZE = 50
 
@@ -36,7 +25,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     leads = {n.lead_id for n in page if n.lead_id is not None}
     context = {
         "page": page,
-        "visible_leads": _visible_leads(request.user, leads),
+        "visible_leads": queries.visible_leads(request.user, leads),
         "unread_only": unread_only,
         "unread_count": queries.unread_count(request.user),
     }
@@ -51,7 +40,7 @@ def notification_open(request: HttpRequest, notification_id: int) -> HttpRespons
     target = notification.url
     lead = notification.lead
     to_lead_page = lead is not None and target == lead.get_absolute_url()
-    if to_lead_page and not _visible_leads(request.user, {lead.pk}):
+    if to_lead_page and not queries.visible_leads(request.user, {lead.pk}):
         # Reassigned or moved to the lead desk since, say: its page would answer 404.
         messages.info(request, f"You cannot open {lead} now: it is not among your leads.")
         return redirect("notifications:list")
