@@ -54,18 +54,24 @@ class Position:
             lead_id = int(data["id"])
         except (binascii.Error, UnicodeDecodeError, ValueError, KeyError, TypeError):
             raise BadCursor("This cursor is not one the feed gave out.") from None
-        if timezone.is_naive(when):
+        if timezone.is_naive(when) or not has_utc_time(when):
             raise BadCursor("This cursor is not one the feed gave out.")
-        try:
-            when.astimezone(dt.UTC)  # year 1 or 9999 with an offset has no UTC time
-        except OverflowError:
-            raise BadCursor("This cursor is not one the feed gave out.") from None
         return cls(when, lead_id)
 
     @classmethod
     def since(cls, when: dt.datetime) -> Position:
         """The start of the feed at a time: every lead changed at or after it."""
         return cls(when, 0)
+
+
+def has_utc_time(when: dt.datetime) -> bool:
+    """Whether a time survives its move to UTC (year 1 east of UTC, or 9999 west of it,
+    does not: the database could not compare it)."""
+    try:
+        when.astimezone(dt.UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 @dataclass

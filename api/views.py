@@ -70,15 +70,6 @@ def page_size(request: Request) -> int:
     return limit
 
 
-def _storable(when: dt.datetime) -> bool:
-    """Whether a time survives its move to UTC (year 1 or 9999 with an offset does not)."""
-    try:
-        when.astimezone(dt.UTC)
-    except OverflowError:
-        return False
-    return True
-
-
 def parse_since(raw: str) -> dt.datetime:
     """An ISO 8601 time with its offset ("2026-12-01T00:00:00Z"); a bare "+" sent
     unencoded in a query string arrives as a space and is read back."""
@@ -89,7 +80,7 @@ def parse_since(raw: str) -> dt.datetime:
             continue
         if timezone.is_naive(when):
             break
-        if not _storable(when):
+        if not sync.has_utc_time(when):
             message = "updated_since is out of range: give a time between the years 1 and 9999."
             raise Invalid([{"field": "updated_since", "message": message}])
         return when

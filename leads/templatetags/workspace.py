@@ -28,7 +28,7 @@ def money(value: Any) -> str:
 
 
 @register.filter
-def awaits_first_touch(lead: Any) -> bool:
+def breached_untouched(lead: Any) -> bool:
     """A breached clock still waiting for its touch: due, nobody touched the lead since,
     and the lead has not left for a stage where its clock stops (nurture, closed). The
     queue's "SLA breached" bucket holds exactly these leads (leads.queries)."""

@@ -38,23 +38,33 @@ def agreement(marketer, manager, ops):
     return signed_and_active(draft, marketer, manager, by=ops)
 
 
-def setup(rep, ops):
-    # b: the same person under another address, touched by the same rep last week.
+def twins(rep) -> tuple[Lead, Lead]:
+    """(a, b): one person under two addresses. b raised her hand last week and the rep
+    touched it; a raises her hand today (13 March 10:00), its clock due at 14:00."""
     b = LeadFactory(email="grace@gmail.example", stage="fan", owner=rep, first_name="Grace")
     with time_machine.travel(berlin(2026, 3, 9, 10), tick=False):
         b = run_transition(b, "hand_raise", by=None)
     with time_machine.travel(berlin(2026, 3, 9, 11), tick=False):
         services.log_touch(Lead.objects.get(pk=b.pk), by=rep, kind="call")
-    # a: raises her hand today; its clock runs (due 14:00) — it must be the survivor.
     a = LeadFactory(email="grace@navy.example", stage="fan", owner=rep, first_name="Grace")
     with time_machine.travel(berlin(2026, 3, 13, 10), tick=False):
         a = run_transition(a, "hand_raise", by=None)
+    return a, b
+
+
+def merged_into(a: Lead, b: Lead, ops) -> Lead:
+    """b merged into a (the survivor), now."""
+    plan = plan_merge([a.pk, b.pk], ops, survivor=a.pk)
+    assert not plan.blockers
+    merge_leads(plan, ops)
+    return Lead.objects.get(pk=a.pk)
+
+
+def setup(rep, ops):
+    a, b = twins(rep)
     assert Lead.objects.get(pk=a.pk).sla_status == "pending"
     with time_machine.travel(berlin(2026, 3, 13, 10, 30), tick=False):
-        plan = plan_merge([a.pk, b.pk], ops, survivor=a.pk)
-        assert not plan.blockers
-        merge_leads(plan, ops)
-    return Lead.objects.get(pk=a.pk), b
+        return merged_into(a, b, ops), b
 
 
 def test_survivor_with_running_clock_still_waits_for_its_first_touch(agreement, rep, ops):
@@ -70,21 +80,13 @@ def test_survivor_with_running_clock_still_waits_for_its_first_touch(agreement, 
 def test_a_closed_survivors_stopped_clock_does_not_wait(agreement, rep, ops, manager):
     # A lead in nurture whose clock ended overdue waits for nothing: the merge takes the
     # touch times of all the leads, as for any survivor without a running clock.
-    b = LeadFactory(email="ann@gmail.example", stage="fan", owner=rep, first_name="Ann")
-    with time_machine.travel(berlin(2026, 3, 9, 10), tick=False):
-        b = run_transition(b, "hand_raise", by=None)
-    with time_machine.travel(berlin(2026, 3, 9, 11), tick=False):
-        services.log_touch(Lead.objects.get(pk=b.pk), by=rep, kind="call")
-    a = LeadFactory(email="ann@navy.example", stage="fan", owner=rep, first_name="Ann")
-    with time_machine.travel(berlin(2026, 3, 13, 10), tick=False):
-        a = run_transition(a, "hand_raise", by=None)
+    a, b = twins(rep)
     run_check(berlin(2026, 3, 13, 15))
     with time_machine.travel(berlin(2026, 3, 13, 16), tick=False):
         a = run_transition(
             Lead.objects.get(pk=a.pk), "nurture", by=rep, return_on=dt.date(2026, 6, 1)
         )
-        plan = plan_merge([a.pk, b.pk], ops, survivor=a.pk)
-        merge_leads(plan, ops)
+        merged_into(a, b, ops)
     a = Lead.objects.get(pk=a.pk)
     assert a.stage == "nurture"
     assert a.last_touch_at == berlin(2026, 3, 9, 11)
