@@ -31,6 +31,7 @@ from .models import (
     Deal,
     Feedback,
     Lead,
+    LeadEvent,
     RepProfile,
     StageChange,
 )
@@ -98,14 +99,22 @@ def back_from_nurture(today: dt.date) -> Q:
     return Q(stage=Stage.NURTURE, nurture_until__lte=today)
 
 
-def not_touched_since_assignment() -> Q:
-    """Owned leads in an open stage other than nurture with no sales touch since their
-    current assignment (what the untouched-after-N-days notifications count)."""
-    return (
-        open_leads()
-        & ~Q(stage=Stage.NURTURE)
-        & Q(owner__isnull=False, assigned_at__isnull=False)
-        & (Q(last_touch_at__isnull=True) | Q(last_touch_at__lt=F("assigned_at")))
+def untouched_tenures(held_since: dt.datetime) -> QuerySet[LeadEvent]:
+    """Tenures (the ledger's assignments to a rep) that started at or before `held_since`
+    and still go on with no sales touch by their holder, on leads in an open stage other
+    than nurture: what the untouched-after-N-days notifications tell.
+
+    "Untouched" is the tenure's own row (`untouched_for`, settled by the holder's first
+    sales touch, the next assignment or the lead's close: leads.ledger), the one the
+    report's "Untouched after N days" counts: a colleague's or a manager's touch does not
+    end it, as it does not in the report."""
+    return LeadEvent.objects.filter(
+        kind=LeadEvent.Kind.ASSIGNED,
+        owner__isnull=False,
+        held_until__isnull=True,
+        untouched_for__isnull=True,
+        at__lte=held_since,
+        lead__stage__in=[s for s in QUEUE_STAGES if s != Stage.NURTURE],
     )
 
 

@@ -1,5 +1,6 @@
-"""Daily: flag owned open leads with no sales touch 30/60/90 days (the agreement's
-thresholds) after assignment, and tell each owner and their manager in one digest per
+"""Daily: flag owned open leads their rep has not touched 30/60/90 days (the agreement's
+thresholds) after assigning them to the rep (the tenures leads.queries.untouched_tenures
+names, as the sales report counts them), and tell each owner and their manager in one digest per
 threshold and run, listing every lead."""
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agreements.models import Agreement, untouched_thresholds
-from leads.models import Lead
-from leads.queries import not_touched_since_assignment
+from leads.queries import untouched_tenures
 from notifications.models import Notification
 from notifications.services import Message, notify
 
@@ -27,7 +27,8 @@ BATCH = 2000
 
 
 def flag_untouched_leads(now: dt.datetime | None = None) -> int:
-    """Flag each owned open lead with no sales touch N days after its assignment, once.
+    """Flag each owned open lead its rep has not touched N days after assigning it to
+    them, once (a touch by anyone else does not count: leads.queries.untouched_tenures).
 
     One UntouchedFlag per lead, assignment and threshold; each owner and their
     manager get one digest notification per threshold for the flags not yet told.
@@ -38,27 +39,23 @@ def flag_untouched_leads(now: dt.datetime | None = None) -> int:
     flagged = 0
     for days in untouched_thresholds(agreement):
         already = UntouchedFlag.objects.filter(
-            lead=OuterRef("pk"), threshold_days=days, assigned_at=OuterRef("assigned_at")
+            lead=OuterRef("lead"), threshold_days=days, assigned_at=OuterRef("at")
         )
         candidates = (
-            Lead.objects.filter(
-                not_touched_since_assignment(), assigned_at__lte=now - dt.timedelta(days=days)
-            )
-            .exclude(Exists(already))
-            .order_by("pk")
+            untouched_tenures(now - dt.timedelta(days=days)).exclude(Exists(already)).order_by("pk")
         )
         last_pk = 0
         while rows := list(
-            candidates.filter(pk__gt=last_pk).values("pk", "owner_id", "assigned_at")[:BATCH]
+            candidates.filter(pk__gt=last_pk).values("pk", "lead_id", "owner_id", "at")[:BATCH]
         ):
             last_pk = rows[-1]["pk"]
             with transaction.atomic():
                 created = UntouchedFlag.objects.bulk_create(
                     [
                         UntouchedFlag(
-                            lead_id=row["pk"],
+                            lead_id=row["lead_id"],
                             threshold_days=days,
-                            assigned_at=row["assigned_at"],
+                            assigned_at=row["at"],
                             owner_id=row["owner_id"],
                             agreement=agreement,
                             flagged_at=now,
@@ -110,8 +107,8 @@ def _untouched_messages(days: int, flags: list[dict[str, Any]]) -> list[Message]
             user_id=owner,
             kind=Notification.Kind.UNTOUCHED,
             event_key=f"untouched:{days}:{first}:owner:{owner}",
-            title=f"{len(owned)} of your leads had no sales touch for {days} days",
-            body=f"Assigned to you {days} or more days ago and not touched since.",
+            title=f"{len(owned)} of your leads had no sales touch of yours for {days} days",
+            body=f"Assigned to you {days} or more days ago and not touched by you since.",
             url=reverse("leads:queue"),
             items=tuple(_item(flag, "") for flag in owned),
         )
@@ -129,7 +126,7 @@ def _untouched_messages(days: int, flags: list[dict[str, Any]]) -> list[Message]
                 user_id=manager,
                 kind=Notification.Kind.UNTOUCHED,
                 event_key=f"untouched:{days}:{first}:manager:{manager}",
-                title=f"{total} leads in your teams had no sales touch for {days} days",
+                title=f"{total} leads in your teams had no touch by their rep for {days} days",
                 body=", ".join(f"{name}: {n}" for name, n in counts),
                 url=reverse("leads:team"),
                 items=tuple(

@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from leads.models import Activity
+from leads.models import Activity, Lead
+from leads.services import assign, log_touch
 from leads.tasks import wake_nurtured_leads
 from notifications.models import Notification
 from sla.models import UntouchedFlag
@@ -24,12 +25,16 @@ NOW = dt.datetime(2026, 6, 15, 6, 0, tzinfo=dt.UTC)
 
 
 def assigned(rep, days_ago: float, **fields):
-    return LeadFactory(
-        stage=fields.pop("stage", "working"),
-        owner=rep,
-        assigned_at=NOW - dt.timedelta(days=days_ago),
-        **fields,
-    )
+    """A Working lead given to `rep` `days_ago` days before NOW, as the routing does it (its
+    tenure is on the ledger)."""
+    lead = LeadFactory(stage=fields.pop("stage", "working"), **fields)
+    assign(lead, rep, by=None, at=NOW - dt.timedelta(days=days_ago))
+    lead.refresh_from_db()
+    return lead
+
+
+def touched(lead, by, days_ago: float) -> None:
+    log_touch(lead, by=by, kind=Activity.Kind.CALL, at=NOW - dt.timedelta(days=days_ago))
 
 
 def flags(lead) -> list[int]:
@@ -51,24 +56,70 @@ def test_lead_untouched_past_each_threshold_gets_one_flag_per_threshold(rep):
 
 
 def test_lead_touched_since_assignment_is_not_flagged(rep):
-    lead = assigned(rep, 95, last_touch_at=NOW - dt.timedelta(days=80))
+    lead = assigned(rep, 95)
+    touched(lead, rep, 80)
 
     flag_untouched_leads(NOW)
 
     assert flags(lead) == []
 
 
-def test_touch_before_a_reassignment_does_not_count(rep):
-    lead = assigned(rep, 31, last_touch_at=NOW - dt.timedelta(days=40))
+def test_touch_before_a_reassignment_does_not_count(rep, other_rep):
+    lead = assigned(other_rep, 50)
+    touched(lead, other_rep, 40)
+    assign(lead, rep, by=None, at=NOW - dt.timedelta(days=31))
+
+    flag_untouched_leads(NOW)
+
+    assert flags(lead) == [30]
+    assert lead.untouched_flags.get().owner == rep
+
+
+def test_only_the_holders_touch_ends_an_untouched_tenure(rep, manager):
+    """As the sales report counts it ("no sales touch of theirs"): the manager's call on
+    the rep's lead does not make the rep's tenure touched. It did before: the flags read
+    the lead's last touch by anyone."""
+    lead = assigned(rep, 31)
+    touched(lead, manager, 20)
 
     flag_untouched_leads(NOW)
 
     assert flags(lead) == [30]
 
 
+def test_the_flags_are_the_reports_untouched_tenures_still_held(rep, other_rep, manager):
+    """One definition: the leads flagged at 30 days are the report's "Untouched after 30
+    days" tenures that are still held and untouched, counted by hand: a lead held 31
+    days untouched (a manager's call does not count), one held 45 days, one touched by
+    its rep on day 2 (not counted), one held 10 days (not yet 30), one held 40 days by
+    another rep then given to this one 5 days ago (the first tenure ended untouched
+    after 35 days: the report counts it, nobody is told now, it is no longer held)."""
+    from reports.figures.sales import untouched
+    from reports.filters import ReportFilters
+
+    counted = [assigned(rep, 31), assigned(rep, 45)]
+    touched(counted[0], manager, 3)
+    touched(assigned(rep, 40), rep, 38)
+    assigned(rep, 10)
+    moved = assigned(other_rep, 40)
+    assign(moved, rep, by=None, at=NOW - dt.timedelta(days=5))
+
+    flag_untouched_leads(NOW)
+
+    f = ReportFilters(start_day=(NOW - dt.timedelta(days=60)).date(), end_day=NOW.date())
+    figure = untouched(30)
+    assert figure.total(f, NOW) == 3  # the two counted leads and the moved lead's first tenure
+    still_held = figure.events(f, NOW).filter(held_until__isnull=True)
+    assert set(still_held.values_list("lead", flat=True)) == {lead.pk for lead in counted}
+    flagged = set(UntouchedFlag.objects.filter(threshold_days=30).values_list("lead", flat=True))
+    assert flagged == {lead.pk for lead in counted}
+
+
 def test_nurtured_closed_and_unowned_leads_are_not_flagged(rep):
-    parked = assigned(rep, 100, stage="nurture")
-    closed = assigned(rep, 100, stage="converted")
+    parked = assigned(rep, 100)
+    closed = assigned(rep, 100)
+    Lead.objects.filter(pk=parked.pk).update(stage="nurture")
+    Lead.objects.filter(pk=closed.pk).update(stage="converted")
     desk = LeadFactory(stage="working", assigned_at=NOW - dt.timedelta(days=100))
 
     flag_untouched_leads(NOW)
@@ -94,7 +145,7 @@ def test_owner_and_manager_get_one_digest_per_threshold_and_day(rep, manager):
     flag_untouched_leads(NOW + dt.timedelta(hours=1))
 
     (mine,) = Notification.objects.filter(user=rep, kind=Notification.Kind.UNTOUCHED)
-    assert mine.title == "3 of your leads had no sales touch for 30 days"
+    assert mine.title == "3 of your leads had no sales touch of yours for 30 days"
     (theirs,) = Notification.objects.filter(user=manager, kind=Notification.Kind.UNTOUCHED)
     assert "rep: 3" in theirs.body
     assert len(mine.items) == len(theirs.items) == 3
@@ -122,7 +173,7 @@ def test_flags_recorded_by_a_run_that_died_before_telling_are_told_once(rep, man
     flag_untouched_leads(NOW + dt.timedelta(days=1, hours=1))
 
     (mine,) = Notification.objects.filter(user=rep, kind=Notification.Kind.UNTOUCHED)
-    assert mine.title == "1 of your leads had no sales touch for 30 days"
+    assert mine.title == "1 of your leads had no sales touch of yours for 30 days"
     assert not UntouchedFlag.objects.filter(notified_at__isnull=True).exists()
 
 
