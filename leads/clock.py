@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import F, Q
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -216,10 +217,21 @@ def awaits_first_touch(lead: Lead) -> bool:
     """Whether the lead's clock (its latest) has had no sales touch since it started — not
     whether the lead was ever touched: a lead back in MQL after earlier touches has a new
     clock that waits for its own first touch. No clock: False; a clock without a recorded
-    start (rows from before starts were kept): the lead's first touch answers it."""
+    start (rows from before starts were kept): a touch since its due time answers it (a
+    touch before may be from an earlier stint)."""
     if lead.sla_started_at is None:
-        return lead.sla_due_at is not None and lead.first_touch_at is None
+        due = lead.sla_due_at
+        return due is not None and (lead.last_touch_at is None or lead.last_touch_at < due)
     return lead.last_touch_at is None or lead.last_touch_at < lead.sla_started_at
+
+
+def awaiting_first_touch() -> Q:
+    """`awaits_first_touch` as a condition on leads, for the queue's "SLA breached" bucket
+    (leads.queries): the same rule, kept in step by a test over every case."""
+    not_since_due = Q(last_touch_at__isnull=True) | Q(last_touch_at__lt=F("sla_due_at"))
+    no_start = Q(sla_started_at__isnull=True, sla_due_at__isnull=False) & not_since_due
+    not_since_start = Q(last_touch_at__isnull=True) | Q(last_touch_at__lt=F("sla_started_at"))
+    return no_start | (Q(sla_started_at__isnull=False) & not_since_start)
 
 
 def first_touch_since_start(lead: Lead) -> dt.datetime | None:

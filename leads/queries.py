@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from agreements.stages import CLOCK_STOPPING_STAGES, OPEN_STAGES, Stage
 
+from . import clock
 from .models import (
     Assignment,
     Deal,
@@ -79,8 +80,8 @@ class Urgency:
     }
     # What each bucket holds, in the words the pages print under their tables.
     DEFINITIONS = {
-        BREACHED: "the SLA clock ran out and nobody touched the lead since it was due "
-        "(nor put it in nurture)",
+        BREACHED: "the SLA clock ran out and nobody touched the lead since the clock "
+        "started (nor put it in nurture)",
         DUE: "an SLA clock is running",
         RETURNING: "in nurture and its return date has come",
         NURTURING: "in nurture until its return date",
@@ -120,11 +121,13 @@ def untouched_tenures(held_since: dt.datetime) -> QuerySet[LeadEvent]:
 
 def _bucket_rules(today: dt.date) -> list[tuple[int, Q]]:
     """Each bucket's rule in the order they are tried; a lead is in the first it matches."""
-    # A lead that left for a stage where its clock stops (nurture) waits for no touch.
+    # A breached clock still waiting for its first touch (the clock's rule: a touch since
+    # it started answers it, a back-dated one too). A lead that left for a stage where its
+    # clock stops (nurture) waits for no touch.
     breached_untouched = (
         Q(sla_status=Lead.SLAStatus.BREACHED)
         & ~Q(stage__in=CLOCK_STOPPING_STAGES)
-        & (Q(last_touch_at__isnull=True) | Q(last_touch_at__lt=F("sla_due_at")))
+        & clock.awaiting_first_touch()
     )
     return [
         (Urgency.BREACHED, breached_untouched),

@@ -9,6 +9,8 @@ from django import template
 from agreements.roles import display_name
 from agreements.stages import CLOCK_STOPPING_STAGES
 from config.money import money as money_text
+from leads import clock
+from leads.models import Lead
 
 register = template.Library()
 
@@ -29,9 +31,9 @@ def money(value: Any) -> str:
 
 @register.filter
 def breached_untouched(lead: Any) -> bool:
-    """A breached clock still waiting for its touch: due, nobody touched the lead since,
-    and the lead has not left for a stage where its clock stops (nurture, closed). The
+    """A breached clock still waiting for its first touch (leads.clock.awaits_first_touch),
+    on a lead that has not left for a stage where its clock stops (nurture, closed). The
     queue's "SLA breached" bucket holds exactly these leads (leads.queries)."""
-    if lead.sla_due_at is None or lead.stage in CLOCK_STOPPING_STAGES:
+    if lead.sla_status != Lead.SLAStatus.BREACHED or lead.stage in CLOCK_STOPPING_STAGES:
         return False
-    return lead.last_touch_at is None or lead.last_touch_at < lead.sla_due_at
+    return clock.awaits_first_touch(lead)

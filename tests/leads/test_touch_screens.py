@@ -98,3 +98,56 @@ def test_without_an_agreement_times_are_labelled_utc(client, rep):
     page = client.get(lead.get_absolute_url()).content.decode()
 
     assert "Jan 13, 2026 09:30 UTC" in page
+
+
+def test_a_breach_answered_by_a_back_dated_touch_leaves_the_breached_bucket(client, rep):
+    """The clock's rule: a touch since the clock started answers it, one logged late and
+    dated before the due time too (the SLA engine settles the breach). The queue's bucket
+    and the badge read "no touch since the due time" and kept the lead as breached and
+    untouched, counting down."""
+    started = timezone.now() - dt.timedelta(hours=5)
+    lead = clock_lead(make_rule(), rep, started=started, sla_started_at=started)
+    Lead.objects.filter(pk=lead.pk).update(sla_status=Lead.SLAStatus.BREACHED)
+    lead.refresh_from_db()
+    assert started + dt.timedelta(minutes=30) < lead.sla_due_at
+
+    services.log_touch(lead, by=rep, kind="call", at=started + dt.timedelta(minutes=30))
+    client.force_login(rep)
+
+    html = client.get(lead.get_absolute_url()).content.decode()
+    queue = queue_buckets(client.get(reverse("leads:queue")).content.decode())
+    assert "countdown overdue" not in html
+    assert queue.get("breached", 0) == 0
+
+
+def test_the_breached_bucket_and_the_clock_read_one_rule(rep):
+    """leads.clock.awaits_first_touch (a lead in hand) and awaiting_first_touch (a query)
+    agree on every combination of start, due, first and last touch."""
+    from itertools import product
+
+    from leads.clock import awaiting_first_touch, awaits_first_touch
+
+    start = timezone.now() - dt.timedelta(days=1)
+    before, after = start - dt.timedelta(hours=1), start + dt.timedelta(hours=1)
+    leads = []
+    for started, due, first, last in product(
+        (None, start),
+        (None, start + dt.timedelta(hours=4)),
+        (None, before, after),
+        (None, before, after),
+    ):
+        if (first is not None and last is None) or (first and last and last < first):
+            continue  # a lead touched has a last touch, never before its first
+        leads.append(
+            LeadFactory(
+                sla_started_at=started, sla_due_at=due, first_touch_at=first, last_touch_at=last
+            )
+        )
+    by_rule = {lead.pk for lead in leads if awaits_first_touch(lead)}
+    by_query = set(
+        Lead.objects.filter(awaiting_first_touch(), pk__in=[lead.pk for lead in leads]).values_list(
+            "pk", flat=True
+        )
+    )
+    assert by_query == by_rule
+    assert 0 < len(by_rule) < len(leads)

@@ -119,7 +119,7 @@ def test_queue_search_matches_name_email_and_company_words(client, rep):
 
 
 def test_queue_filters_by_urgency_bucket(client, rep):
-    breached = _lead(rep, stage=Stage.MQL, sla_status="breached")
+    breached = _lead(rep, stage=Stage.MQL, sla_status="breached", sla_due_at=timezone.now())
     _lead(rep, stage=Stage.MQL)
     client.force_login(rep)
 

@@ -30,7 +30,7 @@ def _reassign(client, leads, to, reason="Rebalancing", next_url=""):
 
 
 def test_team_page_counts_each_reps_open_leads_by_queue_bucket(client, manager, rep, other_rep):
-    LeadFactory(owner=rep, stage=Stage.MQL, sla_status="breached")
+    LeadFactory(owner=rep, stage=Stage.MQL, sla_status="breached", sla_due_at="2026-01-01T00:00Z")
     LeadFactory(owner=rep, stage=Stage.MQL)
     LeadFactory(owner=rep, stage=Stage.WORKING, first_touch_at="2026-01-01T00:00Z")
     LeadFactory(owner=rep, stage=Stage.DISQUALIFIED)

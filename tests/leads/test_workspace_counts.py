@@ -175,7 +175,7 @@ def test_a_first_touch_moves_a_lead_from_new_to_working(client, manager, rep):
 
 
 def test_the_lead_desk_row_follows_leads_back_to_the_desk(client, manager, rep):
-    lead = LeadFactory(owner=rep, stage=Stage.MQL, sla_status="breached")
+    lead = LeadFactory(owner=rep, stage=Stage.MQL, sla_status="breached", sla_due_at=timezone.now())
     client.force_login(manager)
 
     services.reassign([lead], None, by=manager)
@@ -186,7 +186,9 @@ def test_the_lead_desk_row_follows_leads_back_to_the_desk(client, manager, rep):
 
 
 def test_bulk_updates_count_without_any_trigger(client, manager, rep):
-    leads = LeadFactory.create_batch(3, owner=rep, stage=Stage.MQL, sla_status="pending")
+    leads = LeadFactory.create_batch(
+        3, owner=rep, stage=Stage.MQL, sla_status="pending", sla_due_at=timezone.now()
+    )
     client.force_login(manager)
 
     Lead.objects.filter(pk__in=[lead.pk for lead in leads[:2]]).update(sla_status="breached")
