@@ -319,15 +319,22 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
 def _to_survivor(request: HttpRequest, lead_id: int) -> HttpResponse:
     found = queries.merged_lead_and_survivor(lead_id)
     if found is None:
-        raise Http404("No such lead.")
+        return _not_found(request)
     merged, survivor = found
     try:
         survivor = queries.lead_for_page(request.user, survivor.pk)
-    except Lead.DoesNotExist as exc:
-        raise Http404("No such lead.") from exc
+    except Lead.DoesNotExist:
+        return _not_found(request)
     when = dateformat.format(timezone.localtime(merged.updated_at), "j M Y")
     messages.info(request, f"{merged.email} was merged into this lead on {when}.")
     return redirect(survivor)
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    """A lead page the user may not open (or no lead): a 404 that says what may have
+    happened, the same words whether the lead exists or not. Links in digests and emails
+    outlive the leads' owners."""
+    return render(request, "leads/lead_not_found.html", status=404)
 
 
 def _action_label(lead: Lead, name: str, label: str) -> str:

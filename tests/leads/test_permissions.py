@@ -175,7 +175,16 @@ def offered_on_page(client: Client, lead: Lead) -> set[str]:
 def test_rep_cannot_open_another_reps_lead(client, rep, other_rep):
     lead = LeadFactory(stage="mql", owner=other_rep)
     client.force_login(rep)
-    assert client.get(lead.get_absolute_url()).status_code == 404
+    response = client.get(lead.get_absolute_url())
+    assert response.status_code == 404
+    # Not a dead end, and the same words as for an id that is no lead at all.
+    missing = client.get(reverse("leads:detail", args=[lead.pk + 1000]))
+    assert missing.status_code == 404
+    for page in (response, missing):
+        html = page.content.decode()
+        assert "may have been given to a rep of another team" in html
+        assert 'href="/notifications/"' in html
+    assert lead.email not in response.content.decode()
 
 
 def test_manager_cannot_open_another_teams_lead(client, rep, other_rep):
