@@ -315,6 +315,7 @@ class Lead(FSMModelMixin, models.Model):
                 include=[
                     "id",
                     "sla_status",
+                    "sla_started_at",
                     "sla_due_at",
                     "last_touch_at",
                     "nurture_until",
