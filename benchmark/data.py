@@ -69,10 +69,11 @@ from leads.models import (
 from sla.models import Breach
 
 SEED = 20260101
-GENERATOR_VERSION = 9  # 2: the ledger (leads.LeadEvent); 3: no stored first-touch time;
+GENERATOR_VERSION = 10  # 2: the ledger (leads.LeadEvent); 3: no stored first-touch time;
 # 4, 5: tenures settled on their assignment rows (5: untouched_for); 6: past escalations told;
 # 7: the ledger stored in time order on Postgres; 8: each focus rep in a team of its own;
-# 9: a rep's note is not a sales touch (it was written as one, with its ledger row)
+# 9: a rep's note is not a sales touch (it was written as one, with its ledger row);
+# 10: a tenure's row carries its lead's stage now (held_stage)
 META_TABLE = "accord_bench_meta"
 STALE_AFTER_DAYS = 30
 DAY = 86_400
@@ -509,10 +510,10 @@ def ts(seconds: float) -> str:
 EVENT_FIELDS = (
     "at", "kind", "stage", "from_stage", "owner", "actor", "campaign", "deal", "amount",
     "started_at", "due_at", "customer_wait", "routing_delay", "rep_response", "reason",
-    "held_until", "untouched_for", *ledger.OUTCOMES,
+    "held_until", "untouched_for", "held_stage", *ledger.OUTCOMES,
 )  # fmt: skip
 EVENT_INDEX = {name: n for n, name in enumerate(EVENT_FIELDS)}
-EVENT_EMPTY = tuple("" if name in ("stage", "from_stage", "reason") else None
+EVENT_EMPTY = tuple("" if name in ("stage", "from_stage", "reason", "held_stage") else None
                     for name in EVENT_FIELDS[2:])  # fmt: skip
 
 # Stage mix of the whole table (percent) and channel mix (percent), a year into using Accord.
@@ -1142,7 +1143,7 @@ class Generator:
             )
         )  # fmt: skip
         events.sort(key=_event_time)
-        _settle_tenure(events, owner)
+        _settle_tenure(events, owner, stage)
         _settle_outcomes(events)
         for event in events:
             ids["e"] += 1
@@ -1160,14 +1161,16 @@ CLOSING = ("converted", "disqualified")
 UNTOUCHED_FOR = LeadEvent._meta.get_field("untouched_for")
 
 
-def _settle_tenure(events: list[list[Any]], owner: int | None) -> None:
-    """What leads.ledger.settle_tenures writes on the lead's one assignment row: how long
-    it went untouched (until its close, or its holder's first sales touch). A bench lead
-    is assigned once, so it is held until now."""
+def _settle_tenure(events: list[list[Any]], owner: int | None, stage_now: str) -> None:
+    """What leads.ledger writes on the lead's one assignment row: how long it went
+    untouched (settle_tenures: until its close, or its holder's first sales touch) and the
+    lead's stage now (keep_held_stage). A bench lead is assigned once, so it is held
+    until now."""
     kind, stage, actor = EVENT_INDEX["kind"], EVENT_INDEX["stage"], EVENT_INDEX["actor"]
     assigned = next((e for e in events if e[kind] == "assigned"), None)
     if assigned is None:
         return
+    assigned[EVENT_INDEX["held_stage"]] = stage_now
     start = assigned[0]
     for e in events:
         ends = e[kind] == "stage_entered" and e[stage] in CLOSING and e[0] > start

@@ -548,6 +548,8 @@ def merge_leads(plan: MergePlan, by: Any) -> Merge:
         # The survivor's MQL entries gained the merged leads' later events: their outcomes
         # are worked out again (logged below as changed rows, so an undo restores them).
         ledger.resettle_outcomes([survivor.pk])
+        # The merged leads' tenures still held are the survivor's now: its stage is theirs.
+        ledger.keep_held_stage([survivor.pk])
         LeadAlias.objects.bulk_create(LeadAlias(email=o.email, lead=survivor) for o in others)
         now = timezone.now()
         Lead.with_merged.filter(pk__in=[o.pk for o in others]).update(

@@ -44,6 +44,7 @@ COLUMNS = (
     "reason",
     "held_until",
     "untouched_for",
+    "held_stage",
 )
 
 
@@ -68,6 +69,25 @@ def append(events: Iterable[LeadEvent]) -> None:
     for e in written:
         settle_tenures(e)
         settle_outcomes(e)
+    keep_held_stage({e.lead_id for e in written if e.kind in HOLDING})
+
+
+# The kinds of event after which a lead's held tenure takes the lead's stage again.
+HOLDING = frozenset({Kind.STAGE_ENTERED, Kind.ASSIGNED})
+
+
+def keep_held_stage(lead_ids: Iterable[int]) -> None:
+    """The tenures these leads' holders still hold (assignments not ended) carry the
+    lead's stage now (`held_stage`): called after each stage entry and assignment, and by
+    a merge for the survivor, whose ledger gained the merged leads' tenures. The lead's
+    own row, written before its events, is the stage read."""
+    ids = sorted(set(lead_ids))
+    if not ids:
+        return
+    stage_now = Lead.with_merged.filter(pk=OuterRef("lead_id")).values("stage")[:1]
+    LeadEvent.objects.filter(lead_id__in=ids, kind=Kind.ASSIGNED, held_until__isnull=True).update(
+        held_stage=Subquery(stage_now)
+    )
 
 
 def settle_tenures(e: LeadEvent) -> None:
@@ -168,8 +188,10 @@ def row(
     started_at: dt.datetime | None = None,
     due_at: dt.datetime | None = None,
     amount: Decimal | None = None,
+    held_stage: str = "",
 ) -> tuple[Any, ...]:
-    """One ledger row as a tuple in COLUMNS order, for bulk writers (the import)."""
+    """One ledger row as a tuple in COLUMNS order, for bulk writers (the import). An
+    assignment carries the lead's stage (`held_stage`, see keep_held_stage)."""
     return (
         lead_id,
         kind,
@@ -189,6 +211,7 @@ def row(
         "",
         None,
         None,
+        held_stage,
     )
 
 
@@ -197,9 +220,12 @@ def append_rows(rows: Sequence[tuple[Any, ...]]) -> None:
     write no outcome of an earlier MQL entry (a new lead's take-in, its clock, its
     assignment and touch points; a breach): an outcome goes through `append`."""
     kind, from_stage = COLUMNS.index("kind"), COLUMNS.index("from_stage")
+    held_stage = COLUMNS.index("held_stage")
     for r in rows:
         take_in = r[kind] == Kind.STAGE_ENTERED and r[from_stage] == ""
         if r[kind] in SETTLING and not take_in:
             raise ValueError(f"a {r[kind]} row may settle MQL entries: write it with append()")
+        if r[kind] == Kind.ASSIGNED and not r[held_stage]:
+            raise ValueError("an assigned row carries the lead's stage (held_stage)")
     if rows:
         insert_rows(LeadEvent, COLUMNS, rows)

@@ -783,6 +783,16 @@ class LeadEvent(models.Model):
         help_text="How long an assignment went untouched: until the first of its end, the "
         "lead's close and the holder's first sales touch. Empty while it goes on untouched.",
     )
+    # An assignment's lead stage, kept by leads.ledger (keep_held_stage) whenever the lead
+    # enters a stage or is assigned: the sales report counts the tenures still held by
+    # their stage now from the tenure's own row, without reading a million leads.
+    held_stage = models.CharField(
+        max_length=20,
+        choices=Stage.choices,
+        blank=True,
+        help_text="An assignment still held: the lead's stage now (one that ended keeps the "
+        "stage it had then).",
+    )
     # What became of an MQL entry (a stage entry into MQL), settled by later events
     # (leads.ledger.settle_outcomes): the time of the first of each at or after it.
     touched_at = models.DateTimeField(
@@ -818,7 +828,7 @@ class LeadEvent(models.Model):
             # counts); SQLite has no INCLUDE and keeps a plain partial index.
             models.Index(
                 fields=["at"],
-                include=["lead", "owner", "untouched_for", "held_until"],
+                include=["lead", "owner", "untouched_for", "held_until", "held_stage"],
                 name="leadevent_tenures",
                 condition=models.Q(kind="assigned"),
             ),

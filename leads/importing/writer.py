@@ -457,7 +457,13 @@ def _ledger_rows(
                 )
             )
     rows += [
-        ledger.row(created_ids[r.lead.row.email], Kind.ASSIGNED, now, owner_id=r.to_owner_id)
+        ledger.row(
+            created_ids[r.lead.row.email],
+            Kind.ASSIGNED,
+            now,
+            owner_id=r.to_owner_id,
+            held_stage=entry.stage,
+        )
         for r in routes
     ]
     if entry.campaign is not None:

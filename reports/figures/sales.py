@@ -158,8 +158,9 @@ def held_now_in(stage: str) -> Figure:
     """Leads assigned in the range that the same rep still holds, now in `stage`."""
 
     def where(f: ReportFilters, now: dt.datetime) -> Q:
-        # Still held: no later assignment ended the tenure (leads.ledger).
-        return Q(held_until__isnull=True, lead__stage=stage)
+        # Still held: no later assignment ended the tenure; the lead's stage now rides on
+        # the tenure's row (both kept by leads.ledger), so no lead is read.
+        return Q(held_until__isnull=True, held_stage=stage)
 
     return Figure.part_of(
         tenures,

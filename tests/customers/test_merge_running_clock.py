@@ -120,3 +120,28 @@ def test_first_touch_on_the_survivors_clock_is_in_the_ledger(agreement, rep, ops
     started = berlin(2026, 3, 13, 10)
     firsts = LeadEvent.objects.filter(lead=a, kind=LeadEvent.Kind.FIRST_TOUCH, started_at=started)
     assert firsts.exists(), "the clock met at 11:00 has no first-touch row: no time to first touch"
+
+
+def test_the_survivors_tenures_take_its_stage_and_an_undo_gives_them_back(agreement, rep, ops):
+    """The merged lead's tenure moves to the survivor still held: it counts by the
+    survivor's stage now (the sales report's "by their stage now"), as the survivor's own
+    tenure; an undo puts back the stage it had."""
+    from customers.merge import undo_merge
+    from customers.models import Merge
+
+    a, b = twins(rep)
+    for lead in (a, b):  # through the desk and back: each gets a tenure on the ledger
+        services.reassign([Lead.objects.get(pk=lead.pk)], None, by=None)
+        services.reassign([Lead.objects.get(pk=lead.pk)], rep, by=None)
+    b = Lead.objects.get(pk=b.pk)
+    assert (Lead.objects.get(pk=a.pk).stage, b.stage) == ("mql", "working")
+
+    def held(lead_id: int) -> list[str]:
+        tenures = LeadEvent.objects.filter(lead_id=lead_id, kind="assigned", held_until=None)
+        return sorted(tenures.values_list("held_stage", flat=True))
+
+    survivor = merged_into(Lead.objects.get(pk=a.pk), b, ops)
+    assert held(survivor.pk) == [survivor.stage] * 2
+
+    undo_merge(Merge.objects.get(survivor=survivor), ops)
+    assert (held(a.pk), held(b.pk)) == (["mql"], ["working"])

@@ -177,6 +177,7 @@ def test_a_take_in_records_entry_clock_assignment_and_campaign_touch_point(agree
     assert events[Kind.STAGE_ENTERED].stage == "mql"
     assert events[Kind.CLOCK_STARTED].due_at == T0 + hours(4)
     assert events[Kind.ASSIGNED].owner is None  # no routing rule: the lead desk
+    assert events[Kind.ASSIGNED].held_stage == "mql"  # the lead's stage, written in bulk
     assert events[Kind.TOUCH_POINT].campaign == campaign
 
 
@@ -197,6 +198,32 @@ def test_a_tenure_row_says_how_long_it_was_held_and_untouched(marketer, manager,
         (rep, T0 + hours(3), hours(2)),
         (other_rep, None, hours(2)),
     ]
+    # The lead's stage rides on the tenure still held (Disqualified now); the ended one
+    # keeps the stage it had when it ended (Working: the rep's touch moved the lead).
+    assert [t.held_stage for t in tenures] == ["working", "disqualified"]
+
+
+def test_the_tenure_still_held_follows_the_leads_stage(agreement, marketer, rep, other_rep):
+    lead = LeadFactory(stage="fan")
+    services.reassign([lead], rep, by=None, at=T0)
+
+    def held() -> list[str]:
+        tenures = LeadEvent.objects.filter(lead=lead, kind=Kind.ASSIGNED, held_until=None)
+        return list(tenures.values_list("held_stage", flat=True))
+
+    assert held() == ["fan"]
+    lead = services.run_transition(
+        Lead.objects.get(pk=lead.pk), "hand_raise", by=marketer, at=T0 + hours(1)
+    )
+    assert held() == ["mql"]
+    services.log_touch(lead, by=rep, kind="call", at=T0 + hours(2))  # MQL → Working
+    assert held() == ["working"] == [Lead.objects.get(pk=lead.pk).stage]
+    services.reassign([Lead.objects.get(pk=lead.pk)], None, by=None, at=T0 + hours(3))
+    services.reassign([Lead.objects.get(pk=lead.pk)], other_rep, by=None, at=T0 + hours(4))
+    assert held() == ["working"]
+    lead.refresh_from_db()
+    services.run_transition(lead, "disqualify", by=other_rep, at=T0 + hours(5), reason="no_budget")
+    assert held() == ["disqualified"]
 
 
 def test_a_reassignment_ends_an_untouched_tenure(manager, rep, other_rep):
@@ -232,6 +259,8 @@ def test_the_migration_tells_existing_tenures_their_story(manager, rep, other_re
         (rep, T0 + hours(3), hours(2)),
         (other_rep, None, hours(2)),
     ]
+    # 0033: the tenure still held takes the lead's stage; the ended one is left empty.
+    assert [t.held_stage for t in tenures] == ["", "disqualified"]
 
 
 # --- What became of an MQL entry (leads.ledger.OUTCOMES) ---------------------------------
