@@ -54,6 +54,7 @@ from agreements.calendar import CalendarSpec, business_duration_between
 from agreements.models import Agreement, Channel, Persona, ResponseRule
 from leads import ledger
 from leads.models import (
+    LEDGER_FACTS,
     Account,
     Activity,
     Assignment,
@@ -73,7 +74,8 @@ GENERATOR_VERSION = 10  # 2: the ledger (leads.LeadEvent); 3: no stored first-to
 # 4, 5: tenures settled on their assignment rows (5: untouched_for); 6: past escalations told;
 # 7: the ledger stored in time order on Postgres; 8: each focus rep in a team of its own;
 # 9: a rep's note is not a sales touch (it was written as one, with its ledger row);
-# 10: a tenure's row carries its lead's stage now (held_stage)
+# 10: a tenure's row carries its lead's stage now (held_stage); every ledger row its
+# lead's channel, campaign and persona
 META_TABLE = "accord_bench_meta"
 STALE_AFTER_DAYS = 30
 DAY = 86_400
@@ -512,6 +514,8 @@ EVENT_FIELDS = (
     "started_at", "due_at", "customer_wait", "routing_delay", "rep_response", "reason",
     "held_until", "untouched_for", "held_stage", *ledger.OUTCOMES,
 )  # fmt: skip
+# The lead's facts every ledger row carries (leads.models.LEDGER_FACTS), written last.
+EVENT_FACTS = tuple(LEDGER_FACTS.values())
 EVENT_INDEX = {name: n for n, name in enumerate(EVENT_FIELDS)}
 EVENT_EMPTY = tuple("" if name in ("stage", "from_stage", "reason", "held_stage") else None
                     for name in EVENT_FIELDS[2:])  # fmt: skip
@@ -848,7 +852,7 @@ class Generator:
         D = Loader(Deal, ["id", "lead", "account", "amount", "status", "opened_by", "opened_at",
                           "closed_at"])  # fmt: skip
         F = Loader(Feedback, ["id", "lead", "author", "fit", "reason", "text", "created_at"])
-        E = Loader(LeadEvent, ["id", "lead", *EVENT_FIELDS])
+        E = Loader(LeadEvent, ["id", "lead", *EVENT_FIELDS, *EVENT_FACTS])
         self._ids = {"a": 0, "s": 0, "g": 0, "b": 0, "d": 0, "f": 0, "e": 0}
         n = self.spec.leads
         started = time.perf_counter()
@@ -1147,7 +1151,7 @@ class Generator:
         _settle_outcomes(events)
         for event in events:
             ids["e"] += 1
-            E.add((ids["e"], lead_id, ts(event[0]), *event[1:]))
+            E.add((ids["e"], lead_id, ts(event[0]), *event[1:], channel.pk, campaign, persona))
         for loader in (L, A, S, G, B, D, F, E):
             if len(loader.rows) >= Loader.FLUSH:
                 loader.flush()

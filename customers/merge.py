@@ -29,7 +29,7 @@ from agreements import roles
 from agreements.stages import CLOCK_STOPPING_STAGES, OPEN_STAGES, STAGE_LEVEL, Stage
 from leads import ledger, services
 from leads.clock import awaits_first_touch
-from leads.models import Activity, Lead, LeadAlias, LeadError, RepProfile
+from leads.models import Activity, Lead, LeadAlias, LeadError, RepProfile, restamp_lead_facts
 
 from .models import Merge, MergedLead, MovedRow, ReplacedValue
 
@@ -548,8 +548,10 @@ def merge_leads(plan: MergePlan, by: Any) -> Merge:
         # The survivor's MQL entries gained the merged leads' later events: their outcomes
         # are worked out again (logged below as changed rows, so an undo restores them).
         ledger.resettle_outcomes([survivor.pk])
-        # The merged leads' tenures still held are the survivor's now: its stage is theirs.
+        # The merged leads' tenures still held are the survivor's now: its stage is theirs;
+        # and every moved ledger row takes the survivor's facts (channel, campaign, persona).
         ledger.keep_held_stage([survivor.pk])
+        restamp_lead_facts([survivor.pk])
         LeadAlias.objects.bulk_create(LeadAlias(email=o.email, lead=survivor) for o in others)
         now = timezone.now()
         Lead.with_merged.filter(pk__in=[o.pk for o in others]).update(

@@ -17,7 +17,7 @@ from django.db.models import Min, OuterRef, Q, Subquery
 from agreements.stages import CLOSED_STAGES, Stage
 from config.db import insert_rows
 
-from .models import JUNK_REASON, Lead, LeadEvent
+from .models import JUNK_REASON, LEAD_FACTS, LEDGER_FACTS, Lead, LeadEvent
 
 Kind = LeadEvent.Kind
 
@@ -45,6 +45,7 @@ COLUMNS = (
     "held_until",
     "untouched_for",
     "held_stage",
+    *LEDGER_FACTS.values(),
 )
 
 
@@ -57,19 +58,43 @@ def event(lead: Lead | int, kind: str, at: dt.datetime, **fields: Any) -> LeadEv
     """One ledger row, not yet saved. `actor` may be a user or None (the system)."""
     if "actor" in fields:
         fields["actor_id"] = _user_id(fields.pop("actor"))
-    lead_id = lead if isinstance(lead, int) else lead.pk
-    return LeadEvent(lead_id=lead_id, kind=kind, at=at, **fields)
+    if isinstance(lead, int):
+        return LeadEvent(lead_id=lead, kind=kind, at=at, **fields)
+    # The lead's facts as the service holds it (locked, fresh); `append` reads them for a
+    # row made from an id.
+    facts = {column: getattr(lead, name) for name, column in LEDGER_FACTS.items()}
+    e = LeadEvent(lead_id=lead.pk, kind=kind, at=at, **facts, **fields)
+    e._facts_known = True
+    return e
 
 
 def append(events: Iterable[LeadEvent]) -> None:
     """Write events, in the caller's transaction, and settle what they tell the events
     before them: the tenures they end or touch (`settle_tenures`) and the MQL entries
     whose outcome they are (`settle_outcomes`)."""
-    written = LeadEvent.objects.bulk_create([e for e in events if e is not None])
+    events = [e for e in events if e is not None]
+    _stamp_facts([e for e in events if not getattr(e, "_facts_known", False)])
+    written = LeadEvent.objects.bulk_create(events)
     for e in written:
         settle_tenures(e)
         settle_outcomes(e)
     keep_held_stage({e.lead_id for e in written if e.kind in HOLDING})
+
+
+def _stamp_facts(events: Sequence[LeadEvent]) -> None:
+    """Rows made from a lead's id take the lead's facts (channel, campaign, persona)."""
+    facts = _facts_of({e.lead_id for e in events})
+    for e in events:
+        for column, value in zip(LEDGER_FACTS.values(), facts.get(e.lead_id, ()), strict=False):
+            setattr(e, column, value)
+
+
+def _facts_of(lead_ids: Iterable[int]) -> dict[int, tuple[Any, ...]]:
+    ids = sorted(set(lead_ids))
+    if not ids:
+        return {}
+    rows = Lead.with_merged.filter(pk__in=ids).values_list("pk", *LEAD_FACTS)
+    return {pk: tuple(rest) for pk, *rest in rows}
 
 
 # The kinds of event after which a lead's held tenure takes the lead's stage again.
@@ -212,6 +237,7 @@ def row(
         None,
         None,
         held_stage,
+        *(None for _ in LEDGER_FACTS),  # append_rows stamps the lead's facts
     )
 
 
@@ -227,5 +253,10 @@ def append_rows(rows: Sequence[tuple[Any, ...]]) -> None:
             raise ValueError(f"a {r[kind]} row may settle MQL entries: write it with append()")
         if r[kind] == Kind.ASSIGNED and not r[held_stage]:
             raise ValueError("an assigned row carries the lead's stage (held_stage)")
-    if rows:
-        insert_rows(LeadEvent, COLUMNS, rows)
+    if not rows:
+        return
+    lead = COLUMNS.index("lead")
+    facts = _facts_of(r[lead] for r in rows)
+    width = len(COLUMNS) - len(LEDGER_FACTS)
+    stamped = [(*r[:width], *facts.get(r[lead], (None,) * len(LEDGER_FACTS))) for r in rows]
+    insert_rows(LeadEvent, COLUMNS, stamped)

@@ -368,8 +368,30 @@ class Lead(FSMModelMixin, models.Model):
         with _REFRESHING:
             super().refresh_from_db(*args, **kwargs)
 
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> Lead:
+        lead = super().from_db(db, field_names, values)
+        lead._loaded_facts = lead.facts()
+        return lead
+
+    def facts(self) -> tuple[Any, ...]:
+        """The lead's facts its ledger rows carry (LEAD_FACTS), as loaded or set."""
+        return tuple(self.__dict__.get(name) for name in LEAD_FACTS)
+
+    def facts_changed(self) -> bool:
+        """Whether the facts its ledger rows carry differ from the ones it was loaded with
+        (a copy not loaded from the database, or loaded without them, may have changed)."""
+        return getattr(self, "_loaded_facts", None) != self.facts()
+
+    def facts_written(self) -> None:
+        """After writing the lead: its ledger rows take its facts, if they changed."""
+        if self.pk is not None and self.facts_changed():
+            restamp_lead_facts([self.pk])
+        self._loaded_facts = self.facts()
+
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Save with the email normalized and the version bumped (stale forms compare it)."""
+        """Save with the email normalized and the version bumped (stale forms compare it);
+        the lead's ledger rows take its facts when they changed."""
         self.email = normalize_email(self.email)
         updating = not self._state.adding and self.pk is not None
         loaded_version = self.version
@@ -383,6 +405,10 @@ class Lead(FSMModelMixin, models.Model):
             # Nothing was written: this copy keeps the version it was loaded at.
             self.version = loaded_version
             raise
+        if updating:
+            self.facts_written()
+        else:
+            self._loaded_facts = self.facts()  # a new lead has no ledger rows yet
 
     def clean_fields(self, exclude: Any = None) -> None:
         # A protected FSM field cannot be reassigned, which full_clean() would do.
@@ -783,6 +809,37 @@ class LeadEvent(models.Model):
         help_text="How long an assignment went untouched: until the first of its end, the "
         "lead's close and the holder's first sales touch. Empty while it goes on untouched.",
     )
+    # The lead's own facts a report groups and filters by, on each of its rows and kept in
+    # step with the lead (Lead.save, leads.services, the import, its revert and a merge
+    # restamp them: restamp_lead_facts): the marketing reports count the ledger by
+    # channel, campaign and persona without joining a million leads.
+    lead_channel = models.ForeignKey(
+        "agreements.Channel",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        help_text="The lead's channel (now).",
+    )
+    lead_campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        help_text="The lead's campaign (now), not a touch point's (campaign).",
+    )
+    lead_persona = models.ForeignKey(
+        "agreements.Persona",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        help_text="The lead's persona (now).",
+    )
     # An assignment's lead stage, kept by leads.ledger (keep_held_stage) whenever the lead
     # enters a stage or is assigned: the sales report counts the tenures still held by
     # their stage now from the tenure's own row, without reading a million leads.
@@ -869,6 +926,27 @@ class LeadEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id}: {self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
+# A lead's facts its ledger rows carry: the lead's attname → the ledger row's.
+LEAD_FACTS = ("channel_id", "campaign_id", "persona_id")
+LEDGER_FACTS = {name: f"lead_{name}" for name in LEAD_FACTS}
+
+
+def restamp_lead_facts(lead_ids: Any) -> None:
+    """Every ledger row of these leads takes its lead's facts now (channel, campaign,
+    persona): called by whatever writes those facts of existing leads without Lead.save
+    (leads.services' guarded write, the import's updates and its revert, a merge)."""
+    ids = sorted(set(lead_ids))
+    for start in range(0, len(ids), 1000):
+        part = ids[start : start + 1000]
+        lead = Lead.with_merged.filter(pk=models.OuterRef("lead_id"))
+        LeadEvent.objects.filter(lead_id__in=part).update(
+            **{
+                column: models.Subquery(lead.values(name)[:1])
+                for name, column in LEDGER_FACTS.items()
+            }
+        )
 
 
 class Deal(models.Model):

@@ -96,6 +96,7 @@ def _write(lead: Lead) -> None:
     if not Lead.objects.filter(pk=lead.pk, version=read_at).update(**values):
         lead.version = read_at
         raise StaleLead()
+    lead.facts_written()
 
 
 @dataclass

@@ -20,6 +20,35 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
+
+
+@pytest.fixture(autouse=True)
+def _ledger_rows_carry_their_leads_facts(request):
+    """After every test that used the database: each ledger row carries its lead's
+    channel, campaign and persona (the reports read them from the row). A path that
+    changes a lead's facts without restamping its rows (leads.models.restamp_lead_facts)
+    fails here, whatever the test was about."""
+    used = DB_FIXTURES & set(request.fixturenames)
+    for name in sorted(used):  # set up first, so torn down after this check
+        request.getfixturevalue(name)
+    yield
+    if request.node.get_closest_marker("django_db") is None and not used:
+        return
+    from django.db.models import F, Q
+
+    from leads.models import LEDGER_FACTS, LeadEvent
+
+    same = Q()
+    for name, column in LEDGER_FACTS.items():
+        fact = name.removesuffix("_id")
+        same &= Q(**{column: F(f"lead__{fact}")}) | Q(
+            **{f"{column}__isnull": True, f"lead__{fact}__isnull": True}
+        )
+    stale = list(LeadEvent.objects.exclude(same).values("id", "lead_id", "kind")[:5])
+    assert not stale, f"ledger rows without their lead's facts: {stale}"
+
+
 @pytest.fixture
 def ops(db):
     return UserFactory(username="ops-user", role=roles.OPS, is_staff=True)

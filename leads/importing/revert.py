@@ -22,6 +22,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from leads.models import (
+    LEAD_FACTS,
     Account,
     Activity,
     Assignment,
@@ -34,6 +35,7 @@ from leads.models import (
     LeadError,
     LeadEvent,
     StageChange,
+    restamp_lead_facts,
 )
 from notifications.models import Notification
 
@@ -342,6 +344,9 @@ def revert_batch(batch: ImportBatch, *, by: Any) -> RevertPlan:
             Lead.objects.filter(pk=lead_id).update(
                 **restore, version=F("version") + 1, updated_at=now
             )
+        restamp_lead_facts(
+            lead_id for lead_id, restore in plan.restore.items() if set(restore) & set(LEAD_FACTS)
+        )
         for part in in_chunks(plan.touch_points, IN_CHUNK):
             _remove_touch_points(part, key)
         ImportChange.objects.filter(batch=batch).delete()

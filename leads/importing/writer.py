@@ -28,6 +28,7 @@ from config.db import insert_rows, json_values, update_rows
 from leads import ledger, routing
 from leads.clock import PENDING, ClockStart, Rules
 from leads.models import (
+    LEAD_FACTS,
     Account,
     Activity,
     Assignment,
@@ -37,6 +38,7 @@ from leads.models import (
     Lead,
     LeadAlias,
     LeadEvent,
+    restamp_lead_facts,
 )
 
 from .cleaning import Cleaned, CleanRow, RowIssue
@@ -409,6 +411,8 @@ def take_in_leads(entry: Entry, rows: Sequence[CleanRow]) -> TakenIn:
                 [(lead.pk, *[getattr(lead, name) for name in fields], written) for lead in leads],
                 increment=("version",),
             )
+            if set(fields) & set(LEAD_FACTS):  # a persona filled: the ledger's rows follow
+                restamp_lead_facts([lead.pk for lead in leads])
         activities += [
             _activity_row(entry, created_ids[new.row.email], new.row) for new in new_leads
         ]

@@ -33,12 +33,20 @@ CURRENCY: str = getattr(settings, "ACCORD_CURRENCY", "EUR")
 GROUPS = {
     "rep": "owner_id",
     "team": "owner_profile__team_id",
-    "channel": "lead__channel_id",
-    "campaign": "lead__campaign_id",
-    "persona": "lead__persona_id",
+    "channel": "lead_channel_id",
+    "campaign": "lead_campaign_id",
+    "persona": "lead_persona_id",
     "title": "lead__title",
     "stage": "lead__stage",
 }
+# The lead's facts each ledger row carries (kept in step with the lead: leads.models
+# LEDGER_FACTS), read from the row; any other fact of the lead from the lead.
+ON_THE_ROW = ("channel", "campaign", "persona")
+
+
+def fact_path(name: str) -> str:
+    """Where an event's lead's fact is read: the row's copy, or the lead."""
+    return f"lead_{name}" if name in ON_THE_ROW else f"lead__{name}"
 
 
 def scoped(events: QuerySet[LeadEvent], f: ReportFilters) -> QuerySet[LeadEvent]:
@@ -51,12 +59,12 @@ def scoped(events: QuerySet[LeadEvent], f: ReportFilters) -> QuerySet[LeadEvent]
         q &= Q(owner_id=f.rep)
     if f.team is not None:
         q &= Q(owner_profile__team_id=f.team)
-    for name in ("channel", "campaign", "persona"):
+    for name in ON_THE_ROW:
         value = getattr(f, name)
         if value == NONE:
-            q &= Q(**{f"lead__{name}__isnull": True})
+            q &= Q(**{f"{fact_path(name)}__isnull": True})
         elif value is not None:
-            q &= Q(**{f"lead__{name}_id": value})
+            q &= Q(**{f"{fact_path(name)}_id": value})
     return events.filter(q)
 
 
@@ -217,7 +225,7 @@ def leads_by_facts(
     channel, campaign, persona): one query per base for the figures `part_of` one (a
     conditional count each), one each for the others. Each lead has one value of each
     fact, so the counts of any grouping by these facts, or the total, are sums of these."""
-    paths = [f"lead__{name}" for name in fields]
+    paths = [fact_path(name) for name in fields]
     for figure in figures:
         if figure.measure != "leads":
             raise ValueError(f"{figure.key} counts {figure.measure}, not leads")

@@ -31,7 +31,7 @@ from agreements.stages import CLOSED_STAGES, Stage
 from leads.models import JUNK_REASON, Feedback, LeadEvent, RepProfile
 from reports.filters import DESK, ReportFilters
 
-from .base import Figure, Kind, Rate, in_range, scoped
+from .base import Figure, Kind, Rate, fact_path, in_range, scoped
 
 # The key of a disqualification without structured feedback.
 NO_REASON = "none"
@@ -284,7 +284,7 @@ DEAL_ROWS = {Kind.DEAL_OPENED: _opened, Kind.DEAL_WON: _won}
 
 
 def _sourced(kind: str) -> Q:
-    return Q(lead__channel__is_marketing_sourced=True)
+    return Q(lead_channel__is_marketing_sourced=True)
 
 
 def _influenced(kind: str) -> Q:
@@ -472,7 +472,7 @@ def cohort_counts(
     """Every cohort figure's leads per combination of the leads' own facts (e.g. persona,
     title, stage), in one query; each lead has one combination, so groupings and totals
     are sums of these."""
-    paths = [f"lead__{name}" for name in fields]
+    paths = [fact_path(name) for name in fields]
     counts = {
         key: Count("lead", distinct=True, filter=condition(now))
         for key, condition in COHORT.items()
@@ -614,7 +614,7 @@ ONE_ON_ONE_DQ = Figure(
 
 def _by_field(field: str, value: Any, base: Figure) -> Figure:
     def events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-        return base.events(f, now).filter(**{f"lead__{field}": value})
+        return base.events(f, now).filter(**{fact_path(field): value})
 
     return Figure(f"{field}:{value}", str(value), base.definition, events)
 

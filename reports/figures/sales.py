@@ -213,9 +213,9 @@ def touch_goal(goals: list[TouchGoal]) -> tuple[Figure, Figure]:
         reached, decided = Q(pk__in=[]), Q(pk__in=[])
         for g in goals:
             if g.channel_id is not None:
-                scope = Q(lead__channel_id=g.channel_id)
+                scope = Q(lead_channel_id=g.channel_id)
             elif own:
-                scope = Q(lead__channel_id__isnull=True) | ~Q(lead__channel_id__in=own)
+                scope = Q(lead_channel_id__isnull=True) | ~Q(lead_channel_id__in=own)
             else:
                 scope = EVERY  # the general goal and no other: no join to the lead
             # Reached: the goal's last touch came before its days were over. The

@@ -74,7 +74,9 @@ def build(rep: Any, other_rep: Any, marketer: Any, ops: Any) -> SimpleNamespace:
     (d,) = take_in(channel, None, ["d@x.test"], day(0.5))
     take_in(channel, ebook, ["a@x.test", "b@x.test"], day(2))
     (f,) = take_in(channel, ebook, ["f@x.test"], day(6))
-    Lead.objects.filter(pk__in=[a.pk, b.pk]).update(persona=cto)
+    for lead in (fresh(a), fresh(b)):  # ops set the persona (the admin saves the lead)
+        lead.persona = cto
+        lead.save()
     Lead.objects.filter(pk=d.pk).update(title="CTO")
 
     services.assign(fresh(a), rep, by=None, at=T0 + dt.timedelta(hours=3))
