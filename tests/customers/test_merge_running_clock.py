@@ -145,3 +145,27 @@ def test_the_survivors_tenures_take_its_stage_and_an_undo_gives_them_back(agreem
 
     undo_merge(Merge.objects.get(survivor=survivor), ops)
     assert (held(a.pk), held(b.pk)) == (["mql"], ["working"])
+
+
+def test_the_moved_ledger_rows_take_the_survivors_facts_and_an_undo_their_own(agreement, rep, ops):
+    """The reports read a lead's campaign from its ledger rows: the rows a merge moves
+    count under the survivor's campaign; an undo gives them back the merged lead's."""
+    from customers.merge import undo_merge
+    from customers.models import Merge
+    from tests.factories import CampaignFactory
+
+    a, b = twins(rep)
+    spring, summer = CampaignFactory(name="Spring"), CampaignFactory(name="Summer")
+    for lead, campaign in ((a, spring), (b, summer)):
+        lead = Lead.objects.get(pk=lead.pk)
+        lead.campaign = campaign
+        lead.save()
+    b_rows = set(LeadEvent.objects.filter(lead=b).values_list("pk", flat=True))
+
+    survivor = merged_into(Lead.objects.get(pk=a.pk), Lead.objects.get(pk=b.pk), ops)
+    moved = LeadEvent.objects.filter(pk__in=b_rows)
+    assert {e.lead_id for e in moved} == {survivor.pk}
+    assert set(moved.values_list("lead_campaign", flat=True)) == {survivor.campaign_id}
+
+    undo_merge(Merge.objects.get(survivor=survivor), ops)
+    assert set(moved.values_list("lead_campaign", flat=True)) == {summer.pk}

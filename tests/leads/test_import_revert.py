@@ -344,3 +344,28 @@ def test_a_running_import_cannot_be_reverted(client, marketer, channel):
     response = client.get(reverse("leads:import_revert", args=[batch.pk]), follow=True)
 
     assert "still running" in response.content.decode()
+
+
+def test_a_persona_a_list_fills_rides_on_the_leads_ledger_rows_and_leaves_with_its_revert(
+    channel,
+):
+    """The reports read a lead's persona from its ledger rows: the persona a later list
+    fills in (bulk, no Lead.save) reaches them, and its revert takes it back."""
+    from agreements.models import Persona
+    from tests.factories import PersonaFactory
+
+    Persona.objects.all().delete()  # no persona fits when the first list comes in
+    imported(hubspot(range(1)), "first.csv", channel, "Spring")
+    lead = Lead.objects.get(email=files.person(0)["email"])
+    assert lead.persona_id is None and LeadEvent.objects.filter(lead=lead).exists()
+    title_word = files.person(0)["title"].split()[-1]
+    persona = PersonaFactory(name="Matched", title_keywords=title_word)
+
+    second = imported(hubspot(range(1)), "second.csv", channel, "Summer")
+    assert Lead.objects.get(pk=lead.pk).persona_id == persona.pk
+    rows = LeadEvent.objects.filter(lead=lead)
+    assert set(rows.values_list("lead_persona", flat=True)) == {persona.pk}
+
+    revert_batch(second, by=None)
+    assert Lead.objects.get(pk=lead.pk).persona_id is None
+    assert set(rows.values_list("lead_persona", flat=True)) == {None}
