@@ -512,13 +512,13 @@ def ts(seconds: float) -> str:
 EVENT_FIELDS = (
     "at", "kind", "stage", "from_stage", "owner", "actor", "campaign", "deal", "amount",
     "started_at", "due_at", "customer_wait", "routing_delay", "rep_response", "reason",
-    "held_until", "untouched_for", "held_stage", *ledger.OUTCOMES,
+    "held_until", "untouched_for", "held_stage", "feedback_reason", *ledger.OUTCOMES,
 )  # fmt: skip
 # The lead's facts every ledger row carries (leads.models.LEDGER_FACTS), written last.
 EVENT_FACTS = tuple(LEDGER_FACTS.values())
 EVENT_INDEX = {name: n for n, name in enumerate(EVENT_FIELDS)}
-EVENT_EMPTY = tuple("" if name in ("stage", "from_stage", "reason", "held_stage") else None
-                    for name in EVENT_FIELDS[2:])  # fmt: skip
+TEXT_FIELDS = ("stage", "from_stage", "reason", "held_stage", "feedback_reason")
+EVENT_EMPTY = tuple("" if name in TEXT_FIELDS else None for name in EVENT_FIELDS[2:])
 
 # Stage mix of the whole table (percent) and channel mix (percent), a year into using Accord.
 STAGE_MIX = {
@@ -1149,6 +1149,7 @@ class Generator:
         events.sort(key=_event_time)
         _settle_tenure(events, owner, stage)
         _settle_outcomes(events)
+        _settle_feedback_reasons(events)
         for event in events:
             ids["e"] += 1
             E.add((ids["e"], lead_id, ts(event[0]), *event[1:], channel.pk, campaign, persona))
@@ -1202,6 +1203,23 @@ def _settle_outcomes(events: list[list[Any]]) -> None:
             first = next((e[0] for e in events if e[0] >= entry[0] and _matches(e, fields)), None)
             if first is not None:
                 entry[EVENT_INDEX[column]] = ts(first)
+
+
+def _settle_feedback_reasons(events: list[list[Any]]) -> None:
+    """What leads.ledger.settle_feedback_reasons writes on the lead's disqualifications:
+    the reason of its first feedback with one at or after it, before its next stage entry.
+    `events` are in time order (a feedback at the instant of its disqualification comes
+    after it: it was noted after it)."""
+    kind, stage, reason = EVENT_INDEX["kind"], EVENT_INDEX["stage"], EVENT_INDEX["reason"]
+    for n, entry in enumerate(events):
+        if entry[kind] != "stage_entered" or entry[stage] != "disqualified":
+            continue
+        for e in events[n + 1 :]:
+            if e[kind] == "stage_entered" and e[0] > entry[0]:
+                break
+            if e[kind] == "feedback" and e[reason] and e[0] >= entry[0]:
+                entry[EVENT_INDEX["feedback_reason"]] = e[reason]
+                break
 
 
 def _quarter(at: float, anchor: float) -> int:

@@ -551,6 +551,7 @@ def merge_leads(plan: MergePlan, by: Any) -> Merge:
         # The merged leads' tenures still held are the survivor's now: its stage is theirs;
         # and every moved ledger row takes the survivor's facts (channel, campaign, persona).
         ledger.keep_held_stage([survivor.pk])
+        ledger.settle_feedback_reasons([survivor.pk])
         restamp_lead_facts([survivor.pk])
         LeadAlias.objects.bulk_create(LeadAlias(email=o.email, lead=survivor) for o in others)
         now = timezone.now()

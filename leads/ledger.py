@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Min, OuterRef, Q, Subquery
+from django.db.models import Exists, Min, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from agreements.stages import CLOSED_STAGES, Stage
 from config.db import insert_rows
@@ -79,6 +80,47 @@ def append(events: Iterable[LeadEvent]) -> None:
         settle_tenures(e)
         settle_outcomes(e)
     keep_held_stage({e.lead_id for e in written if e.kind in HOLDING})
+    settle_feedback_reasons({e.lead_id for e in written if e.kind in GIVING})
+
+
+# The kinds of event after which a lead's disqualifications look for their feedback again.
+GIVING = frozenset({Kind.STAGE_ENTERED, Kind.FEEDBACK})
+DISQUALIFICATION = {"kind": Kind.STAGE_ENTERED, "stage": Stage.DISQUALIFIED}
+
+
+def feedback_reason_given() -> Subquery:
+    """For a disqualification (the outer row): the structured reason of the feedback
+    given with it — the lead's first feedback with a reason at or after it, before its
+    next stage entry."""
+    moved_between = LeadEvent.objects.filter(
+        kind=Kind.STAGE_ENTERED,
+        lead=OuterRef("lead"),
+        at__gt=OuterRef(OuterRef("at")),
+        at__lt=OuterRef("at"),
+    )
+    given = (
+        LeadEvent.objects.filter(kind=Kind.FEEDBACK, lead=OuterRef("lead"), at__gte=OuterRef("at"))
+        .exclude(reason="")
+        .filter(~Exists(moved_between))
+        .order_by("at", "id")
+        .values("reason")[:1]
+    )
+    return Subquery(given)
+
+
+def settle_feedback_reasons(lead_ids: Iterable[int] | None = None) -> int:
+    """Work out the feedback reason of these leads' disqualifications (None: every lead's)
+    from their events, in one statement each 1,000 leads; the number of rows. Called
+    after each stage entry and feedback, and by a merge for the survivor."""
+    entries = LeadEvent.objects.filter(**DISQUALIFICATION)
+    reason = Coalesce(feedback_reason_given(), Value(""))
+    if lead_ids is None:
+        return entries.update(feedback_reason=reason)
+    ids, done = sorted(set(lead_ids)), 0
+    for start in range(0, len(ids), 1000):
+        part = entries.filter(lead_id__in=ids[start : start + 1000])
+        done += part.update(feedback_reason=reason)
+    return done
 
 
 def _stamp_facts(events: Sequence[LeadEvent]) -> None:
@@ -260,3 +302,4 @@ def append_rows(rows: Sequence[tuple[Any, ...]]) -> None:
     width = len(COLUMNS) - len(LEDGER_FACTS)
     stamped = [(*r[:width], *facts.get(r[lead], (None,) * len(LEDGER_FACTS))) for r in rows]
     insert_rows(LeadEvent, COLUMNS, stamped)
+    settle_feedback_reasons(r[lead] for r in rows if r[kind] == Kind.STAGE_ENTERED)

@@ -840,6 +840,16 @@ class LeadEvent(models.Model):
         db_index=False,
         help_text="The lead's persona (now).",
     )
+    # A disqualification's feedback reason, kept by leads.ledger (settle_feedback_reasons):
+    # the reports count reasons from the entry's own row instead of looking up each
+    # entry's feedback.
+    feedback_reason = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="A disqualification: the structured reason of the feedback given with it "
+        "(the lead's first feedback with a reason at or after it, before its next stage); "
+        "empty: none.",
+    )
     # An assignment's lead stage, kept by leads.ledger (keep_held_stage) whenever the lead
     # enters a stage or is assigned: the sales report counts the tenures still held by
     # their stage now from the tenure's own row, without reading a million leads.

@@ -25,7 +25,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, Round
+from django.db.models.functions import Cast, Coalesce, NullIf, Round
 
 from agreements.stages import CLOSED_STAGES, Stage
 from leads.models import JUNK_REASON, Feedback, LeadEvent, RepProfile
@@ -181,22 +181,11 @@ FEEDBACK_COVERAGE = Rate("feedback_coverage", "Feedback coverage", TRACEABLE, CL
 
 def with_reason(events: QuerySet[LeadEvent]) -> QuerySet[LeadEvent]:
     """Disqualifications with `_reason`: the structured reason of the feedback given with
-    it (the lead's first feedback at or after it, before its next stage), NO_REASON
-    without one."""
-    moved_between = LeadEvent.objects.filter(
-        kind=Kind.STAGE_ENTERED,
-        lead=OuterRef("lead"),
-        at__gt=OuterRef(OuterRef("at")),
-        at__lt=OuterRef("at"),
+    it (the lead's first feedback at or after it, before its next stage: settled on the
+    row by leads.ledger.settle_feedback_reasons), NO_REASON without one."""
+    return events.annotate(
+        _reason=Coalesce(NullIf(F("feedback_reason"), Value("")), Value(NO_REASON))
     )
-    given = (
-        LeadEvent.objects.filter(kind=Kind.FEEDBACK, lead=OuterRef("lead"), at__gte=OuterRef("at"))
-        .exclude(reason="")
-        .filter(~Exists(moved_between))
-        .order_by("at", "id")
-        .values("reason")[:1]
-    )
-    return events.annotate(_reason=Coalesce(Subquery(given), Value(NO_REASON)))
 
 
 def reason_counts(events: QuerySet[LeadEvent]) -> dict[str, int]:

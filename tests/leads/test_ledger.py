@@ -157,6 +157,21 @@ def test_disqualifying_with_feedback_records_the_reason_and_the_feedback(markete
     feedback = LeadEvent.objects.get(lead=lead, kind=Kind.FEEDBACK)
     assert (entered.stage, entered.reason) == ("disqualified", "No budget")
     assert (feedback.at, feedback.reason, feedback.actor) == (T0, "no_budget", rep)
+    # The reports count reasons from the disqualification's own row (settled from the
+    # feedback, whichever of the two was written first).
+    assert entered.feedback_reason == "no_budget"
+
+
+def test_a_feedback_after_the_next_stage_is_not_the_disqualifications(rep):
+    lead = LeadFactory(stage="working", owner=rep)
+    entered = ledger.event(lead, Kind.STAGE_ENTERED, T0, stage="disqualified")
+    back = ledger.event(lead, Kind.STAGE_ENTERED, T0 + hours(2), stage="nurture")
+    late = ledger.event(lead, Kind.FEEDBACK, T0 + hours(3), reason="timing")
+    ledger.append([late])  # written first: the disqualification finds it when it comes
+    ledger.append([entered])
+    assert LeadEvent.objects.get(pk=entered.pk).feedback_reason == "timing"
+    ledger.append([back])  # a stage between them: that feedback is not the one given with it
+    assert LeadEvent.objects.get(pk=entered.pk).feedback_reason == ""
 
 
 def test_a_take_in_records_entry_clock_assignment_and_campaign_touch_point(agreement):

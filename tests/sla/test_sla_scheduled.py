@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from leads.models import Activity, Lead
-from leads.services import assign, log_touch
+from leads.models import Activity
+from leads.services import assign, log_touch, run_transition
 from leads.tasks import wake_nurtured_leads
 from notifications.models import Notification
 from sla.models import UntouchedFlag
@@ -116,10 +116,13 @@ def test_the_flags_are_the_reports_untouched_tenures_still_held(rep, other_rep, 
 
 
 def test_nurtured_closed_and_unowned_leads_are_not_flagged(rep):
-    parked = assigned(rep, 100)
-    closed = assigned(rep, 100)
-    Lead.objects.filter(pk=parked.pk).update(stage="nurture")
-    Lead.objects.filter(pk=closed.pk).update(stage="converted")
+    parked = run_transition(
+        assigned(rep, 100),
+        "nurture",
+        by=rep,
+        return_on=timezone.localdate() + dt.timedelta(days=30),
+    )
+    closed = run_transition(assigned(rep, 100), "disqualify", by=rep, reason="No budget")
     desk = LeadFactory(stage="working", assigned_at=NOW - dt.timedelta(days=100))
 
     flag_untouched_leads(NOW)
