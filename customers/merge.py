@@ -789,6 +789,11 @@ def undo_merge(merge: Merge, by: Any) -> Merge:
         for merged in merge.merged_leads.all():
             _restore_row(Lead, merged.lead_id, merged.before)
         _restore_row(Lead, merge.survivor_id, merge.survivor_before)
+        # What the ledger keeps on its rows, worked out again from the rows as restored:
+        # a merge logged before those columns existed does not hold them.
+        restamp_lead_facts(ids)
+        ledger.keep_held_stage(ids)
+        ledger.settle_feedback_reasons(ids)
         merge.undone_at = timezone.now()
         merge.undone_by = by
         merge.save(update_fields=["undone_at", "undone_by"])

@@ -33,7 +33,7 @@ from agreements.models import Agreement, ResponseRule
 from agreements.stages import CLOCK_STOPPING_STAGES
 
 from . import ledger
-from .models import Activity, Assignment, Lead, LeadEvent
+from .models import LEAD_FACTS, Activity, Assignment, Lead, LeadEvent
 
 PENDING = Lead.SLAStatus.PENDING
 MET = Lead.SLAStatus.MET
@@ -415,7 +415,9 @@ CLOCK_FIELDS = (
     "last_name",
     "email",
 )
-CLAIMED_FIELDS = (*CLOCK_FIELDS, "sla_started_at", "moved_from")
+# The lead's facts its breach's ledger row carries (leads.models.LEAD_FACTS), returned by
+# the claiming statement so the ledger need not read the leads again.
+CLAIMED_FIELDS = (*CLOCK_FIELDS, "sla_started_at", *LEAD_FACTS, "moved_from")
 
 
 def breach_due_clocks(now: dt.datetime, limit: int) -> list[dict[str, Any]]:
@@ -453,7 +455,8 @@ def breach_due_clocks(now: dt.datetime, limit: int) -> list[dict[str, Any]]:
         UPDATE {lead} SET sla_status = %s, version = version + 1, updated_at = %s
         WHERE {claimed}
         RETURNING id, owner_id, stage, sla_due_at, sla_rule_id, sla_agreement_id,
-            first_name, last_name, email, sla_started_at, {moved_from}"""  # noqa: S608
+            first_name, last_name, email, sla_started_at, {", ".join(LEAD_FACTS)},
+            {moved_from}"""  # noqa: S608
     at = connection.ops.adapt_datetimefield_value(now)
     params = [BREACHED, at, PENDING, at, limit]
     with connection.cursor() as cursor:
@@ -472,6 +475,7 @@ def breach_due_clocks(now: dt.datetime, limit: int) -> list[dict[str, Any]]:
                 owner_id=owner_at_due(row["owner_id"], row["moved_from"]),
                 started_at=row["sla_started_at"],
                 due_at=row["sla_due_at"],
+                facts=tuple(row[name] for name in LEAD_FACTS),
             )
             for row in rows
         ]

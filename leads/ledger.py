@@ -117,10 +117,16 @@ def settle_feedback_reasons(lead_ids: Iterable[int] | None = None) -> int:
     if lead_ids is None:
         return entries.update(feedback_reason=reason)
     ids, done = sorted(set(lead_ids)), 0
+    if not ids:
+        return 0
     for start in range(0, len(ids), 1000):
         part = entries.filter(lead_id__in=ids[start : start + 1000])
         done += part.update(feedback_reason=reason)
     return done
+
+
+# A bulk row's lead facts not given by its writer (see row).
+UNREAD = object()
 
 
 def _stamp_facts(events: Sequence[LeadEvent]) -> None:
@@ -256,6 +262,7 @@ def row(
     due_at: dt.datetime | None = None,
     amount: Decimal | None = None,
     held_stage: str = "",
+    facts: tuple[Any, ...] | None = None,
 ) -> tuple[Any, ...]:
     """One ledger row as a tuple in COLUMNS order, for bulk writers (the import). An
     assignment carries the lead's stage (`held_stage`, see keep_held_stage)."""
@@ -279,7 +286,8 @@ def row(
         None,
         None,
         held_stage,
-        *(None for _ in LEDGER_FACTS),  # append_rows stamps the lead's facts
+        # The lead's facts, as the writer read them with the lead; else append_rows does.
+        *(facts if facts is not None else (UNREAD,) * len(LEDGER_FACTS)),
     )
 
 
@@ -297,9 +305,11 @@ def append_rows(rows: Sequence[tuple[Any, ...]]) -> None:
             raise ValueError("an assigned row carries the lead's stage (held_stage)")
     if not rows:
         return
-    lead = COLUMNS.index("lead")
-    facts = _facts_of(r[lead] for r in rows)
-    width = len(COLUMNS) - len(LEDGER_FACTS)
-    stamped = [(*r[:width], *facts.get(r[lead], (None,) * len(LEDGER_FACTS))) for r in rows]
+    lead, width = COLUMNS.index("lead"), len(COLUMNS) - len(LEDGER_FACTS)
+    facts = _facts_of(r[lead] for r in rows if r[width] is UNREAD)
+    stamped = [
+        (*r[:width], *facts.get(r[lead], (None,) * len(LEDGER_FACTS))) if r[width] is UNREAD else r
+        for r in rows
+    ]
     insert_rows(LeadEvent, COLUMNS, stamped)
     settle_feedback_reasons(r[lead] for r in rows if r[kind] == Kind.STAGE_ENTERED)

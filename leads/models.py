@@ -367,6 +367,9 @@ class Lead(FSMModelMixin, models.Model):
         """Django's refresh with django-fsm-2's protection toggle, one thread at a time."""
         with _REFRESHING:
             super().refresh_from_db(*args, **kwargs)
+        fields = kwargs.get("fields")
+        if fields is None or {f.removesuffix("_id") for f in fields} >= FACT_NAMES:
+            self._loaded_facts = self.facts()  # what the database holds now
 
     @classmethod
     def from_db(cls, db: Any, field_names: Any, values: Any) -> Lead:
@@ -405,10 +408,11 @@ class Lead(FSMModelMixin, models.Model):
             # Nothing was written: this copy keeps the version it was loaded at.
             self.version = loaded_version
             raise
-        if updating:
-            self.facts_written()
-        else:
+        fields = kwargs.get("update_fields")
+        if not updating:
             self._loaded_facts = self.facts()  # a new lead has no ledger rows yet
+        elif fields is None or {f.removesuffix("_id") for f in fields} & FACT_NAMES:
+            self.facts_written()
 
     def clean_fields(self, exclude: Any = None) -> None:
         # A protected FSM field cannot be reassigned, which full_clean() would do.
@@ -962,6 +966,7 @@ class LeadEvent(models.Model):
 # A lead's facts its ledger rows carry: the lead's attname → the ledger row's.
 LEAD_FACTS = ("channel_id", "campaign_id", "persona_id")
 LEDGER_FACTS = {name: f"lead_{name}" for name in LEAD_FACTS}
+FACT_NAMES = {name.removesuffix("_id") for name in LEAD_FACTS}
 
 
 def restamp_lead_facts(lead_ids: Any) -> None:

@@ -109,9 +109,12 @@ def untouched_tenures(held_since: dt.datetime) -> QuerySet[LeadEvent]:
     sales touch, the next assignment or the lead's close: leads.ledger), the one the
     report's "Untouched after N days" counts: a colleague's or a manager's touch does not
     end it, as it does not in the report."""
+    # The holder is the lead's owner: a merge moves the merged leads' tenures to the
+    # survivor still held, by reps who no longer hold the lead.
     return LeadEvent.objects.filter(
         kind=LeadEvent.Kind.ASSIGNED,
         owner__isnull=False,
+        owner=F("lead__owner"),
         held_until__isnull=True,
         untouched_for__isnull=True,
         at__lte=held_since,

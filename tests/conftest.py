@@ -35,29 +35,10 @@ def _ledger_rows_carry_their_leads_facts(request):
     yield
     if request.node.get_closest_marker("django_db") is None and not used:
         return
-    from django.db.models import F, Q, Value
-    from django.db.models.functions import Coalesce
+    from tests.ledger_checks import out_of_step
 
-    from leads import ledger
-    from leads.models import LEDGER_FACTS, LeadEvent
-
-    same = Q()
-    for name, column in LEDGER_FACTS.items():
-        fact = name.removesuffix("_id")
-        same &= Q(**{column: F(f"lead__{fact}")}) | Q(
-            **{f"{column}__isnull": True, f"lead__{fact}__isnull": True}
-        )
-    stale = list(LeadEvent.objects.exclude(same).values("id", "lead_id", "kind")[:5])
-    assert not stale, f"ledger rows without their lead's facts: {stale}"
-    # What leads.ledger settles on a row from other rows holds too: a tenure still held
-    # carries its lead's stage; a disqualification the reason of the feedback given with it.
-    held = LeadEvent.objects.filter(kind="assigned", held_until__isnull=True)
-    stale = list(held.exclude(held_stage=F("lead__stage")).values("id", "lead_id")[:5])
-    assert not stale, f"held tenures without their lead's stage: {stale}"
-    given = Coalesce(ledger.feedback_reason_given(), Value(""))
-    entries = LeadEvent.objects.filter(**ledger.DISQUALIFICATION).annotate(given=given)
-    stale = list(entries.exclude(feedback_reason=F("given")).values("id", "lead_id")[:5])
-    assert not stale, f"disqualifications without their feedback's reason: {stale}"
+    stale = out_of_step()
+    assert not any(stale.values()), f"ledger rows out of step: {stale}"
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from benchmark.data import DataSpec, choose_server, dataset
 from leads import ledger
 from leads.models import Activity, Assignment, Deal, Lead, LeadEvent, StageChange
 from sla.models import Breach
+from tests.ledger_checks import out_of_step
 
 Kind = LeadEvent.Kind
 SPEC = DataSpec(leads=2_000, activities=10_000, reps=10, teams=2)
@@ -77,7 +78,21 @@ def data(django_db_setup, django_db_blocker) -> dict[str, Any]:
             "events": {kind: _events(kind, *EVENT_FIELDS) for kind in Kind.values},
             "outcomes": _outcomes(),
             "resettled": _resettled(),
+            "out_of_step": out_of_step(),
+            "settled": {
+                "held": LeadEvent.objects.filter(kind="assigned", held_stage__gt="").count(),
+                "reasons": LeadEvent.objects.filter(feedback_reason__gt="").count(),
+                "facts": LeadEvent.objects.filter(lead_channel__isnull=False).count(),
+            },
         }
+
+
+def test_rows_carry_what_the_ledger_keeps_on_them(data):
+    """The generator writes what leads.ledger keeps on a row as the app does: the lead's
+    facts on every row, the lead's stage on the tenure still held, and a disqualification's
+    feedback reason (each occurs in the data set)."""
+    assert data["out_of_step"] == {"lead facts": [], "held stage": [], "feedback reason": []}
+    assert all(data["settled"].values()), data["settled"]
 
 
 def test_mql_entries_carry_the_outcomes_the_ledger_works_out(data):

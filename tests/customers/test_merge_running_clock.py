@@ -169,3 +169,27 @@ def test_the_moved_ledger_rows_take_the_survivors_facts_and_an_undo_their_own(ag
 
     undo_merge(Merge.objects.get(survivor=survivor), ops)
     assert set(moved.values_list("lead_campaign", flat=True)) == {summer.pk}
+
+
+def test_the_merged_leads_tenure_on_the_survivor_flags_nobody(agreement, rep, other_rep, ops):
+    """A merge moves the merged lead's tenure to the survivor still held by its rep, who
+    no longer holds the lead: the untouched flags are for the lead's owner only."""
+    import datetime as dt
+
+    from sla.untouched import flag_untouched_leads
+
+    _, b = twins(rep)  # b: touched by its rep
+    services.reassign([Lead.objects.get(pk=b.pk)], None, by=None)
+    services.reassign([Lead.objects.get(pk=b.pk)], other_rep, by=None)
+    c = LeadFactory(email="grace@home.example", stage="working", first_name="Grace")
+    services.reassign([c], rep, by=None)
+    # b is kept with its owner (its lead was touched last); c's tenure (rep's) moves to it.
+    survivor = merged_into(Lead.objects.get(pk=b.pk), Lead.objects.get(pk=c.pk), ops)
+    assert survivor.owner == other_rep
+    held = LeadEvent.objects.filter(lead=survivor, kind="assigned", held_until=None)
+    assert {e.owner_id for e in held} == {rep.pk, other_rep.pk}  # one is not the owner's
+
+    flag_untouched_leads(dt.datetime.now(dt.UTC) + dt.timedelta(days=400))
+
+    flagged = set(survivor.untouched_flags.values_list("owner", flat=True))
+    assert flagged == {other_rep.pk}

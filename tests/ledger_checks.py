@@ -1,0 +1,36 @@
+"""What leads.ledger keeps on a row from other rows or from the lead, checked against
+where it comes from: the rows out of step, by what they miss."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
+
+from leads import ledger
+from leads.models import LEDGER_FACTS, LeadEvent
+
+
+def out_of_step(limit: int = 5) -> dict[str, list[dict[str, Any]]]:
+    """Up to `limit` rows of each kind of miss (empty lists: all in step): rows without
+    their lead's channel, campaign and persona; tenures still held without their lead's
+    stage; disqualifications without the reason of the feedback given with them."""
+    same = Q()
+    for name, column in LEDGER_FACTS.items():
+        fact = name.removesuffix("_id")
+        same &= Q(**{column: F(f"lead__{fact}")}) | Q(
+            **{f"{column}__isnull": True, f"lead__{fact}__isnull": True}
+        )
+    held = LeadEvent.objects.filter(kind="assigned", held_until__isnull=True)
+    given = Coalesce(ledger.feedback_reason_given(), Value(""))
+    entries = LeadEvent.objects.filter(**ledger.DISQUALIFICATION).annotate(given=given)
+    return {
+        "lead facts": list(LeadEvent.objects.exclude(same).values("id", "lead_id", "kind")[:limit]),
+        "held stage": list(
+            held.exclude(held_stage=F("lead__stage")).values("id", "lead_id")[:limit]
+        ),
+        "feedback reason": list(
+            entries.exclude(feedback_reason=F("given")).values("id", "lead_id")[:limit]
+        ),
+    }
