@@ -128,6 +128,16 @@ def insert_ignoring_conflicts(
     insert_rows(model, fields, rows, conflict=conflict)
 
 
+# SQLite's historic limit on query parameters; IN lists are split below it.
+IN_CHUNK = 900
+
+
+def in_chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
+    """The items in slices of at most `size` (transactions, IN lists)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def insert_rows(
     model: type[models.Model],
     fields: Sequence[str],

@@ -16,7 +16,7 @@ from django.db.models import Exists, Min, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from agreements.stages import CLOSED_STAGES, Stage
-from config.db import insert_rows
+from config.db import in_chunks, insert_rows
 
 from .models import JUNK_REASON, LEAD_FACTS, LEDGER_FACTS, Lead, LeadEvent
 
@@ -110,19 +110,16 @@ def feedback_reason_given() -> Subquery:
 
 def settle_feedback_reasons(lead_ids: Iterable[int] | None = None) -> int:
     """Work out the feedback reason of these leads' disqualifications (None: every lead's)
-    from their events, in one statement each 1,000 leads; the number of rows. Called
+    from their events, in one statement per IN list; the number of rows. Called
     after each stage entry and feedback, and by a merge for the survivor."""
     entries = LeadEvent.objects.filter(**DISQUALIFICATION)
     reason = Coalesce(feedback_reason_given(), Value(""))
     if lead_ids is None:
         return entries.update(feedback_reason=reason)
-    ids, done = sorted(set(lead_ids)), 0
-    if not ids:
-        return 0
-    for start in range(0, len(ids), 1000):
-        part = entries.filter(lead_id__in=ids[start : start + 1000])
-        done += part.update(feedback_reason=reason)
-    return done
+    ids = sorted(set(lead_ids))
+    return sum(
+        entries.filter(lead_id__in=part).update(feedback_reason=reason) for part in in_chunks(ids)
+    )
 
 
 # A bulk row's lead facts not given by its writer (see row).
@@ -138,11 +135,11 @@ def _stamp_facts(events: Sequence[LeadEvent]) -> None:
 
 
 def _facts_of(lead_ids: Iterable[int]) -> dict[int, tuple[Any, ...]]:
-    ids = sorted(set(lead_ids))
-    if not ids:
-        return {}
-    rows = Lead.with_merged.filter(pk__in=ids).values_list("pk", *LEAD_FACTS)
-    return {pk: tuple(rest) for pk, *rest in rows}
+    found = {}
+    for part in in_chunks(sorted(set(lead_ids))):
+        rows = Lead.with_merged.filter(pk__in=part).values_list("pk", *LEAD_FACTS)
+        found.update((pk, tuple(rest)) for pk, *rest in rows)
+    return found
 
 
 # The kinds of event after which a lead's held tenure takes the lead's stage again.
@@ -154,13 +151,10 @@ def keep_held_stage(lead_ids: Iterable[int]) -> None:
     lead's stage now (`held_stage`): called after each stage entry and assignment, and by
     a merge for the survivor, whose ledger gained the merged leads' tenures. The lead's
     own row, written before its events, is the stage read."""
-    ids = sorted(set(lead_ids))
-    if not ids:
-        return
-    stage_now = Lead.with_merged.filter(pk=OuterRef("lead_id")).values("stage")[:1]
-    LeadEvent.objects.filter(lead_id__in=ids, kind=Kind.ASSIGNED, held_until__isnull=True).update(
-        held_stage=Subquery(stage_now)
-    )
+    stage_now = Subquery(Lead.with_merged.filter(pk=OuterRef("lead_id")).values("stage")[:1])
+    held = LeadEvent.objects.filter(kind=Kind.ASSIGNED, held_until__isnull=True)
+    for part in in_chunks(sorted(set(lead_ids))):
+        held.filter(lead_id__in=part).update(held_stage=stage_now)
 
 
 def settle_tenures(e: LeadEvent) -> None:

@@ -21,6 +21,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 from agreements import roles
 from agreements.stages import CLOSED_STAGES, OPEN_STAGES, SALES_STAGES, Stage
 from agreements.touches import DEFAULT_TOUCH_KINDS, TOUCH_LABELS
+from config.db import in_chunks
 
 
 class LeadError(Exception):
@@ -368,7 +369,7 @@ class Lead(FSMModelMixin, models.Model):
         with _REFRESHING:
             super().refresh_from_db(*args, **kwargs)
         fields = kwargs.get("fields")
-        if fields is None or {f.removesuffix("_id") for f in fields} >= FACT_NAMES:
+        if fields is None or _field_names(fields) >= FACT_NAMES:
             self._loaded_facts = self.facts()  # what the database holds now
 
     @classmethod
@@ -411,7 +412,7 @@ class Lead(FSMModelMixin, models.Model):
         fields = kwargs.get("update_fields")
         if not updating:
             self._loaded_facts = self.facts()  # a new lead has no ledger rows yet
-        elif fields is None or {f.removesuffix("_id") for f in fields} & FACT_NAMES:
+        elif fields is None or _field_names(fields) & FACT_NAMES:
             self.facts_written()
 
     def clean_fields(self, exclude: Any = None) -> None:
@@ -969,20 +970,21 @@ LEDGER_FACTS = {name: f"lead_{name}" for name in LEAD_FACTS}
 FACT_NAMES = {name.removesuffix("_id") for name in LEAD_FACTS}
 
 
+def _field_names(fields: Any) -> set[str]:
+    """Field names given as names or attnames ("persona" or "persona_id"), as names."""
+    return {name.removesuffix("_id") for name in fields}
+
+
 def restamp_lead_facts(lead_ids: Any) -> None:
     """Every ledger row of these leads takes its lead's facts now (channel, campaign,
     persona): called by whatever writes those facts of existing leads without Lead.save
     (leads.services' guarded write, the import's updates and its revert, a merge)."""
-    ids = sorted(set(lead_ids))
-    for start in range(0, len(ids), 1000):
-        part = ids[start : start + 1000]
-        lead = Lead.with_merged.filter(pk=models.OuterRef("lead_id"))
-        LeadEvent.objects.filter(lead_id__in=part).update(
-            **{
-                column: models.Subquery(lead.values(name)[:1])
-                for name, column in LEDGER_FACTS.items()
-            }
-        )
+    lead = Lead.with_merged.filter(pk=models.OuterRef("lead_id"))
+    facts = {
+        column: models.Subquery(lead.values(name)[:1]) for name, column in LEDGER_FACTS.items()
+    }
+    for part in in_chunks(sorted(set(lead_ids))):
+        LeadEvent.objects.filter(lead_id__in=part).update(**facts)
 
 
 class Deal(models.Model):

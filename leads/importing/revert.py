@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from config.db import IN_CHUNK, in_chunks
 from leads.models import (
     LEAD_FACTS,
     Account,
@@ -40,7 +41,7 @@ from leads.models import (
 from notifications.models import Notification
 
 from .columns import COLUMNS, FILL_FIELDS
-from .writer import IN_CHUNK, activity_key, in_chunks
+from .writer import activity_key
 
 Kind = LeadEvent.Kind
 # The ledger rows a take-in writes for a lead it creates, all at the lead's creation time.

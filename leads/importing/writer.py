@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from agreements.models import Channel
 from agreements.stages import Stage
-from config.db import insert_rows, json_values, update_rows
+from config.db import IN_CHUNK, in_chunks, insert_rows, json_values, update_rows
 from leads import ledger, routing
 from leads.clock import PENDING, ClockStart, Rules
 from leads.models import (
@@ -47,8 +47,6 @@ from .columns import FILL_FIELDS, company_domain, single_line
 # Rows per transaction: progress moves and a crash loses at most this many (re-run to
 # finish); larger chunks mean fewer commits, each rewriting the tables' hot pages.
 CHUNK = settings.IMPORT_CHUNK_ROWS
-# SQLite's historic limit on query parameters; IN lists are split below it.
-IN_CHUNK = 900
 
 Kind = LeadEvent.Kind
 
@@ -80,12 +78,6 @@ class Summary:
             "errors": [issue.as_dict() for issue in self.issues],
             "warnings": [issue.as_dict() for issue in self.warnings],
         }
-
-
-def in_chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    """The items in slices of at most `size` (transactions, IN lists)."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 EXISTING_FIELDS = (

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import RowNumber
 
-from leads.models import Lead, LeadEvent
+from leads.models import FACT_NAMES, Lead, LeadEvent
 from reports.filters import DESK, NONE, ReportFilters
 
 Kind = LeadEvent.Kind
@@ -41,7 +41,7 @@ GROUPS = {
 }
 # The lead's facts each ledger row carries (kept in step with the lead: leads.models
 # LEDGER_FACTS), read from the row; any other fact of the lead from the lead.
-ON_THE_ROW = ("channel", "campaign", "persona")
+ON_THE_ROW = tuple(sorted(FACT_NAMES))
 
 
 def fact_path(name: str) -> str:
