@@ -70,12 +70,12 @@ from leads.models import (
 from sla.models import Breach
 
 SEED = 20260101
-GENERATOR_VERSION = 10  # 2: the ledger (leads.LeadEvent); 3: no stored first-touch time;
+GENERATOR_VERSION = 11  # 2: the ledger (leads.LeadEvent); 3: no stored first-touch time;
 # 4, 5: tenures settled on their assignment rows (5: untouched_for); 6: past escalations told;
 # 7: the ledger stored in time order on Postgres; 8: each focus rep in a team of its own;
 # 9: a rep's note is not a sales touch (it was written as one, with its ledger row);
 # 10: a tenure's row carries its lead's stage now (held_stage); every ledger row its
-# lead's channel, campaign and persona
+# lead's channel, campaign and persona; 11: a deal's rows say whether marketing influenced it
 META_TABLE = "accord_bench_meta"
 STALE_AFTER_DAYS = 30
 DAY = 86_400
@@ -512,13 +512,17 @@ def ts(seconds: float) -> str:
 EVENT_FIELDS = (
     "at", "kind", "stage", "from_stage", "owner", "actor", "campaign", "deal", "amount",
     "started_at", "due_at", "customer_wait", "routing_delay", "rep_response", "reason",
-    "held_until", "untouched_for", "held_stage", "feedback_reason", *ledger.OUTCOMES,
+    "held_until", "untouched_for", "held_stage", "feedback_reason", "influenced",
+    *ledger.OUTCOMES,
 )  # fmt: skip
 # The lead's facts every ledger row carries (leads.models.LEDGER_FACTS), written last.
 EVENT_FACTS = tuple(LEDGER_FACTS.values())
 EVENT_INDEX = {name: n for n, name in enumerate(EVENT_FIELDS)}
 TEXT_FIELDS = ("stage", "from_stage", "reason", "held_stage", "feedback_reason")
-EVENT_EMPTY = tuple("" if name in TEXT_FIELDS else None for name in EVENT_FIELDS[2:])
+EVENT_EMPTY = tuple(
+    "" if name in TEXT_FIELDS else False if name == "influenced" else None
+    for name in EVENT_FIELDS[2:]
+)
 
 # Stage mix of the whole table (percent) and channel mix (percent), a year into using Accord.
 STAGE_MIX = {
@@ -1150,6 +1154,7 @@ class Generator:
         _settle_tenure(events, owner, stage)
         _settle_outcomes(events)
         _settle_feedback_reasons(events)
+        _settle_influence(events)
         for event in events:
             ids["e"] += 1
             E.add((ids["e"], lead_id, ts(event[0]), *event[1:], channel.pk, campaign, persona))
@@ -1220,6 +1225,18 @@ def _settle_feedback_reasons(events: list[list[Any]]) -> None:
             if e[kind] == "feedback" and e[reason] and e[0] >= entry[0]:
                 entry[EVENT_INDEX["feedback_reason"]] = e[reason]
                 break
+
+
+def _settle_influence(events: list[list[Any]]) -> None:
+    """What leads.ledger.settle_influence writes on the lead's deal rows (opened, won):
+    whether a touch point with a campaign came before the deal opened."""
+    kind, deal = EVENT_INDEX["kind"], EVENT_INDEX["deal"]
+    campaign = EVENT_INDEX["campaign"]
+    opened = {e[deal]: e[0] for e in events if e[kind] == "deal_opened"}
+    points = [e[0] for e in events if e[kind] == "touch_point" and e[campaign] is not None]
+    for e in events:
+        if e[kind] in ("deal_opened", "deal_won"):
+            e[EVENT_INDEX["influenced"]] = any(at < opened[e[deal]] for at in points)
 
 
 def _quarter(at: float, anchor: float) -> int:

@@ -552,6 +552,7 @@ def merge_leads(plan: MergePlan, by: Any) -> Merge:
         # and every moved ledger row takes the survivor's facts (channel, campaign, persona).
         ledger.keep_held_stage([survivor.pk])
         ledger.settle_feedback_reasons([survivor.pk])
+        ledger.settle_influence([survivor.pk])
         restamp_lead_facts([survivor.pk])
         LeadAlias.objects.bulk_create(LeadAlias(email=o.email, lead=survivor) for o in others)
         now = timezone.now()
@@ -794,6 +795,7 @@ def undo_merge(merge: Merge, by: Any) -> Merge:
         restamp_lead_facts(ids)
         ledger.keep_held_stage(ids)
         ledger.settle_feedback_reasons(ids)
+        ledger.settle_influence(ids)
         merge.undone_at = timezone.now()
         merge.undone_by = by
         merge.save(update_fields=["undone_at", "undone_by"])

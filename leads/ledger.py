@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 from agreements.stages import CLOSED_STAGES, Stage
 from config.db import in_chunks, insert_rows
 
-from .models import JUNK_REASON, LEAD_FACTS, LEDGER_FACTS, Lead, LeadEvent
+from .models import JUNK_REASON, LEAD_FACTS, LEDGER_FACTS, Deal, Lead, LeadEvent
 
 Kind = LeadEvent.Kind
 
@@ -81,6 +81,7 @@ def append(events: Iterable[LeadEvent]) -> None:
         settle_outcomes(e)
     keep_held_stage({e.lead_id for e in written if e.kind in HOLDING})
     settle_feedback_reasons({e.lead_id for e in written if e.kind in GIVING})
+    settle_influence({e.lead_id for e in written if e.kind in INFLUENCING})
 
 
 # The kinds of event after which a lead's disqualifications look for their feedback again.
@@ -119,6 +120,40 @@ def settle_feedback_reasons(lead_ids: Iterable[int] | None = None) -> int:
     ids = sorted(set(lead_ids))
     return sum(
         entries.filter(lead_id__in=part).update(feedback_reason=reason) for part in in_chunks(ids)
+    )
+
+
+# The kinds of event after which a lead's deal rows look for a touch point before them
+# again; the deal rows that say whether one was (`influenced`).
+INFLUENCING = frozenset({Kind.TOUCH_POINT, Kind.DEAL_OPENED, Kind.DEAL_WON})
+DEAL_ROWS = (Kind.DEAL_OPENED, Kind.DEAL_WON)
+
+
+def touch_point_before_opening() -> Exists:
+    """For a deal's row (the outer row): its lead had a touch point with a campaign
+    before the deal opened."""
+    opened_at = Deal.objects.filter(pk=OuterRef(OuterRef("deal"))).values("opened_at")[:1]
+    points = LeadEvent.objects.filter(
+        kind=Kind.TOUCH_POINT,
+        campaign__isnull=False,
+        lead=OuterRef("lead"),
+        at__lt=Subquery(opened_at),
+    )
+    return Exists(points)
+
+
+def settle_influence(lead_ids: Iterable[int] | None = None) -> int:
+    """Work out whether these leads' deals (None: every lead's) were influenced by
+    marketing, on their opened and won rows, in one statement per IN list; the number of
+    rows. Called after each touch point and deal, by an import's revert for the leads
+    that lost its touch point, and by a merge for the survivor."""
+    rows = LeadEvent.objects.filter(kind__in=DEAL_ROWS)
+    influenced = touch_point_before_opening()
+    if lead_ids is None:
+        return rows.update(influenced=influenced)
+    ids = sorted(set(lead_ids))
+    return sum(
+        rows.filter(lead_id__in=part).update(influenced=influenced) for part in in_chunks(ids)
     )
 
 
@@ -307,3 +342,4 @@ def append_rows(rows: Sequence[tuple[Any, ...]]) -> None:
     ]
     insert_rows(LeadEvent, COLUMNS, stamped)
     settle_feedback_reasons(r[lead] for r in rows if r[kind] == Kind.STAGE_ENTERED)
+    settle_influence(r[lead] for r in rows if r[kind] in INFLUENCING)

@@ -855,6 +855,14 @@ class LeadEvent(models.Model):
         "(the lead's first feedback with a reason at or after it, before its next stage); "
         "empty: none.",
     )
+    # A deal's row (opened, won) says whether marketing influenced the deal, kept by
+    # leads.ledger (settle_influence) after each touch point and deal: the pipeline counts
+    # influenced deals from the row instead of looking up each deal's touch points.
+    influenced = models.BooleanField(
+        default=False,
+        help_text="A deal opened or won: its lead had a touch point with a campaign before "
+        "the deal opened.",
+    )
     # An assignment's lead stage, kept by leads.ledger (keep_held_stage) whenever the lead
     # enters a stage or is assigned: the sales report counts the tenures still held by
     # their stage now from the tenure's own row, without reading a million leads.

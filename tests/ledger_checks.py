@@ -15,7 +15,8 @@ from leads.models import LEDGER_FACTS, LeadEvent
 def out_of_step(limit: int = 5) -> dict[str, list[dict[str, Any]]]:
     """Up to `limit` rows of each kind of miss (empty lists: all in step): rows without
     their lead's channel, campaign and persona; tenures still held without their lead's
-    stage; disqualifications without the reason of the feedback given with them."""
+    stage; disqualifications without the reason of the feedback given with them; deal
+    rows whose `influenced` says otherwise than their lead's touch points."""
     same = Q()
     for name, column in LEDGER_FACTS.items():
         fact = name.removesuffix("_id")
@@ -25,6 +26,9 @@ def out_of_step(limit: int = 5) -> dict[str, list[dict[str, Any]]]:
     held = LeadEvent.objects.filter(kind="assigned", held_until__isnull=True)
     given = Coalesce(ledger.feedback_reason_given(), Value(""))
     entries = LeadEvent.objects.filter(**ledger.DISQUALIFICATION).annotate(given=given)
+    deals = LeadEvent.objects.filter(kind__in=ledger.DEAL_ROWS).annotate(
+        was=ledger.touch_point_before_opening()
+    )
     return {
         "lead facts": list(LeadEvent.objects.exclude(same).values("id", "lead_id", "kind")[:limit]),
         "held stage": list(
@@ -33,4 +37,5 @@ def out_of_step(limit: int = 5) -> dict[str, list[dict[str, Any]]]:
         "feedback reason": list(
             entries.exclude(feedback_reason=F("given")).values("id", "lead_id")[:limit]
         ),
+        "influenced": list(deals.exclude(influenced=F("was")).values("id", "lead_id")[:limit]),
     }

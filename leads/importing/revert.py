@@ -22,6 +22,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from config.db import IN_CHUNK, in_chunks
+from leads import ledger
 from leads.models import (
     LEAD_FACTS,
     Account,
@@ -375,4 +376,5 @@ def _remove_touch_points(lead_ids: Sequence[int], key: str) -> None:
         LeadEvent.objects.filter(
             lead_id__in=leads, kind=Kind.TOUCH_POINT, at=at, campaign_id=campaign_id
         ).delete()
+    ledger.settle_influence(lead_ids)
     activities.delete()

@@ -242,23 +242,6 @@ DELIVERY_FIGURES[f"reason:{JUNK}"] = JUNK_SPAM
 # --- Pipeline and contribution ---------------------------------------------------------
 
 
-def touch_points_before(deal_opened_at: str) -> QuerySet[LeadEvent]:
-    """A lead's touch points (touch_point rows with a campaign) before its deal opened."""
-    return LeadEvent.objects.filter(
-        kind=Kind.TOUCH_POINT,
-        campaign__isnull=False,
-        lead=OuterRef("lead"),
-        at__lt=OuterRef(deal_opened_at),
-    )
-
-
-def _opened_at(kind: str) -> str:
-    """Where a deal's row finds when the deal opened: a DEAL_OPENED row's own time is the
-    opening (leads.services writes it at the deal's `opened_at`), read without a join to
-    the deal; a later row of the deal (won) looks it up on the deal."""
-    return "at" if kind == Kind.DEAL_OPENED else "deal__opened_at"
-
-
 def _opened(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
     return in_range(Kind.DEAL_OPENED, f)
 
@@ -277,11 +260,13 @@ def _sourced(kind: str) -> Q:
 
 
 def _influenced(kind: str) -> Q:
-    return Q(Exists(touch_points_before(_opened_at(kind))))
+    # A touch point with a campaign before the deal opened: settled on the deal's opened
+    # and won rows by leads.ledger.settle_influence.
+    return Q(influenced=True)
 
 
 def _unattributed(kind: str) -> Q:
-    return ~Q(Exists(touch_points_before(_opened_at(kind))))
+    return Q(influenced=False)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,10 @@ def data(django_db_setup, django_db_blocker) -> dict[str, Any]:
                 "held": LeadEvent.objects.filter(kind="assigned", held_stage__gt="").count(),
                 "reasons": LeadEvent.objects.filter(feedback_reason__gt="").count(),
                 "facts": LeadEvent.objects.filter(lead_channel__isnull=False).count(),
+                "influenced": LeadEvent.objects.filter(influenced=True).count(),
+                "not influenced": LeadEvent.objects.filter(
+                    kind__in=("deal_opened", "deal_won"), influenced=False
+                ).count(),
             },
         }
 
@@ -90,8 +94,13 @@ def data(django_db_setup, django_db_blocker) -> dict[str, Any]:
 def test_rows_carry_what_the_ledger_keeps_on_them(data):
     """The generator writes what leads.ledger keeps on a row as the app does: the lead's
     facts on every row, the lead's stage on the tenure still held, and a disqualification's
-    feedback reason (each occurs in the data set)."""
-    assert data["out_of_step"] == {"lead facts": [], "held stage": [], "feedback reason": []}
+    feedback reason, whether a deal was influenced (each occurs in the data set)."""
+    assert data["out_of_step"] == {
+        "lead facts": [],
+        "held stage": [],
+        "feedback reason": [],
+        "influenced": [],
+    }
     assert all(data["settled"].values()), data["settled"]
 
 

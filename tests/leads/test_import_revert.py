@@ -220,6 +220,35 @@ def test_revert_takes_its_touch_point_off_existing_leads_and_off_the_ledger(chan
     assert_ledger_matches_what_remains()
 
 
+def test_a_deal_the_reverted_list_influenced_is_no_longer_influenced(channel, rep):
+    # The list's touch point came before the deal opened: marketing influenced the deal
+    # until the list is reverted; the pipeline's influenced deals follow.
+    from reports.figures.marketing import INFLUENCED, UNATTRIBUTED
+    from reports.filters import ReportFilters
+
+    lead = LeadFactory(email=files.person(0)["email"], stage="sql", owner=rep)
+    batch = imported(hubspot(range(1)), "list.csv", channel, "Spring list")
+    later = timezone.now() + dt.timedelta(minutes=1)
+    lead.refresh_from_db()  # the import filled it
+    run_transition(lead, "open_opportunity", by=rep, amount="5,000", at=later)
+    opened = lead.events.get(kind=LeadEvent.Kind.DEAL_OPENED)
+    assert opened.influenced
+    today = timezone.localdate()
+    f = ReportFilters(start_day=today - dt.timedelta(days=1), end_day=today + dt.timedelta(days=1))
+
+    def counts(f: ReportFilters) -> tuple[int, int]:
+        now = timezone.now()
+        return INFLUENCED.deals.total(f, now), UNATTRIBUTED.deals.total(f, now)
+
+    assert counts(f) == (1, 0)
+
+    revert_batch(batch, by=None)
+
+    opened.refresh_from_db()
+    assert not opened.influenced
+    assert counts(f) == (0, 1)
+
+
 def test_a_value_changed_since_is_kept_and_listed(channel):
     lead = LeadFactory(email=files.person(0)["email"], title="", phone="")
     batch = imported(hubspot(range(1)), "list.csv", channel, "")

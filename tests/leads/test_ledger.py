@@ -148,6 +148,33 @@ def test_deals_open_and_win_with_their_amount(rep):
     assert (won.at, won.amount) == (T0 + hours(1), Decimal("12000.50"))
 
 
+def influenced(lead: Lead) -> dict[str, bool]:
+    rows = LeadEvent.objects.filter(lead=lead, kind__in=ledger.DEAL_ROWS)
+    return dict(rows.values_list("kind", "influenced"))
+
+
+def test_a_deals_rows_say_whether_a_touch_point_came_before_it_opened(rep):
+    # Opened at +2 h, won at +3 h. A touch point at +4 h (after the opening), or one
+    # without a campaign, is no influence; one at +1 h written after the deal is.
+    lead = LeadFactory(stage="sql", owner=rep)
+    services.run_transition(lead, "open_opportunity", by=rep, amount="1,000", at=T0 + hours(2))
+    services.run_transition(lead, "win", by=rep, at=T0 + hours(3))
+    assert influenced(lead) == {Kind.DEAL_OPENED: False, Kind.DEAL_WON: False}
+    campaign = CampaignFactory()
+    ledger.append([ledger.event(lead, Kind.TOUCH_POINT, T0 + hours(4), campaign=campaign)])
+    ledger.append([ledger.event(lead, Kind.TOUCH_POINT, T0 + hours(1))])
+    assert influenced(lead) == {Kind.DEAL_OPENED: False, Kind.DEAL_WON: False}
+    ledger.append([ledger.event(lead, Kind.TOUCH_POINT, T0 + hours(1), campaign=campaign)])
+    assert influenced(lead) == {Kind.DEAL_OPENED: True, Kind.DEAL_WON: True}
+
+
+def test_a_deal_opened_after_a_touch_point_is_influenced_from_its_first_row(rep):
+    lead = LeadFactory(stage="sql", owner=rep)
+    ledger.append([ledger.event(lead, Kind.TOUCH_POINT, T0, campaign=CampaignFactory())])
+    services.run_transition(lead, "open_opportunity", by=rep, amount="1,000", at=T0 + hours(1))
+    assert influenced(lead) == {Kind.DEAL_OPENED: True}
+
+
 def test_disqualifying_with_feedback_records_the_reason_and_the_feedback(marketer, rep):
     lead = LeadFactory(stage="working", owner=rep, channel=Channel.objects.get(slug="demo-request"))
     services.disqualify_with_feedback(
