@@ -24,7 +24,7 @@ TOP_TITLES = 15
 
 def _median_customer_wait(f: ReportFilters, now: dt.datetime) -> int | None:
     """The median customer wait (business seconds, nearest rank) of the first touches on
-    the handed-over leads' clocks since they became MQLs, in one query."""
+    the handed-over leads' clocks since they were handed over, in one query."""
     waits = m.since_handed_over(Kind.FIRST_TOUCH, f, now)
     return nearest_rank(waits, "customer_wait", None, (5,)).get(None, {}).get(5)
 

@@ -502,30 +502,19 @@ WON_SINCE = Figure(
 )
 
 
-def _mql_in_range_before(f: ReportFilters) -> QuerySet[LeadEvent]:
-    """The lead's MQL entry in the range at or before the outer event (for Exists)."""
-    return LeadEvent.objects.filter(
-        kind=Kind.STAGE_ENTERED,
-        stage="mql",
-        lead=OuterRef("lead"),
-        at__gte=f.start,
-        at__lt=f.end,
-        at__lte=OuterRef("at"),
-    )
-
-
 def since_handed_over(
     kind: str | tuple[str, ...], f: ReportFilters, now: dt.datetime
 ) -> QuerySet[LeadEvent]:
-    """Events of a kind (or kinds) on the handed-over leads, after they became an MQL in
-    the range."""
+    """Events of a kind (or kinds) on the handed-over leads, at or after an MQL entry
+    that handed them over: one of the MQLs delivered in the range (not junk since, and
+    received in the filters' team or by their rep). A lead's junk MQL, or one another
+    rep received, does not start its "since"."""
     kinds = (kind,) if isinstance(kind, str) else kind
+    handed_over = _mqls_delivered(f, now).filter(lead=OuterRef("lead"), at__lte=OuterRef("at"))
     # Never before the range's start (an MQL entry in it comes first): the bound lets the
     # database read the range's events only, not every event of the kind.
-    return (
-        LeadEvent.objects.filter(kind__in=kinds, at__gte=f.start, at__lte=now)
-        .filter(lead__in=_mqls_delivered(f, now).values("lead"))
-        .filter(Exists(_mql_in_range_before(f)))
+    return LeadEvent.objects.filter(kind__in=kinds, at__gte=f.start, at__lte=now).filter(
+        Exists(handed_over)
     )
 
 
@@ -540,7 +529,7 @@ def _handed_over_disqualifications(f: ReportFilters, now: dt.datetime) -> QueryS
 HANDED_OVER_DEALS = Figure(
     "deals",
     "Deals opened",
-    "Deals opened on those leads since they became an MQL.",
+    "Deals opened on those leads since they were handed over (the MQL delivered).",
     _handed_over_deals,
     measure="rows",
     unit="deals",
@@ -564,7 +553,7 @@ def _handed_over_clocks(kind: str) -> Any:
 HANDED_OVER_SLA_MET = Figure(
     "sla_met",
     "SLA met",
-    "The handed-over leads' clocks met since they became an MQL.",
+    "The handed-over leads' clocks met since they were handed over.",
     _handed_over_clocks(Kind.CLOCK_MET),
     measure="rows",
     unit="clocks",
@@ -572,7 +561,7 @@ HANDED_OVER_SLA_MET = Figure(
 HANDED_OVER_SLA_BREACHED = Figure(
     "sla_breached",
     "SLA breached",
-    "The handed-over leads' clocks breached since they became an MQL.",
+    "The handed-over leads' clocks breached since they were handed over.",
     _handed_over_clocks(Kind.CLOCK_BREACHED),
     measure="rows",
     unit="clocks",
@@ -581,7 +570,7 @@ HANDED_OVER_SLA_BREACHED = Figure(
 ONE_ON_ONE_DQ = Figure(
     "disqualified",
     "Disqualified",
-    "The handed-over leads' disqualifications since they became an MQL.",
+    "The handed-over leads' disqualifications since they were handed over.",
     _handed_over_disqualifications,
 )
 

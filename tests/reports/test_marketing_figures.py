@@ -241,3 +241,47 @@ def test_a_disqualification_without_feedback_keeps_no_reason_after_a_later_one(r
         fresh(lead), by=None, reason="Budget", fit="poor", feedback_reason="no_budget", at=day(4)
     )
     assert m.reason_counts(m.DISQUALIFIED.events(MARCH, NOW)) == {"none": 1, "no_budget": 1}
+
+
+def test_since_the_hand_over_starts_at_the_mql_delivered(rep, other_rep, ops, marketer):
+    # One lead, two MQLs in March. The first, on the desk at T0, is disqualified as junk
+    # on day 1: not an MQL delivered. Reopened on day 2, it raises its hand on day 3 and
+    # rep receives it (assigned at once); she disqualifies it on day 4 with feedback.
+    # Handed over: the lead once; disqualified since: day 4 only — the junk verdict of
+    # day 1 came before any MQL delivered.
+    channel = ChannelFactory(slug="forms", is_marketing_sourced=True)
+    (lead,) = take_in(channel, None, ["twice@x.test"], T0)
+    services.mark_junk(fresh(lead), by=ops, at=day(1))
+    services.run_transition(fresh(lead), "reopen", by=ops, at=day(2))
+    services.run_transition(fresh(lead), "hand_raise", by=marketer, at=day(3))
+    services.assign(fresh(lead), rep, by=None, at=day(3))
+    services.disqualify_with_feedback(
+        fresh(lead), by=rep, reason="Budget", fit="poor", feedback_reason="no_budget", at=day(4)
+    )
+    assert list(m.HANDED_OVER.leads(MARCH, NOW)) == [lead]
+    assert [e.at for e in m.ONE_ON_ONE_DQ.events(MARCH, NOW)] == [day(4)]
+    summary = section(one_on_one(MARCH, NOW), "summary")[None]
+    assert summary["disqualified"] == 1
+    assert {r["key"]: r["leads"] for r in section(one_on_one(MARCH, NOW), "reason").values()} == {
+        "no_budget": 1
+    }
+
+
+def test_a_reps_hand_over_starts_at_the_mql_she_received(rep, other_rep, ops, marketer):
+    # The lead's first MQL (T0) went to rep-west, who disqualified it on day 1 (no junk);
+    # reopened on day 2 and given to rep, its second MQL (day 3) is hers; she disqualified
+    # it on day 4.
+    # For rep, the hand-over is day 3's: one disqualification since (day 4); for
+    # rep-west, T0's: both (day 1 and day 4, the lead's events since he received it).
+    channel = ChannelFactory(slug="forms", is_marketing_sourced=True)
+    (lead,) = take_in(channel, None, ["twice@x.test"], T0)
+    services.assign(fresh(lead), other_rep, by=None, at=T0)
+    services.run_transition(fresh(lead), "disqualify", by=other_rep, reason="Quiet", at=day(1))
+    services.run_transition(fresh(lead), "reopen", by=ops, at=day(2))
+    services.assign(fresh(lead), rep, by=None, at=day(2.5))
+    services.run_transition(fresh(lead), "hand_raise", by=marketer, at=day(3))
+    services.run_transition(fresh(lead), "disqualify", by=rep, reason="Budget", at=day(4))
+    mine = MARCH.with_(rep=rep.pk)
+    assert [e.at for e in m.ONE_ON_ONE_DQ.events(mine, NOW)] == [day(4)]
+    his = MARCH.with_(rep=other_rep.pk)
+    assert [e.at for e in m.ONE_ON_ONE_DQ.events(his, NOW)] == [day(1), day(4)]
