@@ -75,7 +75,8 @@ GENERATOR_VERSION = 11  # 2: the ledger (leads.LeadEvent); 3: no stored first-to
 # 7: the ledger stored in time order on Postgres; 8: each focus rep in a team of its own;
 # 9: a rep's note is not a sales touch (it was written as one, with its ledger row);
 # 10: a tenure's row carries its lead's stage now (held_stage); every ledger row its
-# lead's channel, campaign and persona; 11: a deal's rows say whether marketing influenced it
+# lead's channel, campaign and persona; 11: a deal's rows say whether marketing influenced it,
+# an MQL entry its lead's title and stage
 META_TABLE = "accord_bench_meta"
 STALE_AFTER_DAYS = 30
 DAY = 86_400
@@ -513,12 +514,14 @@ EVENT_FIELDS = (
     "at", "kind", "stage", "from_stage", "owner", "actor", "campaign", "deal", "amount",
     "started_at", "due_at", "customer_wait", "routing_delay", "rep_response", "reason",
     "held_until", "untouched_for", "held_stage", "feedback_reason", "influenced",
-    *ledger.OUTCOMES,
+    "lead_title", "lead_stage", *ledger.OUTCOMES,
 )  # fmt: skip
 # The lead's facts every ledger row carries (leads.models.LEDGER_FACTS), written last.
 EVENT_FACTS = tuple(LEDGER_FACTS.values())
 EVENT_INDEX = {name: n for n, name in enumerate(EVENT_FIELDS)}
-TEXT_FIELDS = ("stage", "from_stage", "reason", "held_stage", "feedback_reason")
+TEXT_FIELDS = (
+    "stage", "from_stage", "reason", "held_stage", "feedback_reason", "lead_title", "lead_stage",
+)  # fmt: skip
 EVENT_EMPTY = tuple(
     "" if name in TEXT_FIELDS else False if name == "influenced" else None
     for name in EVENT_FIELDS[2:]
@@ -1155,6 +1158,7 @@ class Generator:
         _settle_outcomes(events)
         _settle_feedback_reasons(events)
         _settle_influence(events)
+        _stamp_entries(events, TITLES[i % 10], stage)
         for event in events:
             ids["e"] += 1
             E.add((ids["e"], lead_id, ts(event[0]), *event[1:], channel.pk, campaign, persona))
@@ -1237,6 +1241,15 @@ def _settle_influence(events: list[list[Any]]) -> None:
     for e in events:
         if e[kind] in ("deal_opened", "deal_won"):
             e[EVENT_INDEX["influenced"]] = any(at < opened[e[deal]] for at in points)
+
+
+def _stamp_entries(events: list[list[Any]], title: str, stage: str) -> None:
+    """What leads.models.restamp_entry_facts writes on the lead's MQL entries: its title
+    and stage now."""
+    for e in events:
+        if _matches(e, ledger.MQL_ENTRY):
+            e[EVENT_INDEX["lead_title"]] = title
+            e[EVENT_INDEX["lead_stage"]] = stage
 
 
 def _quarter(at: float, anchor: float) -> int:

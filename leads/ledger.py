@@ -18,7 +18,15 @@ from django.db.models.functions import Coalesce
 from agreements.stages import CLOSED_STAGES, Stage
 from config.db import in_chunks, insert_rows
 
-from .models import JUNK_REASON, LEAD_FACTS, LEDGER_FACTS, Deal, Lead, LeadEvent
+from .models import (
+    JUNK_REASON,
+    LEAD_FACTS,
+    LEDGER_FACTS,
+    Deal,
+    Lead,
+    LeadEvent,
+    restamp_entry_facts,
+)
 
 Kind = LeadEvent.Kind
 
@@ -80,6 +88,7 @@ def append(events: Iterable[LeadEvent]) -> None:
         settle_tenures(e)
         settle_outcomes(e)
     keep_held_stage({e.lead_id for e in written if e.kind in HOLDING})
+    restamp_entry_facts({e.lead_id for e in written if e.kind == Kind.STAGE_ENTERED})
     settle_feedback_reasons({e.lead_id for e in written if e.kind in GIVING})
     settle_influence({e.lead_id for e in written if e.kind in INFLUENCING})
 
@@ -341,5 +350,7 @@ def append_rows(rows: Sequence[tuple[Any, ...]]) -> None:
         for r in rows
     ]
     insert_rows(LeadEvent, COLUMNS, stamped)
-    settle_feedback_reasons(r[lead] for r in rows if r[kind] == Kind.STAGE_ENTERED)
+    entered = {r[lead] for r in rows if r[kind] == Kind.STAGE_ENTERED}
+    restamp_entry_facts(entered)
+    settle_feedback_reasons(entered)
     settle_influence(r[lead] for r in rows if r[kind] in INFLUENCING)

@@ -369,7 +369,7 @@ class Lead(FSMModelMixin, models.Model):
         with _REFRESHING:
             super().refresh_from_db(*args, **kwargs)
         fields = kwargs.get("fields")
-        if fields is None or _field_names(fields) >= FACT_NAMES:
+        if fields is None or _field_names(fields) >= STAMPED_NAMES:
             self._loaded_facts = self.facts()  # what the database holds now
 
     @classmethod
@@ -379,8 +379,8 @@ class Lead(FSMModelMixin, models.Model):
         return lead
 
     def facts(self) -> tuple[Any, ...]:
-        """The lead's facts its ledger rows carry (LEAD_FACTS), as loaded or set."""
-        return tuple(self.__dict__.get(name) for name in LEAD_FACTS)
+        """The lead's facts its ledger rows carry (STAMPED), as loaded or set."""
+        return tuple(self.__dict__.get(name) for name in STAMPED)
 
     def facts_changed(self) -> bool:
         """Whether the facts its ledger rows carry differ from the ones it was loaded with
@@ -412,7 +412,7 @@ class Lead(FSMModelMixin, models.Model):
         fields = kwargs.get("update_fields")
         if not updating:
             self._loaded_facts = self.facts()  # a new lead has no ledger rows yet
-        elif fields is None or _field_names(fields) & FACT_NAMES:
+        elif fields is None or _field_names(fields) & STAMPED_NAMES:
             self.facts_written()
 
     def clean_fields(self, exclude: Any = None) -> None:
@@ -855,6 +855,19 @@ class LeadEvent(models.Model):
         "(the lead's first feedback with a reason at or after it, before its next stage); "
         "empty: none.",
     )
+    # An MQL entry carries its lead's job title and stage now, kept in step with the lead
+    # (restamp_entry_facts: after each stage entry, and wherever the title changes): the
+    # 1:1 report counts the leads handed over by title and by where they are now without
+    # looking up each lead.
+    lead_title = models.CharField(
+        max_length=200, blank=True, help_text="An MQL entry: its lead's job title (now)."
+    )
+    lead_stage = models.CharField(
+        max_length=20,
+        choices=Stage.choices,
+        blank=True,
+        help_text="An MQL entry: its lead's stage (now).",
+    )
     # A deal's row (opened, won) says whether marketing influenced the deal, kept by
     # leads.ledger (settle_influence) after each touch point and deal: the pipeline counts
     # influenced deals from the row instead of looking up each deal's touch points.
@@ -938,9 +951,10 @@ class LeadEvent(models.Model):
                 condition=models.Q(kind="stage_entered"),
             ),
             # The MQL entries, with what the marketing reports count of them (the lead,
-            # its receiver, its outcomes, its facts): the delivered MQLs of a range in one
-            # index-only pass, and "since it was handed over" joined by hash instead of
-            # looked up per row (the 1:1 report's clocks 0.82 -> 0.17 s at 1 M).
+            # its receiver, its outcomes, its facts, its title and stage): the delivered
+            # MQLs of a range in one index-only pass, and "since it was handed over"
+            # joined by hash instead of looked up per row (the 1:1 report's clocks
+            # 0.82 -> 0.17 s at 1 M).
             models.Index(
                 fields=["at"],
                 include=[
@@ -954,6 +968,8 @@ class LeadEvent(models.Model):
                     "lead_channel",
                     "lead_campaign",
                     "lead_persona",
+                    "lead_title",
+                    "lead_stage",
                 ],
                 name="leadevent_mql_entries",
                 condition=models.Q(kind="stage_entered", stage="mql"),
@@ -1000,6 +1016,11 @@ class LeadEvent(models.Model):
 LEAD_FACTS = ("channel_id", "campaign_id", "persona_id")
 LEDGER_FACTS = {name: f"lead_{name}" for name in LEAD_FACTS}
 FACT_NAMES = {name.removesuffix("_id") for name in LEAD_FACTS}
+# A lead's fields its MQL entries carry too (restamp_entry_facts): the lead's → the row's.
+ENTRY_FACTS = {"title": "lead_title", "stage": "lead_stage"}
+# The lead's fields whose change restamps its rows (the stage changes through its ledger).
+STAMPED = (*LEAD_FACTS, "title")
+STAMPED_NAMES = FACT_NAMES | {"title"}
 
 
 def _field_names(fields: Any) -> set[str]:
@@ -1009,14 +1030,27 @@ def _field_names(fields: Any) -> set[str]:
 
 def restamp_lead_facts(lead_ids: Any) -> None:
     """Every ledger row of these leads takes its lead's facts now (channel, campaign,
-    persona): called by whatever writes those facts of existing leads without Lead.save
-    (leads.services' guarded write, the import's updates and its revert, a merge)."""
+    persona; title and stage on its MQL entries): called by whatever writes those facts of
+    existing leads without Lead.save (leads.services' guarded write, the import's updates
+    and its revert, a merge)."""
     lead = Lead.with_merged.filter(pk=models.OuterRef("lead_id"))
     facts = {
         column: models.Subquery(lead.values(name)[:1]) for name, column in LEDGER_FACTS.items()
     }
-    for part in in_chunks(sorted(set(lead_ids))):
+    ids = sorted(set(lead_ids))
+    for part in in_chunks(ids):
         LeadEvent.objects.filter(lead_id__in=part).update(**facts)
+    restamp_entry_facts(ids)
+
+
+def restamp_entry_facts(lead_ids: Any) -> None:
+    """These leads' MQL entries take their lead's title and stage now (ENTRY_FACTS):
+    called after each stage entry (leads.ledger) and by restamp_lead_facts."""
+    lead = Lead.with_merged.filter(pk=models.OuterRef("lead_id"))
+    facts = {column: models.Subquery(lead.values(name)[:1]) for name, column in ENTRY_FACTS.items()}
+    entries = LeadEvent.objects.filter(kind=LeadEvent.Kind.STAGE_ENTERED, stage=Stage.MQL)
+    for part in in_chunks(sorted(set(lead_ids))):
+        entries.filter(lead_id__in=part).update(**facts)
 
 
 class Deal(models.Model):

@@ -15,8 +15,9 @@ from leads.models import LEDGER_FACTS, LeadEvent
 def out_of_step(limit: int = 5) -> dict[str, list[dict[str, Any]]]:
     """Up to `limit` rows of each kind of miss (empty lists: all in step): rows without
     their lead's channel, campaign and persona; tenures still held without their lead's
-    stage; disqualifications without the reason of the feedback given with them; deal
-    rows whose `influenced` says otherwise than their lead's touch points."""
+    stage; MQL entries without their lead's title and stage; disqualifications without
+    the reason of the feedback given with them; deal rows whose `influenced` says
+    otherwise than their lead's touch points."""
     same = Q()
     for name, column in LEDGER_FACTS.items():
         fact = name.removesuffix("_id")
@@ -24,8 +25,10 @@ def out_of_step(limit: int = 5) -> dict[str, list[dict[str, Any]]]:
             **{f"{column}__isnull": True, f"lead__{fact}__isnull": True}
         )
     held = LeadEvent.objects.filter(kind="assigned", held_until__isnull=True)
+    entries = LeadEvent.objects.filter(**ledger.MQL_ENTRY)
+    same_entry = Q(lead_title=F("lead__title"), lead_stage=F("lead__stage"))
     given = Coalesce(ledger.feedback_reason_given(), Value(""))
-    entries = LeadEvent.objects.filter(**ledger.DISQUALIFICATION).annotate(given=given)
+    disqualifications = LeadEvent.objects.filter(**ledger.DISQUALIFICATION).annotate(given=given)
     deals = LeadEvent.objects.filter(kind__in=ledger.DEAL_ROWS).annotate(
         was=ledger.touch_point_before_opening()
     )
@@ -34,8 +37,9 @@ def out_of_step(limit: int = 5) -> dict[str, list[dict[str, Any]]]:
         "held stage": list(
             held.exclude(held_stage=F("lead__stage")).values("id", "lead_id")[:limit]
         ),
+        "entry facts": list(entries.exclude(same_entry).values("id", "lead_id")[:limit]),
         "feedback reason": list(
-            entries.exclude(feedback_reason=F("given")).values("id", "lead_id")[:limit]
+            disqualifications.exclude(feedback_reason=F("given")).values("id", "lead_id")[:limit]
         ),
         "influenced": list(deals.exclude(influenced=F("was")).values("id", "lead_id")[:limit]),
     }

@@ -24,7 +24,7 @@ from django.utils import timezone
 from config.db import IN_CHUNK, in_chunks
 from leads import ledger
 from leads.models import (
-    LEAD_FACTS,
+    STAMPED,
     Account,
     Activity,
     Assignment,
@@ -347,7 +347,7 @@ def revert_batch(batch: ImportBatch, *, by: Any) -> RevertPlan:
                 **restore, version=F("version") + 1, updated_at=now
             )
         restamp_lead_facts(
-            lead_id for lead_id, restore in plan.restore.items() if set(restore) & set(LEAD_FACTS)
+            lead_id for lead_id, restore in plan.restore.items() if set(restore) & set(STAMPED)
         )
         for part in in_chunks(plan.touch_points, IN_CHUNK):
             _remove_touch_points(part, key)

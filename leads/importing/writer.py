@@ -28,7 +28,7 @@ from config.db import IN_CHUNK, in_chunks, insert_rows, json_values, update_rows
 from leads import ledger, routing
 from leads.clock import PENDING, ClockStart, Rules
 from leads.models import (
-    LEAD_FACTS,
+    STAMPED,
     Account,
     Activity,
     Assignment,
@@ -403,7 +403,7 @@ def take_in_leads(entry: Entry, rows: Sequence[CleanRow]) -> TakenIn:
                 [(lead.pk, *[getattr(lead, name) for name in fields], written) for lead in leads],
                 increment=("version",),
             )
-            if set(fields) & set(LEAD_FACTS):  # a persona filled: the ledger's rows follow
+            if set(fields) & set(STAMPED):  # a persona or title filled: the ledger's rows follow
                 restamp_lead_facts([lead.pk for lead in leads])
         activities += [
             _activity_row(entry, created_ids[new.row.email], new.row) for new in new_leads

@@ -28,7 +28,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, NullIf, Round
 
 from agreements.stages import CLOSED_STAGES, Stage
-from leads.models import JUNK_REASON, Feedback, LeadEvent, RepProfile
+from leads.models import ENTRY_FACTS, JUNK_REASON, Feedback, LeadEvent, RepProfile
 from reports.filters import DESK, ReportFilters
 
 from .base import Figure, Kind, Rate, fact_path, in_range, scoped
@@ -416,19 +416,27 @@ PIPELINE_FIGURES.update(
 
 
 def _untouched_open(now: dt.datetime) -> Q:
-    return not_since("touched_at", now) & ~Q(lead__stage__in=[*CLOSED_STAGES, Stage.NURTURE])
+    return not_since("touched_at", now) & ~Q(lead_stage__in=[*CLOSED_STAGES, Stage.NURTURE])
+
+
+def entry_path(name: str) -> str:
+    """Where an MQL entry finds its lead's field: its own copy (the facts every row
+    carries, the title and stage its MQL entries carry: leads.models.ENTRY_FACTS), or
+    the lead."""
+    return ENTRY_FACTS.get(name) or fact_path(name)
 
 
 # What became of an MQL delivered in the range, as a condition on its MQL entry (whose
 # outcomes leads.ledger keeps on the entry): each cohort figure below is the MQLs delivered
-# narrowed by one, and `cohort_counts` counts them all in one query with the same conditions.
+# narrowed by one, and `cohort_counts` counts them all in one query with the same conditions
+# (the lead's stage now: the entry's copy).
 COHORT: dict[str, Callable[[dt.datetime], Q]] = {
     "handed_over": lambda now: Q(),
     "touched": lambda now: since("touched_at", now),
     "untouched_open": _untouched_open,
     "accepted": lambda now: since("accepted_at", now),
     "disqualified": lambda now: since("disqualified_at", now),
-    "nurture": lambda now: Q(lead__stage=Stage.NURTURE),
+    "nurture": lambda now: Q(lead_stage=Stage.NURTURE),
     "won": lambda now: since("won_at", now),
 }
 
@@ -446,7 +454,7 @@ def cohort_counts(
     """Every cohort figure's leads per combination of the leads' own facts (e.g. persona,
     title, stage), in one query; each lead has one combination, so groupings and totals
     are sums of these."""
-    paths = [fact_path(name) for name in fields]
+    paths = [entry_path(name) for name in fields]
     counts = {
         key: Count("lead", distinct=True, filter=condition(now))
         for key, condition in COHORT.items()
@@ -576,8 +584,10 @@ ONE_ON_ONE_DQ = Figure(
 
 
 def _by_field(field: str, value: Any, base: Figure) -> Figure:
+    """The leads of a cohort figure (MQL entries) with one value of a lead's field."""
+
     def events(f: ReportFilters, now: dt.datetime) -> QuerySet[LeadEvent]:
-        return base.events(f, now).filter(**{fact_path(field): value})
+        return base.events(f, now).filter(**{entry_path(field): value})
 
     return Figure(f"{field}:{value}", str(value), base.definition, events)
 

@@ -148,6 +148,28 @@ def test_deals_open_and_win_with_their_amount(rep):
     assert (won.at, won.amount) == (T0 + hours(1), Decimal("12000.50"))
 
 
+def entry_facts(lead: Lead) -> list[tuple[str, str]]:
+    entries = LeadEvent.objects.filter(lead=lead, **ledger.MQL_ENTRY).order_by("at")
+    return list(entries.values_list("lead_title", "lead_stage"))
+
+
+def test_an_mql_entry_carries_its_leads_title_and_stage_now(marketer, rep):
+    # The 1:1 report counts the leads handed over by title and by where they are now
+    # from their MQL entries: each entry follows the lead's stage and title.
+    lead = hand_raised(marketer, owner=rep, title="CTO")
+    assert entry_facts(lead) == [("CTO", "mql")]
+    services.log_touch(lead, by=rep, kind="call", at=T0 + hours(1))  # → Working
+    assert entry_facts(lead) == [("CTO", "working")]
+    lead = Lead.objects.get(pk=lead.pk)
+    lead.title = "CFO"
+    lead.save()
+    assert entry_facts(lead) == [("CFO", "working")]
+    lead = Lead.objects.get(pk=lead.pk)
+    lead.title = "COO"
+    lead.save(update_fields=["title"])
+    assert entry_facts(lead) == [("COO", "working")]
+
+
 def influenced(lead: Lead) -> dict[str, bool]:
     rows = LeadEvent.objects.filter(lead=lead, kind__in=ledger.DEAL_ROWS)
     return dict(rows.values_list("kind", "influenced"))
