@@ -227,6 +227,9 @@ def share(lead: Lead, asset: Asset, *, by: Any, at: dt.datetime | None = None) -
     (asset,) = _published([asset])
     at = at or timezone.now()
     with transaction.atomic():
+        # The lead's row held, as every writer of its ledger holds it: the facts its
+        # ledger row copies (channel, campaign, persona) are the ones committed last.
+        lead = Lead.objects.select_for_update().get(pk=lead.pk)
         activity = Activity.objects.create(
             lead=lead,
             side=Activity.Side.SALES,
