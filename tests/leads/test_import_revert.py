@@ -16,6 +16,8 @@ from leads.importing.batches import create_batch, preview_batch, run_batch
 from leads.importing.revert import plan_revert, revert_batch
 from leads.models import Account, Activity, ImportBatch, Lead, LeadEvent
 from leads.services import assign, log_touch, run_transition
+from reports.figures.marketing import INFLUENCED, UNATTRIBUTED
+from reports.filters import ReportFilters
 from sla.check import run_check
 from tests.factories import LeadFactory
 from tests.leads import import_files as files
@@ -223,9 +225,6 @@ def test_revert_takes_its_touch_point_off_existing_leads_and_off_the_ledger(chan
 def test_a_deal_the_reverted_list_influenced_is_no_longer_influenced(channel, rep):
     # The list's touch point came before the deal opened: marketing influenced the deal
     # until the list is reverted; the pipeline's influenced deals follow.
-    from reports.figures.marketing import INFLUENCED, UNATTRIBUTED
-    from reports.filters import ReportFilters
-
     lead = LeadFactory(email=files.person(0)["email"], stage="sql", owner=rep)
     batch = imported(hubspot(range(1)), "list.csv", channel, "Spring list")
     later = timezone.now() + dt.timedelta(minutes=1)
