@@ -350,7 +350,14 @@ def append_rows(rows: Sequence[tuple[Any, ...]]) -> None:
         for r in rows
     ]
     insert_rows(LeadEvent, COLUMNS, stamped)
-    entered = {r[lead] for r in rows if r[kind] == Kind.STAGE_ENTERED}
-    restamp_entry_facts(entered)
-    settle_feedback_reasons(entered)
-    settle_influence(r[lead] for r in rows if r[kind] in INFLUENCING)
+    # Every stage entry here is a new lead's take-in: only an MQL take-in has an entry to
+    # stamp, and a new lead has no deal a touch point could have influenced.
+    stage = COLUMNS.index("stage")
+    taken_in = {r[lead] for r in rows if r[kind] == Kind.STAGE_ENTERED}
+    restamp_entry_facts({r[lead] for r in rows if _is_mql_entry(r[kind], r[stage])})
+    settle_feedback_reasons(taken_in)
+    settle_influence({r[lead] for r in rows if r[kind] in INFLUENCING} - taken_in)
+
+
+def _is_mql_entry(kind: str, stage: str) -> bool:
+    return kind == MQL_ENTRY["kind"] and stage == MQL_ENTRY["stage"]
