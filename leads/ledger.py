@@ -22,6 +22,7 @@ from .models import (
     JUNK_REASON,
     LEAD_FACTS,
     LEDGER_FACTS,
+    MQL_ENTRY,
     Deal,
     Lead,
     LeadEvent,
@@ -135,7 +136,7 @@ def settle_feedback_reasons(lead_ids: Iterable[int] | None = None) -> int:
 # The kinds of event after which a lead's deal rows look for a touch point before them
 # again; the deal rows that say whether one was (`influenced`).
 INFLUENCING = frozenset({Kind.TOUCH_POINT, Kind.DEAL_OPENED, Kind.DEAL_WON})
-DEAL_ROWS = (Kind.DEAL_OPENED, Kind.DEAL_WON)
+DEAL_KINDS = (Kind.DEAL_OPENED, Kind.DEAL_WON)
 
 
 def touch_point_before_opening() -> Exists:
@@ -156,7 +157,7 @@ def settle_influence(lead_ids: Iterable[int] | None = None) -> int:
     marketing, on their opened and won rows, in one statement per IN list; the number of
     rows. Called after each touch point and deal, by an import's revert for the leads
     that lost its touch point, and by a merge for the survivor."""
-    rows = LeadEvent.objects.filter(kind__in=DEAL_ROWS)
+    rows = LeadEvent.objects.filter(kind__in=DEAL_KINDS)
     influenced = touch_point_before_opening()
     if lead_ids is None:
         return rows.update(influenced=influenced)
@@ -236,9 +237,8 @@ def settle_tenures(e: LeadEvent) -> None:
     LeadEvent.objects.bulk_update(changed, ["held_until", "untouched_for"])
 
 
-# An MQL entry: a stage entry into MQL. It records what became of it (its outcomes): per
+# An MQL entry (leads.models.MQL_ENTRY) records what became of it (its outcomes): per
 # column, the events whose first at or after it the column holds.
-MQL_ENTRY = {"kind": Kind.STAGE_ENTERED, "stage": Stage.MQL}
 OUTCOMES: dict[str, dict[str, str]] = {
     "touched_at": {"kind": Kind.SALES_TOUCH},
     "accepted_at": {"kind": Kind.STAGE_ENTERED, "stage": Stage.SQL},

@@ -1020,7 +1020,8 @@ FACT_NAMES = {name.removesuffix("_id") for name in LEAD_FACTS}
 ENTRY_FACTS = {"title": "lead_title", "stage": "lead_stage"}
 # The lead's fields whose change restamps its rows (the stage changes through its ledger).
 STAMPED = (*LEAD_FACTS, "title")
-STAMPED_NAMES = FACT_NAMES | {"title"}
+# An MQL entry: a stage entry into MQL (leads.ledger keeps what became of it).
+MQL_ENTRY = {"kind": LeadEvent.Kind.STAGE_ENTERED, "stage": Stage.MQL}
 
 
 def _field_names(fields: Any) -> set[str]:
@@ -1028,16 +1029,22 @@ def _field_names(fields: Any) -> set[str]:
     return {name.removesuffix("_id") for name in fields}
 
 
+STAMPED_NAMES = _field_names(STAMPED)
+
+
+def _from_the_lead(columns: dict[str, str]) -> dict[str, models.Subquery]:
+    """Ledger columns (the lead's field → the row's) as their lead's values now."""
+    lead = Lead.with_merged.filter(pk=models.OuterRef("lead_id"))
+    return {column: models.Subquery(lead.values(name)[:1]) for name, column in columns.items()}
+
+
 def restamp_lead_facts(lead_ids: Any) -> None:
     """Every ledger row of these leads takes its lead's facts now (channel, campaign,
     persona; title and stage on its MQL entries): called by whatever writes those facts of
     existing leads without Lead.save (leads.services' guarded write, the import's updates
     and its revert, a merge)."""
-    lead = Lead.with_merged.filter(pk=models.OuterRef("lead_id"))
-    facts = {
-        column: models.Subquery(lead.values(name)[:1]) for name, column in LEDGER_FACTS.items()
-    }
     ids = sorted(set(lead_ids))
+    facts = _from_the_lead(LEDGER_FACTS)
     for part in in_chunks(ids):
         LeadEvent.objects.filter(lead_id__in=part).update(**facts)
     restamp_entry_facts(ids)
@@ -1046,9 +1053,8 @@ def restamp_lead_facts(lead_ids: Any) -> None:
 def restamp_entry_facts(lead_ids: Any) -> None:
     """These leads' MQL entries take their lead's title and stage now (ENTRY_FACTS):
     called after each stage entry (leads.ledger) and by restamp_lead_facts."""
-    lead = Lead.with_merged.filter(pk=models.OuterRef("lead_id"))
-    facts = {column: models.Subquery(lead.values(name)[:1]) for name, column in ENTRY_FACTS.items()}
-    entries = LeadEvent.objects.filter(kind=LeadEvent.Kind.STAGE_ENTERED, stage=Stage.MQL)
+    facts = _from_the_lead(ENTRY_FACTS)
+    entries = LeadEvent.objects.filter(**MQL_ENTRY)
     for part in in_chunks(sorted(set(lead_ids))):
         entries.filter(lead_id__in=part).update(**facts)
 

@@ -29,7 +29,7 @@ def out_of_step(limit: int = 5) -> dict[str, list[dict[str, Any]]]:
     same_entry = Q(lead_title=F("lead__title"), lead_stage=F("lead__stage"))
     given = Coalesce(ledger.feedback_reason_given(), Value(""))
     disqualifications = LeadEvent.objects.filter(**ledger.DISQUALIFICATION).annotate(given=given)
-    deals = LeadEvent.objects.filter(kind__in=ledger.DEAL_ROWS).annotate(
+    deals = LeadEvent.objects.filter(kind__in=ledger.DEAL_KINDS).annotate(
         was=ledger.touch_point_before_opening()
     )
     return {

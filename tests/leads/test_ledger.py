@@ -171,7 +171,7 @@ def test_an_mql_entry_carries_its_leads_title_and_stage_now(marketer, rep):
 
 
 def influenced(lead: Lead) -> dict[str, bool]:
-    rows = LeadEvent.objects.filter(lead=lead, kind__in=ledger.DEAL_ROWS)
+    rows = LeadEvent.objects.filter(lead=lead, kind__in=ledger.DEAL_KINDS)
     return dict(rows.values_list("kind", "influenced"))
 
 
