@@ -63,9 +63,11 @@ from leads.models import (
     Feedback,
     Lead,
     LeadEvent,
+    LeadSearch,
     RepProfile,
     StageChange,
     Team,
+    search_text,
 )
 from sla.models import Breach
 
@@ -684,7 +686,8 @@ class Generator:
         big = [
             Lead, Activity, StageChange, Assignment, Breach, Deal, Feedback, Account, LeadEvent,
         ]  # fmt: skip
-        with bulk_load([m._meta.db_table for m in big], self.out):
+        tables = [m._meta.db_table for m in (*big, LeadSearch)]  # no sequence of its own
+        with bulk_load(tables, self.out):
             self._accounts()
             self._rows(plan)
         _reset_sequences(big)
@@ -860,6 +863,7 @@ class Generator:
                           "closed_at"])  # fmt: skip
         F = Loader(Feedback, ["id", "lead", "author", "fit", "reason", "text", "created_at"])
         E = Loader(LeadEvent, ["id", "lead", *EVENT_FIELDS, *EVENT_FACTS])
+        self._search = Loader(LeadSearch, ["lead", "text"])
         self._ids = {"a": 0, "s": 0, "g": 0, "b": 0, "d": 0, "f": 0, "e": 0}
         n = self.spec.leads
         started = time.perf_counter()
@@ -870,7 +874,7 @@ class Generator:
             if done % 200_000 == 0 or done == n:
                 rate = done / max(time.perf_counter() - started, 1e-9)
                 self.out(f"data: {done:,} of {n:,} leads with their history ({rate:,.0f} leads/s)")
-        for loader in (L, A, S, G, B, D, F, E):
+        for loader in (L, A, S, G, B, D, F, E, self._search):
             loader.flush()
         self.counts.update(
             leads=L.count, activities=A.count, stage_changes=S.count, assignments=G.count,
@@ -1133,11 +1137,13 @@ class Generator:
                      from_stage=path[path.index("working") - 1], owner=holder(first_touch),
                      actor=owner)  # fmt: skip
 
+        email = f"{first}.{last}.{i}@co{i % self.n_accounts}.bench.example".lower()
+        company, phone = f"Company {i % self.n_accounts}", f"+1 555 {i % 10_000:04d}"
+        self._search.add((lead_id, search_text(first, last, email, company, phone)))
         L.add(
             (
-                lead_id, f"{first}.{last}.{i}@co{i % self.n_accounts}.bench.example".lower(),
-                first, last, TITLES[i % 10], f"Company {i % self.n_accounts}",
-                f"+1 555 {i % 10_000:04d}", COUNTRIES[i % 10], INDUSTRIES[i % 5], "",
+                lead_id, email, first, last, TITLES[i % 10], company,
+                phone, COUNTRIES[i % 10], INDUSTRIES[i % 5], "",
                 stage, owner, channel.pk, campaign, persona, account,
                 ts(created), ts(stage_entered), ts(stage_entered),
                 ts(assigned) if assigned else None,

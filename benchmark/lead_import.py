@@ -26,7 +26,8 @@ from django.utils import timezone
 from import_export import resources
 
 from agreements.models import Channel
-from leads.importing.batches import bulk_phase, create_batch, run_batch
+from config.memory import bulk_phase
+from leads.importing.batches import create_batch, run_batch
 from leads.importing.cleaning import clean_rows
 from leads.importing.columns import FILL_FIELDS
 from leads.importing.files import read_table

@@ -303,6 +303,9 @@ def array_literal(values: Iterable[Any]) -> str:
     values = list(values)
     if not values:
         return "{}"
+    kinds = {value.__class__ for value in values}
+    if kinds <= {int, type(None)}:  # ids: nothing to quote
+        return "{" + ",".join(["NULL" if v is None else str(v) for v in values]) + "}"
     first = values[0]
     if values.count(first) == len(values) and all(v.__class__ is first.__class__ for v in values):
         return "{" + ",".join([_array_element(first)] * len(values)) + "}"

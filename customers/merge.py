@@ -29,7 +29,15 @@ from agreements import roles
 from agreements.stages import CLOCK_STOPPING_STAGES, OPEN_STAGES, STAGE_LEVEL, Stage
 from leads import ledger, services
 from leads.clock import awaits_first_touch
-from leads.models import Activity, Lead, LeadAlias, LeadError, RepProfile, restamp_lead_facts
+from leads.models import (
+    Activity,
+    Lead,
+    LeadAlias,
+    LeadError,
+    RepProfile,
+    restamp_lead_facts,
+    restamp_search_text,
+)
 
 from .models import Merge, MergedLead, MovedRow, ReplacedValue
 
@@ -57,6 +65,7 @@ ROW_RULES: dict[str, tuple[str, str]] = {
     "leads.ImportChange.lead": (MOVE, "list memberships"),
     "leads.IntakeSubmission.lead": (MOVE, "form posts (a retried post finds the survivor)"),
     "leads.LeadAlias.lead": (MOVE, "other addresses"),
+    "leads.LeadSearch.lead": (STAY, "each lead's own search text; merged leads are not found"),
     "sla.SLAWarning.lead": (MOVE, "follow-up warnings"),
     "sla.Breach.lead": (MOVE, "SLA breaches"),
     "sla.UntouchedFlag.lead": (MOVE, "untouched flags"),
@@ -554,6 +563,7 @@ def merge_leads(plan: MergePlan, by: Any) -> Merge:
         ledger.settle_feedback_reasons([survivor.pk])
         ledger.settle_influence([survivor.pk])
         restamp_lead_facts([survivor.pk])
+        restamp_search_text([survivor.pk])
         LeadAlias.objects.bulk_create(LeadAlias(email=o.email, lead=survivor) for o in others)
         now = timezone.now()
         Lead.with_merged.filter(pk__in=[o.pk for o in others]).update(
@@ -793,6 +803,7 @@ def undo_merge(merge: Merge, by: Any) -> Merge:
         # What the ledger keeps on its rows, worked out again from the rows as restored:
         # a merge logged before those columns existed does not hold them.
         restamp_lead_facts(ids)
+        restamp_search_text(ids)
         ledger.keep_held_stage(ids)
         ledger.settle_feedback_reasons(ids)
         ledger.settle_influence(ids)

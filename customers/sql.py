@@ -4,14 +4,15 @@ A person is found by name ("first last"), email, company or the digits of the ph
 company by name or domain. A term of three characters or more matches anywhere in them;
 a shorter one only at the start of a word ('ab%', '% ab%').
 
-On Postgres each lead's fields are one lower-cased text ('|' between them), and so is each
-company's, each held by a trigram GIN index (migration customers 0001, which carries its
-own copy of these expressions: change both together), so ``LIKE '%…%'`` reads the index
-instead of every row; a short term's word starts are the padded trigrams the index holds.
-A term most rows contain only filters the rows the other terms find (`split_terms`).
-SQLite has no such index: it compares each field with its own case-insensitive LIKE,
-cheap enough to scan 100,000 leads. tests/customers/test_search.py checks on Postgres that
-the search uses the indexes.
+A lead's fields are one lower-cased text ('|' between them) kept beside it
+(leads.LeadSearch, rewritten only when they change), and each company's is an
+expression of its row. On Postgres each is held by a trigram GIN index (migrations
+customers 0001 and 0005, which carry their own copy of the company's expression: change
+both together), so ``LIKE '%…%'`` reads the index instead of every row; a short term's
+word starts are the padded trigrams the index holds. A term most rows contain only
+filters the rows the other terms find (`split_terms`). SQLite has no such index: it
+compares with a case-insensitive LIKE, cheap enough to scan 100,000 leads.
+tests/customers/test_search.py checks on Postgres that the search uses the indexes.
 """
 
 from __future__ import annotations
@@ -27,19 +28,10 @@ SHORT_TERM = 3  # characters in a trigram
 # the index.
 COMMON_SHARE = 0.1
 
-LEAD_TEXT = {
-    "postgresql": (
-        "(lower(first_name || ' ' || last_name || '|' || email || '|' || company)"
-        " || '|' || regexp_replace(phone, '[^0-9]+', '', 'g'))"
-    ),
-}
+# The leads' texts (leads.LeadSearch: made by leads.models.search_text).
+LEAD_SEARCH_TABLE = "leads_leadsearch"
 ACCOUNT_TEXT = {"postgresql": "lower(name || '|' || coalesce(domain, ''))"}
 
-# SQLite: the fields themselves; the phone's digits only for a term of digits.
-_SQLITE_PHONE_DIGITS = "phone"
-for _char in (" ", "-", "+", "(", ")", ".", "/"):
-    _SQLITE_PHONE_DIGITS = f"replace({_SQLITE_PHONE_DIGITS}, '{_char}', '')"
-SQLITE_LEAD_FIELDS = ("first_name || ' ' || last_name", "email", "company")
 SQLITE_ACCOUNT_FIELDS = ("name", "coalesce(domain, '')")
 
 
@@ -70,8 +62,12 @@ def term_condition(fields: Sequence[str], term: str, *, joined: bool) -> tuple[s
     return "(" + " OR ".join(parts) + ")", [p for _ in fields for p in patterns]
 
 
-# Leads merged into another are never found (the default manager's rule, in SQL).
-CURRENT_LEADS = ("merged_into_id IS NULL", [])
+# Leads merged into another are never found (the default manager's rule, in SQL; the
+# partial index lead_merged_into holds the few merged).
+CURRENT_LEADS = (
+    "lead_id NOT IN (SELECT id FROM leads_lead WHERE merged_into_id IS NOT NULL)",
+    [],
+)
 
 
 def lead_ids_containing(terms: Sequence[str], limit: int) -> list[int]:
@@ -80,13 +76,17 @@ def lead_ids_containing(terms: Sequence[str], limit: int) -> list[int]:
         return []
     if connection.vendor == "postgresql":
         return _postgres_ids(
-            "leads_lead", LEAD_TEXT["postgresql"], terms, limit, extra=[CURRENT_LEADS]
+            LEAD_SEARCH_TABLE, "text", terms, limit, extra=[CURRENT_LEADS], key="lead_id"
         )
-
-    def fields(term: str) -> list[str]:
-        return [*SQLITE_LEAD_FIELDS, *([_SQLITE_PHONE_DIGITS] if term.isdigit() else [])]
-
-    return _sqlite_ids("leads_lead", terms, limit, fields, extra=[CURRENT_LEADS])
+    return _sqlite_ids(
+        LEAD_SEARCH_TABLE,
+        terms,
+        limit,
+        lambda term: ["text"],
+        extra=[CURRENT_LEADS],
+        key="lead_id",
+        joined=True,
+    )
 
 
 def account_ids_containing(terms: Sequence[str], limit: int) -> list[int]:
@@ -104,11 +104,14 @@ def _sqlite_ids(
     limit: int,
     fields_for: Callable[[str], Sequence[str]],
     extra: Sequence[tuple[str, list[str]]] = (),
+    *,
+    key: str = "id",
+    joined: bool = False,
 ) -> list[int]:
-    conditions = [term_condition(fields_for(term), term, joined=False) for term in terms]
+    conditions = [term_condition(fields_for(term), term, joined=joined) for term in terms]
     conditions += extra
     where, params = _all_of(conditions)
-    return _fetch_ids(f"SELECT id FROM {table} WHERE {where} LIMIT %s", [*params, limit])  # noqa: S608
+    return _fetch_ids(f"SELECT {key} FROM {table} WHERE {where} LIMIT %s", [*params, limit])  # noqa: S608
 
 
 def _postgres_ids(
@@ -117,6 +120,8 @@ def _postgres_ids(
     terms: Sequence[str],
     limit: int,
     extra: Sequence[tuple[str, list[str]]] = (),
+    *,
+    key: str = "id",
 ) -> list[int]:
     """The rarer terms read the index; a term most rows contain (a "Company" in "Company
     124999") only filters their rows, since reading its long index entries costs more
@@ -126,12 +131,12 @@ def _postgres_ids(
         [*(term_condition([text], term, joined=True) for term in indexed), *extra]
     )
     if not filtered:
-        sql = f"SELECT id FROM {table} WHERE {where} LIMIT %s"  # noqa: S608
+        sql = f"SELECT {key} FROM {table} WHERE {where} LIMIT %s"  # noqa: S608
         return _fetch_ids(sql, [*params, limit])
     rest, rest_params = _all_of([term_condition(["t"], term, joined=True) for term in filtered])
     # OFFSET 0 keeps the subquery whole, so the planner cannot fold the filter into the scan.
     sql = (
-        f"SELECT id FROM (SELECT id, {text} AS t FROM {table} WHERE {where} OFFSET 0) AS s "  # noqa: S608
+        f"SELECT {key} FROM (SELECT {key}, {text} AS t FROM {table} WHERE {where} OFFSET 0) AS s "  # noqa: S608
         f"WHERE {rest} LIMIT %s"
     )
     return _fetch_ids(sql, [*params, *rest_params, limit])

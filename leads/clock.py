@@ -420,6 +420,13 @@ CLOCK_FIELDS = (
 CLAIMED_FIELDS = (*CLOCK_FIELDS, "sla_started_at", *LEAD_FACTS, "moved_from")
 
 
+def more_due_than(now: dt.datetime, n: int) -> bool:
+    """Whether more than `n` clocks are due by `now`: at most n + 1 counted, through the
+    partial index of running clocks (lead_sla_pending_due), as breach_due_clocks finds them."""
+    due = Lead.with_merged.filter(sla_status=PENDING, sla_due_at__lte=now).order_by()
+    return due[: n + 1].count() > n
+
+
 def breach_due_clocks(now: dt.datetime, limit: int) -> list[dict[str, Any]]:
     """Mark up to `limit` clocks due by `now` breached, in one statement, and append their
     breaches to the ledger; return their leads. Run it inside a transaction.
@@ -552,7 +559,17 @@ class RuleClock:
         extra = self._escalation_extra
         if extra is None:
             return None
-        return add_duration(due_at, extra, self.spec, business=self.business)
+        # Clocks run out together (business hours put every lead that came in overnight
+        # on one due time): each due time is worked out once per rule and check.
+        if due_at not in self._escalations:
+            self._escalations[due_at] = add_duration(
+                due_at, extra, self.spec, business=self.business
+            )
+        return self._escalations[due_at]
+
+    @functools.cached_property
+    def _escalations(self) -> dict[dt.datetime, dt.datetime]:
+        return {}
 
     @functools.cached_property
     def _escalation_extra(self) -> dt.timedelta | None:

@@ -97,6 +97,7 @@ def _write(lead: Lead) -> None:
         lead.version = read_at
         raise StaleLead()
     lead.facts_written()
+    lead.person_written()
 
 
 @dataclass

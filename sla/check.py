@@ -24,6 +24,7 @@ from django.utils import timezone
 from agreements.services import report_problems
 from agreements.stages import CLOCK_STOPPING_STAGES
 from config.db import insert_ignoring_conflicts, insert_rows
+from config.memory import bulk_phase
 from leads import clock
 from leads.clock import CLOCK_FIELDS, RuleBook
 from leads.models import Lead
@@ -34,8 +35,7 @@ from .escalation import escalate_breaches, notify_escalations
 from .messages import breach_messages, warning_messages
 from .models import Breach, SLAWarning
 
-# Clocks per transaction. A flood's first batch runs alone before helpers join in
-# (_breach_due_clocks): a smaller batch shares the rest out more evenly.
+# Clocks per transaction (a flood's batches are shared out: _breach_due_clocks).
 BATCH = 1000
 
 
@@ -92,7 +92,11 @@ def run_check(now: dt.datetime | None = None) -> CheckResult:
     Safe to run twice, concurrently, or again after a crash: it gives the same
     breaches and notifications. Does not send email (see deliver_pending_emails).
     """
-    now = now or timezone.now()
+    with bulk_phase():  # thousands of rows and messages at once: see config.memory
+        return _run_check(now or timezone.now())
+
+
+def _run_check(now: dt.datetime) -> CheckResult:
     rules = RuleBook.load(now)
     context = CheckContext(now=now, rules=rules)
     result = CheckResult()
@@ -120,10 +124,12 @@ def _breach_due_clocks(context: CheckContext) -> tuple[int, int, int]:
     use every core instead of one. SQLite serializes writers, and a check called inside a
     transaction keeps to it (other connections would not see its rows): one connection.
     """
-    breached, stopped, claimed = _breach_one_batch(context)
-    if claimed < BATCH:
-        return breached, stopped, 1
     helpers = _helper_connections()
+    # A flood is told by counting (at most a batch and one more, on the partial index of
+    # running clocks), so the helpers start with the first batch instead of after it.
+    if not helpers or not clock.more_due_than(context.now, BATCH):
+        breached, stopped = _breach_batches(context)
+        return breached, stopped, 1
     totals: list[tuple[int, int]] = []
     errors: list[BaseException] = []
 
@@ -139,15 +145,15 @@ def _breach_due_clocks(context: CheckContext) -> tuple[int, int, int]:
     for thread in threads:
         thread.start()
     try:
-        more, parked = _breach_batches(context)
+        breached, stopped = _breach_batches(context)
     finally:
         for thread in threads:
             thread.join()
     if errors:
         raise errors[0]
     return (
-        breached + more + sum(b for b, _ in totals),
-        stopped + parked + sum(s for _, s in totals),
+        breached + sum(b for b, _ in totals),
+        stopped + sum(s for _, s in totals),
         1 + len(threads),
     )
 
@@ -160,13 +166,14 @@ def _helper_connections() -> int:
 
 
 def _breach_batches(context: CheckContext) -> tuple[int, int]:
-    """Breach batch after batch until none is due: (breached, stopped)."""
+    """Breach batch after batch until a batch finds fewer than it may take (none left, or
+    the rest locked by another connection, which breaches them): (breached, stopped)."""
     breached = stopped = 0
     while True:
         done, parked, claimed = _breach_one_batch(context)
         breached += done
         stopped += parked
-        if not claimed:
+        if claimed < BATCH:
             return breached, stopped
 
 

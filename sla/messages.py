@@ -50,13 +50,16 @@ _URL_SENTINEL = "987654321"
 
 def lead_url(lead_id: int) -> str:
     """The lead page's URL, without a reverse() per lead."""
-    return _lead_url_pattern().replace(_URL_SENTINEL, str(lead_id))
+    head, tail = _lead_url_parts()
+    return f"{head}{lead_id}{tail}"
 
 
 @functools.cache
-def _lead_url_pattern() -> str:
-    """The lead page's URL resolved once (reverse() per row showed in the bench)."""
-    return reverse("leads:detail", args=[int(_URL_SENTINEL)])
+def _lead_url_parts() -> tuple[str, str]:
+    """The lead page's URL resolved once, around its id (reverse() per row showed in the
+    bench)."""
+    head, tail = reverse("leads:detail", args=[int(_URL_SENTINEL)]).split(_URL_SENTINEL)
+    return head, tail
 
 
 def clock_key(lead_id: int, due_at: dt.datetime) -> str:

@@ -28,7 +28,8 @@ def _ledger_rows_carry_their_leads_facts(request):
     """After every test that used the database: each ledger row carries its lead's
     channel, campaign and persona (the reports read them from the row). A path that
     changes a lead's facts without restamping its rows (leads.models.restamp_lead_facts)
-    fails here, whatever the test was about."""
+    fails here, whatever the test was about; so does one that changes its names, email,
+    company or phone without its search text (leads.models.restamp_search_text)."""
     used = DB_FIXTURES & set(request.fixturenames)
     for name in sorted(used):  # set up first, so torn down after this check
         request.getfixturevalue(name)

@@ -9,7 +9,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 
 from leads import ledger
-from leads.models import LEDGER_FACTS, LeadEvent
+from leads.models import LEDGER_FACTS, PERSON_FIELDS, Lead, LeadEvent, LeadSearch, search_text
 
 
 def out_of_step(limit: int = 5) -> dict[str, list[dict[str, Any]]]:
@@ -17,7 +17,8 @@ def out_of_step(limit: int = 5) -> dict[str, list[dict[str, Any]]]:
     their lead's channel, campaign and persona; tenures still held without their lead's
     stage; MQL entries without their lead's title and stage; disqualifications without
     the reason of the feedback given with them; deal rows whose `influenced` says
-    otherwise than their lead's touch points."""
+    otherwise than their lead's touch points; leads whose search text (kept beside
+    them, not on a ledger row) is missing or says otherwise than their fields."""
     same = Q()
     for name, column in LEDGER_FACTS.items():
         fact = name.removesuffix("_id")
@@ -42,4 +43,15 @@ def out_of_step(limit: int = 5) -> dict[str, list[dict[str, Any]]]:
             disqualifications.exclude(feedback_reason=F("given")).values("id", "lead_id")[:limit]
         ),
         "influenced": list(deals.exclude(influenced=F("was")).values("id", "lead_id")[:limit]),
+        "search text": _search_out_of_step(limit),
     }
+
+
+def _search_out_of_step(limit: int) -> list[dict[str, Any]]:
+    texts = dict(LeadSearch.objects.values_list("lead_id", "text"))
+    wrong = [
+        {"lead_id": pk, "text": texts.get(pk)}
+        for pk, *person in Lead.with_merged.values_list("pk", *PERSON_FIELDS)
+        if texts.get(pk) != search_text(*person)
+    ]
+    return wrong[:limit]

@@ -12,11 +12,9 @@ again, to resume where it stopped. Reverting is in revert.py.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +24,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from config.memory import bulk_phase
 from leads.models import (
     ImportBatch,
     ImportRowError,
@@ -45,24 +44,6 @@ from .writer import (
 
 # Row warnings kept on a batch for its pages (the rest are counted).
 WARNINGS_KEPT = 100
-
-
-@contextlib.contextmanager
-def bulk_phase() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a file is read, cleaned or written.
-
-    An import keeps a few objects per cell alive until it ends, and each collection
-    of the oldest generation walks all of them again: a tenth to a fifth of an
-    import's time. The import makes no reference cycles; whatever others leave
-    meanwhile is collected once the collector is back on (only if it was on before).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def checksum(data: bytes) -> str:

@@ -24,6 +24,7 @@ from django.utils import timezone
 from config.db import IN_CHUNK, in_chunks
 from leads import ledger
 from leads.models import (
+    PERSON_FIELDS,
     STAMPED,
     Account,
     Activity,
@@ -38,6 +39,7 @@ from leads.models import (
     LeadEvent,
     StageChange,
     restamp_lead_facts,
+    restamp_search_text,
 )
 from notifications.models import Notification
 
@@ -348,6 +350,11 @@ def revert_batch(batch: ImportBatch, *, by: Any) -> RevertPlan:
             )
         restamp_lead_facts(
             lead_id for lead_id, restore in plan.restore.items() if set(restore) & set(STAMPED)
+        )
+        restamp_search_text(
+            lead_id
+            for lead_id, restore in plan.restore.items()
+            if set(restore) & set(PERSON_FIELDS)
         )
         for part in in_chunks(plan.touch_points, IN_CHUNK):
             _remove_touch_points(part, key)

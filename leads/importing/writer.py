@@ -28,6 +28,7 @@ from config.db import IN_CHUNK, in_chunks, insert_rows, json_values, update_rows
 from leads import ledger, routing
 from leads.clock import PENDING, ClockStart, Rules
 from leads.models import (
+    PERSON_FIELDS,
     STAMPED,
     Account,
     Activity,
@@ -38,7 +39,10 @@ from leads.models import (
     Lead,
     LeadAlias,
     LeadEvent,
+    LeadSearch,
     restamp_lead_facts,
+    restamp_search_text,
+    search_text,
 )
 
 from .cleaning import Cleaned, CleanRow, RowIssue
@@ -405,6 +409,8 @@ def take_in_leads(entry: Entry, rows: Sequence[CleanRow]) -> TakenIn:
             )
             if set(fields) & set(STAMPED):  # a persona or title filled: the ledger's rows follow
                 restamp_lead_facts([lead.pk for lead in leads])
+            if set(fields) & set(PERSON_FIELDS):  # a name, company or phone: the search's text
+                restamp_search_text([lead.pk for lead in leads])
         activities += [
             _activity_row(entry, created_ids[new.row.email], new.row) for new in new_leads
         ]
@@ -557,7 +563,11 @@ def _insert_leads(entry: Entry, new_leads: Sequence[_NewLead]) -> dict[str, int]
         )
         for new in new_leads
     ]
-    return dict(insert_rows(Lead, LEAD_COLUMNS, rows, returning=("email", "id")))
+    ids = dict(insert_rows(Lead, LEAD_COLUMNS, rows, returning=("email", "id")))
+    person = [LEAD_COLUMNS.index(name) for name in PERSON_FIELDS]
+    texts = [(ids[row[0]], search_text(*(row[i] for i in person))) for row in rows]
+    insert_rows(LeadSearch, ("lead", "text"), texts)
+    return ids
 
 
 def _activity_row(entry: Entry, lead_id: int, row: CleanRow) -> tuple[Any, ...]:

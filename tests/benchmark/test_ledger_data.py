@@ -95,13 +95,15 @@ def test_rows_carry_what_the_ledger_keeps_on_them(data):
     """The generator writes what leads.ledger keeps on a row as the app does: the lead's
     facts on every row, the lead's stage on the tenure still held, its title and stage on
     its MQL entries, a disqualification's
-    feedback reason, whether a deal was influenced (each occurs in the data set)."""
+    feedback reason, whether a deal was influenced (each occurs in the data set); and
+    each lead's search text beside it."""
     assert data["out_of_step"] == {
         "lead facts": [],
         "held stage": [],
         "entry facts": [],
         "feedback reason": [],
         "influenced": [],
+        "search text": [],
     }
     assert all(data["settled"].values()), data["settled"]
 

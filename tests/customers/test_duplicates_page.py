@@ -250,6 +250,7 @@ def test_find_duplicates_text_table_and_save(db):
 def test_refresh_task_replaces_the_stored_pairs(db):
     _, b = twins(1)
     assert refresh_duplicates() == 1
-    Lead.objects.filter(pk=b.pk).update(first_name="Bea")
+    b.first_name = "Bea"
+    b.save(update_fields=["first_name"])
     assert refresh_duplicates() == 0
     assert not DuplicatePair.objects.exists()

@@ -25,7 +25,7 @@ from customers.models import MovedRow
 from leads import ledger, services
 from leads.importing.cleaning import Cleaned, CleanRow
 from leads.importing.writer import Entry, TouchPoint, plan_import, take_in_leads
-from leads.models import Activity, Lead, LeadAlias, LeadEvent
+from leads.models import Activity, Lead, LeadAlias, LeadEvent, restamp_search_text
 from notifications.models import Notification
 from reports import delivery
 from reports.figures import marketing as m
@@ -91,6 +91,7 @@ def test_contact_fields_take_the_most_recent_non_empty_value(world, ops):
     Lead.objects.filter(pk=world.b.pk).update(phone="+1 555 0100", title="")
     Lead.objects.filter(pk=world.d.pk).update(phone="+1 555 0199", updated_at=NOW)
     Lead.objects.filter(pk=world.b.pk).update(updated_at=NOW + dt.timedelta(hours=1))
+    restamp_search_text([world.b.pk, world.d.pk])  # as every writer of a phone does
     plan = plan_merge([world.b.pk, world.d.pk], ops)
     by_name = {c.name: c for c in plan.choices}
     # b was updated last: its phone wins; its title is empty, so d's "CTO" stays.
