@@ -192,14 +192,18 @@ def figures_for(thresholds: list[int]) -> dict[str, Figure]:
 EVERY = Q(pk__isnull=False)
 
 
-def _nth_touch(n: int) -> Subquery:
-    """When the outer event's lead had its n-th sales touch from the event on (none: null)."""
+def _nth_touch_less(n: int, days: int) -> Subquery:
+    """When the outer event's lead had its n-th sales touch from the event on, less `days`
+    days (none: null): before the event's own time when the touch came within the days."""
     touches = LeadEvent.objects.filter(
         kind=Kind.SALES_TOUCH, lead=OuterRef("lead"), at__gte=OuterRef("at")
     )
+    # The days come off the one touch found, not onto every event: on SQLite datetime
+    # arithmetic is a call into Python per value (half the goal's count at 100,000 leads).
+    earlier = ExpressionWrapper(F("at") - dt.timedelta(days=days), output_field=DateTimeField())
     # The n-th time is the same whichever of equal times comes first: no tie-break, so
     # the (lead, kind, at) index gives it without a sort.
-    return Subquery(touches.order_by("at").values("at")[n - 1 : n])
+    return Subquery(touches.order_by("at").values(earlier=earlier).values("earlier")[n - 1 : n])
 
 
 def touch_goal(goals: list[TouchGoal]) -> tuple[Figure, Figure]:
@@ -218,12 +222,10 @@ def touch_goal(goals: list[TouchGoal]) -> tuple[Figure, Figure]:
                 scope = Q(lead_channel_id__isnull=True) | ~Q(lead_channel_id__in=own)
             else:
                 scope = EVERY  # the general goal and no other: no join to the lead
-            # Reached: the goal's last touch came before its days were over. The
-            # days' end is computed once per lead, not once per touch.
-            days_over = ExpressionWrapper(
-                F("at") + dt.timedelta(days=g.within_days), output_field=DateTimeField()
-            )
-            touched = Q(LessThan(_nth_touch(g.touches), days_over)) if g.touches else EVERY
+            # Reached: the goal's last touch came before its days were over (its time
+            # less the days is before the entry's).
+            nth = _nth_touch_less(g.touches, g.within_days) if g.touches else None
+            touched = Q(LessThan(nth, F("at"))) if nth is not None else EVERY
             reached |= scope & touched
             # The days first: only the leads still within them need their touches looked up.
             decided |= scope & (Q(at__lte=now - dt.timedelta(days=g.within_days)) | touched)

@@ -10,6 +10,7 @@ import re
 import pytest
 
 from leads import services
+from reports import scoreboard
 from reports.figures.base import nearest_rank
 from reports.figures.sales import (
     FIRST_TOUCHED,
@@ -182,6 +183,8 @@ def test_the_scoreboard_reads_the_same_sales_figures(clock_world):
     # Became Working in March: L1, L2, L3, L5 (twice), L6; only L1 had 2 touches within
     # 7 days of it (L5's second touch came 7 days and 4 hours later).
     assert str(rows["goal_share"]["p0_actual"]) == "1 of 5 (20.0 %)"
+    reached = scoreboard.FIGURES["goal_share"]
+    assert list(reached.leads(MARCH, NOW)) == [clock_world.l1]  # not L5, 4 hours late
     # February, the period before: nothing happened.
     assert str(rows["sla_met_share"]["p1_actual"]) == "0 of 0"
     assert rows["untouched_1"]["p1_kept"] is True
