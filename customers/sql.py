@@ -18,7 +18,7 @@ tests/customers/test_search.py checks on Postgres that the search uses the index
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
@@ -82,7 +82,7 @@ def lead_ids_containing(terms: Sequence[str], limit: int) -> list[int]:
         LEAD_SEARCH_TABLE,
         terms,
         limit,
-        lambda term: ["text"],
+        ["text"],
         extra=[CURRENT_LEADS],
         key="lead_id",
         joined=True,
@@ -95,20 +95,20 @@ def account_ids_containing(terms: Sequence[str], limit: int) -> list[int]:
         return []
     if connection.vendor == "postgresql":
         return _postgres_ids("leads_account", ACCOUNT_TEXT["postgresql"], terms, limit)
-    return _sqlite_ids("leads_account", terms, limit, lambda term: SQLITE_ACCOUNT_FIELDS)
+    return _sqlite_ids("leads_account", terms, limit, SQLITE_ACCOUNT_FIELDS)
 
 
 def _sqlite_ids(
     table: str,
     terms: Sequence[str],
     limit: int,
-    fields_for: Callable[[str], Sequence[str]],
+    fields: Sequence[str],
     extra: Sequence[tuple[str, list[str]]] = (),
     *,
     key: str = "id",
     joined: bool = False,
 ) -> list[int]:
-    conditions = [term_condition(fields_for(term), term, joined=joined) for term in terms]
+    conditions = [term_condition(fields, term, joined=joined) for term in terms]
     conditions += extra
     where, params = _all_of(conditions)
     return _fetch_ids(f"SELECT {key} FROM {table} WHERE {where} LIMIT %s", [*params, limit])  # noqa: S608
