@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.apps import AppConfig, apps
 from django.contrib.auth.models import Group, Permission
 
 if TYPE_CHECKING:
@@ -84,19 +85,36 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
-def sync_roles(**kwargs: object) -> None:
-    """Create the four groups and give them exactly the permissions above."""
+def sync_roles(sender: AppConfig | None = None, using: str = "default", **kwargs: object) -> None:
+    """Create the four groups and give them exactly the permissions above.
+
+    A post_migrate handler: the signal comes once per app, each after that app's
+    permissions are created, so the roles are written on the last app's, when every
+    permission they name exists, and once per migrate (or test flush), not once per app.
+    Called without a sender, they are written now.
+    """
+    if sender is not None and sender is not _last_app_with_models():
+        return
+    named = {tuple(name.split(".", 1)) for names in ROLE_PERMISSIONS.values() for name in names}
+    found = Permission.objects.using(using).filter(
+        content_type__app_label__in={app_label for app_label, _ in named},
+        codename__in={codename for _, codename in named},
+    )
+    pks = {
+        (app_label, codename): pk
+        for pk, app_label, codename in found.values_list(
+            "pk", "content_type__app_label", "codename"
+        )
+    }
     for role, names in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        wanted = []
-        for name in names:
-            app_label, codename = name.split(".", 1)
-            perm = Permission.objects.filter(
-                content_type__app_label=app_label, codename=codename
-            ).first()
-            if perm is not None:
-                wanted.append(perm)
+        group, _ = Group.objects.using(using).get_or_create(name=role)
+        wanted = [pks[key] for key in (tuple(name.split(".", 1)) for name in names) if key in pks]
         group.permissions.set(wanted)
+
+
+def _last_app_with_models() -> AppConfig:
+    """The app post_migrate is sent for last (Django sends it to every app with models)."""
+    return [config for config in apps.get_app_configs() if config.models_module is not None][-1]
 
 
 def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
