@@ -1,25 +1,12 @@
-"""The four roles come from code on migrate; the demo data is idempotent and its logins work."""
+"""The four roles come from code on migrate (the demo's logins: tests/leads/test_seed_demo.py)."""
 
 from __future__ import annotations
 
-import re
-from io import StringIO
-
 import pytest
 from django.apps import apps
-from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group, Permission
-from django.core.management import call_command
-from django.test import RequestFactory
 
 from agreements import roles
-from agreements.stages import Stage
-from leads.models import Lead, StageChange
-from tests.leads.test_lifecycle import GRAPH
-
-LOGIN_LINE = re.compile(
-    r"^\s+(?P<username>\S+)\s+(?P<password>\S+)\s+(?P<role>Ops|Marketing|Sales rep|Sales manager)"
-)
 
 
 def permission_names(group: Group) -> set[str]:
@@ -80,51 +67,3 @@ def test_only_ops_may_change_the_sla_and_sales_cannot():
         assert "agreements.change_agreement" not in granted, role
         assert "agreements.change_responserule" not in granted, role
     assert "agreements.change_agreement" in roles.ROLE_PERMISSIONS[roles.OPS]
-
-
-def _seed() -> str:
-    out = StringIO()
-    call_command("seed_demo", stdout=out)
-    return out.getvalue()
-
-
-def _row_counts() -> dict[str, int]:
-    return {
-        f"{model._meta.app_label}.{model.__name__}": model._default_manager.count()
-        for app in ("auth", "leads", "agreements")
-        for model in apps.get_app_config(app).get_models()
-    }
-
-
-@pytest.mark.django_db
-def test_seed_demo_twice_duplicates_nothing_and_every_printed_login_works():
-    first_output = _seed()
-    counts = _row_counts()
-    assert counts["leads.Lead"] >= 200
-
-    second_output = _seed()
-
-    assert _row_counts() == counts
-    logins = [m.groupdict() for m in map(LOGIN_LINE.match, second_output.splitlines()) if m]
-    assert {login["role"] for login in logins} == set(roles.ROLES)
-    assert logins == [m.groupdict() for m in map(LOGIN_LINE.match, first_output.splitlines()) if m]
-    for login in logins:
-        # As the login page does: django-axes needs the request.
-        request = RequestFactory().post("/accounts/login/")
-        user = authenticate(request, username=login["username"], password=login["password"])
-        assert user is not None, login["username"]
-        assert roles.has_role(user, login["role"])
-
-
-@pytest.mark.django_db
-def test_seed_demo_covers_every_stage():
-    _seed()
-    assert set(Lead.objects.values_list("stage", flat=True)) == set(Stage.values)
-
-
-@pytest.mark.django_db
-def test_seed_demo_histories_follow_the_lifecycle_graph():
-    _seed()
-    edges = {(source, target) for sources, target in GRAPH.values() for source in sources}
-    seeded = set(StageChange.objects.values_list("from_stage", "to_stage").distinct())
-    assert seeded - edges == set()

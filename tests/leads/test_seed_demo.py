@@ -1,32 +1,48 @@
-"""The demo's history goes through the services: its ledger agrees with its lead table."""
+"""The demo's history goes through the services: its ledger agrees with its lead table;
+it covers every stage, follows the lifecycle, and its printed logins work."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
+from collections.abc import Iterator
 from io import StringIO
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.apps import apps
+from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.db import transaction
 from django.db.models import Count
+from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
+from agreements import roles
 from agreements.calendar import CalendarSpec
 from agreements.models import Agreement
-from agreements.stages import CLOSED_STAGES
-from leads.models import Deal, Lead, LeadEvent
+from agreements.stages import CLOSED_STAGES, Stage
+from leads.models import Deal, Lead, LeadEvent, StageChange
+from tests.leads.test_lifecycle import GRAPH
 
 pytestmark = pytest.mark.django_db
 
 Kind = LeadEvent.Kind
 OUTCOMES = {Kind.CLOCK_MET, Kind.CLOCK_BREACHED, Kind.CLOCK_STOPPED}
+LOGIN_LINE = re.compile(
+    r"^\s+(?P<username>\S+)\s+(?P<password>\S+)\s+(?P<role>Ops|Marketing|Sales rep|Sales manager)"
+)
+FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
 STATUS_OUTCOME = {Lead.SLAStatus.MET: Kind.CLOCK_MET, Lead.SLAStatus.BREACHED: Kind.CLOCK_BREACHED}
 
 
-def _seed() -> None:
-    call_command("seed_demo", stdout=StringIO())
+def _seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
 
 
 def _events() -> dict[int, list[LeadEvent]]:
@@ -113,17 +129,70 @@ def _story_counts() -> dict[str, int]:
     }
 
 
-def test_seed_demo_ledger_agrees_with_the_leads_and_a_second_run_adds_nothing():
-    _seed()
-    _assert_ledger_agrees_with_leads(timezone.now())
-    counts = _story_counts()
-    assert all(counts.values()), counts
-    ledger = LeadEvent.objects.count()
+def _row_counts() -> dict[str, int]:
+    return {
+        f"{model._meta.app_label}.{model.__name__}": model._default_manager.count()
+        for app in ("auth", "leads", "agreements")
+        for model in apps.get_app_config(app).get_models()
+    }
 
-    _seed()
 
-    assert LeadEvent.objects.count() == ledger
-    assert _story_counts() == counts
+def _logins(output: str) -> list[dict[str, str]]:
+    """The logins a seed printed: username, password, role."""
+    return [m.groupdict() for m in map(LOGIN_LINE.match, output.splitlines()) if m]
+
+
+@pytest.fixture(scope="class")
+def fresh_seed(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    """One fresh seed for a class's tests, in a transaction rolled back after its last
+    test (each test runs in a savepoint inside it): what the seed printed."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        # As the function-scoped fixture of every test does (tests/conftest.py).
+        with override_settings(PASSWORD_HASHERS=[FAST_HASHER]):
+            output = _seed()
+        yield output
+        transaction.set_rollback(True)
+
+
+class TestAFreshSeed:
+    """Checks of one fresh seed, seeded once for them all (each seeding its own took half
+    a minute of the suite)."""
+
+    def test_ledger_agrees_with_the_leads_and_a_second_run_adds_nothing(self, fresh_seed: str):
+        _assert_ledger_agrees_with_leads(timezone.now())
+        counts = _story_counts()
+        assert all(counts.values()), counts
+        ledger = LeadEvent.objects.count()
+
+        _seed()
+
+        assert LeadEvent.objects.count() == ledger
+        assert _story_counts() == counts
+
+    def test_a_second_run_duplicates_nothing_and_every_printed_login_works(self, fresh_seed: str):
+        counts = _row_counts()
+        assert counts["leads.Lead"] >= 200
+
+        second_output = _seed()
+
+        assert _row_counts() == counts
+        logins = _logins(second_output)
+        assert {login["role"] for login in logins} == set(roles.ROLES)
+        assert logins == _logins(fresh_seed)
+        for login in logins:
+            # As the login page does: django-axes needs the request.
+            request = RequestFactory().post("/accounts/login/")
+            user = authenticate(request, username=login["username"], password=login["password"])
+            assert user is not None, login["username"]
+            assert roles.has_role(user, login["role"])
+
+    def test_it_covers_every_stage(self, fresh_seed: str):
+        assert set(Lead.objects.values_list("stage", flat=True)) == set(Stage.values)
+
+    def test_its_histories_follow_the_lifecycle_graph(self, fresh_seed: str):
+        edges = {(source, target) for sources, target in GRAPH.values() for source in sources}
+        seeded_moves = set(StageChange.objects.values_list("from_stage", "to_stage").distinct())
+        assert seeded_moves - edges == set()
 
 
 # Before opening, and in the first half hour after it (the content touches "half an hour
